@@ -1,0 +1,442 @@
+"""The stack configuration (namespace `elastio`): the only place config is read and checked.
+
+`parse_config` is pure: it takes the raw values of the `elastio:*` keys and returns a `DeploymentConfig` or
+raises `ConfigError` listing every problem as `elastio:<path>: <value>: <what is allowed>`. `from_pulumi`
+reads the same keys from `pulumi.Config` (where the CLI has already applied the defaults of Pulumi.yaml).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic.alias_generators import to_camel
+
+from components.constants import (
+    IAM_POLICY_NAME_MAX,
+    IAM_ROLE_NAME_MAX,
+    MANAGED_POLICY_NAMES,
+    MAX_VAULTS_PER_REGION,
+    RESOURCE_TAG_KEY,
+    SUPPORTED_REGIONS,
+    VAULT_NAME_MAX,
+)
+from components import naming
+
+NAMESPACE = "elastio"
+
+# Keys of the `elastio` namespace, as declared in Pulumi.yaml. `externalId` is read as a secret.
+CONFIG_KEYS: tuple[str, ...] = (
+    "tenant",
+    "externalId",
+    "homeRegion",
+    "regions",
+    "iam",
+    "options",
+    "tags",
+    "usage",
+)
+OBJECT_KEYS: frozenset[str] = frozenset({"tenant", "regions", "iam", "options", "tags", "usage"})
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+DEFAULT_WORKER_IMAGE = "public.ecr.aws/elastio/scalez-worker:1.0.0"
+DEFAULT_SERVER_IMAGE = "public.ecr.aws/elastio/scalez-server:1.0.0"
+
+
+class ConfigError(Exception):
+    """Bad stack configuration. `str()` is the whole message, one problem per line."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+# --- shapes --------------------------------------------------------------------------------------------
+
+def _pattern(regex: str, what: str):
+    compiled = re.compile(regex)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(f"is not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+AccountId = Annotated[str, _pattern(r"\d{12}", "a 12-digit AWS account id")]
+VpcId = Annotated[str, _pattern(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})", "a VPC id like vpc-0123456789abcdef0")]
+SubnetId = Annotated[
+    str, _pattern(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})", "a subnet id like subnet-0123456789abcdef0")
+]
+RouteTableId = Annotated[
+    str, _pattern(r"rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})", "a route table id like rtb-0123456789abcdef0")
+]
+RoleArn = Annotated[
+    str,
+    _pattern(
+        r"arn:aws:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
+        "an IAM role ARN like arn:aws:iam::123456789012:role/Name",
+    ),
+]
+PrincipalArn = Annotated[
+    str,
+    _pattern(
+        r"arn:aws:iam::\d{12}:(?:root|(?:role|user)/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64})",
+        "an IAM principal ARN (arn:aws:iam::<account>:root, :role/<name> or :user/<name>)",
+    ),
+]
+PolicyArn = Annotated[
+    str,
+    _pattern(
+        r"arn:aws:iam::(?:\d{12}|aws):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
+        "an IAM managed policy ARN like arn:aws:iam::123456789012:policy/Boundary",
+    ),
+]
+IamAffix = Annotated[
+    str,
+    Field(max_length=20),
+    _pattern(r"[\w+=,.@-]*", "made of letters, digits and + = , . @ _ - only (IAM name characters)"),
+]
+Email = Annotated[str, _pattern(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")]
+Image = Annotated[
+    str,
+    _pattern(
+        r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\.[a-z0-9-]+)*(?::\d+)?(?:/[a-z0-9._-]+)+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})",
+        "a container image reference with a tag or digest, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
+        "scalez-worker:1.0.0",
+    ),
+]
+
+
+def _region(value: str) -> str:
+    if value not in SUPPORTED_REGIONS:
+        raise ValueError(f"is not a supported region; supported: {', '.join(SUPPORTED_REGIONS)}")
+    return value
+
+
+Region = Annotated[str, AfterValidator(_region)]
+
+_VAULT_NAME = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
+
+
+def _vault_name(value: str) -> str:
+    if not (3 <= len(value) <= VAULT_NAME_MAX) or not _VAULT_NAME.fullmatch(value) or "--" in value:
+        raise ValueError(
+            f"is not a valid vault name: use 3 to {VAULT_NAME_MAX} lowercase letters, digits and single hyphens, "
+            "starting with a letter (it becomes part of S3, DynamoDB, Batch and IAM names)"
+        )
+    return value
+
+
+VaultName = Annotated[str, AfterValidator(_vault_name)]
+
+
+class _Model(BaseModel):
+    # camelCase keys as in the stack file; unknown keys are errors so typos cannot pass silently.
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=True
+    )
+
+
+class TenantConfig(_Model):
+    account_id: AccountId
+    role_arn: RoleArn | None = None
+
+    @model_validator(mode="after")
+    def _role_in_tenant_account(self) -> TenantConfig:
+        if self.role_arn and self.role_arn.split(":")[4] != self.account_id:
+            raise ValueError(
+                f"roleArn {self.role_arn!r} is not in the tenant account {self.account_id}: use a role of that account"
+            )
+        return self
+
+
+class ObjectLockConfig(_Model):
+    mode: Literal["GOVERNANCE", "COMPLIANCE"]
+    days: int = Field(ge=1, le=36500)
+
+
+class VaultConfig(_Model):
+    name: VaultName
+    subnet_ids: list[SubnetId] | None = Field(default=None, min_length=1)
+    object_lock: ObjectLockConfig | None = None
+
+
+class NetworkConfig(_Model):
+    vpc_id: VpcId
+    subnet_ids: list[SubnetId] = Field(min_length=1)
+    route_table_ids: list[RouteTableId] = Field(default_factory=list)
+    private_link: bool = False
+    assign_public_ip: bool = False
+
+    @model_validator(mode="after")
+    def _private_link_needs_route_tables(self) -> NetworkConfig:
+        if self.private_link and not self.route_table_ids:
+            raise ValueError(
+                "privateLink is true but routeTableIds is empty: the S3 gateway endpoint on the subnets' route "
+                "tables is the only private route to the vault bucket and image layers; list them"
+            )
+        if self.private_link and self.assign_public_ip:
+            raise ValueError(
+                "privateLink and assignPublicIp are both true: choose one (PrivateLink is for VPCs without internet)"
+            )
+        return self
+
+
+class RegionConfig(_Model):
+    region: Region
+    network: NetworkConfig
+    vaults: list[VaultConfig]
+
+    @field_validator("vaults")
+    @classmethod
+    def _vault_count_and_names(cls, vaults: list[VaultConfig]) -> list[VaultConfig]:
+        if not vaults:
+            raise ValueError("no vaults given, at least 1 per region")
+        if len(vaults) > MAX_VAULTS_PER_REGION:
+            raise ValueError(f"{len(vaults)} vaults given, at most {MAX_VAULTS_PER_REGION} per region")
+        names = [v.name for v in vaults]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"vault names must be unique within a region; repeated: {', '.join(repeated)}")
+        return vaults
+
+
+class IamConfig(_Model):
+    name_prefix: IamAffix = ""
+    name_suffix: IamAffix = ""
+    permissions_boundary_arn: PolicyArn | None = None
+    installer_principals: list[PrincipalArn] = Field(default_factory=list)
+
+    @property
+    def naming(self) -> naming.IamNaming:
+        return naming.IamNaming(self.name_prefix, self.name_suffix)
+
+
+class OptionsConfig(_Model):
+    tracing: bool = False
+    compute_type: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
+    worker_image: Image = DEFAULT_WORKER_IMAGE
+    server_image: Image = DEFAULT_SERVER_IMAGE
+    alert_emails: list[Email] = Field(default_factory=list)
+    log_retention_days: int = 30
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, days: int) -> int:
+        if days not in LOG_RETENTION_DAYS:
+            raise ValueError(
+                f"is not a CloudWatch Logs retention period; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
+        return days
+
+
+class UsageConfig(_Model):
+    """Workload assumptions for the cost preview; the data profile names are checked by cost/."""
+
+    protected_gb: float = Field(default=1000.0, ge=0)
+    daily_change_rate: float = Field(default=0.02, ge=0, le=1)
+    retention_days: int = Field(default=30, ge=1, le=3650)
+    data_profile: str = "general"
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=False
+    )
+
+
+def _tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not (1 <= len(key) <= 128) or key.lower().startswith("aws:"):
+            raise ValueError(f"tag key {key!r} must be 1-128 characters and not start with 'aws:'")
+        if len(value) > 256:
+            raise ValueError(f"tag {key!r} value is {len(value)} characters, at most 256")
+        if key == RESOURCE_TAG_KEY:
+            raise ValueError(f"tag {RESOURCE_TAG_KEY!r} is set by the program; remove it from tags")
+    if len(tags) > 40:
+        raise ValueError(f"{len(tags)} tags given, at most 40 (AWS allows 50 and the program adds its own)")
+    return tags
+
+
+class DeploymentConfig(_Model):
+    tenant: TenantConfig
+    home_region: Region | None = None
+    regions: list[RegionConfig] = Field(min_length=1)
+    iam: IamConfig = IamConfig()
+    options: OptionsConfig = OptionsConfig()
+    tags: Annotated[dict[str, str], AfterValidator(_tags)] = Field(default_factory=dict)
+    usage: UsageConfig = UsageConfig()
+
+    @field_validator("regions")
+    @classmethod
+    def _each_region_once(cls, regions: list[RegionConfig]) -> list[RegionConfig]:
+        names = [r.region for r in regions]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each region at most once; repeated: {', '.join(repeated)}")
+        return regions
+
+    @model_validator(mode="after")
+    def _home_region_is_configured(self) -> DeploymentConfig:
+        if self.home_region and self.home_region not in self.region_names:
+            raise ValueError(
+                f"homeRegion {self.home_region!r} is not one of the configured regions "
+                f"({', '.join(self.region_names)}): add it to regions or leave homeRegion empty"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _iam_names_fit(self) -> DeploymentConfig:
+        for name, limit in derived_iam_names(self):
+            if len(name) > limit:
+                raise ValueError(
+                    f"IAM name {name!r} would be {len(name)} characters, IAM allows {limit}: shorten "
+                    "iam.namePrefix / iam.nameSuffix (or the vault name)"
+                )
+        return self
+
+    @property
+    def region_names(self) -> list[str]:
+        return [r.region for r in self.regions]
+
+    @property
+    def account_region(self) -> str:
+        """Where account-level resources live: homeRegion, else the first configured region."""
+        return self.home_region or self.regions[0].region
+
+
+def derived_iam_names(cfg: DeploymentConfig) -> list[tuple[str, int]]:
+    """Every IAM name the program derives from this config, with IAM's length limit for it."""
+    iam = cfg.iam.naming
+    names: list[tuple[str, int]] = [
+        (naming.tenant_role_name(iam), IAM_ROLE_NAME_MAX),
+        (naming.installer_role_name(iam), IAM_ROLE_NAME_MAX),
+        (naming.default_boundary_name(iam), IAM_POLICY_NAME_MAX),
+        (naming.tenant_access_policy_name(iam), IAM_POLICY_NAME_MAX),
+        (naming.installer_policy_name(iam), IAM_POLICY_NAME_MAX),
+    ]
+    names += [(naming.managed_policy_name(iam, base), IAM_POLICY_NAME_MAX) for base in MANAGED_POLICY_NAMES]
+    for region in cfg.regions:
+        names += [
+            (naming.function_role_name(iam, fn, region.region), IAM_ROLE_NAME_MAX) for fn in naming.FUNCTIONS
+        ]
+        for vault in region.vaults:
+            names += [
+                (naming.vault_role_name(iam, vault.name, region.region, kind), IAM_ROLE_NAME_MAX)
+                for kind in naming.VAULT_ROLE_KINDS
+            ]
+    return names
+
+
+# --- parsing and messages ------------------------------------------------------------------------------
+
+def parse_config(raw: Mapping[str, Any]) -> DeploymentConfig:
+    """Validate the raw `elastio:*` values (keys without the namespace). Raises ConfigError."""
+    problems: list[str] = []
+    unknown = sorted(set(raw) - set(CONFIG_KEYS))
+    for key in unknown:
+        problems.append(
+            f"{NAMESPACE}:{key}: unknown key; the keys are {', '.join(CONFIG_KEYS)} (check the spelling)"
+        )
+    values = {k: v for k, v in raw.items() if k in CONFIG_KEYS and k != "externalId" and v not in (None, "")}
+    if raw.get("externalId") in (None, ""):
+        problems.append(
+            f"{NAMESPACE}:externalId: missing; set it as a secret: "
+            f"pulumi config set --secret {NAMESPACE}:externalId <the external id from your Elastio tenant>"
+        )
+    try:
+        cfg = DeploymentConfig.model_validate(values)
+    except ValidationError as err:
+        problems += [_describe(e) for e in err.errors()]
+        cfg = None
+    if problems:
+        raise ConfigError(problems)
+    assert cfg is not None
+    return cfg
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    path = NAMESPACE + ":"
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("function-after", "function-before", "constrained-str", "str", "int", "float", "bool"):
+            continue  # pydantic's internal step names, not keys
+        else:
+            path += ("." if i else "") + str(part)
+    return path
+
+
+def _describe(error: Mapping[str, Any]) -> str:
+    kind = error["type"]
+    path = _path(tuple(error["loc"]))
+    value = error.get("input")
+    shown = json.dumps(value, default=str) if not isinstance(value, dict) else "{...}"
+    if kind == "missing":
+        return f"{path}: missing; this key is required"
+    if kind == "extra_forbidden":
+        return f"{path}: unknown key (check the spelling; see the config reference in README.md)"
+    message = str(error.get("msg", "is not valid"))
+    message = message.removeprefix("Value error, ")
+    if kind == "literal_error":
+        message = f"is not allowed; {message[0].lower()}{message[1:]}"
+    if kind in ("string_type", "int_type", "bool_type", "list_type", "dict_type", "model_type", "float_type"):
+        message = f"has the wrong type; {message[0].lower()}{message[1:]}"
+    if kind == "model_attributes_type":
+        message = "must be an object (a map of keys)"
+    if kind.startswith(("too_short", "too_long")):
+        message = message[0].lower() + message[1:]
+    if isinstance(value, (dict, list)) and kind == "value_error":
+        return f"{path}: {message}"
+    return f"{path}: {shown} {message}"
+
+
+def from_pulumi() -> tuple[DeploymentConfig, Any]:
+    """Read and validate the stack config. Returns the config and the external id as a secret Output."""
+    import pulumi
+
+    config = pulumi.Config(NAMESPACE)
+    raw: dict[str, Any] = {}
+    for key in configured_keys():
+        if key == "externalId":
+            raw[key] = "<secret>" if config.get_secret(key) is not None else None
+        elif key in OBJECT_KEYS:
+            raw[key] = _object(config, key)
+        else:
+            raw[key] = config.get(key)
+    cfg = parse_config(raw)
+    return cfg, config.require_secret("externalId")
+
+
+def _object(config: Any, key: str) -> Any:
+    text = config.get(key)
+    if text in (None, ""):
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # validation reports the wrong type with the key path
+
+
+def configured_keys() -> list[str]:
+    """The `elastio:*` keys set for this stack (declared keys plus any unknown ones, to reject typos)."""
+    from pulumi.runtime import config as runtime_config
+
+    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
+    ours = {k.split(":", 1)[1] for k in keys if k.startswith(NAMESPACE + ":")}
+    return sorted(ours | set(CONFIG_KEYS))

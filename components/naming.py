@@ -1,0 +1,120 @@
+"""Names of everything the program creates, derived from the configuration.
+
+Regional resources (queues, tables, functions) have fixed names inside their region so the tenant and the
+IAM policies can address them; IAM names are global, so they carry a short region code and the configured
+prefix and suffix. Every function here is pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from components.constants import PARTITION, REGION_CODES
+
+NAME_ROOT = "elastio"
+
+# The connector's services, in the order of the reference document, plus the command router.
+SERVICES: tuple[str, ...] = (
+    "catalog",
+    "provisioner",
+    "job_status",
+    "background_jobs",
+    "integrity_checks",
+    "inventory",
+)
+ROUTER = "router"
+FUNCTIONS: tuple[str, ...] = (ROUTER, *SERVICES)
+
+TABLES: tuple[str, ...] = ("vaults", "recovery-points", "jobs", "assets", "commands")
+
+# Vault roles: the Batch job/ScaleZ task role and the ECS execution role (image pulls, logs).
+VAULT_ROLE_KINDS: tuple[str, ...] = ("task", "exec")
+
+
+@dataclass(frozen=True)
+class IamNaming:
+    """Prefix and suffix applied to every IAM name (roles, managed policies)."""
+
+    prefix: str = ""
+    suffix: str = ""
+
+    def name(self, base: str) -> str:
+        return f"{self.prefix}{base}{self.suffix}"
+
+
+def pascal(snake: str) -> str:
+    return "".join(part.capitalize() for part in snake.replace("-", "_").split("_"))
+
+
+# --- account level -------------------------------------------------------------------------------------
+
+def tenant_role_name(iam: IamNaming) -> str:
+    return iam.name("ElastioTenant")
+
+
+def installer_role_name(iam: IamNaming) -> str:
+    return iam.name("ElastioInstaller")
+
+
+def managed_policy_name(iam: IamNaming, base: str) -> str:
+    return iam.name(base)
+
+
+def default_boundary_name(iam: IamNaming) -> str:
+    return iam.name("ElastioPermissionsBoundary")
+
+
+def tenant_access_policy_name(iam: IamNaming) -> str:
+    return iam.name("ElastioTenantAccess")
+
+
+def installer_policy_name(iam: IamNaming) -> str:
+    return iam.name("ElastioInstallerAccess")
+
+
+# --- regional (connector) ------------------------------------------------------------------------------
+
+def function_name(service: str) -> str:
+    return f"{NAME_ROOT}-{service.replace('_', '-')}"
+
+
+def function_role_name(iam: IamNaming, service: str, region: str) -> str:
+    return iam.name(f"Elastio{pascal(service)}-{REGION_CODES[region]}")
+
+
+def table_name(table: str) -> str:
+    return f"{NAME_ROOT}-{table}"
+
+
+def queue_name(purpose: str) -> str:
+    """purpose: commands, commands-dlq, failed-invocations, tenant-events."""
+    return f"{NAME_ROOT}-{purpose}"
+
+
+# --- vault ---------------------------------------------------------------------------------------------
+
+def vault_prefix(vault: str) -> str:
+    return f"{NAME_ROOT}-{vault}"
+
+
+def vault_bucket_name(vault: str, account_id: str, region: str) -> str:
+    # S3 names are global: the account and region make them unique without random suffixes.
+    return f"{vault_prefix(vault)}-{account_id}-{region}"
+
+
+def vault_index_table_name(vault: str) -> str:
+    return f"{vault_prefix(vault)}-index"
+
+
+def vault_role_name(iam: IamNaming, vault: str, region: str, kind: str) -> str:
+    return iam.name(f"ElastioVault-{vault}-{REGION_CODES[region]}-{kind}")
+
+
+# --- ARN patterns used by account-level policies (regional names above, any supported region) -----------
+
+def arn(service: str, region: str, account_id: str, resource: str) -> str:
+    return f"arn:{PARTITION}:{service}:{region}:{account_id}:{resource}"
+
+
+def iam_arn(account_id: str, resource: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_id}:{resource}"
