@@ -1,0 +1,75 @@
+"""Mock resource and invoke results shaped like AWS's, so the program's outputs (ARNs, URLs, ids) look real.
+
+Values are deterministic: the same stack plans to the same graph every time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+# pulumi-aws type module -> ARN service name, where they differ.
+_ARN_SERVICE = {"cloudwatch": "cloudwatch", "lambda": "lambda", "ec2": "ec2", "batch": "batch"}
+
+
+class FakeCloud(pulumi.runtime.Mocks):
+    ACCOUNT_ID = "111122223333"
+
+    def __init__(self, account_id: str = ACCOUNT_ID):
+        self.account_id = account_id
+        self._provider_regions: dict[str, str] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        inputs = dict(args.inputs)
+        if args.typ.startswith("pulumi:providers:"):
+            provider_id = f"{args.name}-provider-id"
+            self._provider_regions[provider_id] = inputs.get("region", "us-east-1")
+            return provider_id, inputs
+        name = _physical_name(args.name, inputs)
+        module = args.typ.split(":")[1].split("/")[0]
+        provider_id = (args.provider or "").rsplit("::", 1)[-1]
+        region = inputs.get("region") or self._provider_regions.get(provider_id, "us-east-1")
+        arn = self._arn(module, args.typ, region, name)
+        state = {"arn": arn, "id": name, "name": name, **inputs}
+        if args.typ == "aws:sqs/queue:Queue":
+            state["url"] = f"https://sqs.{region}.amazonaws.com/{self.account_id}/{name}"
+        if args.typ == "aws:kms/key:Key":
+            state["keyId"] = f"{args.name}-key-id"
+        if args.typ == "aws:lambda/function:Function":
+            state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
+        if args.typ == "aws:s3/bucket:Bucket":
+            state["bucket"] = inputs.get("bucket", name)
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
+            return {
+                "accountId": self.account_id,
+                "arn": f"arn:aws:iam::{self.account_id}:user/offline-plan",
+                "userId": "AIDAOFFLINEPLAN",
+                "id": self.account_id,
+            }
+        if args.token == "aws:index/getPartition:getPartition":
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:index/getRegion:getRegion":
+            return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"}
+        return {}
+
+    def _arn(self, module: str, typ: str, region: str, name: str) -> str:
+        kind = typ.rsplit(":", 1)[-1]
+        kind = kind[0].lower() + kind[1:]
+        if module == "iam":
+            return f"arn:aws:iam::{self.account_id}:{kind}/{name}"
+        if module == "s3":
+            return f"arn:aws:s3:::{name}"
+        service = _ARN_SERVICE.get(module, module)
+        return f"arn:aws:{service}:{region}:{self.account_id}:{kind}/{name}"
+
+
+def _physical_name(logical: str, inputs: dict[str, Any]) -> str:
+    for key in ("name", "bucket", "functionName", "roleName"):
+        value = inputs.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return logical

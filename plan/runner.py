@@ -1,0 +1,183 @@
+"""Runs the real `__main__.py` under `pulumi.runtime.set_mocks` and records what it registers.
+
+The mock monitor is subclassed because `Mocks.new_resource` does not see parents, resource options or
+property dependencies, which the policy rules and the plan tree need. Each run gets its own event loop and its
+own `set_mocks` call, so runs do not leak state into each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+import os
+import runpy
+import sys
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.config import set_all_config
+
+from plan.fake_cloud import FakeCloud
+from plan.graph import Plan, PlannedResource
+from plan.stackfile import StackFileError, load_stack_config
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+_SECRET_SIG = rpc._special_sig_key  # noqa: SLF001 - the wire marker of secret values
+_SECRET_VALUE = rpc._special_secret_sig  # noqa: SLF001
+REDACTED_SECRET = "[secret]"
+
+
+class PlanError(Exception):
+    """The stack cannot be planned (bad config or stack file). `str()` is the message to print."""
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    def __init__(self, mocks: pulumi.runtime.Mocks):
+        super().__init__(mocks)
+        self.registrations: list[dict[str, Any]] = []
+
+    def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            self.registrations.append(
+                {
+                    "urn": response.urn,
+                    "type": request.type,
+                    "name": request.name,
+                    "parent": None if _is_stack(request.parent) else request.parent,
+                    "custom": bool(request.custom),
+                    "inputs": _redacted_inputs(request.object),
+                    "protect": bool(request.protect),
+                    "retain_on_delete": bool(request.retainOnDelete),
+                    "provider": request.provider or None,
+                    "providers": dict(request.providers),
+                    "property_dependencies": {
+                        key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                    },
+                }
+            )
+        return response
+
+
+def _is_stack(urn: str) -> bool:
+    return not urn or "::pulumi:pulumi:Stack::" in urn
+
+
+def _redacted_inputs(struct) -> dict[str, Any]:
+    values = rpc.deserialize_properties(struct, keep_unknowns=True)
+    return _redact(values)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, dict):
+        if value.get(_SECRET_SIG) == _SECRET_VALUE:
+            return REDACTED_SECRET
+        return {k: _redact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_redact(v) for v in value]
+    if isinstance(value, str) and value == rpc.UNKNOWN:
+        return "[unknown]"
+    return value
+
+
+def build_plan(
+    stack: str,
+    project_dir: Path | None = None,
+    stack_values: dict[str, Any] | None = None,
+    account_id: str = FakeCloud.ACCOUNT_ID,
+) -> Plan:
+    """Plan `stack` offline; `stack_values` replaces the `config:` of Pulumi.<stack>.yaml (tests, benchmarks).
+
+    Raises PlanError with one line per problem.
+    """
+    project_dir = (project_dir or PROJECT_DIR).resolve()
+    try:
+        stack_config = load_stack_config(project_dir, stack, stack_values)
+    except StackFileError as err:
+        raise PlanError(str(err)) from None
+
+    cloud = FakeCloud(account_id=account_id)
+    monitor = RecordingMonitor(cloud)
+    loop = asyncio.new_event_loop()
+    previous_loop = None
+    with contextlib.suppress(RuntimeError):
+        previous_loop = asyncio.get_event_loop_policy().get_event_loop()
+    asyncio.set_event_loop(loop)
+    outputs: dict[str, Any] = {}
+    try:
+        pulumi.runtime.set_mocks(
+            cloud, project=stack_config.project, stack=stack, preview=True, monitor=monitor
+        )
+        set_all_config(stack_config.values, stack_config.secret_keys)
+        _run_program(project_dir, outputs)
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    except pulumi.RunError as err:
+        raise PlanError(str(err)) from None
+    finally:
+        set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(previous_loop)
+
+    resources = _resolve(monitor.registrations)
+    plan = Plan(stack=stack, project=stack_config.project, resources=resources, notes=list(stack_config.notes))
+    plan.outputs = outputs
+    plan.config = outputs.pop("__config__", None)
+    return plan
+
+
+def _run_program(project_dir: Path, outputs: dict[str, Any]) -> None:
+    """Execute __main__.py as the language host would, with the project directory as cwd and on sys.path."""
+    main = project_dir / "__main__.py"
+    previous_cwd = os.getcwd()
+    added = str(project_dir) not in sys.path
+    if added:
+        sys.path.insert(0, str(project_dir))
+    os.chdir(project_dir)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            namespace = runpy.run_path(str(main), run_name="__main__")
+        if "CONFIG" in namespace:
+            outputs["__config__"] = namespace["CONFIG"]
+    finally:
+        os.chdir(previous_cwd)
+        if added:
+            sys.path.remove(str(project_dir))
+
+
+def _resolve(registrations: list[dict[str, Any]]) -> list[PlannedResource]:
+    """Attach a region to each record: its own `region` input, else its provider's, else its parent's."""
+    provider_regions: dict[str, str | None] = {}
+    for reg in registrations:
+        if reg["type"].startswith("pulumi:providers:"):
+            provider_regions[reg["urn"]] = reg["inputs"].get("region")
+    by_urn: dict[str, str | None] = {}
+    resources = []
+    for reg in registrations:
+        region = reg["inputs"].get("region") if isinstance(reg["inputs"].get("region"), str) else None
+        if region is None:
+            ref = reg["provider"] or reg["providers"].get("aws")
+            if ref:
+                region = provider_regions.get(ref.rsplit("::", 1)[0])  # a reference is "<urn>::<id>"
+        if region is None and reg["parent"]:
+            region = by_urn.get(reg["parent"])
+        by_urn[reg["urn"]] = region
+        resources.append(
+            PlannedResource(
+                urn=reg["urn"],
+                type=reg["type"],
+                name=reg["name"],
+                parent=reg["parent"],
+                region=region,
+                inputs=reg["inputs"],
+                protect=reg["protect"],
+                retain_on_delete=reg["retain_on_delete"],
+                property_dependencies=reg["property_dependencies"],
+                custom=reg["custom"],
+            )
+        )
+    return resources
