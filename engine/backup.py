@@ -1,0 +1,213 @@
+"""Backup: source segments -> content-defined chunks -> dedup against the vault index -> zstd -> packs.
+
+Order of writes, so an interruption never leaves a visible half recovery point and never loses data:
+1. a lease in `staging/` (tells compaction what this backup may reuse);
+2. packs, each followed by its index entries (an entry never points at bytes not yet stored);
+3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog;
+4. the lease is dropped.
+A rerun of an interrupted backup finds the chunks it already stored in the index, so it resumes in effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from engine.catalog import Register
+from engine.chunking import ChunkerSettings, Codec, split
+from engine.jobs import JobRecord, utc_now_iso
+from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
+from engine.packs import PackWriter
+from engine.sources import VolumeSource, segment_length
+from engine.vault import Lease, Vault
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class EngineSettings:
+    chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
+    segment_bytes: int = 4 * MIB  # a multiple of the EBS block size (512 KiB)
+    pack_bytes: int = 32 * MIB
+
+    def __post_init__(self) -> None:
+        if self.segment_bytes < self.chunker.max_size:
+            raise ValueError(
+                f"segment size {self.segment_bytes} must be at least the maximum chunk size "
+                f"{self.chunker.max_size}"
+            )
+        if self.pack_bytes < self.chunker.max_size:
+            raise ValueError(f"pack size {self.pack_bytes} must be at least the maximum chunk size")
+
+
+@dataclass(frozen=True)
+class BackupRequest:
+    job_id: str
+    asset_id: str
+    recovery_point_id: str
+    parent_recovery_point_id: str | None = None
+    retention_days: int | None = None
+
+
+@dataclass
+class BackupResult:
+    manifest: Manifest
+    manifest_key: str
+    chunks_new: int = 0
+    chunks_reused: int = 0
+    new_bytes: int = 0  # uncompressed bytes of chunks the vault did not have
+    stored_bytes: int = 0  # compressed bytes this backup added to the vault
+    segments_read: int = 0
+    segments_copied: int = 0
+    packs: list[str] = field(default_factory=list)
+
+    def register_payload(self, request: BackupRequest) -> dict:
+        payload = {
+            "vaultName": self.manifest.vault_name,
+            "assetId": self.manifest.asset_id,
+            "recoveryPointId": self.manifest.recovery_point_id,
+            "snapshotId": self.manifest.snapshot_id,
+            "manifestKey": self.manifest_key,
+            "logicalBytes": self.manifest.logical_bytes,
+            "storedBytes": self.stored_bytes,
+            "newBytes": self.new_bytes,
+            "chunkCount": self.manifest.chunk_count,
+            "jobId": request.job_id,
+            "createdAt": self.manifest.created_at,
+        }
+        if request.parent_recovery_point_id:
+            payload["parentRecoveryPointId"] = request.parent_recovery_point_id
+        if request.retention_days is not None:
+            payload["retentionDays"] = request.retention_days
+        return payload
+
+
+def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> Manifest | None:
+    if not request.parent_recovery_point_id:
+        return None
+    parent = vault.read_manifest(manifest_key(request.asset_id, request.parent_recovery_point_id))
+    same_layout = (
+        parent.segment_bytes == settings.segment_bytes and parent.chunker == settings.chunker.as_dict()
+    )
+    return parent if same_layout else None  # different layout: read everything, the index still dedups
+
+
+def plan_segments(
+    source: VolumeSource, parent: Manifest | None, segment_bytes: int
+) -> tuple[list[int], list[int]]:
+    """(segments to read, segments to copy from the parent manifest)."""
+    with_data = source.segments_with_data(segment_bytes)
+    if parent is None:
+        return sorted(with_data), []
+    changed = source.changed_segments(parent.snapshot_id, segment_bytes)
+    if changed is None:
+        return sorted(with_data), []
+    copy = {s for s in with_data if s not in changed and s in parent.segments}
+    return sorted(with_data - copy), sorted(copy)
+
+
+def run_backup(
+    vault: Vault,
+    source: VolumeSource,
+    request: BackupRequest,
+    register: Register,
+    job: JobRecord,
+    settings: EngineSettings = EngineSettings(),
+    clock: Callable[[], float] = time.time,
+) -> BackupResult:
+    started = int(clock())
+    parent = _usable_parent(vault, request, settings)
+    pinned = (manifest_key(request.asset_id, parent.recovery_point_id),) if parent else ()
+    lease = Lease(request.job_id, started, started, pinned)
+    vault.write_lease(lease)
+    job.heartbeat = lambda: vault.write_lease(Lease(request.job_id, started, int(clock()), pinned))
+    try:
+        job.running()
+        result = _store(vault, source, request, settings, job, parent, started, clock)
+        vault.bucket.put(result.manifest_key, result.manifest.to_json(), "application/json")
+        try:
+            register(result.register_payload(request))
+        except Exception:
+            # The Catalog does not know this recovery point: leave nothing that looks like one.
+            vault.bucket.delete(result.manifest_key)
+            raise
+        job.result(
+            {
+                "recoveryPointId": request.recovery_point_id,
+                "manifestKey": result.manifest_key,
+                "chunksNew": result.chunks_new,
+                "chunksReused": result.chunks_reused,
+                "storedBytes": result.stored_bytes,
+            }
+        )
+        return result
+    finally:
+        vault.drop_lease(request.job_id)
+
+
+def _store(
+    vault: Vault,
+    source: VolumeSource,
+    request: BackupRequest,
+    settings: EngineSettings,
+    job: JobRecord,
+    parent: Manifest | None,
+    started: int,
+    clock: Callable[[], float],
+) -> BackupResult:
+    seg = settings.segment_bytes
+    to_read, to_copy = plan_segments(source, parent, seg)
+    manifest = Manifest(
+        vault_name=vault.name,
+        asset_id=request.asset_id,
+        recovery_point_id=request.recovery_point_id,
+        snapshot_id=source.snapshot_id,
+        volume_bytes=source.volume_bytes,
+        segment_bytes=seg,
+        chunker=settings.chunker.as_dict(),
+        created_at=utc_now_iso(),
+        parent_recovery_point_id=request.parent_recovery_point_id,
+    )
+    result = BackupResult(manifest, manifest_key(request.asset_id, request.recovery_point_id))
+    for index in to_copy:
+        manifest.segments[index] = Segment(index, list(parent.segments[index].chunks))
+    result.segments_copied = len(to_copy)
+
+    codec = Codec(settings.chunker.zstd_level)
+    writer = PackWriter(vault.bucket, vault.index, settings.pack_bytes, epoch=lambda: int(clock()))
+    known: set[bytes] = set()  # chunks this backup already stored or secured
+    bytes_total = sum(segment_length(i, seg, source.volume_bytes) for i in to_read)
+    bytes_done = 0
+    for index, data in source.read_segments(to_read, seg):
+        bytes_done += len(data)
+        result.segments_read += 1
+        if data.count(0) == len(data):
+            continue  # all zeros: an absent segment restores as zeros
+        chunks = list(split(data, settings.chunker))
+        found = vault.index.lookup(c.digest for c in chunks if c.digest not in known)
+        refs = []
+        for chunk in chunks:
+            refs.append(ChunkRef(chunk.digest, len(chunk.data)))
+            if chunk.digest in known:
+                result.chunks_reused += 1
+                continue
+            entry = found.get(chunk.digest)
+            # Moving the epoch forward is what stops a concurrent compaction from deleting the chunk.
+            if entry is not None and (
+                entry.epoch >= started or vault.index.touch(chunk.digest, int(clock()))
+            ):
+                result.chunks_reused += 1
+            else:
+                frame = codec.compress(chunk.data)
+                writer.add(chunk.digest, frame, len(chunk.data))
+                result.chunks_new += 1
+                result.new_bytes += len(chunk.data)
+                result.stored_bytes += len(frame)
+            known.add(chunk.digest)
+        manifest.segments[index] = Segment(index, refs)
+        job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused)
+    writer.flush()
+    result.packs = writer.packs_written
+    job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused, final=True)
+    return result

@@ -1,0 +1,159 @@
+"""Pack objects in the vault bucket: many compressed chunks per S3 object, so request costs stay low.
+
+A pack is the concatenation of independent zstd frames (`packs/<packId>.pack`); the index records each
+chunk's offset and length, so a chunk is read back with one ranged GET (neighbours are read together).
+Index entries are written only after their pack is stored: an entry never points at bytes that are not
+there. A pack that nothing indexes (an interrupted backup) is reclaimed by compaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from botocore.exceptions import ClientError
+
+from engine.index import ChunkIndex, IndexEntry
+
+PACK_PREFIX = "packs/"
+# Ranged reads of one pack are merged when the gap between them is smaller than this.
+MERGE_GAP_BYTES = 1024 * 1024
+
+
+class MissingObjectError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class PackInfo:
+    key: str
+    size: int
+    last_modified: datetime
+
+
+class VaultBucket:
+    """The S3 side of a vault: packs, manifests, staging leases and reports."""
+
+    def __init__(self, s3, bucket: str, kms_key_arn: str | None = None):
+        self._s3 = s3
+        self.bucket = bucket
+        self._kms_key_arn = kms_key_arn
+
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+        extra = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn} if self._kms_key_arn else {}
+        )
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
+
+    def get(self, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
+        """`byte_range` is (offset, length)."""
+        extra = {"Range": f"bytes={byte_range[0]}-{byte_range[0] + byte_range[1] - 1}"} if byte_range else {}
+        try:
+            return self._s3.get_object(Bucket=self.bucket, Key=key, **extra)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise MissingObjectError(f"s3://{self.bucket}/{key} does not exist") from error
+            raise
+
+    def exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, key: str) -> None:
+        """In a versioned bucket this adds a delete marker; the lifecycle rule removes the old version."""
+        self._s3.delete_object(Bucket=self.bucket, Key=key)
+
+    def list(self, prefix: str) -> Iterable[PackInfo]:
+        for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                yield PackInfo(obj["Key"], int(obj["Size"]), obj["LastModified"])
+
+    def retained_until(self, key: str) -> datetime | None:
+        """The object-lock retention date of the current version, if any."""
+        head = self._s3.head_object(Bucket=self.bucket, Key=key)
+        return head.get("ObjectLockRetainUntilDate")
+
+    def is_retained(self, key: str, now: datetime | None = None) -> bool:
+        until = self.retained_until(key)
+        return until is not None and until > (now or datetime.now(UTC))
+
+
+class PackWriter:
+    """Buffers compressed chunks and stores them as one pack once `target_bytes` is reached.
+
+    `on_stored(entries)` runs after each pack is stored; by default it writes the index entries.
+    """
+
+    def __init__(
+        self,
+        bucket: VaultBucket,
+        index: ChunkIndex,
+        target_bytes: int,
+        epoch: Callable[[], int],
+        on_stored: Callable[[list[IndexEntry]], None] | None = None,
+    ):
+        self._bucket = bucket
+        self._index = index
+        self._target = target_bytes
+        self._epoch = epoch
+        self._on_stored = on_stored or index.put_many
+        self._frames: list[bytes] = []
+        self._pending: list[tuple[bytes, int, int, int]] = []  # digest, offset, length, raw_length
+        self._size = 0
+        self.packs_written: list[str] = []
+        self.bytes_written = 0
+
+    def __contains__(self, digest: bytes) -> bool:
+        return any(pending[0] == digest for pending in self._pending)
+
+    def add(self, digest: bytes, frame: bytes, raw_length: int) -> None:
+        self._pending.append((digest, self._size, len(frame), raw_length))
+        self._frames.append(frame)
+        self._size += len(frame)
+        if self._size >= self._target:
+            self.flush()
+
+    def flush(self) -> list[IndexEntry]:
+        if not self._frames:
+            return []
+        key = f"{PACK_PREFIX}{uuid.uuid4().hex}.pack"
+        self._bucket.put(key, b"".join(self._frames))
+        epoch = self._epoch()
+        entries = [IndexEntry(d, key, offset, length, raw, epoch) for d, offset, length, raw in self._pending]
+        self.packs_written.append(key)
+        self.bytes_written += self._size
+        self._frames, self._pending, self._size = [], [], 0
+        self._on_stored(entries)
+        return entries
+
+
+def read_frames(bucket: VaultBucket, entries: Iterable[IndexEntry]) -> dict[bytes, bytes]:
+    """Fetch the compressed frames of `entries`, one GET per run of nearby chunks in the same pack."""
+    by_pack: dict[str, list[IndexEntry]] = {}
+    for entry in entries:
+        by_pack.setdefault(entry.pack_key, []).append(entry)
+    frames: dict[bytes, bytes] = {}
+    for pack_key, pack_entries in by_pack.items():
+        pack_entries.sort(key=lambda e: e.offset)
+        run: list[IndexEntry] = []
+        for entry in pack_entries:
+            if run and entry.offset - (run[-1].offset + run[-1].length) > MERGE_GAP_BYTES:
+                frames.update(_read_run(bucket, pack_key, run))
+                run = []
+            run.append(entry)
+        frames.update(_read_run(bucket, pack_key, run))
+    return frames
+
+
+def _read_run(bucket: VaultBucket, pack_key: str, run: list[IndexEntry]) -> dict[bytes, bytes]:
+    start = run[0].offset
+    end = max(e.offset + e.length for e in run)
+    blob = bucket.get(pack_key, (start, end - start))
+    return {e.digest: blob[e.offset - start : e.offset - start + e.length] for e in run}

@@ -1,0 +1,37 @@
+import os
+
+import boto3
+import pytest
+from engine_world import JOBS_TABLE, REGION, Registered, create_vault
+from moto import mock_aws
+
+from engine.jobs import JobRecord
+
+
+@pytest.fixture
+def aws():
+    os.environ.update(AWS_DEFAULT_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing")
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        session.client("dynamodb").create_table(
+            TableName=JOBS_TABLE,
+            BillingMode="PAY_PER_REQUEST",
+            KeySchema=[{"AttributeName": "jobId", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "jobId", "AttributeType": "S"}],
+        )
+        yield session
+
+
+@pytest.fixture
+def vault(aws):
+    return create_vault(aws, "vault-a")
+
+
+@pytest.fixture
+def job(aws):
+    return JobRecord(aws.client("dynamodb"), JOBS_TABLE, "job-1", interval_seconds=0)
+
+
+@pytest.fixture
+def registered():
+    return Registered()

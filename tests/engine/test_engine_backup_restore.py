@@ -1,0 +1,114 @@
+import pytest
+from engine_world import SMALL, create_vault, volume_bytes
+
+from engine.backup import BackupRequest, run_backup
+from engine.catalog import CatalogError
+from engine.manifest import manifest_key
+from engine.restore import FileSink, run_restore
+from engine.sources import ImageFileSource
+
+SIZE = 512 * 1024
+
+
+def backup_file(vault, path, job, register, rp="rp-1", parent=None):
+    request = BackupRequest(
+        job_id=f"job-{rp}", asset_id="vol-1", recovery_point_id=rp, parent_recovery_point_id=parent
+    )
+    return run_backup(vault, ImageFileSource(path, snapshot_id=f"snap-{rp}"), request, register, job, SMALL)
+
+
+def test_backup_then_restore_gives_a_byte_identical_image(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+
+    restored = tmp_path / "restored.img"
+    run_restore(vault, vault.read_manifest(result.manifest_key), FileSink(restored), job)
+
+    assert restored.read_bytes() == image.read_bytes()
+
+
+def test_a_second_backup_of_a_lightly_changed_volume_stores_only_the_new_chunks(
+    vault, job, registered, tmp_path
+):
+    data = volume_bytes(SIZE)
+    image = tmp_path / "vol.img"
+    image.write_bytes(data)
+    first = backup_file(vault, image, job, registered, "rp-1")
+    data[100_000:100_100] = b"X" * 100  # one small edit
+    image.write_bytes(data)
+
+    second = backup_file(vault, image, job, registered, "rp-2", parent="rp-1")
+
+    assert 0 < second.chunks_new <= 3
+    assert second.chunks_reused >= first.chunks_new - 3
+    assert second.stored_bytes < first.stored_bytes / 10
+
+
+def test_a_finished_backup_registers_its_recovery_point_with_the_catalog(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+
+    assert registered == [result.register_payload(BackupRequest("job-rp-1", "vol-1", "rp-1"))]
+    assert registered[0]["manifestKey"] == manifest_key("vol-1", "rp-1")
+    assert (
+        registered[0]["logicalBytes"] == SIZE and registered[0]["chunkCount"] == result.manifest.chunk_count
+    )
+
+
+def test_two_vaults_share_no_chunks_or_index_entries(aws, vault, job, registered, tmp_path):
+    other = create_vault(aws, "vault-b")
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    backup_file(vault, image, job, registered)
+
+    second = backup_file(other, image, job, registered)
+
+    assert second.chunks_new == len(second.manifest.digests())  # vault-a holding them did not help
+    own_packs = {entry.pack_key for entry in other.index.scan()}
+    assert own_packs == set(second.packs)
+    assert all(other.bucket.exists(key) and not vault.bucket.exists(key) for key in own_packs)
+
+
+def test_an_interrupted_backup_leaves_no_visible_recovery_point(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+
+    def catalog_down(payload):
+        raise CatalogError("Catalog unavailable")
+
+    with pytest.raises(CatalogError):
+        backup_file(vault, image, job, catalog_down)
+
+    assert vault.manifest_keys() == []
+    assert list(vault.bucket.list("staging/")) == []
+
+
+def test_a_rerun_of_an_interrupted_backup_reuses_what_it_already_stored(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+
+    class Interrupted(ImageFileSource):
+        def read_segments(self, indexes, segment_bytes):
+            for n, item in enumerate(super().read_segments(indexes, segment_bytes)):
+                if n == 6:
+                    raise ConnectionError("EBS direct API connection reset")
+                yield item
+
+    request = BackupRequest("job-1", "vol-1", "rp-1")
+    with pytest.raises(ConnectionError):
+        run_backup(
+            vault,
+            Interrupted(image, "snap-1"),
+            request,
+            registered,
+            job,
+            SMALL.__class__(SMALL.chunker, SMALL.segment_bytes, pack_bytes=16 * 1024),
+        )
+    assert vault.manifest_keys() == [] and registered == []
+
+    rerun = backup_file(vault, image, job, registered)
+
+    assert rerun.chunks_reused > 0
+    assert vault.manifest_keys() == [manifest_key("vol-1", "rp-1")]
