@@ -1,0 +1,61 @@
+"""Background jobs: `backup.start`, `restore.start`, `scan.start` submit Batch jobs; `job.cancel` ends one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools import Logger
+
+from lambdas.shared import aws, tenant
+from lambdas.shared.envelopes import BackupStart, CommandRejected, JobCancel, RestoreStart, ScanStart, now_iso
+from lambdas.shared.jobs import TERMINAL_STATES, get_job, jobs_table, submit_job
+from lambdas.shared.service import run_command
+from lambdas.shared.vaults import load_vault
+
+logger = Logger(service="background_jobs")
+
+
+def job_parameters(command: BackupStart | RestoreStart | ScanStart) -> dict[str, str]:
+    """The Batch parameters of CONTRACT.md beyond jobId and vaultName (optional ones only when given)."""
+    payload = command.payload.model_dump(exclude_none=True, exclude={"vaultName"})
+    return {key: str(value) for key, value in payload.items()}
+
+
+def start_job(command: BackupStart | RestoreStart | ScanStart) -> dict[str, Any]:
+    job_type = command.type.removesuffix(".start")
+    vault = load_vault(command.payload.vaultName)
+    # The command id is the job id: one command, one job, however often it is delivered.
+    job_id = str(command.id)
+    record, submitted = submit_job(vault, job_type, job_id, job_parameters(command), correlation_id=job_id)
+    if submitted:
+        tenant.publish("job.submitted", {"jobId": job_id, "type": job_type, "vaultName": vault.vaultName,
+                                         "batchJobId": record["batchJobId"]}, job_id)
+    return {"jobId": job_id, "batchJobId": record["batchJobId"], "submitted": submitted}
+
+
+def cancel_job(command: JobCancel) -> dict[str, Any]:
+    job_id = command.payload.jobId
+    record = get_job(job_id)
+    if record is None:
+        raise CommandRejected(f"job {job_id!r} does not exist in this region; check the jobId")
+    if record["state"] in TERMINAL_STATES:
+        raise CommandRejected(f"job {job_id!r} already ended ({record['state']}); nothing to cancel")
+    if record.get("batchJobId"):
+        # TerminateJob also cancels jobs that have not started yet; Batch then emits FAILED, which
+        # Job status reports as CANCELLED because of the flag set below.
+        aws.client("batch").terminate_job(jobId=record["batchJobId"], reason=command.payload.reason[:256])
+    jobs_table().update_item(
+        Key={"jobId": job_id},
+        UpdateExpression="SET cancelRequested = :t, reason = :r, updatedAt = :u",
+        ExpressionAttributeValues={":t": True, ":r": command.payload.reason, ":u": now_iso()},
+    )
+    return {"jobId": job_id, "cancelRequested": True}
+
+
+HANDLERS = {"backup.start": start_job, "restore.start": start_job, "scan.start": start_job,
+            "job.cancel": cancel_job}
+
+
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run_command(event, HANDLERS, logger)

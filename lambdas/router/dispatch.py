@@ -1,0 +1,68 @@
+"""Hand a validated command to its service: an asynchronous Lambda invocation, recorded for idempotency."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+
+from lambdas.shared import aws
+from lambdas.shared.config import ConfigError, settings
+from lambdas.shared.envelopes import SERVICE_OF_COMMAND
+
+# Commands are kept for a week: longer than the command queue's retention, so any redelivery is caught.
+IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600
+
+
+def function_for(command_type: str) -> str:
+    service = SERVICE_OF_COMMAND[command_type]
+    try:
+        return settings().functions[service]
+    except KeyError:
+        raise ConfigError(f"ELASTIO_FUNCTIONS has no {service!r} entry, needed for {command_type!r} "
+                          "commands; the CloudConnector component sets it") from None
+
+
+def invoke_service(command: dict[str, Any]) -> dict[str, Any]:
+    function_name = function_for(command["type"])
+    response = aws.client("lambda").invoke(
+        FunctionName=function_name, InvocationType="Event", Payload=json.dumps(command).encode()
+    )
+    if response.get("StatusCode") != 202:
+        raise RuntimeError(f"Lambda did not accept {command['type']} for {function_name}: "
+                           f"status {response.get('StatusCode')}")
+    return {"commandId": command["id"], "function": function_name}
+
+
+@cache
+def idempotency_config() -> IdempotencyConfig:
+    # The command id is the key: a redelivered command (same id) returns the saved result and invokes
+    # nothing; a concurrent duplicate fails with "in progress" and is retried by SQS.
+    return IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+                             raise_on_no_idempotency_key=True)
+
+
+@cache
+def dispatch_once() -> Callable[..., dict[str, Any]]:
+    """invoke_service wrapped by Powertools idempotency on the commands table (built once per container)."""
+    persistence = DynamoDBPersistenceLayer(table_name=settings().commands_table,
+                                           boto3_client=aws.client("dynamodb"))
+    return idempotent_function(
+        invoke_service,
+        data_keyword_argument="command",
+        persistence_store=persistence,
+        config=idempotency_config(),
+        key_prefix="command",
+    )
+
+
+def reset() -> None:
+    idempotency_config.cache_clear()
+    dispatch_once.cache_clear()

@@ -1,0 +1,1 @@
+"""Code shared by the Cloud Connector functions: settings, AWS clients, envelopes, tables, tenant events."""

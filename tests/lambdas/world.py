@@ -1,0 +1,191 @@
+"""Builds, in moto, the AWS resources the Cloud Connector functions expect (what the program deploys)."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from typing import Any
+
+from lambdas.shared import aws as shared_aws
+
+REGION = "us-east-1"
+FUNCTION_KEYS = {
+    "catalog": "elastio-catalog",
+    "provisioner": "elastio-provisioner",
+    "backgroundJobs": "elastio-background-jobs",
+    "jobStatus": "elastio-job-status",
+    "integrityChecks": "elastio-integrity-checks",
+    "inventory": "elastio-inventory",
+}
+TABLES = {
+    "ELASTIO_TABLE_VAULTS": "elastio-vaults",
+    "ELASTIO_TABLE_RECOVERY_POINTS": "elastio-recovery-points",
+    "ELASTIO_TABLE_JOBS": "elastio-jobs",
+    "ELASTIO_TABLE_ASSETS": "elastio-assets",
+    "ELASTIO_TABLE_COMMANDS": "elastio-commands",
+}
+VAULT = "primary"
+JOB_TYPES = ("backup", "restore", "scan", "compact")
+
+
+def aws_client(service: str):
+    """Clients are reused across tests (moto intercepts them whenever a mock is active): creating is slow."""
+    return shared_aws.client(service)
+
+
+def aws_table(name: str):
+    return shared_aws.table(name)
+
+
+@dataclass
+class World:
+    env: dict[str, str]
+    command_queue_url: str
+    command_dlq_url: str
+    tenant_queue_url: str
+    alerts_topic_arn: str
+    vault: dict[str, Any] = field(default_factory=dict)
+
+    def tenant_events(self) -> list[dict[str, Any]]:
+        """Drain the tenant events queue (what the tenant would receive)."""
+        sqs = aws_client("sqs")
+        events: list[dict[str, Any]] = []
+        while True:
+            messages = sqs.receive_message(QueueUrl=self.tenant_queue_url, MaxNumberOfMessages=10,
+                                           VisibilityTimeout=0).get("Messages", [])
+            if not messages:
+                return events
+            for message in messages:
+                events.append(json.loads(message["Body"]))
+                sqs.delete_message(QueueUrl=self.tenant_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def _table(ddb: Any, name: str, keys: list[tuple[str, str]], attributes: dict[str, str],
+           indexes: list[dict[str, Any]] | None = None) -> None:
+    extra: dict[str, Any] = {"GlobalSecondaryIndexes": indexes} if indexes else {}
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in attributes.items()],
+        BillingMode="PAY_PER_REQUEST",
+        SSESpecification={"Enabled": True, "SSEType": "KMS"},
+        **extra,
+    )
+
+
+def create_connector_tables(ddb: Any) -> None:
+    _table(ddb, TABLES["ELASTIO_TABLE_VAULTS"], [("vaultName", "HASH")], {"vaultName": "S"})
+    _table(ddb, TABLES["ELASTIO_TABLE_RECOVERY_POINTS"], [("assetId", "HASH"), ("recoveryPointId", "RANGE")],
+           {"assetId": "S", "recoveryPointId": "S", "vaultName": "S", "createdAt": "S"},
+           indexes=[{"IndexName": "byVault",
+                     "KeySchema": [{"AttributeName": "vaultName", "KeyType": "HASH"},
+                                   {"AttributeName": "createdAt", "KeyType": "RANGE"}],
+                     "Projection": {"ProjectionType": "ALL"}}])
+    _table(ddb, TABLES["ELASTIO_TABLE_JOBS"], [("jobId", "HASH")], {"jobId": "S"})
+    _table(ddb, TABLES["ELASTIO_TABLE_ASSETS"], [("assetId", "HASH")], {"assetId": "S"})
+    _table(ddb, TABLES["ELASTIO_TABLE_COMMANDS"], [("id", "HASH")], {"id": "S"})
+
+
+def _zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("lambdas/__init__.py", "")
+    return buffer.getvalue()
+
+
+def create_functions(role_arn: str) -> None:
+    awslambda = aws_client("lambda")
+    code = _zip()
+    for key, name in FUNCTION_KEYS.items():
+        service = {"backgroundJobs": "background_jobs", "jobStatus": "job_status",
+                   "integrityChecks": "integrity_checks"}.get(key, key)
+        awslambda.create_function(FunctionName=name, Runtime="python3.12", Role=role_arn,
+                                  Handler=f"lambdas.{service}.handler.handler", Code={"ZipFile": code})
+
+
+def create_vault(vault_name: str, env: dict[str, str]) -> dict[str, Any]:
+    """The vault's resources and its record in the vaults table, as the program writes it."""
+    iam = aws_client("iam")
+    ec2 = aws_client("ec2")
+    kms = aws_client("kms")
+    s3 = aws_client("s3")
+    batch = aws_client("batch")
+    ecs = aws_client("ecs")
+    ddb = aws_client("dynamodb")
+
+    key_arn = kms.create_key(Description=f"{vault_name} vault")["KeyMetadata"]["Arn"]
+    bucket = f"elastio-vault-{vault_name}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
+        "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
+        "BucketKeyEnabled": True}]})
+    index_table = f"elastio-index-{vault_name}"
+    _table(ddb, index_table, [("chunkHash", "HASH")], {"chunkHash": "S"})
+
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName=f"{vault_name}-sg", Description="vault", VpcId=vpc)["GroupId"]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "batch.amazonaws.com"}}]})
+    service_role = iam.create_role(RoleName=f"{vault_name}-batch",
+                                   AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName=f"{vault_name}-ce", type="MANAGED", state="ENABLED", serviceRole=service_role,
+        computeResources={"type": "FARGATE", "maxvCpus": 16, "subnets": [subnet],
+                          "securityGroupIds": [group]},
+    )["computeEnvironmentArn"]
+    queue = batch.create_job_queue(jobQueueName=f"{vault_name}-jobs", state="ENABLED", priority=1,
+                                   computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}])
+    definitions = {
+        job_type: batch.register_job_definition(
+            jobDefinitionName=f"{vault_name}-{job_type}", type="container", platformCapabilities=["FARGATE"],
+            containerProperties={"image": "elastio/engine:latest", "command": ["elastio-engine", job_type],
+                                 "resourceRequirements": [{"type": "VCPU", "value": "1"},
+                                                          {"type": "MEMORY", "value": "2048"}],
+                                 "executionRoleArn": service_role},
+        )["jobDefinitionArn"]
+        for job_type in JOB_TYPES
+    }
+    cluster = ecs.create_cluster(clusterName=f"{vault_name}-scalez")["cluster"]["clusterArn"]
+    task_definition = ecs.register_task_definition(
+        family=f"{vault_name}-scalez", requiresCompatibilities=["FARGATE"], networkMode="awsvpc", cpu="256",
+        memory="512", containerDefinitions=[{"name": "scalez", "image": "elastio/scalez:latest"}],
+    )["taskDefinition"]["taskDefinitionArn"]
+    record = {
+        "vaultName": vault_name, "region": REGION, "bucketName": bucket, "kmsKeyArn": key_arn,
+        "indexTableName": index_table, "jobQueueArn": queue["jobQueueArn"], "jobDefinitions": definitions,
+        "clusterArn": cluster, "serverTaskDefinitionArn": task_definition, "subnetIds": [subnet],
+        "securityGroupId": group, "assignPublicIp": False,
+    }
+    aws_table(env["ELASTIO_TABLE_VAULTS"]).put_item(Item=record)
+    return record
+
+
+def build_world() -> World:
+    """Queues, tables, topic, functions and one vault, inside an active moto mock."""
+    sqs = aws_client("sqs")
+    sns = aws_client("sns")
+    iam = aws_client("iam")
+    kms = aws_client("kms")
+    connector_key = kms.create_key(Description="connector")["KeyMetadata"]["Arn"]
+    create_connector_tables(aws_client("dynamodb"))
+    dlq = sqs.create_queue(QueueName="elastio-commands-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    commands = sqs.create_queue(QueueName="elastio-commands", Attributes={
+        "KmsMasterKeyId": connector_key,
+        "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})["QueueUrl"]
+    tenant = sqs.create_queue(QueueName="elastio-tenant-events",
+                              Attributes={"KmsMasterKeyId": connector_key})["QueueUrl"]
+    topic = sns.create_topic(Name="elastio-alerts", Attributes={"KmsMasterKeyId": connector_key})["TopicArn"]
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                        "Principal": {"Service": "lambda.amazonaws.com"}}]})
+    role = iam.create_role(RoleName="elastio-functions", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
+    create_functions(role)
+    env = {**TABLES, "ELASTIO_TENANT_EVENTS_QUEUE_URL": tenant, "ELASTIO_ALERTS_TOPIC_ARN": topic,
+           "ELASTIO_FUNCTIONS": json.dumps(FUNCTION_KEYS)}
+    world = World(env=env, command_queue_url=commands, command_dlq_url=dlq, tenant_queue_url=tenant,
+                  alerts_topic_arn=topic)
+    world.vault = create_vault(VAULT, env)
+    return world
