@@ -1,0 +1,38 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+RUNTIME_STAMP := $(VENV)/.runtime-installed
+DEV_STAMP := $(VENV)/.dev-installed
+
+.PHONY: demo test lint bench clean
+
+# Offline preview of the embedded example stack: plan tree, policy verdicts and cost. No AWS calls.
+demo: $(RUNTIME_STAMP)
+	$(PY) -m preview --stack example
+
+# The whole test suite (what .ci/run calls).
+test: $(DEV_STAMP)
+	$(PY) -m pytest
+
+lint: $(DEV_STAMP)
+	$(PY) -m ruff check .
+
+bench: $(DEV_STAMP)
+	$(PY) benchmarks/plan_benchmark.py
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24,<27"
+
+# The locks carry hashes, so pip verifies every download.
+$(RUNTIME_STAMP): requirements/runtime.txt | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements/runtime.txt
+	touch $@
+
+$(DEV_STAMP): requirements/runtime.txt requirements/dev.txt | $(PY)
+	$(PY) -m pip install --quiet --require-hashes -r requirements/runtime.txt -r requirements/dev.txt
+	touch $(RUNTIME_STAMP) $@
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

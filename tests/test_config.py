@@ -1,0 +1,166 @@
+"""Config validation: every class of bad input gives one clear message naming the key path and the value."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from components.config import ConfigError, DeploymentConfig, parse_config
+from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS
+
+SUBNET = "subnet-0123456789abcdef0"
+
+
+def minimal() -> dict:
+    return {
+        "tenant": {"accountId": "210987654321"},
+        "externalId": "secret",
+        "regions": [
+            {
+                "region": "us-east-1",
+                "network": {"vpcId": "vpc-0123456789abcdef0", "subnetIds": [SUBNET]},
+                "vaults": [{"name": "primary"}],
+            }
+        ],
+    }
+
+
+def problems_of(raw: dict) -> list[str]:
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    return err.value.problems
+
+
+def with_change(path: list, value) -> dict:
+    raw = minimal()
+    target = raw
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return raw
+
+
+def test_minimal_config_gets_sensible_defaults():
+    cfg = parse_config(minimal())
+    assert isinstance(cfg, DeploymentConfig)
+    assert cfg.account_region == "us-east-1"
+    assert cfg.options.compute_type == "FARGATE"
+    assert cfg.options.log_retention_days == 30
+    assert cfg.iam.name_prefix == "" and cfg.regions[0].network.private_link is False
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "expected"),
+    [
+        (["tenant", "accountId"], "12345", 'elastio:tenant.accountId: "12345" is not a 12-digit AWS account id'),
+        (["regions", 0, "region"], "us-east-9", 'elastio:regions[0].region: "us-east-9" is not a supported region'),
+        (["regions", 0, "network", "vpcId"], "vpc-xyz", 'elastio:regions[0].network.vpcId: "vpc-xyz" is not a VPC id'),
+        (["regions", 0, "network", "subnetIds"], ["sub-1"], 'elastio:regions[0].network.subnetIds[0]: "sub-1"'),
+        (["regions", 0, "vaults", 0, "name"], "Bad_Name", 'elastio:regions[0].vaults[0].name: "Bad_Name" is not a valid'),
+        (["options"], {"computeType": "EC2"}, 'elastio:options.computeType: "EC2" is not allowed'),
+        (["options"], {"logRetentionDays": 31}, "elastio:options.logRetentionDays: 31 is not a CloudWatch Logs"),
+        (["options"], {"alertEmails": ["nobody"]}, 'elastio:options.alertEmails[0]: "nobody" is not an email'),
+        (["options"], {"workerImage": "worker"}, 'elastio:options.workerImage: "worker" is not a container image'),
+        (["iam"], {"permissionsBoundaryArn": "boundary"}, 'elastio:iam.permissionsBoundaryArn: "boundary"'),
+        (["iam"], {"installerPrincipals": ["arn:aws:iam::1:role/x"]}, "elastio:iam.installerPrincipals[0]"),
+        (["iam"], {"namePrefix": "bad prefix"}, 'elastio:iam.namePrefix: "bad prefix"'),
+        (["tenant", "roleArn"], "arn:aws:iam::999999999999:role/T", "is not in the tenant account 210987654321"),
+        (["usage"], {"dailyChangeRate": 2}, "elastio:usage.dailyChangeRate: 2"),
+        (["usage"], {"protectedGb": -1}, "elastio:usage.protectedGb: -1"),
+        (["tags"], {"aws:owner": "me"}, "tag key 'aws:owner'"),
+        (["tags"], {"elastio:resource": "false"}, "is set by the program"),
+    ],
+)
+def test_bad_value_names_key_path_and_value(path, value, expected):
+    problems = problems_of(with_change(path, value))
+    assert any(expected in p for p in problems), problems
+
+
+def test_too_many_vaults_says_how_many_and_the_limit():
+    raw = minimal()
+    raw["regions"][0]["vaults"] = [{"name": f"vault{i}"} for i in range(MAX_VAULTS_PER_REGION + 1)]
+    assert problems_of(raw) == ["elastio:regions[0].vaults: 5 vaults given, at most 4 per region"]
+
+
+def test_four_vaults_are_allowed():
+    raw = minimal()
+    raw["regions"][0]["vaults"] = [{"name": f"vault{i}"} for i in range(MAX_VAULTS_PER_REGION)]
+    assert len(parse_config(raw).regions[0].vaults) == MAX_VAULTS_PER_REGION
+
+
+def test_no_vaults_is_an_error():
+    raw = with_change(["regions", 0, "vaults"], [])
+    assert problems_of(raw) == ["elastio:regions[0].vaults: no vaults given, at least 1 per region"]
+
+
+def test_vault_names_unique_within_region():
+    raw = with_change(["regions", 0, "vaults"], [{"name": "same"}, {"name": "same"}])
+    assert "repeated: same" in problems_of(raw)[0]
+
+
+def test_same_vault_name_in_two_regions_is_fine():
+    raw = minimal()
+    second = copy.deepcopy(raw["regions"][0])
+    second["region"] = "eu-west-1"
+    raw["regions"].append(second)
+    assert parse_config(raw).region_names == ["us-east-1", "eu-west-1"]
+
+
+def test_region_at_most_once():
+    raw = minimal()
+    raw["regions"].append(copy.deepcopy(raw["regions"][0]))
+    assert "each region at most once; repeated: us-east-1" in problems_of(raw)[0]
+
+
+def test_private_link_needs_route_tables():
+    raw = with_change(["regions", 0, "network", "privateLink"], True)
+    (problem,) = problems_of(raw)
+    assert problem.startswith("elastio:regions[0].network: privateLink is true but routeTableIds is empty")
+
+
+def test_private_link_with_route_tables_is_valid():
+    raw = minimal()
+    raw["regions"][0]["network"].update(privateLink=True, routeTableIds=["rtb-0123456789abcdef0"])
+    assert parse_config(raw).regions[0].network.private_link
+
+
+def test_unknown_keys_are_errors_at_every_level():
+    raw = minimal()
+    raw["regionz"] = []
+    raw["regions"][0]["network"]["subnetId"] = SUBNET
+    raw["options"] = {"tracng": True}
+    problems = problems_of(raw)
+    assert any(p.startswith("elastio:regionz: unknown key") for p in problems)
+    assert any(p.startswith("elastio:regions[0].network.subnetId: unknown key") for p in problems)
+    assert any(p.startswith("elastio:options.tracng: unknown key") for p in problems)
+
+
+def test_missing_required_keys_are_named():
+    problems = problems_of({})
+    assert any(p.startswith("elastio:tenant: missing") for p in problems)
+    assert any(p.startswith("elastio:regions: missing") for p in problems)
+    assert any("pulumi config set --secret elastio:externalId" in p for p in problems)
+
+
+def test_home_region_must_be_configured():
+    raw = minimal()
+    raw["homeRegion"] = "eu-west-1"
+    assert "homeRegion 'eu-west-1' is not one of the configured regions" in problems_of(raw)[0]
+
+
+def test_all_problems_reported_at_once():
+    raw = with_change(["tenant", "accountId"], "1")
+    raw["regions"][0]["region"] = "mars-1"
+    assert len(problems_of(raw)) == 2
+
+
+def test_every_supported_region_is_accepted():
+    for region in SUPPORTED_REGIONS:
+        assert parse_config(with_change(["regions", 0, "region"], region)).regions[0].region == region
+
+
+def test_object_given_as_wrong_type_is_reported():
+    raw = minimal()
+    raw["regions"] = "us-east-1"
+    assert problems_of(raw)[0].startswith('elastio:regions: "us-east-1" has the wrong type')

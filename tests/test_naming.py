@@ -1,0 +1,70 @@
+"""Names: prefix/suffix flow into every IAM name, and names stay within AWS limits for 11 regions x 4 vaults."""
+
+from __future__ import annotations
+
+import pytest
+
+from components import naming
+from components.config import ConfigError, derived_iam_names, parse_config
+from components.constants import (
+    IAM_ROLE_NAME_MAX,
+    S3_BUCKET_NAME_MAX,
+    SUPPORTED_REGIONS,
+    VAULT_NAME_MAX,
+)
+
+
+def full_config(prefix: str, suffix: str, vault_name_length: int = VAULT_NAME_MAX) -> dict:
+    vault_names = [("v" * (vault_name_length - 1)) + str(i) for i in range(4)]
+    return {
+        "tenant": {"accountId": "210987654321"},
+        "externalId": "x",
+        "iam": {"namePrefix": prefix, "nameSuffix": suffix},
+        "regions": [
+            {
+                "region": region,
+                "network": {"vpcId": "vpc-0123456789abcdef0", "subnetIds": ["subnet-0123456789abcdef0"]},
+                "vaults": [{"name": name} for name in vault_names],
+            }
+            for region in SUPPORTED_REGIONS
+        ],
+    }
+
+
+def test_prefix_and_suffix_wrap_every_iam_name():
+    cfg = parse_config(full_config("Acme-", "-Prod", vault_name_length=8))
+    for name, _limit in derived_iam_names(cfg):
+        assert name.startswith("Acme-") and name.endswith("-Prod"), name
+
+
+def test_longest_names_fit_with_longest_vault_name_and_10_character_affixes():
+    cfg = parse_config(full_config("P" * 10, "S" * 10))
+    assert max(len(name) for name, _ in derived_iam_names(cfg)) <= IAM_ROLE_NAME_MAX
+
+
+def test_affixes_too_long_for_a_role_name_are_rejected_naming_the_keys():
+    with pytest.raises(ConfigError) as err:
+        parse_config(full_config("P" * 20, "S" * 20))
+    assert "iam.namePrefix / iam.nameSuffix" in str(err.value)
+    assert "IAM allows 64" in str(err.value)
+
+
+def test_bucket_names_fit_s3_for_the_longest_vault_name_in_every_region():
+    for region in SUPPORTED_REGIONS:
+        name = naming.vault_bucket_name("v" * VAULT_NAME_MAX, "123456789012", region)
+        assert len(name) <= S3_BUCKET_NAME_MAX, name
+
+
+def test_bucket_names_are_unique_per_account_and_region():
+    names = {
+        naming.vault_bucket_name("primary", account, region)
+        for account in ("111111111111", "222222222222")
+        for region in SUPPORTED_REGIONS
+    }
+    assert len(names) == 2 * len(SUPPORTED_REGIONS)
+
+
+def test_global_role_names_differ_per_region():
+    iam = naming.IamNaming()
+    names = {naming.function_role_name(iam, "catalog", region) for region in SUPPORTED_REGIONS}
+    assert len(names) == len(SUPPORTED_REGIONS)

@@ -1,0 +1,14 @@
+from components.constants import RESOURCE_TAG_KEY
+from components.tags import merged_tags
+
+
+def test_marker_tag_is_added_to_user_tags():
+    assert merged_tags({"team": "platform"}) == {"team": "platform", RESOURCE_TAG_KEY: "true"}
+
+
+def test_marker_tag_cannot_be_overridden():
+    assert merged_tags({RESOURCE_TAG_KEY: "false"}, **{RESOURCE_TAG_KEY: "no"})[RESOURCE_TAG_KEY] == "true"
+
+
+def test_component_tags_override_user_tags():
+    assert merged_tags({"component": "user"}, component="vault")["component"] == "vault"
