@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import traceback
+from pathlib import Path
 from typing import Any
 
 from plan import Plan, PlanError, build_plan
@@ -24,6 +25,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--stack", default="example", help="stack name: reads Pulumi.<stack>.yaml (default: example)")
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
+    parser.add_argument(
+        "--project-dir", type=Path, default=None, help="the Pulumi project to plan (default: this checkout)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     return parser.parse_args(argv)
 
@@ -47,7 +51,7 @@ def plan_document(plan: Plan) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        plan = build_plan(args.stack)
+        plan = build_plan(args.stack, project_dir=args.project_dir)
     except PlanError as err:
         print(f"error: stack {args.stack!r} cannot be planned:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
