@@ -1,0 +1,1 @@
+"""One module per area; each exposes POLICIES, the rules registry.py collects."""
