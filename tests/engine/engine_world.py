@@ -18,12 +18,17 @@ SMALL = EngineSettings(
 )
 
 
-def create_vault(session, name: str) -> Vault:
+def create_vault(session, name: str, object_lock_days: int | None = None) -> Vault:
     s3 = session.client("s3")
     db = session.client("dynamodb")
     bucket = f"elastio-{name}-data"
-    s3.create_bucket(Bucket=bucket)
+    s3.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=bool(object_lock_days))
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    if object_lock_days:
+        rule = {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": object_lock_days}}
+        s3.put_object_lock_configuration(
+            Bucket=bucket, ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": rule}
+        )
     table = f"elastio-{name}-index"
     db.create_table(
         TableName=table,

@@ -1,0 +1,149 @@
+import time
+
+import pytest
+from engine_world import SMALL, create_vault, volume_bytes
+
+from engine.backup import BackupRequest, run_backup
+from engine.compact import CompactionSettings, run_compaction
+from engine.manifest import manifest_key
+from engine.packs import PackWriter
+from engine.restore import FileSink, run_restore
+from engine.sources import ImageFileSource
+from engine.vault import Lease
+
+SIZE = 256 * 1024
+SETTINGS = CompactionSettings(pack_bytes=SMALL.pack_bytes)
+
+
+def later(seconds=3600):
+    """Compaction runs an hour after the backups, so their packs are older than its cutoff."""
+    return lambda: time.time() + seconds
+
+
+def backup(vault, job, registered, tmp_path, rp, data):
+    image = tmp_path / f"{rp}.img"
+    image.write_bytes(data)
+    request = BackupRequest(f"job-{rp}", "vol-1", rp)
+    return run_backup(vault, ImageFileSource(image, f"snap-{rp}"), request, registered, job, SMALL)
+
+
+@pytest.fixture
+def two_recovery_points(vault, job, registered, tmp_path):
+    """rp-1 and rp-2 share their first half; each has a second half of its own."""
+    shared = volume_bytes(SIZE, seed=1)
+    first = backup(vault, job, registered, tmp_path, "rp-1", shared + volume_bytes(SIZE, seed=2))
+    second = backup(vault, job, registered, tmp_path, "rp-2", shared + volume_bytes(SIZE, seed=3))
+    return first, second
+
+
+def test_expiry_reclaims_only_chunks_no_live_manifest_references(vault, job, two_recovery_points):
+    first, second = two_recovery_points
+    only_first = first.manifest.digests() - second.manifest.digests()
+
+    report = run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+
+    indexed = {entry.digest for entry in vault.index.scan()}
+    assert report.chunks_deleted == len(only_first)
+    assert indexed == second.manifest.digests()
+    assert report.bytes_reclaimed > 0 and report.packs_deleted
+
+
+def test_after_compaction_the_live_recovery_point_still_restores_byte_identical(
+    vault, job, two_recovery_points, tmp_path
+):
+    first, second = two_recovery_points
+    original = (tmp_path / "rp-2.img").read_bytes()
+    run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+
+    restored = tmp_path / "restored.img"
+    run_restore(vault, vault.read_manifest(second.manifest_key), FileSink(restored), job)
+
+    assert restored.read_bytes() == original
+
+
+def test_expiry_deletes_the_expired_manifest_only(vault, job, two_recovery_points):
+    first, second = two_recovery_points
+
+    run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+
+    assert vault.manifest_keys() == [second.manifest_key]
+
+
+def test_without_expiry_compaction_reclaims_nothing(vault, job, two_recovery_points):
+    report = run_compaction(vault, job, [], SETTINGS, clock=later())
+
+    assert report.chunks_deleted == 0 and report.packs_deleted == []
+
+
+def test_a_running_backup_protects_the_parent_it_copies_from(vault, job, two_recovery_points):
+    first, _ = two_recovery_points
+    vault.write_lease(
+        Lease("job-running", int(time.time()) + 3000, int(time.time()) + 3500, (first.manifest_key,))
+    )
+
+    report = run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+
+    assert report.chunks_deleted == 0
+    assert first.manifest.digests() <= {entry.digest for entry in vault.index.scan()}
+
+
+def test_a_chunk_reused_after_compaction_marked_it_dead_is_not_deleted(vault, job, two_recovery_points):
+    first, second = two_recovery_points
+    dead = vault.index.lookup(first.manifest.digests() - second.manifest.digests()).popitem()[1]
+
+    assert vault.index.touch(dead.digest, dead.epoch + 1)  # a backup reuses it first
+    assert not vault.index.delete_if_unchanged(dead)  # compaction's delete then loses
+    assert vault.index.get(dead.digest) is not None
+
+
+def test_a_backup_does_not_reuse_a_chunk_compaction_deleted_first(vault, job, two_recovery_points):
+    first, second = two_recovery_points
+    dead = vault.index.lookup(first.manifest.digests() - second.manifest.digests()).popitem()[1]
+
+    assert vault.index.delete_if_unchanged(dead)
+    assert not vault.index.touch(dead.digest, dead.epoch + 1)  # so the backup stores it again
+
+
+def test_packs_an_interrupted_backup_never_indexed_are_reclaimed(vault, job):
+    orphan = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0, on_stored=lambda entries: None)
+    orphan.add(b"\x01" * 32, b"frame", 5)
+    orphan.flush()
+
+    report = run_compaction(vault, job, [], SETTINGS, clock=later())
+
+    assert report.packs_deleted == orphan.packs_written
+
+
+def test_packs_newer_than_the_cutoff_are_left_alone(vault, job, two_recovery_points):
+    first, _ = two_recovery_points
+
+    report = run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later(0))
+
+    assert report.packs_deleted == [] and report.chunks_deleted == 0
+
+
+def test_with_object_lock_an_expired_manifest_is_kept_until_its_retention_ends(
+    aws, job, registered, tmp_path
+):
+    vault = create_vault(aws, "locked", object_lock_days=1)
+    first = backup(vault, job, registered, tmp_path, "rp-1", volume_bytes(SIZE, seed=2))
+    packs_before = {info.key for info in vault.bucket.list("packs/")}
+
+    report = run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+
+    assert report.manifests_retained == [manifest_key("vol-1", "rp-1")]
+    assert vault.manifest_keys() == [manifest_key("vol-1", "rp-1")]
+    assert report.chunks_deleted == 0
+    assert {info.key for info in vault.bucket.list("packs/")} == packs_before
+
+
+def test_with_object_lock_a_pack_is_not_rewritten_before_its_retention_ends(aws, job):
+    vault = create_vault(aws, "locked", object_lock_days=1)
+    orphan = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0, on_stored=lambda entries: None)
+    orphan.add(b"\x01" * 32, b"frame", 5)
+    orphan.flush()
+
+    report = run_compaction(vault, job, [], SETTINGS, clock=later())
+
+    assert report.packs_deleted == [] and report.packs_retained == 1
+    assert vault.bucket.exists(orphan.packs_written[0])

@@ -1,0 +1,74 @@
+import json
+
+from engine_world import SMALL, volume_bytes
+
+from engine.backup import BackupRequest, run_backup
+from engine.scan import run_scan
+from engine.sources import ImageFileSource
+
+
+def backed_up(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(512 * 1024))
+    result = run_backup(
+        vault,
+        ImageFileSource(image, "snap-1"),
+        BackupRequest("job-1", "vol-1", "rp-1"),
+        registered,
+        job,
+        SMALL,
+    )
+    return result.manifest
+
+
+def corrupt_byte(vault, entry):
+    pack = bytearray(vault.bucket.get(entry.pack_key))
+    pack[entry.offset + entry.length // 2] ^= 0xFF
+    vault.bucket.put(entry.pack_key, bytes(pack))
+
+
+def test_scan_of_an_intact_recovery_point_is_healthy(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+
+    report = run_scan(vault, manifest, job)
+
+    assert report.healthy and report.chunks_checked == len(manifest.digests())
+
+
+def test_scan_finds_a_deliberately_corrupted_chunk(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+    victim = vault.index.lookup([next(manifest.chunk_refs()).digest]).popitem()[1]
+    corrupt_byte(vault, victim)
+
+    report = run_scan(vault, manifest, job)
+
+    assert [(f.chunk_hash, f.problem) for f in report.findings] == [(victim.digest.hex(), "corrupt")]
+
+
+def test_scan_reports_every_bad_chunk_not_only_the_first(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+    entries = list(vault.index.lookup(manifest.digests()).values())
+    lost_pack = entries[0].pack_key
+    corrupted = next(e for e in entries if e.pack_key != lost_pack)
+    corrupt_byte(vault, corrupted)
+    vault.bucket.delete(lost_pack)
+    index_gone = next(e for e in entries if e.pack_key not in (lost_pack, corrupted.pack_key))
+    vault.index.delete_if_unchanged(index_gone)
+
+    report = run_scan(vault, manifest, job)
+
+    missing = {f.chunk_hash for f in report.findings if f.problem == "missing"}
+    expected_missing = {e.digest.hex() for e in entries if e.pack_key == lost_pack} | {
+        index_gone.digest.hex()
+    }
+    assert missing == expected_missing
+    assert corrupted.digest.hex() in {f.chunk_hash for f in report.findings if f.problem == "corrupt"}
+
+
+def test_scan_writes_its_report_to_the_vault_bucket(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+
+    run_scan(vault, manifest, job)
+
+    [report] = list(vault.bucket.list("reports/scan/rp-1/"))
+    assert json.loads(vault.bucket.get(report.key))["healthy"] is True
