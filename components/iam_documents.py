@@ -58,6 +58,7 @@ class AccountScope:
 
 # --- small builders ------------------------------------------------------------------------------------
 
+
 def statement(
     sid: str,
     actions: Sequence[str],
@@ -116,7 +117,8 @@ def alias_arns(scope: AccountScope) -> list[str]:
 def vault_bucket_arns(scope: AccountScope, objects: str | None = None) -> list[str]:
     """Vault buckets (elastio-<vault>-<account>-<region>); with `objects`, the object keys under them."""
     buckets = [
-        f"arn:{PARTITION}:s3:::{naming.vault_bucket_name('*', scope.account_id, region)}" for region in scope.regions
+        f"arn:{PARTITION}:s3:::{naming.vault_bucket_name('*', scope.account_id, region)}"
+        for region in scope.regions
     ]
     return buckets if objects is None else [f"{bucket}/{objects}" for bucket in buckets]
 
@@ -140,8 +142,10 @@ def function_role_arns(scope: AccountScope) -> list[str]:
 
 def vault_role_arns(scope: AccountScope) -> list[str]:
     # Vault names are not part of the account scope: the pattern keeps prefix, marker and suffix fixed.
-    return [naming.iam_arn(scope.account_id, f"role/{naming.vault_role_name(scope.iam, '*', region, '*')}")
-            for region in scope.regions]
+    return [
+        naming.iam_arn(scope.account_id, f"role/{naming.vault_role_name(scope.iam, '*', region, '*')}")
+        for region in scope.regions
+    ]
 
 
 def elastio_role_arn_pattern(scope: AccountScope) -> str:
@@ -165,6 +169,25 @@ def _batch_arns(scope: AccountScope, kind: str) -> list[str]:
     return _regional(scope, "batch", f"{kind}/{naming.NAME_ROOT}-*")
 
 
+def snapshot_arns(scope: AccountScope) -> list[str]:
+    # EBS snapshot ARNs have an empty account field: arn:aws:ec2:<region>::snapshot/<id>.
+    return [f"arn:{PARTITION}:ec2:{region}::snapshot/*" for region in scope.regions]
+
+
+def _ec2(scope: AccountScope, kind: str) -> list[str]:
+    return _regional(scope, "ec2", f"{kind}/*")
+
+
+def deny_unless_tagged(
+    sid: str, actions: Sequence[str], resources: Sequence[str], *, request: bool = False
+) -> dict:
+    """Deny on the resources that lack the Elastio tag: narrows an Allow that names several resource types
+    of one action (the tag condition must hold only for one of them). Only for roles Elastio owns: a Deny in
+    a policy attached to people would also override their other grants."""
+    key = f"aws:{'RequestTag' if request else 'ResourceTag'}/{RESOURCE_TAG_KEY}"
+    return statement(sid, actions, resources, {"StringNotEquals": {key: RESOURCE_TAG_VALUE}}, effect="Deny")
+
+
 def _ecs_cluster_arns(scope: AccountScope) -> list[str]:
     return _regional(scope, "ecs", f"cluster/{naming.NAME_ROOT}-*")
 
@@ -174,6 +197,7 @@ def _via(service: str, scope: AccountScope) -> list[str]:
 
 
 # --- trust ---------------------------------------------------------------------------------------------
+
 
 def tenant_principal(tenant_account_id: str, tenant_role_arn: str | None) -> str:
     """The tenant's role when configured, else the tenant account's root (any principal it delegates to)."""
@@ -192,15 +216,21 @@ def tenant_trust_policy(tenant_principal_arn: str, external_id: str) -> dict:
     if not external_id:
         raise ValueError("external_id is empty: the tenant trust needs an sts:ExternalId condition")
     if "*" in tenant_principal_arn:
-        raise ValueError(f"tenant principal {tenant_principal_arn!r} has a wildcard: name one account or role")
+        raise ValueError(
+            f"tenant principal {tenant_principal_arn!r} has a wildcard: name one account or role"
+        )
     return document(
         _trust_statement(
-            "TenantAssumesWithExternalId", tenant_principal_arn, {"StringEquals": {"sts:ExternalId": external_id}}
+            "TenantAssumesWithExternalId",
+            tenant_principal_arn,
+            {"StringEquals": {"sts:ExternalId": external_id}},
         )
     )
 
 
-def installer_trust_policy(tenant_principal_arn: str, external_id: str, installer_principals: Sequence[str]) -> dict:
+def installer_trust_policy(
+    tenant_principal_arn: str, external_id: str, installer_principals: Sequence[str]
+) -> dict:
     """The tenant with its external ID, plus the configured installer principals (e.g. a CI role)."""
     trust = tenant_trust_policy(tenant_principal_arn, external_id)
     wildcards = [p for p in installer_principals if "*" in p]
@@ -214,6 +244,7 @@ def installer_trust_policy(tenant_principal_arn: str, external_id: str, installe
 
 
 # --- ElastioTenant ---------------------------------------------------------------------------------------
+
 
 def tenant_access_policy(scope: AccountScope) -> dict:
     """ElastioTenant: send commands, read replies and job results; nothing else."""
@@ -260,6 +291,7 @@ def _kms_via_sqs(sid: str, scope: AccountScope) -> dict:
 
 # --- ElastioInstaller ----------------------------------------------------------------------------------
 
+
 def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
     """ElastioInstaller: create and update the connector and vaults, never delete their data or escape the
     permissions boundary."""
@@ -272,18 +304,30 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageQueues",
             [
-                "sqs:CreateQueue", "sqs:DeleteQueue", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
-                "sqs:SetQueueAttributes", "sqs:TagQueue", "sqs:UntagQueue", "sqs:ListQueueTags",
+                "sqs:CreateQueue",
+                "sqs:DeleteQueue",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:SetQueueAttributes",
+                "sqs:TagQueue",
+                "sqs:UntagQueue",
+                "sqs:ListQueueTags",
             ],
             queue_arns(scope, *QUEUES),
         ),
         statement(
             "ManageTables",
             [
-                "dynamodb:CreateTable", "dynamodb:UpdateTable", "dynamodb:DescribeTable",
-                "dynamodb:DescribeContinuousBackups", "dynamodb:UpdateContinuousBackups",
-                "dynamodb:DescribeTimeToLive", "dynamodb:UpdateTimeToLive", "dynamodb:TagResource",
-                "dynamodb:UntagResource", "dynamodb:ListTagsOfResource",
+                "dynamodb:CreateTable",
+                "dynamodb:UpdateTable",
+                "dynamodb:DescribeTable",
+                "dynamodb:DescribeContinuousBackups",
+                "dynamodb:UpdateContinuousBackups",
+                "dynamodb:DescribeTimeToLive",
+                "dynamodb:UpdateTimeToLive",
+                "dynamodb:TagResource",
+                "dynamodb:UntagResource",
+                "dynamodb:ListTagsOfResource",
             ],
             all_table_arns(scope),
         ),
@@ -296,12 +340,23 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageFunctions",
             [
-                "lambda:CreateFunction", "lambda:DeleteFunction", "lambda:GetFunction",
-                "lambda:GetFunctionConfiguration", "lambda:GetFunctionCodeSigningConfig",
-                "lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:ListVersionsByFunction",
-                "lambda:AddPermission", "lambda:RemovePermission", "lambda:GetPolicy", "lambda:TagResource",
-                "lambda:UntagResource", "lambda:ListTags", "lambda:PutFunctionEventInvokeConfig",
-                "lambda:GetFunctionEventInvokeConfig", "lambda:UpdateFunctionEventInvokeConfig",
+                "lambda:CreateFunction",
+                "lambda:DeleteFunction",
+                "lambda:GetFunction",
+                "lambda:GetFunctionConfiguration",
+                "lambda:GetFunctionCodeSigningConfig",
+                "lambda:UpdateFunctionCode",
+                "lambda:UpdateFunctionConfiguration",
+                "lambda:ListVersionsByFunction",
+                "lambda:AddPermission",
+                "lambda:RemovePermission",
+                "lambda:GetPolicy",
+                "lambda:TagResource",
+                "lambda:UntagResource",
+                "lambda:ListTags",
+                "lambda:PutFunctionEventInvokeConfig",
+                "lambda:GetFunctionEventInvokeConfig",
+                "lambda:UpdateFunctionEventInvokeConfig",
                 "lambda:DeleteFunctionEventInvokeConfig",
             ],
             function_arns(scope),
@@ -322,7 +377,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageEventSourceMappings",
             [
-                "lambda:GetEventSourceMapping", "lambda:UpdateEventSourceMapping",
+                "lambda:GetEventSourceMapping",
+                "lambda:UpdateEventSourceMapping",
                 "lambda:DeleteEventSourceMapping",
             ],
             _regional(scope, "lambda", "event-source-mapping:*"),
@@ -331,9 +387,13 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageFunctionLogGroups",
             [
-                "logs:CreateLogGroup", "logs:DeleteLogGroup", "logs:PutRetentionPolicy",
-                "logs:DeleteRetentionPolicy", "logs:TagResource", "logs:UntagResource",
-                "logs:ListTagsForResource", "logs:DescribeLogGroups",
+                "logs:CreateLogGroup",
+                "logs:DeleteLogGroup",
+                "logs:PutRetentionPolicy",
+                "logs:DeleteRetentionPolicy",
+                "logs:TagResource",
+                "logs:UntagResource",
+                "logs:ListTagsForResource",
             ],
             function_log_group_arns(scope),
         ),
@@ -348,9 +408,15 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageTaggedKeys",
             [
-                "kms:DescribeKey", "kms:GetKeyPolicy", "kms:PutKeyPolicy", "kms:GetKeyRotationStatus",
-                "kms:EnableKeyRotation", "kms:ListResourceTags", "kms:TagResource", "kms:UntagResource",
-                "kms:UpdateKeyDescription", "kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias",
+                "kms:DescribeKey",
+                "kms:GetKeyPolicy",
+                "kms:PutKeyPolicy",
+                "kms:GetKeyRotationStatus",
+                "kms:EnableKeyRotation",
+                "kms:ListResourceTags",
+                "kms:TagResource",
+                "kms:UntagResource",
+                "kms:UpdateKeyDescription",
             ],
             key_arns(scope),
             TAGGED,
@@ -358,53 +424,94 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageAliases",
             ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
-            alias_arns(scope),
+            alias_arns(scope) + key_arns(scope),
+        ),
+        deny_unless_tagged(
+            "AliasesOnlyOnTaggedKeys", ["kms:CreateAlias", "kms:UpdateAlias"], key_arns(scope)
         ),
         statement("ListAliases", ["kms:ListAliases"], "*"),
         statement(
             "ManageVaultBuckets",
             [
-                "s3:CreateBucket", "s3:ListBucket", "s3:GetBucketLocation", "s3:GetBucketPolicy",
-                "s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:GetBucketTagging", "s3:PutBucketTagging",
-                "s3:GetBucketVersioning", "s3:PutBucketVersioning", "s3:GetEncryptionConfiguration",
-                "s3:PutEncryptionConfiguration", "s3:GetBucketPublicAccessBlock", "s3:PutBucketPublicAccessBlock",
-                "s3:GetBucketOwnershipControls", "s3:PutBucketOwnershipControls", "s3:GetLifecycleConfiguration",
-                "s3:PutLifecycleConfiguration", "s3:GetBucketObjectLockConfiguration",
-                "s3:PutBucketObjectLockConfiguration", "s3:GetBucketAcl", "s3:GetBucketCORS",
-                "s3:GetBucketWebsite", "s3:GetBucketLogging", "s3:GetReplicationConfiguration",
-                "s3:GetBucketRequestPayment", "s3:GetAccelerateConfiguration",
+                "s3:CreateBucket",
+                "s3:ListBucket",
+                "s3:GetBucketLocation",
+                "s3:GetBucketPolicy",
+                "s3:PutBucketPolicy",
+                "s3:DeleteBucketPolicy",
+                "s3:GetBucketTagging",
+                "s3:PutBucketTagging",
+                "s3:GetBucketVersioning",
+                "s3:PutBucketVersioning",
+                "s3:GetEncryptionConfiguration",
+                "s3:PutEncryptionConfiguration",
+                "s3:GetBucketPublicAccessBlock",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:GetBucketOwnershipControls",
+                "s3:PutBucketOwnershipControls",
+                "s3:GetLifecycleConfiguration",
+                "s3:GetBucketObjectLockConfiguration",
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:GetBucketAcl",
+                "s3:GetBucketCORS",
+                "s3:GetBucketWebsite",
+                "s3:GetBucketLogging",
+                "s3:GetReplicationConfiguration",
+                "s3:GetBucketRequestPayment",
+                "s3:GetAccelerateConfiguration",
             ],
             vault_bucket_arns(scope),
         ),
         statement(
             "ManageBatch",
             [
-                "batch:CreateComputeEnvironment", "batch:UpdateComputeEnvironment",
-                "batch:DeleteComputeEnvironment", "batch:CreateJobQueue", "batch:UpdateJobQueue",
-                "batch:DeleteJobQueue", "batch:RegisterJobDefinition", "batch:DeregisterJobDefinition",
-                "batch:TagResource", "batch:UntagResource", "batch:ListTagsForResource",
+                "batch:CreateComputeEnvironment",
+                "batch:UpdateComputeEnvironment",
+                "batch:DeleteComputeEnvironment",
+                "batch:CreateJobQueue",
+                "batch:UpdateJobQueue",
+                "batch:DeleteJobQueue",
+                "batch:RegisterJobDefinition",
+                "batch:DeregisterJobDefinition",
+                "batch:TagResource",
+                "batch:UntagResource",
+                "batch:ListTagsForResource",
             ],
             _batch_arns(scope, "compute-environment")
             + _batch_arns(scope, "job-queue")
-            + _batch_arns(scope, "job-definition")
-            + [f"{arn}:*" for arn in _batch_arns(scope, "job-definition")],
+            + _batch_arns(scope, "job-definition"),
         ),
         statement(
             "DescribeBatchAndEcs",
             [
-                "batch:DescribeComputeEnvironments", "batch:DescribeJobQueues", "batch:DescribeJobDefinitions",
-                "ecs:DescribeTaskDefinition", "ec2:DescribeSecurityGroups", "ec2:DescribeSecurityGroupRules",
-                "ec2:DescribeVpcEndpoints", "ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables",
-                "ec2:DescribePrefixLists", "ec2:DescribeNetworkInterfaces",
+                "batch:DescribeComputeEnvironments",
+                "batch:DescribeJobQueues",
+                "batch:DescribeJobDefinitions",
+                "ecs:DescribeTaskDefinition",
+                "ec2:DescribeSecurityGroups",
+                "ec2:DescribeSecurityGroupRules",
+                "ec2:DescribeVpcEndpoints",
+                "ec2:DescribeVpcs",
+                "ec2:DescribeSubnets",
+                "ec2:DescribeRouteTables",
+                "ec2:DescribePrefixLists",
+                "ec2:DescribeNetworkInterfaces",
+                "logs:DescribeLogGroups",
             ],
             "*",
         ),
         statement(
             "ManageClusters",
             [
-                "ecs:CreateCluster", "ecs:DeleteCluster", "ecs:DescribeClusters", "ecs:UpdateCluster",
-                "ecs:UpdateClusterSettings", "ecs:PutClusterCapacityProviders", "ecs:TagResource",
-                "ecs:UntagResource", "ecs:ListTagsForResource",
+                "ecs:CreateCluster",
+                "ecs:DeleteCluster",
+                "ecs:DescribeClusters",
+                "ecs:UpdateCluster",
+                "ecs:UpdateClusterSettings",
+                "ecs:PutClusterCapacityProviders",
+                "ecs:TagResource",
+                "ecs:UntagResource",
+                "ecs:ListTagsForResource",
             ],
             _ecs_cluster_arns(scope),
         ),
@@ -414,61 +521,83 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             _regional(scope, "ecs", f"task-definition/{naming.NAME_ROOT}-*:*"),
         ),
         statement(
-            # DeregisterTaskDefinition supports no resource-level permissions; it only marks a revision
-            # inactive (running tasks continue), so it is not destructive.
-            "DeregisterTaskDefinitions",
-            ["ecs:DeregisterTaskDefinition"],
-            "*",
+            "CreateSecurityGroups",
+            ["ec2:CreateSecurityGroup"],
+            _ec2(scope, "security-group") + _ec2(scope, "vpc"),
+        ),
+        deny_unless_tagged(
+            "NewSecurityGroupsTagged",
+            ["ec2:CreateSecurityGroup"],
+            _ec2(scope, "security-group"),
+            request=True,
         ),
         statement(
-            "CreateTaggedNetworkResources",
-            ["ec2:CreateSecurityGroup", "ec2:CreateVpcEndpoint"],
-            _regional(scope, "ec2", "security-group/*") + _regional(scope, "ec2", "vpc-endpoint/*"),
-            REQUEST_TAGGED,
+            # The endpoints of the PrivateLink setup, placed in the customer's network.
+            "CreateVpcEndpoints",
+            ["ec2:CreateVpcEndpoint"],
+            _ec2(scope, "vpc-endpoint")
+            + _ec2(scope, "vpc")
+            + _ec2(scope, "subnet")
+            + _ec2(scope, "route-table")
+            + _ec2(scope, "security-group"),
         ),
-        statement(
-            # The customer's network, which the new security group or endpoint is placed in.
-            "UseCustomerNetwork",
-            ["ec2:CreateSecurityGroup", "ec2:CreateVpcEndpoint"],
-            _regional(scope, "ec2", "vpc/*")
-            + _regional(scope, "ec2", "subnet/*")
-            + _regional(scope, "ec2", "route-table/*"),
-        ),
-        statement(
-            "EndpointsUseTaggedSecurityGroups",
-            ["ec2:CreateVpcEndpoint", "ec2:ModifyVpcEndpoint"],
-            _regional(scope, "ec2", "security-group/*"),
-            TAGGED,
+        deny_unless_tagged(
+            "NewEndpointsTagged", ["ec2:CreateVpcEndpoint"], _ec2(scope, "vpc-endpoint"), request=True
         ),
         statement(
             "TagOnCreate",
             ["ec2:CreateTags"],
-            _regional(scope, "ec2", "security-group/*")
-            + _regional(scope, "ec2", "security-group-rule/*")
-            + _regional(scope, "ec2", "vpc-endpoint/*"),
-            {"StringEquals": {"ec2:CreateAction": ["CreateSecurityGroup", "CreateVpcEndpoint",
-                                                   "AuthorizeSecurityGroupEgress"]}},
+            _ec2(scope, "security-group") + _ec2(scope, "security-group-rule") + _ec2(scope, "vpc-endpoint"),
+            {
+                "StringEquals": {
+                    "ec2:CreateAction": [
+                        "CreateSecurityGroup",
+                        "CreateVpcEndpoint",
+                        "AuthorizeSecurityGroupEgress",
+                    ]
+                }
+            },
         ),
         statement(
-            "ManageTaggedNetworkResources",
+            "ManageNetworkResources",
             [
-                "ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress", "ec2:DeleteSecurityGroup", "ec2:ModifyVpcEndpoint",
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:DeleteSecurityGroup",
+                "ec2:ModifyVpcEndpoint",
                 "ec2:DeleteVpcEndpoints",
             ],
-            _regional(scope, "ec2", "security-group/*") + _regional(scope, "ec2", "vpc-endpoint/*"),
-            TAGGED,
+            _ec2(scope, "security-group")
+            + _ec2(scope, "security-group-rule")
+            + _ec2(scope, "vpc-endpoint")
+            + _ec2(scope, "subnet")
+            + _ec2(scope, "route-table"),
         ),
-        statement(
-            "ManageEgressRules",
-            ["ec2:AuthorizeSecurityGroupEgress", "ec2:RevokeSecurityGroupEgress"],
-            _regional(scope, "ec2", "security-group-rule/*"),
+        deny_unless_tagged(
+            "OnlyTaggedNetworkResources",
+            [
+                "ec2:AuthorizeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupEgress",
+                "ec2:RevokeSecurityGroupIngress",
+                "ec2:DeleteSecurityGroup",
+                "ec2:ModifyVpcEndpoint",
+                "ec2:DeleteVpcEndpoints",
+                "ec2:CreateVpcEndpoint",
+            ],
+            _ec2(scope, "security-group") + _ec2(scope, "vpc-endpoint"),
         ),
         statement(
             "ManageEventRules",
             [
-                "events:PutRule", "events:DeleteRule", "events:DescribeRule", "events:PutTargets",
-                "events:RemoveTargets", "events:ListTargetsByRule", "events:TagResource", "events:UntagResource",
+                "events:PutRule",
+                "events:DeleteRule",
+                "events:DescribeRule",
+                "events:PutTargets",
+                "events:RemoveTargets",
+                "events:ListTargetsByRule",
+                "events:TagResource",
+                "events:UntagResource",
                 "events:ListTagsForResource",
             ],
             _regional(scope, "events", f"rule/{naming.NAME_ROOT}-*"),
@@ -476,10 +605,20 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageAlerts",
             [
-                "sns:CreateTopic", "sns:DeleteTopic", "sns:GetTopicAttributes", "sns:SetTopicAttributes",
-                "sns:Subscribe", "sns:TagResource", "sns:UntagResource", "sns:ListTagsForResource",
-                "cloudwatch:PutMetricAlarm", "cloudwatch:DeleteAlarms", "cloudwatch:DescribeAlarms",
-                "cloudwatch:TagResource", "cloudwatch:UntagResource", "cloudwatch:ListTagsForResource",
+                "sns:CreateTopic",
+                "sns:DeleteTopic",
+                "sns:GetTopicAttributes",
+                "sns:SetTopicAttributes",
+                "sns:Subscribe",
+                "sns:TagResource",
+                "sns:UntagResource",
+                "sns:ListTagsForResource",
+                "cloudwatch:PutMetricAlarm",
+                "cloudwatch:DeleteAlarms",
+                "cloudwatch:DescribeAlarms",
+                "cloudwatch:TagResource",
+                "cloudwatch:UntagResource",
+                "cloudwatch:ListTagsForResource",
             ],
             _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
             + _regional(scope, "cloudwatch", f"alarm:{naming.NAME_ROOT}-*"),
@@ -487,8 +626,12 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "CreateRolesOnlyWithBoundary",
             [
-                "iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                "iam:AttachRolePolicy", "iam:DetachRolePolicy",
+                "iam:CreateRole",
+                "iam:PutRolePermissionsBoundary",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
             ],
             elastio_roles,
             with_boundary,
@@ -496,18 +639,32 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageElastioRoles",
             [
-                "iam:GetRole", "iam:GetRolePolicy", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-                "iam:ListInstanceProfilesForRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy", "iam:TagRole",
-                "iam:UntagRole", "iam:DeleteRole",
+                "iam:GetRole",
+                "iam:GetRolePolicy",
+                "iam:ListRolePolicies",
+                "iam:ListAttachedRolePolicies",
+                "iam:ListInstanceProfilesForRole",
+                "iam:UpdateRole",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:TagRole",
+                "iam:UntagRole",
+                "iam:DeleteRole",
             ],
             elastio_roles,
         ),
         statement(
             "ManageElastioPolicies",
             [
-                "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
-                "iam:GetPolicy", "iam:GetPolicyVersion", "iam:ListPolicyVersions", "iam:ListEntitiesForPolicy",
-                "iam:TagPolicy", "iam:UntagPolicy",
+                "iam:CreatePolicy",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:GetPolicy",
+                "iam:GetPolicyVersion",
+                "iam:ListPolicyVersions",
+                "iam:ListEntitiesForPolicy",
+                "iam:TagPolicy",
+                "iam:UntagPolicy",
             ],
             elastio_policy_arn_pattern(scope),
         ),
@@ -548,7 +705,9 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             # Rewriting the boundary or the installer's own policy would lift every limit at once.
             "DenyChangingBoundaryAndOwnPolicy",
             [
-                "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
                 "iam:SetDefaultPolicyVersion",
             ],
             [boundary_arn, installer_access],
@@ -557,16 +716,32 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "DenyChangingOwnRole",
             [
-                "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PutRolePolicy", "iam:DeleteRolePolicy",
-                "iam:UpdateAssumeRolePolicy", "iam:DeleteRole", "iam:PutRolePermissionsBoundary",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:DeleteRole",
+                "iam:PutRolePermissionsBoundary",
             ],
             installer_role,
             effect="Deny",
         ),
         statement(
-            # s3:DeleteBucket and object deletion support no aws:ResourceTag: the vault bucket names scope them.
-            "DenyDeletingVaultData",
-            ["s3:DeleteBucket", "s3:DeleteObject", "s3:DeleteObjectVersion"],
+            # s3:DeleteBucket and object actions support no aws:ResourceTag: the bucket names scope them.
+            # Object reads and writes are denied too, so rewriting a bucket policy (the installer may)
+            # cannot grant the installer the data: an explicit Deny wins over a bucket policy's Allow.
+            # Lifecycle rules are not granted at all (an expiration rule deletes every object).
+            "DenyVaultData",
+            [
+                "s3:DeleteBucket",
+                "s3:DeleteObject",
+                "s3:DeleteObjectVersion",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:PutObject",
+                "s3:PutLifecycleConfiguration",
+            ],
             vault_bucket_arns(scope) + vault_bucket_arns(scope, "*"),
             effect="Deny",
         ),
@@ -602,8 +777,18 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
 
 # IAM write access of every kind; the boundary denies all of it to the roles it caps.
 IAM_CHANGES: tuple[str, ...] = (
-    "iam:Add*", "iam:Attach*", "iam:Create*", "iam:Delete*", "iam:Detach*", "iam:Put*", "iam:Remove*",
-    "iam:Set*", "iam:Tag*", "iam:Untag*", "iam:Update*", "iam:Upload*",
+    "iam:Add*",
+    "iam:Attach*",
+    "iam:Create*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:Put*",
+    "iam:Remove*",
+    "iam:Set*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+    "iam:Upload*",
 )
 
 
@@ -619,8 +804,12 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         statement(
             "Queues",
             [
-                "sqs:SendMessage", "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                "sqs:SendMessage",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
             ],
             queue_arns(scope, *QUEUES),
         ),
@@ -628,9 +817,16 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             # Expiry and compaction delete items (recovery points, index entries), never tables.
             "Tables",
             [
-                "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan",
-                "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem",
-                "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+                "dynamodb:GetItem",
+                "dynamodb:BatchGetItem",
+                "dynamodb:Query",
+                "dynamodb:Scan",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:ConditionCheckItem",
+                "dynamodb:DescribeTable",
             ],
             all_table_arns(scope),
         ),
@@ -639,10 +835,12 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             "SubmitJobs",
             ["batch:SubmitJob", "batch:TagResource"],
             _batch_arns(scope, "job-queue")
-            + [f"{arn}:*" for arn in _batch_arns(scope, "job-definition")]
+            + _batch_arns(scope, "job-definition")
             + _regional(scope, "batch", "job/*"),
         ),
-        statement("TerminateJobs", ["batch:TerminateJob", "batch:CancelJob"], _regional(scope, "batch", "job/*")),
+        statement(
+            "TerminateJobs", ["batch:TerminateJob", "batch:CancelJob"], _regional(scope, "batch", "job/*")
+        ),
         statement(
             "ReadJobsAndInventory",
             ["batch:DescribeJobs", "batch:ListJobs", "ecs:DescribeTaskDefinition", *EC2_INVENTORY_READ],
@@ -682,29 +880,38 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         statement(
             "ReadTaggedSnapshotBlocks",
             ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             TAGGED,
         ),
         statement(
             "StartTaggedSnapshots",
             ["ebs:StartSnapshot"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             REQUEST_TAGGED,
         ),
         statement(
             "WriteTaggedSnapshotBlocks",
             ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             TAGGED,
         ),
-        _create_tagged_snapshots(scope),
-        _snapshot_source_volumes(scope),
-        _tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots", "CreateVolume"]),
+        statement(
+            "SnapshotVolumes",
+            ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
+            snapshot_arns(scope) + _ec2(scope, "volume") + _ec2(scope, "instance"),
+        ),
+        deny_unless_tagged(
+            "NewSnapshotsTagged",
+            ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
+            snapshot_arns(scope),
+            request=True,
+        ),
+        _tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots"]),
         statement(
             # Only the temporary snapshots Elastio made.
             "DeleteTaggedSnapshots",
             ["ec2:DeleteSnapshot"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             TAGGED,
         ),
         statement("PublishAlerts", ["sns:Publish"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")),
@@ -729,7 +936,7 @@ def _create_tagged_snapshots(scope: AccountScope) -> dict:
     return statement(
         "CreateTaggedSnapshots",
         ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
-        _regional(scope, "ec2", "snapshot/*"),
+        snapshot_arns(scope),
         REQUEST_TAGGED,
     )
 
@@ -747,12 +954,13 @@ def _tag_on_create(scope: AccountScope, create_actions: list[str]) -> dict:
     return statement(
         "TagOnCreate",
         ["ec2:CreateTags"],
-        _regional(scope, "ec2", "snapshot/*") + _regional(scope, "ec2", "volume/*"),
+        snapshot_arns(scope) + _regional(scope, "ec2", "volume/*"),
         {"StringEquals": {"ec2:CreateAction": create_actions}},
     )
 
 
 # --- the six managed policies (for people) ---------------------------------------------------------------
+
 
 def _send_commands(scope: AccountScope) -> list[dict]:
     """Every operation is a command on the queue; IAM cannot tell command types apart, so each policy grants
@@ -798,8 +1006,12 @@ def backup_admin(scope: AccountScope) -> dict:
         statement(
             "InspectAndRedriveFailedCommands",
             [
-                "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl", "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks",
+                "sqs:ReceiveMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:StartMessageMoveTask",
+                "sqs:ListMessageMoveTasks",
             ],
             queue_arns(scope, COMMANDS_DLQ, FAILED_INVOCATIONS_QUEUE),
         ),
@@ -818,8 +1030,12 @@ def full_admin(scope: AccountScope) -> dict:
         statement(
             "InspectAndRedriveFailedCommands",
             [
-                "sqs:ReceiveMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl", "sqs:StartMessageMoveTask", "sqs:ListMessageMoveTasks",
+                "sqs:ReceiveMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+                "sqs:GetQueueUrl",
+                "sqs:StartMessageMoveTask",
+                "sqs:ListMessageMoveTasks",
             ],
             queue_arns(scope, COMMANDS_DLQ, FAILED_INVOCATIONS_QUEUE),
         ),
@@ -836,14 +1052,21 @@ def full_admin(scope: AccountScope) -> dict:
         ),
         statement(
             "ReadJobsAndTasks",
-            ["batch:DescribeJobs", "batch:ListJobs", "batch:DescribeJobQueues", "ecs:DescribeTaskDefinition",
-             *EC2_INVENTORY_READ],
+            [
+                "batch:DescribeJobs",
+                "batch:ListJobs",
+                "batch:DescribeJobQueues",
+                "ecs:DescribeTaskDefinition",
+                *EC2_INVENTORY_READ,
+            ],
             "*",
         ),
         statement(
             "ReadVaultServerTasks",
             ["ecs:DescribeTasks", "ecs:ListTasks", "ecs:DescribeClusters"],
-            _ecs_cluster_arns(scope) + _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*"),
+            _ecs_cluster_arns(scope)
+            + _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*")
+            + _regional(scope, "ecs", f"container-instance/{naming.NAME_ROOT}-*/*"),
         ),
         statement(
             "ListVaultReports",
@@ -856,8 +1079,12 @@ def full_admin(scope: AccountScope) -> dict:
             "DecryptReportsViaS3",
             ["kms:Decrypt"],
             key_arns(scope),
-            {"StringEquals": {"kms:ViaService": _via("s3", scope),
-                              f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}},
+            {
+                "StringEquals": {
+                    "kms:ViaService": _via("s3", scope),
+                    f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE,
+                }
+            },
         ),
     )
 
@@ -885,7 +1112,7 @@ def local_backup(scope: AccountScope) -> dict:
         statement(
             "ReadTaggedSnapshotBlocks",
             ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             TAGGED,
         ),
     )
@@ -901,13 +1128,13 @@ def mount_and_restore(scope: AccountScope) -> dict:
         statement(
             "StartTaggedSnapshots",
             ["ebs:StartSnapshot"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             REQUEST_TAGGED,
         ),
         statement(
             "WriteTaggedSnapshotBlocks",
             ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             TAGGED,
         ),
         statement(
@@ -919,7 +1146,7 @@ def mount_and_restore(scope: AccountScope) -> dict:
         statement(
             "FromTaggedSnapshots",
             ["ec2:CreateVolume"],
-            _regional(scope, "ec2", "snapshot/*"),
+            snapshot_arns(scope),
             TAGGED,
         ),
         _tag_on_create(scope, ["CreateVolume"]),
@@ -943,8 +1170,12 @@ def _kms_via_sqs_decrypt(sid: str, scope: AccountScope) -> dict:
         sid,
         ["kms:Decrypt"],
         key_arns(scope),
-        {"StringEquals": {"kms:ViaService": _via("sqs", scope),
-                          f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}},
+        {
+            "StringEquals": {
+                "kms:ViaService": _via("sqs", scope),
+                f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE,
+            }
+        },
     )
 
 
