@@ -997,12 +997,9 @@ def agentless_backup_and_restore(scope: AccountScope) -> dict:
     )
 
 
-def backup_admin(scope: AccountScope) -> dict:
-    """For: running backups and managing them: expiring recovery points, reading every Elastio table, and
-    inspecting and redriving commands that failed (the command and failed-invocation dead-letter queues)."""
-    return document(
-        *_send_commands(scope),
-        _read_tables(scope, ASSETS_TABLE, RECOVERY_POINTS_TABLE, JOBS_TABLE, VAULTS_TABLE),
+def _dead_letters(scope: AccountScope) -> list[dict]:
+    """Inspect failed commands and move them back to the command queue (redrive)."""
+    return [
         statement(
             "InspectAndRedriveFailedCommands",
             [
@@ -1016,6 +1013,16 @@ def backup_admin(scope: AccountScope) -> dict:
             queue_arns(scope, COMMANDS_DLQ, FAILED_INVOCATIONS_QUEUE),
         ),
         _kms_via_sqs_decrypt("ReadDeadLettersViaSqs", scope),
+    ]
+
+
+def backup_admin(scope: AccountScope) -> dict:
+    """For: running backups and managing them: expiring recovery points, reading every Elastio table, and
+    inspecting and redriving commands that failed (the command and failed-invocation dead-letter queues)."""
+    return document(
+        *_send_commands(scope),
+        _read_tables(scope, ASSETS_TABLE, RECOVERY_POINTS_TABLE, JOBS_TABLE, VAULTS_TABLE),
+        *_dead_letters(scope),
         _inventory_read(),
     )
 
@@ -1027,19 +1034,7 @@ def full_admin(scope: AccountScope) -> dict:
     return document(
         *_send_commands(scope),
         _read_tables(scope, ASSETS_TABLE, RECOVERY_POINTS_TABLE, JOBS_TABLE, VAULTS_TABLE),
-        statement(
-            "InspectAndRedriveFailedCommands",
-            [
-                "sqs:ReceiveMessage",
-                "sqs:ChangeMessageVisibility",
-                "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
-                "sqs:StartMessageMoveTask",
-                "sqs:ListMessageMoveTasks",
-            ],
-            queue_arns(scope, COMMANDS_DLQ, FAILED_INVOCATIONS_QUEUE),
-        ),
-        _kms_via_sqs_decrypt("ReadDeadLettersViaSqs", scope),
+        *_dead_letters(scope),
         statement(
             "ReadFunctionLogs",
             ["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents"],
