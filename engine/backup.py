@@ -183,7 +183,9 @@ def _store(
         bytes_done += len(data)
         result.segments_read += 1
         if data.count(0) == len(data):
-            continue  # all zeros: an absent segment restores as zeros
+            # All zeros: stored as a segment without chunks, so a child backup can copy it too.
+            manifest.segments[index] = Segment(index, [])
+            continue
         chunks = list(split(data, settings.chunker))
         found = vault.index.lookup(c.digest for c in chunks if c.digest not in known)
         refs = []

@@ -63,11 +63,12 @@ def _files(root: Path) -> Iterator[Path]:
                 yield path
 
 
-def measure_path(path: str | os.PathLike, settings: ChunkerSettings = ChunkerSettings()) -> SampleMeasurement:
+def measure_path(path: str | os.PathLike, settings: ChunkerSettings | None = None) -> SampleMeasurement:
     """Chunk every regular file under `path` (or `path` itself) as one stream of volume data.
 
     Files are chunked one by one, in large reads cut at chunk boundaries, so memory stays bounded.
     """
+    settings = settings or ChunkerSettings()
     root = Path(path)
     if not root.exists():
         raise MeasureError(f"--sample {root}: no such file or directory")

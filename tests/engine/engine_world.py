@@ -54,5 +54,6 @@ def volume_bytes(size: int, seed: int = 1) -> bytearray:
     while len(data) < size:
         data += rng.choice(words) + rng.randbytes(rng.randint(0, 6))
     data = data[:size]
-    data[size // 2 : size // 2 + 64 * 1024] = bytes(64 * 1024)
+    run = min(64 * 1024, size // 4)
+    data[size // 2 : size // 2 + run] = bytes(run)
     return data
