@@ -117,11 +117,12 @@ class AccountBootstrap(pulumi.ComponentResource):
 
         policy_arns: dict[str, Output[str]] = {}
         documents = scope.apply(iam_documents.managed_policies)
+        purposes = iam_documents.managed_policy_purposes()
         for base in MANAGED_POLICY_NAMES:
             policy = aws.iam.Policy(
                 f"{name}-{_kebab(base)}",
                 name=naming.managed_policy_name(iam_names, base),
-                description=iam_documents.MANAGED_POLICY_PURPOSES[base],
+                description=purposes[base],
                 policy=documents.apply(lambda docs, base=base: _json(docs[base])),
                 tags=args.tags,
                 opts=child,

@@ -1,36 +1,14 @@
 """Parliament, loaded for the IAM document tests, and the one list of its findings we accept, with reasons.
 
-parliament 1.6.4 (the latest) imports `pkg_resources`, which setuptools 81+ no longer ships (the lock has
-setuptools 84 through pulumi-policy). It only calls `resource_filename`, so a stand-in for that one function
-is installed when the real module is missing; nothing else changes.
+parliament 1.6.4 (the latest) imports `pkg_resources`: requirements/runtime.in keeps setuptools<81 for it.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
-import types
 from dataclasses import dataclass
-from pathlib import Path
 
-
-def _install_pkg_resources_stand_in() -> None:
-    try:
-        import pkg_resources  # noqa: F401
-    except ImportError:
-
-        def resource_filename(package: str, resource: str) -> str:
-            spec = importlib.util.find_spec(package)
-            return str(Path(next(iter(spec.submodule_search_locations))) / resource)
-
-        stand_in = types.ModuleType("pkg_resources")
-        stand_in.resource_filename = resource_filename
-        sys.modules["pkg_resources"] = stand_in
-
-
-_install_pkg_resources_stand_in()
-import parliament  # noqa: E402
+import parliament
 
 # Why parliament reports RESOURCE_MISMATCH on split statements: its data lists the resource types an action
 # may name, and it wants every required one in the same statement. IAM authorizes each resource of a

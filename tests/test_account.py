@@ -1,0 +1,79 @@
+"""AccountBootstrap under mocks: what the real program registers for the example stack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY
+from plan import build_plan
+from plan.runner import REDACTED_SECRET
+from tests.support import example_stack_values, is_taggable
+
+
+@pytest.fixture(scope="module")
+def prefixed_plan():
+    values = example_stack_values()
+    values["elastio:iam"] = {"namePrefix": "Acme", "nameSuffix": "-Prod"}
+    return build_plan("example", stack_values=values)
+
+
+def account_children(plan):
+    component = next(r for r in plan.resources if r.type == "elastio:account:AccountBootstrap")
+    return component, [r for r in plan.resources if r.parent == component.urn]
+
+
+def test_account_bootstrap_is_created_once_in_the_home_region(prefixed_plan):
+    components = [r for r in prefixed_plan.resources if r.type == "elastio:account:AccountBootstrap"]
+    assert len(components) == 1
+    assert components[0].region == "us-east-1"
+
+
+def test_roles_and_six_managed_policies_carry_prefix_and_suffix(prefixed_plan):
+    _, children = account_children(prefixed_plan)
+    role_names = sorted(r.inputs["name"] for r in children if r.type == "aws:iam/role:Role")
+    assert role_names == ["AcmeElastioInstaller-Prod", "AcmeElastioTenant-Prod"]
+    policy_names = {r.inputs["name"] for r in children if r.type == "aws:iam/policy:Policy"}
+    assert {f"Acme{base}-Prod" for base in MANAGED_POLICY_NAMES} <= policy_names
+
+
+def test_trust_policies_hold_the_external_id_as_a_secret(prefixed_plan):
+    _, children = account_children(prefixed_plan)
+    for role in (r for r in children if r.type == "aws:iam/role:Role"):
+        assert role.inputs["assumeRolePolicy"] == REDACTED_SECRET
+    assert any("elastio:externalId" in note for note in prefixed_plan.notes)
+
+
+def test_default_boundary_is_created_when_none_is_configured(prefixed_plan):
+    _, children = account_children(prefixed_plan)
+    assert any(r.inputs.get("name") == "AcmeElastioPermissionsBoundary-Prod" for r in children)
+
+
+def test_configured_boundary_is_used_instead_of_creating_one():
+    values = example_stack_values()
+    boundary = "arn:aws:iam::111122223333:policy/CorpBoundary"
+    values["elastio:iam"] = {"permissionsBoundaryArn": boundary}
+    plan = build_plan("example", stack_values=values)
+    _, children = account_children(plan)
+    assert not any("PermissionsBoundary" in str(r.inputs.get("name")) for r in children)
+    roles = [r for r in children if r.type == "aws:iam/role:Role"]
+    assert roles and all(r.inputs.get("permissionsBoundary") == boundary for r in roles)
+
+
+def test_managed_policy_documents_are_scoped_to_this_account(prefixed_plan):
+    _, children = account_children(prefixed_plan)
+    for policy in (r for r in children if r.type == "aws:iam/policy:Policy"):
+        document = json.loads(policy.inputs["policy"])
+        assert "111122223333" in json.dumps(document) or all(
+            s.get("Resource") == "*" for s in document["Statement"]
+        ), policy.name
+
+
+def test_every_taggable_account_resource_is_tagged(prefixed_plan):
+    _, children = account_children(prefixed_plan)
+    taggable = [r for r in children if is_taggable(r.type)]
+    assert taggable
+    for resource in taggable:
+        assert resource.inputs.get("tags", {}).get(RESOURCE_TAG_KEY) == "true", resource.name
+        assert resource.inputs["tags"].get("team") == "platform", resource.name

@@ -1,0 +1,72 @@
+"""The offline preview command: readable output, JSON for machines, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from tests.support import ROOT, example_stack_values
+
+
+def run_preview(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "preview", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+
+
+def project_with_stack(tmp_path: Path, name: str, config: dict) -> Path:
+    """A copy of the project that plans `config` as stack `name`."""
+    for item in ("Pulumi.yaml", "__main__.py"):
+        shutil.copy(ROOT / item, tmp_path / item)
+    for package in ("components", "lambdas"):
+        (tmp_path / package).symlink_to(ROOT / package)
+    (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
+    return tmp_path
+
+
+def test_bad_config_exits_2_with_key_path_and_no_traceback(tmp_path):
+    config = example_stack_values()
+    config["elastio:regions"][0]["vaults"] = [{"name": f"vault{i}"} for i in range(5)]
+    project = project_with_stack(tmp_path, "bad", config)
+    result = run_preview("--stack", "bad", "--project-dir", str(project))
+    assert result.returncode == 2
+    assert "elastio:regions[0].vaults: 5 vaults given, at most 4 per region" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unknown_stack_exits_2_and_lists_the_stacks():
+    result = run_preview("--stack", "nosuchstack")
+    assert result.returncode == 2
+    assert "no file Pulumi.nosuchstack.yaml" in result.stderr
+    assert "example" in result.stderr
+
+
+def test_example_stack_json_is_the_graph_of_the_contract():
+    result = run_preview("--stack", "example", "--json")
+    assert result.returncode in (0, 1), result.stderr  # 1 only for a mandatory policy violation
+    document = json.loads(result.stdout)
+    record = next(r for r in document["resources"] if r["type"] == "elastio:account:AccountBootstrap")
+    assert set(record) >= {
+        "urn", "type", "name", "parent", "region", "inputs", "protect", "retain_on_delete", "property_dependencies"
+    }
+    assert document["summary"]["by_region"]["us-east-1"] > 0
+    assert any("externalId" in note for note in document["notes"])
+
+
+def test_example_stack_text_shows_tree_and_counts():
+    result = run_preview("--stack", "example")
+    assert result.returncode in (0, 1), result.stderr
+    assert "elastio-account  elastio:account:AccountBootstrap  [us-east-1]" in result.stdout
+    assert "Resources by region:" in result.stdout
+    assert "├─ " in result.stdout
