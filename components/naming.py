@@ -110,6 +110,24 @@ def vault_role_name(iam: IamNaming, vault: str, region: str, kind: str) -> str:
     return iam.name(f"ElastioVault-{vault}-{REGION_CODES[region]}-{kind}")
 
 
+def vault_resource_name(vault: str, purpose: str | None = None) -> str:
+    """Regional Batch, ECS, EC2 and KMS names of a vault: elastio-<vault>[-<purpose>] (all within AWS limits)."""
+    return vault_prefix(vault) + (f"-{purpose}" if purpose else "")
+
+
+def vault_job_definition_name(vault: str, job_type: str) -> str:
+    """job_type: backup, restore, scan, compact."""
+    return vault_resource_name(vault, job_type)
+
+
+def vault_key_alias(vault: str) -> str:
+    return f"alias/{vault_prefix(vault)}"
+
+
+def vault_log_group_name(vault: str) -> str:
+    return f"/{NAME_ROOT}/vaults/{vault}"
+
+
 # --- ARN patterns used by account-level policies (regional names above, any supported region) -----------
 
 def arn(service: str, region: str, account_id: str, resource: str) -> str:

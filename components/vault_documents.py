@@ -1,0 +1,398 @@
+"""A vault's policy documents, job definitions and vaults-table record, as pure functions.
+
+Nothing here calls Pulumi or AWS: components/vault.py resolves the ARNs and hands them in as plain strings,
+so every document is tested as plain Python. Each document names this one vault's resources; the only `*`
+resources are the read-only actions AWS cannot scope (ec2:DescribeSnapshots, ecr:GetAuthorizationToken).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+
+VERSION = "2012-10-17"
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+
+JOB_TYPES: tuple[str, ...] = ("backup", "restore", "scan", "compact")
+
+# Batch parameters per job type (docs/CONTRACT.md, "Batch jobs"), beyond jobId and vaultName. The value is
+# the default Batch substitutes when the submitter leaves a parameter out; only optional ones have "".
+JOB_PARAMETERS: dict[str, dict[str, str | None]] = {
+    "backup": {"assetId": None, "snapshotId": None, "parentRecoveryPointId": ""},
+    "restore": {"assetId": None, "recoveryPointId": None, "target": None},
+    "scan": {"assetId": None, "recoveryPointId": None},
+    "compact": {},
+}
+
+
+@dataclass(frozen=True)
+class TaskSize:
+    vcpu: str
+    memory_mib: str
+
+
+# Valid Fargate cpu/memory pairs. Backup and restore move EBS blocks in parallel and compress; scan and
+# compact mostly read and hash.
+JOB_SIZES: dict[str, TaskSize] = {
+    "backup": TaskSize("2", "4096"),
+    "restore": TaskSize("2", "4096"),
+    "scan": TaskSize("1", "2048"),
+    "compact": TaskSize("1", "2048"),
+}
+SERVER_SIZE = TaskSize("1", "2048")
+# A job that runs longer than this is stuck (a 16 TiB volume at 100 MiB/s takes under two days).
+JOB_TIMEOUT_SECONDS = 48 * 3600
+# Fargate Spot reclaims tasks; a reclaimed job is retried, anything else the engine failed on is not.
+JOB_RETRY_ATTEMPTS = 3
+
+TAGGED = {"StringEquals": {f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
+REQUEST_TAGGED = {"StringEquals": {f"aws:RequestTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
+
+_PRIVATE_ECR = re.compile(
+    r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[^:@]+)"
+)
+
+
+@dataclass(frozen=True)
+class VaultScope:
+    """The resolved identifiers every vault document is scoped to."""
+
+    vault_name: str
+    region: str
+    account_id: str
+    bucket_arn: str
+    key_arn: str
+    index_table_arn: str
+    jobs_table_arn: str
+    connector_key_arn: str
+    catalog_function_arn: str
+    log_group_arn: str
+
+
+# --- builders --------------------------------------------------------------------------------------------
+
+def statement(
+    sid: str,
+    actions: list[str],
+    resources: list[str] | str,
+    condition: dict | None = None,
+    effect: str = "Allow",
+) -> dict:
+    stmt: dict = {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)), "Resource": resources}
+    if condition:
+        stmt["Condition"] = condition
+    return stmt
+
+
+def document(*statements: dict) -> dict:
+    return {"Version": VERSION, "Statement": list(statements)}
+
+
+def _root(account_id: str) -> str:
+    return f"arn:{PARTITION}:iam::{account_id}:root"
+
+
+def _via(service: str, region: str) -> dict:
+    return {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}}
+
+
+def snapshot_arns(region: str) -> list[str]:
+    # EBS snapshot ARNs have no account field: arn:aws:ec2:<region>::snapshot/<id>.
+    return [f"arn:{PARTITION}:ec2:{region}::snapshot/*"]
+
+
+# --- trust -----------------------------------------------------------------------------------------------
+
+def ecs_tasks_trust_policy(account_id: str, region: str) -> dict:
+    """Both vault roles are assumed by ECS tasks (Batch on Fargate runs ECS tasks); the source conditions stop
+    another account's tasks from using them (confused deputy)."""
+    return document(
+        {
+            "Sid": "EcsTasksOfThisAccount",
+            "Effect": "Allow",
+            "Principal": {"Service": ECS_TASKS_SERVICE},
+            "Action": "sts:AssumeRole",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account_id},
+                "ArnLike": {"aws:SourceArn": f"arn:{PARTITION}:ecs:{region}:{account_id}:*"},
+            },
+        }
+    )
+
+
+# --- identity policies -----------------------------------------------------------------------------------
+
+ENGINE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+ENGINE_INDEX_ACTIONS = [
+    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
+    "dynamodb:DeleteItem", "dynamodb:Scan",
+]
+ENGINE_JOB_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+VAULT_KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"]
+SNAPSHOT_READ = ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"]
+SNAPSHOT_WRITE = ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"]
+
+
+def task_role_policy(scope: VaultScope) -> dict:
+    """The engine (Batch jobs) and the ScaleZ server: this vault's data, its job records, the Catalog call,
+    and the EBS direct APIs on snapshots Elastio tagged."""
+    return document(
+        statement("VaultObjects", ENGINE_OBJECT_ACTIONS, [f"{scope.bucket_arn}/*"]),
+        statement("ListVault", ["s3:ListBucket"], [scope.bucket_arn]),
+        statement(
+            # Only through S3 and DynamoDB in this region: the key protects packs and the index, nothing else.
+            "VaultKeyViaS3",
+            VAULT_KEY_USE,
+            [scope.key_arn],
+            _via("s3", scope.region),
+        ),
+        statement("VaultKeyViaDynamoDB", VAULT_KEY_USE, [scope.key_arn], _via("dynamodb", scope.region)),
+        statement("DedupIndex", ENGINE_INDEX_ACTIONS, [scope.index_table_arn]),
+        statement("JobProgress", ENGINE_JOB_ACTIONS, [scope.jobs_table_arn]),
+        statement(
+            "JobsTableKey",
+            [*VAULT_KEY_USE, "kms:Encrypt"],
+            [scope.connector_key_arn],
+            _via("dynamodb", scope.region),
+        ),
+        statement("RegisterRecoveryPoints", ["lambda:InvokeFunction"], [scope.catalog_function_arn]),
+        statement("ReadTaggedSnapshotBlocks", SNAPSHOT_READ, snapshot_arns(scope.region), TAGGED),
+        statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope.region), REQUEST_TAGGED),
+        statement("WriteTaggedSnapshotBlocks", SNAPSHOT_WRITE, snapshot_arns(scope.region), TAGGED),
+        # DescribeSnapshots supports no resource-level permissions; it is read-only.
+        statement("DescribeSnapshots", ["ec2:DescribeSnapshots"], "*"),
+    )
+
+
+def ecr_repository_arn(image: str) -> str | None:
+    """The private ECR repository an image lives in, or None for public registries (no IAM needed to pull)."""
+    match = _PRIVATE_ECR.match(image)
+    if not match:
+        return None
+    return f"arn:{PARTITION}:ecr:{match['region']}:{match['account']}:repository/{match['repo']}"
+
+
+def execution_role_policy(log_group_arn: str, images: list[str]) -> dict:
+    """What ECS needs to start the vault's tasks: write to the vault log group, pull private ECR images."""
+    statements = [
+        statement(
+            "VaultLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [f"{log_group_arn}:log-stream:*"]
+        ),
+    ]
+    repositories = sorted({arn for arn in map(ecr_repository_arn, images) if arn})
+    if repositories:
+        statements += [
+            # GetAuthorizationToken supports no resource-level permissions.
+            statement("EcrLogin", ["ecr:GetAuthorizationToken"], "*"),
+            statement(
+                "PullImages",
+                ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+                repositories,
+            ),
+        ]
+    return document(*statements)
+
+
+# --- resource policies -----------------------------------------------------------------------------------
+
+def key_policy(account_id: str, region: str, task_role_arn: str) -> dict:
+    """The account administers the key (so IAM policies, bounded by the permissions boundary, decide who else
+    may use it: a key that only named roles may manage is lost when they are); the task role uses it through
+    S3 and DynamoDB only."""
+    return document(
+        {
+            "Sid": "AccountAdministers",
+            "Effect": "Allow",
+            "Principal": {"AWS": _root(account_id)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "VaultTaskUsesKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": task_role_arn},
+            "Action": [*VAULT_KEY_USE, "kms:DescribeKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {
+                    "kms:ViaService": [f"s3.{region}.amazonaws.com", f"dynamodb.{region}.amazonaws.com"],
+                    "kms:CallerAccount": account_id,
+                }
+            },
+        },
+    )
+
+
+def bucket_policy(bucket_arn: str, key_arn: str) -> dict:
+    """Deny plain HTTP, and deny writes that ask for any encryption but SSE-KMS with the vault key.
+
+    Writes that send no encryption headers get the bucket default (the vault key), so they pass; the `Null`
+    conditions keep UploadPart (authorized as s3:PutObject, without the headers) working."""
+    everyone = {"AWS": "*"}
+    return document(
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": everyone,
+            "Action": "s3:*",
+            "Resource": [bucket_arn, f"{bucket_arn}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+        {
+            "Sid": "DenyOtherEncryption",
+            "Effect": "Deny",
+            "Principal": everyone,
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+                "Null": {"s3:x-amz-server-side-encryption": "false"},
+            },
+        },
+        {
+            "Sid": "DenyOtherKeys",
+            "Effect": "Deny",
+            "Principal": everyone,
+            "Action": "s3:PutObject",
+            "Resource": f"{bucket_arn}/*",
+            "Condition": {
+                "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
+                "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
+            },
+        },
+    )
+
+
+# --- Batch job definitions -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class EngineSettings:
+    """The resolved values a job definition's container needs (docs/CONTRACT.md, "Engine environment")."""
+
+    vault_name: str
+    region: str
+    image: str
+    bucket_name: str
+    key_arn: str
+    index_table_name: str
+    jobs_table_name: str
+    catalog_function_name: str
+    task_role_arn: str
+    execution_role_arn: str
+    log_group_name: str
+    assign_public_ip: bool
+
+
+def engine_environment(s: EngineSettings) -> dict[str, str]:
+    return {
+        "ELASTIO_VAULT_NAME": s.vault_name,
+        "ELASTIO_VAULT_BUCKET": s.bucket_name,
+        "ELASTIO_VAULT_KMS_KEY_ARN": s.key_arn,
+        "ELASTIO_INDEX_TABLE": s.index_table_name,
+        "ELASTIO_TABLE_JOBS": s.jobs_table_name,
+        "ELASTIO_CATALOG_FUNCTION": s.catalog_function_name,
+    }
+
+
+def _kebab(camel: str) -> str:
+    return re.sub(r"(?<!^)([A-Z])", r"-\1", camel).lower()
+
+
+def job_command(job_type: str) -> list[str]:
+    """`python -m engine <type> --job-id Ref::jobId --vault-name Ref::vaultName ...` (Batch substitutes)."""
+    names = ["jobId", "vaultName", *JOB_PARAMETERS[job_type]]
+    command = ["python", "-m", "engine", job_type]
+    for name in names:
+        command += [f"--{_kebab(name)}", f"Ref::{name}"]
+    return command
+
+
+def job_parameter_defaults(job_type: str) -> dict[str, str]:
+    return {name: default for name, default in JOB_PARAMETERS[job_type].items() if default is not None}
+
+
+def container_properties(job_type: str, s: EngineSettings) -> dict:
+    size = JOB_SIZES[job_type]
+    return {
+        "image": s.image,
+        "command": job_command(job_type),
+        "jobRoleArn": s.task_role_arn,
+        "executionRoleArn": s.execution_role_arn,
+        "resourceRequirements": [
+            {"type": "VCPU", "value": size.vcpu},
+            {"type": "MEMORY", "value": size.memory_mib},
+        ],
+        "environment": [{"name": k, "value": v} for k, v in engine_environment(s).items()],
+        "fargatePlatformConfiguration": {"platformVersion": "LATEST"},
+        "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
+        "networkConfiguration": {"assignPublicIp": "ENABLED" if s.assign_public_ip else "DISABLED"},
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": s.log_group_name,
+                "awslogs-region": s.region,
+                "awslogs-stream-prefix": job_type,
+            },
+        },
+    }
+
+
+def server_container_definitions(s: EngineSettings, server_image: str) -> list[dict]:
+    """The ScaleZ server: same vault environment as the engine; it only connects out (no port mappings)."""
+    return [
+        {
+            "name": "scalez-server",
+            "image": server_image,
+            "essential": True,
+            "environment": [{"name": k, "value": v} for k, v in engine_environment(s).items()],
+            "readonlyRootFilesystem": False,
+            "logConfiguration": {
+                "logDriver": "awslogs",
+                "options": {
+                    "awslogs-group": s.log_group_name,
+                    "awslogs-region": s.region,
+                    "awslogs-stream-prefix": "server",
+                },
+            },
+        }
+    ]
+
+
+# --- the vaults-table record -----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VaultRecord:
+    """docs/CONTRACT.md, "Vault record"."""
+
+    vault_name: str
+    region: str
+    bucket_name: str
+    kms_key_arn: str
+    index_table_name: str
+    job_queue_arn: str
+    job_definitions: dict[str, str]
+    cluster_arn: str
+    server_task_definition_arn: str
+    subnet_ids: list[str]
+    security_group_id: str
+    assign_public_ip: bool
+
+
+def vault_record_item(r: VaultRecord) -> dict:
+    """The record as DynamoDB JSON (the form aws.dynamodb.TableItem takes)."""
+    return {
+        "vaultName": {"S": r.vault_name},
+        "region": {"S": r.region},
+        "bucketName": {"S": r.bucket_name},
+        "kmsKeyArn": {"S": r.kms_key_arn},
+        "indexTableName": {"S": r.index_table_name},
+        "jobQueueArn": {"S": r.job_queue_arn},
+        "jobDefinitions": {"M": {job: {"S": arn} for job, arn in sorted(r.job_definitions.items())}},
+        "clusterArn": {"S": r.cluster_arn},
+        "serverTaskDefinitionArn": {"S": r.server_task_definition_arn},
+        "subnetIds": {"L": [{"S": subnet} for subnet in r.subnet_ids]},
+        "securityGroupId": {"S": r.security_group_id},
+        "assignPublicIp": {"BOOL": r.assign_public_ip},
+    }

@@ -1,0 +1,376 @@
+"""The Vault component under pulumi mocks, planned on its own (the connector's plan covers it in context).
+
+One module-scoped run plans two vaults: `primary` (private subnets, public images, no object lock) and
+`locked` (its own subnets, public IP, object lock, private ECR images), and records what they register.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pulumi
+import pulumi_aws as aws
+import pytest
+from pulumi import ResourceOptions
+
+from components.config import IamConfig, NetworkConfig, ObjectLockConfig, OptionsConfig, VaultConfig
+from components.tags import merged_tags
+from components.vault import Vault, VaultArgs
+from plan.fake_cloud import FakeCloud
+from plan.graph import PlannedResource
+from plan.runner import RecordingMonitor, _resolve
+
+ACCOUNT = FakeCloud.ACCOUNT_ID
+REGION = "us-east-1"
+PRIVATE_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/scalez-worker:1.2.3"
+NETWORK = NetworkConfig(
+    vpc_id="vpc-0a1b2c3d4e5f60718",
+    subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
+)
+PUBLIC_NETWORK = NetworkConfig(
+    vpc_id="vpc-0a1b2c3d4e5f60718", subnet_ids=["subnet-0a1b2c3d4e5f60001"], assign_public_ip=True
+)
+LOCKED_SUBNET = "subnet-0a1b2c3d4e5f60009"
+TAGS = merged_tags({"team": "platform"})
+
+
+@dataclass
+class VaultRun:
+    resources: list[PlannedResource]
+    records: dict[str, dict] = field(default_factory=dict)
+    vaults: dict[str, Vault] = field(default_factory=dict)
+
+    def of(self, vault_component: str) -> list[PlannedResource]:
+        """The custom resources under one vault component."""
+        urn = next(
+            r.urn for r in self.resources if r.type == "elastio:vault:Vault" and r.name == vault_component
+        )
+        return [r for r in self.resources if r.parent == urn]
+
+    def one(self, vault_component: str, typ: str) -> PlannedResource:
+        found = [r for r in self.of(vault_component) if r.type == typ]
+        assert len(found) == 1, f"{len(found)} {typ} under {vault_component}"
+        return found[0]
+
+
+def _args(vault: VaultConfig, network: NetworkConfig, options: OptionsConfig) -> VaultArgs:
+    return VaultArgs(
+        vault=vault,
+        region=REGION,
+        network=network,
+        options=options,
+        iam=IamConfig(name_prefix="Acme"),
+        account_id=ACCOUNT,
+        permissions_boundary_arn=f"arn:aws:iam::{ACCOUNT}:policy/ElastioPermissionsBoundary",
+        jobs_table_name="elastio-jobs",
+        jobs_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-jobs",
+        connector_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/connector",
+        catalog_function_name="elastio-catalog",
+        catalog_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:elastio-catalog",
+        tags=TAGS,
+    )
+
+
+def plan_vaults() -> VaultRun:
+    cloud = FakeCloud()
+    monitor = RecordingMonitor(cloud)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    run = VaultRun(resources=[])
+    try:
+        pulumi.runtime.set_mocks(cloud, project="elastio", stack="vault-test", preview=True, monitor=monitor)
+        provider = aws.Provider("aws-us-east-1", region=REGION)
+        opts = ResourceOptions(providers=[provider])
+        run.vaults["primary"] = Vault(
+            "vault-primary", _args(VaultConfig(name="primary"), NETWORK, OptionsConfig()), opts=opts
+        )
+        run.vaults["locked"] = Vault(
+            "vault-locked",
+            _args(
+                VaultConfig(
+                    name="locked",
+                    subnet_ids=[LOCKED_SUBNET],
+                    object_lock=ObjectLockConfig(mode="COMPLIANCE", days=30),
+                ),
+                PUBLIC_NETWORK,
+                OptionsConfig(worker_image=PRIVATE_IMAGE, compute_type="FARGATE_SPOT"),
+            ),
+            opts=opts,
+        )
+        for key, vault in run.vaults.items():
+            vault.record().apply(lambda text, key=key: run.records.__setitem__(key, json.loads(text)))
+        loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
+    run.resources = _resolve(monitor.registrations)
+    return run
+
+
+@pytest.fixture(scope="module")
+def run() -> VaultRun:
+    return plan_vaults()
+
+
+def _policy(resource: PlannedResource, key: str = "policy") -> dict:
+    return json.loads(resource.inputs[key])
+
+
+# --- shape and counts ------------------------------------------------------------------------------------
+
+def test_vault_without_object_lock_registers_the_lean_resource_set(run):
+    counts = Counter(r.type for r in run.of("vault-primary"))
+    assert counts == {
+        "aws:iam/role:Role": 2,
+        "aws:iam/rolePolicy:RolePolicy": 2,
+        "aws:kms/key:Key": 1,
+        "aws:kms/alias:Alias": 1,
+        "aws:s3/bucket:Bucket": 1,
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
+        "aws:s3/bucketVersioning:BucketVersioning": 1,
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": 1,
+        "aws:s3/bucketPolicy:BucketPolicy": 1,
+        "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
+        "aws:dynamodb/table:Table": 1,
+        "aws:cloudwatch/logGroup:LogGroup": 1,
+        "aws:ec2/securityGroup:SecurityGroup": 1,
+        "aws:batch/computeEnvironment:ComputeEnvironment": 1,
+        "aws:batch/jobQueue:JobQueue": 1,
+        "aws:batch/jobDefinition:JobDefinition": 4,
+        "aws:ecs/cluster:Cluster": 1,
+        "aws:ecs/taskDefinition:TaskDefinition": 1,
+    }
+
+
+def test_object_lock_adds_only_the_lock_configuration(run):
+    primary = Counter(r.type for r in run.of("vault-primary"))
+    locked = Counter(r.type for r in run.of("vault-locked"))
+    assert locked - primary == {"aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration": 1}
+
+
+def test_every_child_is_in_the_vault_region(run):
+    assert {r.region for r in run.of("vault-primary")} == {REGION}
+
+
+def test_no_ecs_service_or_always_on_compute(run):
+    types = {r.type for r in run.resources}
+    assert "aws:ecs/service:Service" not in types
+    assert not any(t.startswith("aws:ec2/instance") or "natGateway" in t for t in types)
+
+
+def test_every_taggable_child_carries_the_merged_tags(run):
+    import inspect
+
+    for resource in run.of("vault-primary") + run.of("vault-locked"):
+        module, cls = resource.type.split(":")[1].split("/")[0], resource.type.rsplit(":", 1)[1]
+        pkg = {"lambda": "lambda_"}.get(module, module)
+        taggable = "tags" in inspect.signature(getattr(getattr(aws, pkg), cls)._internal_init).parameters
+        if taggable:
+            assert resource.inputs.get("tags") == TAGS, resource.name
+
+
+# --- data protection -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "typ", ["aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "aws:kms/key:Key"]
+)
+def test_data_bearing_resources_are_retained_on_delete(run, typ):
+    assert run.one("vault-primary", typ).retain_on_delete
+
+
+def test_nothing_else_is_retained(run):
+    data = {"aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "aws:kms/key:Key"}
+    assert [r.name for r in run.of("vault-primary") if r.retain_on_delete and r.type not in data] == []
+
+
+def test_key_rotates(run):
+    assert run.one("vault-primary", "aws:kms/key:Key").inputs["enableKeyRotation"] is True
+
+
+def test_bucket_encrypts_with_the_vault_key_and_bucket_key(run):
+    rule = run.one(
+        "vault-primary",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    ).inputs["rules"][0]
+    key_arn = run.one("vault-primary", "aws:kms/key:Key")
+    assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
+    assert rule["applyServerSideEncryptionByDefault"]["kmsMasterKeyId"].endswith(f"/{key_arn.name}")
+    assert rule["bucketKeyEnabled"] is True
+
+
+def test_bucket_blocks_all_public_access(run):
+    inputs = run.one("vault-primary", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    assert all(inputs[flag] is True for flag in flags)
+
+
+def test_bucket_is_versioned_and_owner_enforced(run):
+    versioning = run.one("vault-primary", "aws:s3/bucketVersioning:BucketVersioning").inputs
+    ownership = run.one("vault-primary", "aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs
+    assert versioning["versioningConfiguration"]["status"] == "Enabled"
+    assert ownership["rule"]["objectOwnership"] == "BucketOwnerEnforced"
+
+
+def test_bucket_name_is_the_contract_name(run):
+    bucket = run.one("vault-primary", "aws:s3/bucket:Bucket").inputs
+    assert bucket["bucket"] == f"elastio-primary-{ACCOUNT}-{REGION}"
+    assert bucket["forceDestroy"] is False
+
+
+def test_bucket_policy_is_tls_only(run):
+    policy = _policy(run.one("vault-primary", "aws:s3/bucketPolicy:BucketPolicy"))
+    tls = [
+        s for s in policy["Statement"] if s["Condition"].get("Bool", {}).get("aws:SecureTransport") == "false"
+    ]
+    assert tls and tls[0]["Effect"] == "Deny"
+
+
+def test_lifecycle_aborts_uploads_and_expires_noncurrent_versions(run):
+    rules = run.one(
+        "vault-primary", "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration"
+    ).inputs["rules"]
+    assert any(r.get("abortIncompleteMultipartUpload", {}).get("daysAfterInitiation") for r in rules)
+    assert any(r.get("noncurrentVersionExpiration", {}).get("noncurrentDays") for r in rules)
+    assert all(r["status"] == "Enabled" for r in rules)
+
+
+def test_object_lock_follows_the_vault_config(run):
+    assert run.one("vault-locked", "aws:s3/bucket:Bucket").inputs["objectLockEnabled"] is True
+    assert run.one("vault-primary", "aws:s3/bucket:Bucket").inputs["objectLockEnabled"] is False
+    retention = run.one(
+        "vault-locked", "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+    ).inputs["rule"]["defaultRetention"]
+    assert (retention["mode"], retention["days"]) == ("COMPLIANCE", 30)
+
+
+def test_index_table_is_on_demand_with_pitr_and_the_vault_key(run):
+    table = run.one("vault-primary", "aws:dynamodb/table:Table").inputs
+    key = run.one("vault-primary", "aws:kms/key:Key")
+    assert table["name"] == "elastio-primary-index"
+    assert table["hashKey"] == "chunkHash"
+    assert table["billingMode"] == "PAY_PER_REQUEST"
+    assert table["pointInTimeRecovery"]["enabled"] is True
+    assert table["serverSideEncryption"]["enabled"] is True
+    assert table["serverSideEncryption"]["kmsKeyArn"].endswith(f"/{key.name}")
+
+
+# --- compute -------------------------------------------------------------------------------------------
+
+def test_compute_environment_is_fargate_and_idle_at_rest(run):
+    primary = run.one("vault-primary", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
+    locked = run.one("vault-locked", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
+    assert primary["computeResources"]["type"] == "FARGATE"
+    assert locked["computeResources"]["type"] == "FARGATE_SPOT"
+    # Fargate takes no minVcpus/desiredVcpus; any value there would keep capacity running.
+    resources = primary["computeResources"]
+    assert not resources.get("minVcpus") and not resources.get("desiredVcpus")
+
+
+def test_vault_subnets_override_the_region_network(run):
+    primary = run.one("vault-primary", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
+    locked = run.one("vault-locked", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
+    assert primary["computeResources"]["subnets"] == NETWORK.subnet_ids
+    assert locked["computeResources"]["subnets"] == [LOCKED_SUBNET]
+    assert run.vaults["locked"].subnet_ids == [LOCKED_SUBNET]
+
+
+def test_security_group_has_no_inbound_rules(run):
+    group = run.one("vault-primary", "aws:ec2/securityGroup:SecurityGroup").inputs
+    assert not group.get("ingress")
+    assert [(e["fromPort"], e["toPort"]) for e in group["egress"]] == [(443, 443)]
+
+
+def test_job_definitions_run_the_engine_on_fargate_with_the_contract_environment(run):
+    definitions = [r for r in run.of("vault-primary") if r.type == "aws:batch/jobDefinition:JobDefinition"]
+    assert sorted(d.inputs["name"] for d in definitions) == [
+        "elastio-primary-backup",
+        "elastio-primary-compact",
+        "elastio-primary-restore",
+        "elastio-primary-scan",
+    ]
+    for definition in definitions:
+        assert definition.inputs["platformCapabilities"] == ["FARGATE"]
+        props = json.loads(definition.inputs["containerProperties"])
+        env = {e["name"]: e["value"] for e in props["environment"]}
+        assert env["ELASTIO_VAULT_BUCKET"] == f"elastio-primary-{ACCOUNT}-{REGION}"
+        assert env["ELASTIO_INDEX_TABLE"] == "elastio-primary-index"
+        assert env["ELASTIO_TABLE_JOBS"] == "elastio-jobs"
+        assert env["ELASTIO_CATALOG_FUNCTION"] == "elastio-catalog"
+        assert props["jobRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-task")
+        assert props["executionRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-exec")
+        assert props["command"][:3] == ["python", "-m", "engine"]
+        assert props["networkConfiguration"]["assignPublicIp"] == "DISABLED"
+        assert props["logConfiguration"]["options"]["awslogs-group"] == "/elastio/vaults/primary"
+
+
+def test_public_subnet_vault_tasks_get_a_public_ip(run):
+    backup = next(
+        r for r in run.of("vault-locked") if r.type == "aws:batch/jobDefinition:JobDefinition"
+        and r.inputs["name"].endswith("-backup")
+    )
+    network = json.loads(backup.inputs["containerProperties"])["networkConfiguration"]
+    assert network["assignPublicIp"] == "ENABLED"
+    assert run.records["locked"]["assignPublicIp"] == {"BOOL": True}
+
+
+def test_server_task_definition_is_fargate_with_the_server_image(run):
+    task = run.one("vault-primary", "aws:ecs/taskDefinition:TaskDefinition").inputs
+    containers = json.loads(task["containerDefinitions"])
+    assert task["requiresCompatibilities"] == ["FARGATE"]
+    assert task["networkMode"] == "awsvpc"
+    assert containers[0]["image"] == OptionsConfig().server_image
+    assert not containers[0].get("portMappings")
+
+
+def test_both_roles_carry_the_permissions_boundary(run):
+    roles = [r for r in run.of("vault-primary") if r.type == "aws:iam/role:Role"]
+    assert {r.inputs["permissionsBoundary"] for r in roles} == {
+        f"arn:aws:iam::{ACCOUNT}:policy/ElastioPermissionsBoundary"
+    }
+
+
+def test_key_policy_names_the_task_role_not_a_wildcard(run):
+    policy = _policy(run.one("vault-primary", "aws:kms/key:Key"))
+    principals = [s["Principal"]["AWS"] for s in policy["Statement"]]
+    assert "*" not in principals
+    assert f"arn:aws:iam::{ACCOUNT}:role/AcmeElastioVault-primary-use1-task" in principals
+
+
+def test_private_ecr_worker_image_is_pullable_by_the_execution_role_only_from_its_repository(run):
+    policy = _policy(
+        next(r for r in run.of("vault-locked") if r.type == "aws:iam/rolePolicy:RolePolicy"
+             and r.inputs["name"] == "ElastioVaultExecution")
+    )
+    pull = next(s for s in policy["Statement"] if s["Sid"] == "PullImages")
+    assert pull["Resource"] == [f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/scalez-worker"]
+
+
+# --- the vaults-table record -----------------------------------------------------------------------------
+
+def test_record_holds_every_contract_attribute(run):
+    record = run.records["primary"]
+    assert set(record) == {
+        "vaultName", "region", "bucketName", "kmsKeyArn", "indexTableName", "jobQueueArn", "jobDefinitions",
+        "clusterArn", "serverTaskDefinitionArn", "subnetIds", "securityGroupId", "assignPublicIp",
+    }
+    assert record["vaultName"] == {"S": "primary"}
+    assert record["bucketName"] == {"S": f"elastio-primary-{ACCOUNT}-{REGION}"}
+    assert set(record["jobDefinitions"]["M"]) == {"backup", "restore", "scan", "compact"}
+    assert record["subnetIds"] == {"L": [{"S": s} for s in NETWORK.subnet_ids]}
+
+
+def test_record_parses_as_the_services_read_it(run):
+    # The functions validate vault items with lambdas.shared.vaults.VaultRecord; an item it rejects would
+    # make every job command fail at run time.
+    from boto3.dynamodb.types import TypeDeserializer
+
+    from lambdas.shared.vaults import VaultRecord
+
+    plain = {k: TypeDeserializer().deserialize(v) for k, v in run.records["locked"].items()}
+    record = VaultRecord.model_validate(plain)
+    assert record.job_definition("compact").endswith("elastio-locked-compact")
+    assert record.subnetIds == [LOCKED_SUBNET]
