@@ -136,3 +136,28 @@ def arn(service: str, region: str, account_id: str, resource: str) -> str:
 
 def iam_arn(account_id: str, resource: str) -> str:
     return f"arn:{PARTITION}:iam::{account_id}:{resource}"
+
+
+# --- regional (connector) resources addressed by ARN before they exist ------------------------------------
+
+def topic_name(purpose: str) -> str:
+    """purpose: alerts."""
+    return f"{NAME_ROOT}-{purpose}"
+
+
+def function_log_group_name(service: str) -> str:
+    # Lambda's default log group name, so logs land in the group we create (with its retention).
+    return f"/aws/lambda/{function_name(service)}"
+
+
+def layer_name() -> str:
+    return f"{NAME_ROOT}-dependencies"
+
+
+def rule_name(purpose: str) -> str:
+    """purpose: inventory-changes, batch-job-state."""
+    return f"{NAME_ROOT}-{purpose}"
+
+
+def alarm_name(purpose: str) -> str:
+    return f"{NAME_ROOT}-{purpose}"
