@@ -29,7 +29,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
 
 from .config import RuleSettings, resolve
 from .registry import ALL_POLICIES, PACK_NAME
@@ -37,6 +37,9 @@ from .registry import ALL_POLICIES, PACK_NAME
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY.value, EnforcementLevel.ADVISORY.value
 PACK_VERSION = "0.1.0"
 _PROVIDER_TYPE_PREFIX = "pulumi:providers:"
+# How the offline plan writes values it does not have: not yet computed, or secret (redacted). A rule can
+# judge neither, so both become the engine's own unknown marker and give the engine's advisory verdict.
+UNKNOWN_MARKER, SECRET_MARKER = "[unknown]", "[secret]"
 
 
 class GraphRecordError(ValueError):
@@ -73,9 +76,10 @@ def evaluate(
     enabled = [policy for policy in policies if settings[policy.name].level != EnforcementLevel.DISABLED]
 
     verdicts: list[Verdict] = []
+    secret_paths: set[tuple[str, ...]] = set()  # input paths that held a redacted secret (paths, no values)
     resource_policies = [policy for policy in enabled if isinstance(policy, ResourceValidationPolicy)]
     for record in records:
-        props = _engine_props(record)
+        props = _engine_props(record, secret_paths)
         options = _options(record)
         provider = _provider(record, by_urn)
         for policy in resource_policies:
@@ -84,7 +88,7 @@ def evaluate(
                 record["type"], props, record["urn"], record["name"], options, provider,
                 dict(rule.properties), {},
             )
-            verdicts += _run(policy, rule, args, by_urn, default_urn=record["urn"])
+            verdicts += _run(policy, rule, args, by_urn, record["urn"], secret_paths)
 
     stack_policies = [policy for policy in enabled if isinstance(policy, StackValidationPolicy)]
     if stack_policies:
@@ -92,7 +96,7 @@ def evaluate(
         for policy in stack_policies:
             rule = settings[policy.name]
             args = StackValidationArgs(resources, dict(rule.properties), {})
-            verdicts += _run(policy, rule, args, by_urn, default_urn="")
+            verdicts += _run(policy, rule, args, by_urn, "", secret_paths)
     return verdicts
 
 
@@ -128,7 +132,9 @@ def has_mandatory(verdicts: Iterable[Verdict]) -> bool:
     return any(verdict.level == MANDATORY for verdict in verdicts)
 
 
-def _run(policy: Policy, rule: RuleSettings, args, by_urn, default_urn: str) -> list[Verdict]:
+def _run(
+    policy: Policy, rule: RuleSettings, args, by_urn, default_urn: str, secret_paths: set
+) -> list[Verdict]:
     # The engine reports a remediate-level rule that still finds a violation as mandatory.
     level = MANDATORY if rule.level == EnforcementLevel.REMEDIATE else rule.level.value
     found: list[Verdict] = []
@@ -141,6 +147,8 @@ def _run(policy: Policy, rule: RuleSettings, args, by_urn, default_urn: str) -> 
     except UnknownValueError as unknown:
         message = (f"can't run policy '{policy.name}' from policy pack '{PACK_NAME}@v{PACK_VERSION}' "
                    f"during preview: {unknown.message}")
+        if tuple(unknown.props) in secret_paths:
+            message += " (a secret the offline plan redacts; a real `pulumi preview` checks it)"
         found.append(_verdict(policy, ADVISORY, default_urn, message, by_urn))
     except _NotApplicableError:
         pass
@@ -171,13 +179,26 @@ def _checked(index: int, record: Any) -> Mapping[str, Any]:
     return record
 
 
-def _engine_props(record: Mapping[str, Any]) -> Mapping[str, Any]:
-    inputs = dict(record.get("inputs") or {})
+def _engine_props(record: Mapping[str, Any], secret_paths: set | None = None) -> Mapping[str, Any]:
+    inputs = _unmarked(dict(record.get("inputs") or {}), secrets=secret_paths)
     try:
         deserialized = deserialize_properties(inputs)
     except AssertionError:
         deserialized = inputs  # an asset or secret shape the SDK does not know; rules see it raw
     return unknown_checking_proxy(deserialized)
+
+
+def _unmarked(value: Any, path: tuple[str, ...] = (), secrets: set | None = None) -> Any:
+    """`value` with the plan's markers as the engine's unknown; adds the paths of secrets to `secrets`."""
+    if isinstance(value, dict):
+        return {key: _unmarked(item, (*path, str(key)), secrets) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_unmarked(item, (*path, str(index)), secrets) for index, item in enumerate(value)]
+    if value == SECRET_MARKER and secrets is not None:
+        secrets.add(path)
+    if value in (UNKNOWN_MARKER, SECRET_MARKER):
+        return UNKNOWN_STRING_VALUE
+    return value
 
 
 def _options(record: Mapping[str, Any]) -> PolicyResourceOptions:
