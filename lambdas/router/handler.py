@@ -18,7 +18,8 @@ from lambdas.shared import tenant
 from lambdas.shared.envelopes import CommandRejected, command_to_json, parse_command
 
 logger = Logger(service="router")
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failed message, even when all failed, rather than raising: same retries, clearer logs.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def route_record(record: SQSRecord) -> dict[str, Any]:

@@ -192,11 +192,14 @@ class CommandRejected(ValueError):
         self.errors = errors or []
 
 
-def _field_errors(error: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(part) for part in item["loc"]) or "(envelope)", "message": item["msg"]}
-        for item in error.errors(include_url=False)
-    ]
+def _field_errors(error: ValidationError, command_type: str | None) -> list[dict[str, str]]:
+    errors = []
+    for item in error.errors(include_url=False):
+        # A discriminated union puts the matched tag first ("backup.start.payload.x"); the tenant
+        # thinks in envelope fields.
+        loc = item["loc"][1:] if item["loc"][:1] == (command_type,) else item["loc"]
+        errors.append({"field": ".".join(str(part) for part in loc) or "(envelope)", "message": item["msg"]})
+    return errors
 
 
 def parse_command(raw: str | bytes | dict[str, Any]) -> Command:
@@ -217,7 +220,7 @@ def parse_command(raw: str | bytes | dict[str, Any]) -> Command:
     try:
         return _COMMAND_ADAPTER.validate_python(raw)
     except ValidationError as error:
-        errors = _field_errors(error)
+        errors = _field_errors(error, command_type)
         summary = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
         raise CommandRejected(f"invalid {command_type or 'command'} envelope: {summary}",
                               command_id=command_id, command_type=command_type, errors=errors) from None

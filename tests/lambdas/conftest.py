@@ -1,13 +1,20 @@
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass
 
 import pytest
 from moto import mock_aws
 
-from lambdas.router import dispatch
-from lambdas.shared import aws as shared_aws
-from tests.lambdas.world import REGION, World, build_world
+# Before the handlers are imported: their Powertools loggers read the level once.
+os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+# moto's EC2 loads ~1300 sample AMIs per account: half of the world's build time, unused here.
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+
+from lambdas.router import dispatch  # noqa: E402
+from lambdas.shared import aws as shared_aws  # noqa: E402
+from tests.lambdas.world import REGION, World, aws_client, build_world  # noqa: E402
 
 
 @dataclass
@@ -34,8 +41,7 @@ def context() -> LambdaContext:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
-                        "POWERTOOLS_LOG_LEVEL": "WARNING"}.items():
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
         monkeypatch.setenv(name, value)
     with mock_aws(config={"batch": {"use_docker": False}, "lambda": {"use_docker": False}}):
         built = build_world()
@@ -46,3 +52,18 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         yield built
         shared_aws.reset()
         dispatch.reset()
+
+
+@pytest.fixture
+def invocations(world: World) -> list[dict]:
+    """The asynchronous invocations the functions make (moto's Lambda accepts them but runs nothing)."""
+    seen: list[dict] = []
+
+    def record(params: dict, **_: object) -> None:
+        seen.append({"function": params["FunctionName"], "type": params.get("InvocationType"),
+                     "payload": json.loads(params["Payload"])})
+
+    events = aws_client("lambda").meta.events
+    events.register("provide-client-params.lambda.Invoke", record, unique_id="test-invocations")
+    yield seen
+    events.unregister("provide-client-params.lambda.Invoke", unique_id="test-invocations")

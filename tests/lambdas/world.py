@@ -46,20 +46,33 @@ class World:
     command_dlq_url: str
     tenant_queue_url: str
     alerts_topic_arn: str
+    alerts_inbox_url: str
     vault: dict[str, Any] = field(default_factory=dict)
 
     def tenant_events(self) -> list[dict[str, Any]]:
         """Drain the tenant events queue (what the tenant would receive)."""
-        sqs = aws_client("sqs")
-        events: list[dict[str, Any]] = []
-        while True:
-            messages = sqs.receive_message(QueueUrl=self.tenant_queue_url, MaxNumberOfMessages=10,
-                                           VisibilityTimeout=0).get("Messages", [])
-            if not messages:
-                return events
-            for message in messages:
-                events.append(json.loads(message["Body"]))
-                sqs.delete_message(QueueUrl=self.tenant_queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return [json.loads(body) for body in drain(self.tenant_queue_url)]
+
+    def alerts(self) -> list[dict[str, Any]]:
+        """Drain the queue subscribed to the alerts topic (what an operator would receive)."""
+        return [json.loads(json.loads(body)["Message"]) for body in drain(self.alerts_inbox_url)]
+
+
+def queue_attribute(queue_url: str, name: str) -> str:
+    attributes = aws_client("sqs").get_queue_attributes(QueueUrl=queue_url, AttributeNames=[name])
+    return attributes["Attributes"][name]
+
+
+def drain(queue_url: str) -> list[str]:
+    sqs = aws_client("sqs")
+    bodies: list[str] = []
+    while True:
+        messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not messages:
+            return bodies
+        for message in messages:
+            bodies.append(message["Body"])
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
 
 
 def _table(ddb: Any, name: str, keys: list[tuple[str, str]], attributes: dict[str, str],
@@ -105,17 +118,15 @@ def create_functions(role_arn: str) -> None:
                                   Handler=f"lambdas.{service}.handler.handler", Code={"ZipFile": code})
 
 
-def create_vault(vault_name: str, env: dict[str, str]) -> dict[str, Any]:
+def create_vault(vault_name: str, env: dict[str, str], key_arn: str) -> dict[str, Any]:
     """The vault's resources and its record in the vaults table, as the program writes it."""
     iam = aws_client("iam")
     ec2 = aws_client("ec2")
-    kms = aws_client("kms")
     s3 = aws_client("s3")
     batch = aws_client("batch")
     ecs = aws_client("ecs")
     ddb = aws_client("dynamodb")
 
-    key_arn = kms.create_key(Description=f"{vault_name} vault")["KeyMetadata"]["Arn"]
     bucket = f"elastio-vault-{vault_name}"
     s3.create_bucket(Bucket=bucket)
     s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [{
@@ -172,20 +183,24 @@ def build_world() -> World:
     connector_key = kms.create_key(Description="connector")["KeyMetadata"]["Arn"]
     create_connector_tables(aws_client("dynamodb"))
     dlq = sqs.create_queue(QueueName="elastio-commands-dlq")["QueueUrl"]
-    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    dlq_arn = queue_attribute(dlq, "QueueArn")
     commands = sqs.create_queue(QueueName="elastio-commands", Attributes={
         "KmsMasterKeyId": connector_key,
         "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": "3"})})["QueueUrl"]
     tenant = sqs.create_queue(QueueName="elastio-tenant-events",
                               Attributes={"KmsMasterKeyId": connector_key})["QueueUrl"]
     topic = sns.create_topic(Name="elastio-alerts", Attributes={"KmsMasterKeyId": connector_key})["TopicArn"]
-    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                        "Principal": {"Service": "lambda.amazonaws.com"}}]})
+    inbox = sqs.create_queue(QueueName="elastio-alerts-inbox")["QueueUrl"]
+    inbox_arn = queue_attribute(inbox, "QueueArn")
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]})
     role = iam.create_role(RoleName="elastio-functions", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     create_functions(role)
     env = {**TABLES, "ELASTIO_TENANT_EVENTS_QUEUE_URL": tenant, "ELASTIO_ALERTS_TOPIC_ARN": topic,
            "ELASTIO_FUNCTIONS": json.dumps(FUNCTION_KEYS)}
     world = World(env=env, command_queue_url=commands, command_dlq_url=dlq, tenant_queue_url=tenant,
-                  alerts_topic_arn=topic)
-    world.vault = create_vault(VAULT, env)
+                  alerts_topic_arn=topic, alerts_inbox_url=inbox)
+    # One KMS key for connector and vault: moto generates key material for each, which is slow.
+    world.vault = create_vault(VAULT, env, connector_key)
     return world
