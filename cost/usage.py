@@ -1,0 +1,325 @@
+"""Usage cost of a workload in the vault, and of the same protection with EBS snapshots and AWS Backup.
+
+Steady state of daily backups kept `retention_days`: everything is a monthly figure once the oldest
+recovery point expires as a new one is made. Sizes are in GB of 2^30 bytes, as AWS bills storage.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from cost.assumptions import Assumptions
+from cost.lines import Line, priced
+from cost.prices import PriceTable
+from cost.profiles import DataProfile
+from cost.workload import Workload
+
+KIB_PER_GB = 1024 * 1024
+
+
+def amplification(granularity_kib: float, extent_kib: float) -> float:
+    """Bytes a change-tracking unit of `granularity_kib` stores per byte of a changed run of `extent_kib`.
+
+    A run of w bytes at a random offset touches on average 1 + (w - 1) / g units of size g, so
+    g * (1 + w / g) = g + w bytes are stored for w changed: 1 + g / w.
+    """
+    return 1.0 + granularity_kib / extent_kib
+
+
+@dataclass(frozen=True)
+class DataFlow:
+    """Where the bytes go, per day and at rest, for one workload and profile."""
+
+    changed_block_gb_per_day: float  # 512 KiB blocks that changed: what snapshots store and the engine reads
+    new_chunk_gb_per_day: float  # of those, bytes in chunks the vault has not seen (uncompressed)
+    new_stored_gb_per_day: float  # the same, compressed: what the vault adds (and, steady, frees) each day
+    full_copy_stored_gb: float  # the first full copy after dedup and compression
+    retained_changes_stored_gb: float  # the changes kept for the retention period
+    pack_slack_gb: float  # dead chunks in packs not yet compacted
+    noncurrent_gb: float  # rewritten packs kept as noncurrent versions by the lifecycle rule
+    rewritten_gb_per_day: float  # live bytes compaction copies into new packs
+    unique_chunk_gb: float  # uncompressed bytes behind the index entries
+    jobs_per_day: float
+
+    @property
+    def vault_stored_gb(self) -> float:
+        return (
+            self.full_copy_stored_gb
+            + self.retained_changes_stored_gb
+            + self.pack_slack_gb
+            + self.noncurrent_gb
+        )
+
+
+def data_flow(workload: Workload, profile: DataProfile, assumptions: Assumptions) -> DataFlow:
+    a = assumptions
+    protected, rate, days = workload.protected_gb, workload.daily_change_rate, workload.retention_days
+    block_amp = amplification(a.ebs_block_kib, profile.changed_extent_kib)
+    chunk_amp = amplification(a.chunk_avg_kib, profile.changed_extent_kib)
+    changed_blocks = protected * rate * block_amp
+    # The engine reads whole changed blocks, but chunks of them that did not change dedup against the index,
+    # so the vault keeps changes at chunk granularity.
+    new_chunks = protected * rate * chunk_amp / profile.dedup_factor
+    new_stored = new_chunks / profile.compression_factor
+    retained = new_stored * days
+    t = a.compaction_live_threshold
+    # Packs holding expiring chunks average (1 + t) / 2 live; a pack is rewritten at live share t, so each
+    # freed byte leaves 1 / (1 - t) bytes of old pack behind as a noncurrent version and copies t / (1 - t).
+    slack = retained * (1 - t) / (1 + t)
+    noncurrent = a.noncurrent_days * new_stored / (1 - t)
+    return DataFlow(
+        changed_block_gb_per_day=changed_blocks,
+        new_chunk_gb_per_day=new_chunks,
+        new_stored_gb_per_day=new_stored,
+        full_copy_stored_gb=protected / profile.reduction,
+        retained_changes_stored_gb=retained,
+        pack_slack_gb=slack,
+        noncurrent_gb=noncurrent,
+        rewritten_gb_per_day=new_stored * t / (1 - t),
+        unique_chunk_gb=protected / profile.dedup_factor + new_chunks * days,
+        jobs_per_day=math.ceil(protected / a.volume_gb) if protected > 0 else 0,
+    )
+
+
+def elastio_usage_lines(
+    workload: Workload,
+    profile: DataProfile,
+    region: str,
+    prices: PriceTable,
+    assumptions: Assumptions,
+    *,
+    spot: bool = False,
+    bucket_key: bool = False,
+    pitr: bool = True,
+) -> list[Line]:
+    a = assumptions
+    flow = data_flow(workload, profile, a)
+    month = a.days_per_month
+    restore = workload.restore_gb_per_month
+
+    def line(key: str, resource: str, quantity: float, note: str = "") -> Line:
+        return priced(prices, key, region, resource, quantity, "usage", note)
+
+    lines = [
+        line(
+            "s3.standard.storage",
+            "Vault storage: first full copy",
+            flow.full_copy_stored_gb,
+            f"{workload.protected_gb:g} GB / ({profile.dedup_factor:g} dedup x "
+            f"{profile.compression_factor:g} "
+            "compression)",
+        ),
+        line(
+            "s3.standard.storage",
+            "Vault storage: changes kept for retention",
+            flow.retained_changes_stored_gb,
+            f"{workload.retention_days} days x {flow.new_stored_gb_per_day:.3g} GB/day",
+        ),
+        line(
+            "s3.standard.storage",
+            "Vault storage: dead chunks awaiting compaction",
+            flow.pack_slack_gb,
+            f"packs rewritten below {a.compaction_live_threshold:.0%} live",
+        ),
+        line(
+            "s3.standard.storage",
+            "Vault storage: noncurrent pack versions",
+            flow.noncurrent_gb,
+            f"lifecycle rule keeps them {a.noncurrent_days:g} days",
+        ),
+    ]
+
+    packs_per_gb = 1024 / a.pack_mib
+    puts = month * (
+        (flow.new_stored_gb_per_day + flow.rewritten_gb_per_day) * packs_per_gb + flow.jobs_per_day
+    )
+    restored_stored = restore / profile.compression_factor
+    gets = (
+        month
+        * (flow.new_stored_gb_per_day / (1 - a.compaction_live_threshold) * packs_per_gb + flow.jobs_per_day)
+        + restored_stored * 1024 / a.restore_read_mib
+    )
+    lines += [
+        line(
+            "s3.put_requests",
+            "S3 PUT requests (packs, manifests)",
+            puts / 1e3,
+            f"chunks packed into {a.pack_mib:g} MiB objects",
+        ),
+        line("s3.get_requests", "S3 GET requests (compaction, restores)", gets / 1e3),
+        line(
+            "kms.requests",
+            "KMS requests (SSE-KMS on S3 objects)",
+            (puts + gets) * (0.01 if bucket_key else 1.0) / 1e4,
+            "S3 bucket key on" if bucket_key else "one KMS call per object request (no bucket key)",
+        ),
+    ]
+
+    chunks_per_gb = KIB_PER_GB / a.chunk_avg_kib
+    index_gb = flow.unique_chunk_gb * chunks_per_gb * a.index_item_bytes / 2**30
+    moved_chunks = flow.rewritten_gb_per_day * profile.compression_factor * chunks_per_gb
+    writes = month * (2 * flow.new_chunk_gb_per_day * chunks_per_gb + moved_chunks)  # add, later delete, move
+    lookups = month * flow.changed_block_gb_per_day * chunks_per_gb * a.index_read_units_per_lookup
+    lines += [
+        line(
+            "dynamodb.storage",
+            "Dedup index storage",
+            index_gb,
+            f"one {a.index_item_bytes:g}-byte item per {a.chunk_avg_kib:g} KiB chunk",
+        ),
+        *([line("dynamodb.pitr", "Dedup index point-in-time recovery", index_gb)] if pitr else []),
+        line("dynamodb.write_request_units", "Dedup index writes", writes / 1e6),
+        line("dynamodb.read_request_units", "Dedup index lookups", lookups / 1e6),
+    ]
+
+    throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
+    restore_jobs = math.ceil(restore / a.volume_gb) if restore > 0 else 0
+    job_hours = (
+        month
+        * (
+            flow.jobs_per_day * a.job_overhead_minutes / 60
+            + (flow.changed_block_gb_per_day + 2 * flow.rewritten_gb_per_day) / throughput_gb_h
+        )
+        + restore_jobs * a.job_overhead_minutes / 60
+        + restore / throughput_gb_h
+    )
+    fargate = "fargate_spot" if spot else "fargate"
+    label = "Fargate Spot" if spot else "Fargate"
+    lines += [
+        line(
+            f"{fargate}.vcpu",
+            f"Batch {label} vCPU (backup, compaction, restore jobs)",
+            job_hours * a.job_vcpu,
+            f"{job_hours:.3g} job-hours x {a.job_vcpu:g} vCPU",
+        ),
+        line(
+            f"{fargate}.memory",
+            f"Batch {label} memory",
+            job_hours * a.job_memory_gb,
+            f"{job_hours:.3g} job-hours x {a.job_memory_gb:g} GB",
+        ),
+    ]
+
+    blocks_per_gb = KIB_PER_GB / a.ebs_block_kib
+    lines += [
+        line(
+            "ebs.direct.get_block",
+            "EBS direct APIs: changed blocks read",
+            month * flow.changed_block_gb_per_day * blocks_per_gb / 1e3,
+        ),
+        line(
+            "ebs.direct.list",
+            "EBS direct APIs: ListChangedBlocks",
+            month
+            * flow.jobs_per_day
+            * max(
+                1.0,
+                math.ceil(flow.changed_block_gb_per_day * blocks_per_gb / max(flow.jobs_per_day, 1) / 10_000),
+            )
+            / 1e3,
+        ),
+    ]
+    if restore:
+        lines.append(
+            line(
+                "ebs.direct.put_block",
+                "EBS direct APIs: blocks written by restores",
+                restore * blocks_per_gb / 1e3,
+            )
+        )
+    if a.keep_parent_snapshot:
+        lines.append(
+            line(
+                "ebs.snapshot.standard",
+                "Change-tracking snapshot (latest per volume)",
+                workload.protected_gb
+                * (
+                    1
+                    + workload.daily_change_rate * amplification(a.ebs_block_kib, profile.changed_extent_kib)
+                ),
+                "kept until the next backup so ListChangedBlocks can diff against it",
+            )
+        )
+
+    invocations = month * flow.jobs_per_day * a.invocations_per_job
+    log_gb = (
+        invocations * a.log_kb_per_invocation / KIB_PER_GB
+        + month * flow.jobs_per_day * a.log_kb_per_job / KIB_PER_GB
+    )
+    lines += [
+        line("lambda.requests", "Lambda invocations (commands, job events)", invocations / 1e6),
+        line("lambda.duration", "Lambda duration", invocations * a.invocation_gb_seconds),
+        line(
+            "sqs.requests",
+            "SQS command messages (send, receive, delete)",
+            3 * month * flow.jobs_per_day / 1e6,
+        ),
+        line("logs.ingestion", "CloudWatch Logs ingestion", log_gb),
+        line(
+            "logs.storage",
+            "CloudWatch Logs storage",
+            log_gb * a.log_retention_days / month,
+            f"kept {a.log_retention_days:g} days",
+        ),
+    ]
+    return [x for x in lines if x.quantity > 0]
+
+
+def snapshot_quantities(
+    workload: Workload, profile: DataProfile, assumptions: Assumptions
+) -> tuple[float, float]:
+    """GB a chain of daily EBS snapshots keeps: the first full copy of the used blocks, and the changed
+    512 KiB     blocks of each retained day (standard tier: incremental, not compressed, not deduplicated)."""
+    changed = workload.daily_change_rate * amplification(
+        assumptions.ebs_block_kib, profile.changed_extent_kib
+    )
+    return workload.protected_gb, workload.protected_gb * changed * workload.retention_days
+
+
+def ebs_snapshot_lines(
+    workload: Workload, profile: DataProfile, region: str, prices: PriceTable, assumptions: Assumptions
+) -> list[Line]:
+    full, changes = snapshot_quantities(workload, profile, assumptions)
+    return [
+        priced(prices, "ebs.snapshot.standard", region, "EBS snapshots: first full snapshot", full, "usage"),
+        priced(
+            prices,
+            "ebs.snapshot.standard",
+            region,
+            "EBS snapshots: changed blocks kept for retention",
+            changes,
+            "usage",
+            f"{workload.retention_days} daily snapshots",
+        ),
+    ]
+
+
+def aws_backup_lines(
+    workload: Workload, profile: DataProfile, region: str, prices: PriceTable, assumptions: Assumptions
+) -> list[Line]:
+    full, changes = snapshot_quantities(workload, profile, assumptions)
+    lines = [
+        priced(prices, "backup.ebs.warm", region, "AWS Backup EBS: first full backup", full, "usage"),
+        priced(
+            prices,
+            "backup.ebs.warm",
+            region,
+            "AWS Backup EBS: changed blocks kept for retention",
+            changes,
+            "usage",
+            f"{workload.retention_days} daily recovery points",
+        ),
+    ]
+    if workload.restore_gb_per_month:
+        lines.append(
+            priced(
+                prices,
+                "backup.ebs.restore",
+                region,
+                "AWS Backup EBS restores",
+                workload.restore_gb_per_month,
+                "usage",
+            )
+        )
+    return lines
