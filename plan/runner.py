@@ -37,9 +37,10 @@ class PlanError(Exception):
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    def __init__(self, mocks: pulumi.runtime.Mocks):
+    def __init__(self, mocks: pulumi.runtime.Mocks, secret_values: list[str]):
         super().__init__(mocks)
         self.registrations: list[dict[str, Any]] = []
+        self.secret_values = secret_values
 
     def RegisterResource(self, request):  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
@@ -51,7 +52,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "name": request.name,
                     "parent": None if _is_stack(request.parent) else request.parent,
                     "custom": bool(request.custom),
-                    "inputs": _redacted_inputs(request.object),
+                    "inputs": _redacted_inputs(request.object, self.secret_values),
                     "protect": bool(request.protect),
                     "retain_on_delete": bool(request.retainOnDelete),
                     "provider": request.provider or None,
@@ -68,20 +69,28 @@ def _is_stack(urn: str) -> bool:
     return not urn or "::pulumi:pulumi:Stack::" in urn
 
 
-def _redacted_inputs(struct) -> dict[str, Any]:
+def _redacted_inputs(struct, secret_values: list[str]) -> dict[str, Any]:
     values = rpc.deserialize_properties(struct, keep_unknowns=True)
-    return _redact(values)
+    return _redact(values, secret_values)
 
 
-def _redact(value: Any) -> Any:
+def _redact(value: Any, secret_values: list[str]) -> Any:
+    """Unwrap secret markers as the policy engine does, but never let a secret config value through.
+
+    A secret Output (e.g. a trust policy holding the external ID) stays checkable by the policy rules; only
+    the secret config values inside it are replaced.
+    """
     if isinstance(value, dict):
         if value.get(_SECRET_SIG) == _SECRET_VALUE:
-            return REDACTED_SECRET
-        return {k: _redact(v) for k, v in value.items()}
+            return _redact(value.get("value"), secret_values)
+        return {k: _redact(v, secret_values) for k, v in value.items()}
     if isinstance(value, list):
-        return [_redact(v) for v in value]
-    if isinstance(value, str) and value == rpc.UNKNOWN:
-        return "[unknown]"
+        return [_redact(v, secret_values) for v in value]
+    if isinstance(value, str):
+        if value == rpc.UNKNOWN:
+            return "[unknown]"
+        for secret in secret_values:
+            value = value.replace(secret, REDACTED_SECRET)
     return value
 
 
@@ -102,7 +111,8 @@ def build_plan(
         raise PlanError(str(err)) from None
 
     cloud = FakeCloud(account_id=account_id)
-    monitor = RecordingMonitor(cloud)
+    secret_values = [stack_config.values[k] for k in stack_config.secret_keys if stack_config.values.get(k)]
+    monitor = RecordingMonitor(cloud, secret_values)
     loop = asyncio.new_event_loop()
     previous_loop = None
     with contextlib.suppress(RuntimeError):

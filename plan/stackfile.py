@@ -85,4 +85,10 @@ def load_stack_config(project_dir: Path, stack: str, stack_values: dict[str, Any
             result.notes.append(f"{qualified} is encrypted in Pulumi.{stack}.yaml; offline it is {REDACTED!r}")
         else:
             result.values[qualified] = _as_cli_string(value)
+    # Keys declared `secret: true` in Pulumi.yaml are secrets even when a test or sample gives them in plain text.
+    for key, declaration in (project_file.get("config") or {}).items():
+        qualified = _qualify(project, key)
+        if isinstance(declaration, dict) and declaration.get("secret") and qualified not in result.secret_keys:
+            if result.values.get(qualified):
+                result.secret_keys.append(qualified)
     return result

@@ -12,6 +12,15 @@ from typing import Any
 from plan import Plan, PlanError, build_plan
 from preview.tree import render_counts, render_tree
 
+# The policy pack is self-contained: its rules import as `elastio_policies` with policies/ on the path,
+# exactly as the real pack runs them.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
+
+import cost  # noqa: E402
+from elastio_policies.config import PolicyConfigError  # noqa: E402
+from elastio_policies.offline import evaluate, has_mandatory  # noqa: E402
+from elastio_policies.report import format_table, to_json  # noqa: E402
+
 EXIT_OK = 0
 EXIT_POLICY_VIOLATION = 1
 EXIT_BAD_INPUT = 2
@@ -28,6 +37,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--project-dir", type=Path, default=None, help="the Pulumi project to plan (default: this checkout)"
     )
+    parser.add_argument(
+        "--policy-config", type=Path, default=None,
+        help="policy pack config JSON, as for `pulumi preview --policy-pack-config` (default: the pack's defaults)",
+    )
+    parser.add_argument("--free-tier", action="store_true", help="count the AWS free tier in the cost (off: it is shared)")
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     return parser.parse_args(argv)
 
@@ -48,22 +62,59 @@ def plan_document(plan: Plan) -> dict[str, Any]:
     }
 
 
+class BadInput(Exception):
+    """Input the user can fix; `str()` names the flag or key, the value and what is allowed."""
+
+
+def _policy_config(path: Path | None) -> dict[str, Any] | None:
+    if path is None:
+        return None
+    try:
+        return json.loads(path.read_text())
+    except OSError as err:
+        raise BadInput(f"--policy-config {path}: cannot read it ({err.strerror})") from None
+    except json.JSONDecodeError as err:
+        raise BadInput(f"--policy-config {path}: not valid JSON ({err.msg}, line {err.lineno})") from None
+
+
+def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any]]:
+    records = plan.records()
+    try:
+        verdicts = evaluate(records, _policy_config(args.policy_config))
+    except PolicyConfigError as err:
+        raise BadInput(f"--policy-config: {err}") from None
+    usage = plan.config.usage.model_dump(by_alias=True) if plan.config is not None else None
+    try:
+        estimate = cost.summary(records, usage, free_tier=args.free_tier)
+    except cost.CostInputError as err:
+        raise BadInput(err.describe("elastio:usage")) from None
+    return verdicts, estimate
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         plan = build_plan(args.stack, project_dir=args.project_dir)
+        verdicts, estimate = _assess(plan, args)
     except PlanError as err:
         print(f"error: stack {args.stack!r} cannot be planned:\n{err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except BadInput as err:
+        print(f"error: {err}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except Exception as err:  # a bug of ours: say so plainly, keep the traceback for --debug
         if args.debug:
             traceback.print_exc()
-        print(f"internal error while planning {args.stack!r}: {err} (rerun with --debug for details)", file=sys.stderr)
+        print(f"internal error while previewing {args.stack!r}: {err} (rerun with --debug for details)", file=sys.stderr)
         return EXIT_INTERNAL
+    exit_code = EXIT_POLICY_VIOLATION if has_mandatory(verdicts) else EXIT_OK
 
     if args.json:
-        print(json.dumps(plan_document(plan), indent=2, default=str))
-        return EXIT_OK
+        document = plan_document(plan)
+        document["policies"] = to_json(verdicts)
+        document["cost"] = estimate
+        print(json.dumps(document, indent=2, default=str))
+        return exit_code
 
     print(f"Offline plan of stack {plan.stack!r} (project {plan.project}): no AWS calls were made.")
     for note in plan.notes:
@@ -72,4 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     print("\n".join(render_tree(plan)))
     print()
     print("\n".join(render_counts(plan)))
-    return EXIT_OK
+    print()
+    print(format_table(verdicts))
+    print()
+    print(cost.format_summary(estimate))
+    return exit_code

@@ -38,11 +38,21 @@ def test_roles_and_six_managed_policies_carry_prefix_and_suffix(prefixed_plan):
     assert {f"Acme{base}-Prod" for base in MANAGED_POLICY_NAMES} <= policy_names
 
 
-def test_trust_policies_hold_the_external_id_as_a_secret(prefixed_plan):
+def test_trust_policies_require_the_external_id_and_never_show_it(prefixed_plan):
     _, children = account_children(prefixed_plan)
-    for role in (r for r in children if r.type == "aws:iam/role:Role"):
-        assert role.inputs["assumeRolePolicy"] == REDACTED_SECRET
+    roles = [r for r in children if r.type == "aws:iam/role:Role"]
+    for role in roles:
+        trust = json.loads(role.inputs["assumeRolePolicy"])
+        tenant_statement = next(s for s in trust["Statement"] if "210987654321" in json.dumps(s["Principal"]))
+        assert tenant_statement["Condition"]["StringEquals"]["sts:ExternalId"] == REDACTED_SECRET
     assert any("elastio:externalId" in note for note in prefixed_plan.notes)
+
+
+def test_a_plaintext_external_id_never_reaches_the_graph():
+    values = example_stack_values()
+    values["elastio:externalId"] = "do-not-print-me-4711"
+    plan = build_plan("example", stack_values=values)
+    assert "do-not-print-me-4711" not in json.dumps(plan.records(), default=str)
 
 
 def test_default_boundary_is_created_when_none_is_configured(prefixed_plan):
