@@ -1,0 +1,275 @@
+"""The vault's documents as plain Python: least privilege (parliament), resource policies, job definitions."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components import vault_documents as docs
+from tests.parliament_known import parliament
+
+ACCOUNT = "111122223333"
+REGION = "eu-west-1"
+BUCKET_ARN = f"arn:aws:s3:::elastio-primary-{ACCOUNT}-{REGION}"
+KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TASK_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ElastioVault-primary-euw1-task"
+LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/elastio/vaults/primary"
+SCOPE = docs.VaultScope(
+    vault_name="primary",
+    region=REGION,
+    account_id=ACCOUNT,
+    bucket_arn=BUCKET_ARN,
+    key_arn=KEY_ARN,
+    index_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-primary-index",
+    jobs_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-jobs",
+    connector_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/connector",
+    catalog_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:elastio-catalog",
+    log_group_arn=LOG_GROUP_ARN,
+)
+PRIVATE_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/scalez-worker@sha256:" + "a" * 64
+SETTINGS = docs.EngineSettings(
+    vault_name="primary",
+    region=REGION,
+    image="public.ecr.aws/elastio/scalez-worker:1.0.0",
+    bucket_name=f"elastio-primary-{ACCOUNT}-{REGION}",
+    key_arn=KEY_ARN,
+    index_table_name="elastio-primary-index",
+    jobs_table_name="elastio-jobs",
+    catalog_function_name="elastio-catalog",
+    task_role_arn=TASK_ROLE_ARN,
+    execution_role_arn=TASK_ROLE_ARN.replace("-task", "-exec"),
+    log_group_name="/elastio/vaults/primary",
+    assign_public_ip=False,
+)
+
+# Actions that change or delete something: never on "*".
+WRITE_PREFIXES = ("Put", "Delete", "Update", "Create", "Start", "Complete", "BatchWrite", "Abort", "Invoke")
+IDENTITY_POLICIES = {
+    "task": docs.task_role_policy(SCOPE),
+    "exec-private-images": docs.execution_role_policy(LOG_GROUP_ARN, [PRIVATE_IMAGE]),
+    "exec-public-images": docs.execution_role_policy(LOG_GROUP_ARN, [SETTINGS.image]),
+}
+
+
+def _findings(document: dict) -> list[tuple[str, str]]:
+    policy = parliament.analyze_policy_string(json.dumps(document))
+    return [(f.issue, str(f.detail)) for f in policy.findings]
+
+
+def _actions(stmt: dict) -> list[str]:
+    return [stmt["Action"]] if isinstance(stmt["Action"], str) else stmt["Action"]
+
+
+def _resources(stmt: dict) -> list[str]:
+    return [stmt["Resource"]] if isinstance(stmt["Resource"], str) else stmt["Resource"]
+
+
+# --- identity policies -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(IDENTITY_POLICIES))
+def test_identity_policy_has_no_parliament_findings(name):
+    assert _findings(IDENTITY_POLICIES[name]) == []
+
+
+def test_parliament_would_flag_a_widened_task_policy():
+    everything = docs.statement("Everything", ["s3:*"], "*")
+    widened = docs.document(everything, *docs.task_role_policy(SCOPE)["Statement"])
+    assert _findings(widened)
+
+
+@pytest.mark.parametrize("name", sorted(IDENTITY_POLICIES))
+def test_no_write_action_on_a_wildcard_resource(name):
+    for stmt in IDENTITY_POLICIES[name]["Statement"]:
+        if "*" in _resources(stmt):
+            writes = [
+                a for a in _actions(stmt) if a.split(":")[1].startswith(WRITE_PREFIXES) or a.endswith("*")
+            ]
+            assert writes == [], stmt["Sid"]
+
+
+def test_task_policy_names_only_this_vaults_data():
+    resources = {r for stmt in IDENTITY_POLICIES["task"]["Statement"] for r in _resources(stmt)}
+    assert f"{BUCKET_ARN}/*" in resources and BUCKET_ARN in resources
+    assert not any("elastio-*" in r or r.startswith("arn:aws:s3:::*") for r in resources)
+
+
+def test_task_may_not_delete_the_bucket_or_tables():
+    actions = {a for stmt in IDENTITY_POLICIES["task"]["Statement"] for a in _actions(stmt)}
+    destructive = {"s3:DeleteBucket", "s3:PutBucketPolicy", "dynamodb:DeleteTable", "kms:ScheduleKeyDeletion"}
+    assert not actions & destructive
+
+
+def test_task_uses_keys_only_through_s3_and_dynamodb():
+    for stmt in IDENTITY_POLICIES["task"]["Statement"]:
+        if any(a.startswith("kms:") for a in _actions(stmt)):
+            via = stmt["Condition"]["StringEquals"]["kms:ViaService"]
+            assert via in (f"s3.{REGION}.amazonaws.com", f"dynamodb.{REGION}.amazonaws.com")
+
+
+def test_task_ebs_actions_are_regional_and_tag_conditioned():
+    for stmt in IDENTITY_POLICIES["task"]["Statement"]:
+        if any(a.startswith("ebs:") for a in _actions(stmt)):
+            assert _resources(stmt) == [f"arn:aws:ec2:{REGION}::snapshot/*"]
+            tag_keys = set(stmt["Condition"]["StringEquals"])
+            assert tag_keys & {"aws:ResourceTag/elastio:resource", "aws:RequestTag/elastio:resource"}
+
+
+def test_task_invokes_only_the_catalog():
+    invoke = [s for s in IDENTITY_POLICIES["task"]["Statement"] if "lambda:InvokeFunction" in _actions(s)]
+    assert [_resources(s) for s in invoke] == [[SCOPE.catalog_function_arn]]
+
+
+def test_engine_job_record_access_is_read_and_update_only():
+    jobs = [s for s in IDENTITY_POLICIES["task"]["Statement"] if SCOPE.jobs_table_arn in _resources(s)]
+    assert [sorted(_actions(s)) for s in jobs] == [["dynamodb:GetItem", "dynamodb:UpdateItem"]]
+
+
+def test_public_images_need_no_ecr_permissions():
+    actions = {a for s in IDENTITY_POLICIES["exec-public-images"]["Statement"] for a in _actions(s)}
+    assert not any(a.startswith("ecr:") for a in actions)
+
+
+@pytest.mark.parametrize(
+    ("image", "expected"),
+    [
+        (
+            "123456789012.dkr.ecr.us-west-2.amazonaws.com/team/worker:1.0",
+            "arn:aws:ecr:us-west-2:123456789012:repository/team/worker",
+        ),
+        (PRIVATE_IMAGE, f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/team/scalez-worker"),
+        ("public.ecr.aws/elastio/scalez-worker:1.0.0", None),
+        ("ghcr.io/elastio/worker:1", None),
+    ],
+)
+def test_ecr_repository_arn_of_an_image(image, expected):
+    assert docs.ecr_repository_arn(image) == expected
+
+
+def test_execution_role_writes_only_the_vault_log_streams():
+    logs = [s for s in IDENTITY_POLICIES["exec-public-images"]["Statement"] if s["Sid"] == "VaultLogs"]
+    assert logs[0]["Resource"] == [f"{LOG_GROUP_ARN}:log-stream:*"]
+
+
+def test_roles_trust_only_this_accounts_ecs_tasks():
+    trust = docs.ecs_tasks_trust_policy(ACCOUNT, REGION)["Statement"]
+    assert len(trust) == 1
+    assert trust[0]["Principal"] == {"Service": "ecs-tasks.amazonaws.com"}
+    assert trust[0]["Condition"]["StringEquals"]["aws:SourceAccount"] == ACCOUNT
+    assert trust[0]["Condition"]["ArnLike"]["aws:SourceArn"] == f"arn:aws:ecs:{REGION}:{ACCOUNT}:*"
+
+
+# --- resource policies -----------------------------------------------------------------------------------
+
+def test_key_policy_has_no_wildcard_principal():
+    for stmt in docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)["Statement"]:
+        assert stmt["Principal"]["AWS"] != "*"
+
+
+def test_key_policy_lets_the_task_role_use_the_key_only_via_s3_and_dynamodb_of_its_account():
+    statements = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)["Statement"]
+    use = next(s for s in statements if s["Sid"] == "VaultTaskUsesKey")
+    assert use["Principal"] == {"AWS": TASK_ROLE_ARN}
+    assert not any(a in use["Action"] for a in ("kms:*", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"))
+    assert use["Condition"]["StringEquals"]["kms:CallerAccount"] == ACCOUNT
+    assert sorted(use["Condition"]["StringEquals"]["kms:ViaService"]) == [
+        f"dynamodb.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com",
+    ]
+
+
+def test_key_is_administered_by_the_account_root_only():
+    statements = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)["Statement"]
+    admin = next(s for s in statements if s["Action"] == "kms:*")
+    assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
+
+
+def test_bucket_policy_only_denies_and_every_wildcard_principal_is_conditioned():
+    for stmt in docs.bucket_policy(BUCKET_ARN, KEY_ARN)["Statement"]:
+        assert stmt["Effect"] == "Deny"
+        assert stmt["Condition"]
+
+
+def test_bucket_policy_denies_plain_http_on_bucket_and_objects():
+    tls = docs.bucket_policy(BUCKET_ARN, KEY_ARN)["Statement"][0]
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    assert tls["Resource"] == [BUCKET_ARN, f"{BUCKET_ARN}/*"] and tls["Action"] == "s3:*"
+
+
+def test_bucket_policy_denies_puts_naming_another_key_or_encryption():
+    statements = {s["Sid"]: s for s in docs.bucket_policy(BUCKET_ARN, KEY_ARN)["Statement"]}
+    other_key = statements["DenyOtherKeys"]["Condition"]
+    assert other_key["StringNotEquals"] == {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN}
+    # Only when the header is sent: UploadPart and default-encrypted puts carry none.
+    assert other_key["Null"] == {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"}
+    other_sse = statements["DenyOtherEncryption"]["Condition"]
+    assert other_sse["StringNotEquals"] == {"s3:x-amz-server-side-encryption": "aws:kms"}
+
+
+# --- job definitions -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("job_type", "parameters"),
+    [
+        ("backup", ["jobId", "vaultName", "assetId", "snapshotId", "parentRecoveryPointId"]),
+        ("restore", ["jobId", "vaultName", "assetId", "recoveryPointId", "target"]),
+        ("scan", ["jobId", "vaultName", "assetId", "recoveryPointId"]),
+        ("compact", ["jobId", "vaultName"]),
+    ],
+)
+def test_job_command_passes_each_contract_parameter_as_a_batch_reference(job_type, parameters):
+    command = docs.job_command(job_type)
+    assert command[:4] == ["python", "-m", "engine", job_type]
+    assert [arg.removeprefix("Ref::") for arg in command[5::2]] == parameters
+    assert command[4::2] == [f"--{docs._kebab(p)}" for p in parameters]
+
+
+def test_only_optional_parameters_have_defaults():
+    assert docs.job_parameter_defaults("backup") == {"parentRecoveryPointId": ""}
+    assert docs.job_parameter_defaults("restore") == {}
+
+
+def test_container_properties_carry_the_engine_environment_of_the_contract():
+    props = docs.container_properties("backup", SETTINGS)
+    env = {e["name"]: e["value"] for e in props["environment"]}
+    assert env == {
+        "ELASTIO_VAULT_NAME": "primary",
+        "ELASTIO_VAULT_BUCKET": SETTINGS.bucket_name,
+        "ELASTIO_VAULT_KMS_KEY_ARN": KEY_ARN,
+        "ELASTIO_INDEX_TABLE": "elastio-primary-index",
+        "ELASTIO_TABLE_JOBS": "elastio-jobs",
+        "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
+    }
+
+
+# Fargate's valid vCPU -> memory (MiB) ranges.
+FARGATE_MEMORY = {"0.25": (512, 2048), "0.5": (1024, 4096), "1": (2048, 8192), "2": (4096, 16384)}
+
+
+@pytest.mark.parametrize("job_type", docs.JOB_TYPES)
+def test_job_sizes_are_valid_fargate_combinations(job_type):
+    size = docs.JOB_SIZES[job_type]
+    low, high = FARGATE_MEMORY[size.vcpu]
+    assert low <= int(size.memory_mib) <= high and int(size.memory_mib) % 1024 == 0
+
+
+def test_container_logs_go_to_the_vault_log_group_per_job_type():
+    options = docs.container_properties("scan", SETTINGS)["logConfiguration"]["options"]
+    assert options == {"awslogs-group": "/elastio/vaults/primary", "awslogs-region": REGION,
+                       "awslogs-stream-prefix": "scan"}
+
+
+# --- record ------------------------------------------------------------------------------------------------
+
+def test_record_item_is_typed_dynamodb_json():
+    record = docs.VaultRecord(
+        vault_name="primary", region=REGION, bucket_name=SETTINGS.bucket_name, kms_key_arn=KEY_ARN,
+        index_table_name="elastio-primary-index", job_queue_arn="arn:q",
+        job_definitions={"scan": "arn:s", "backup": "arn:b"}, cluster_arn="arn:c",
+        server_task_definition_arn="arn:t", subnet_ids=["subnet-1", "subnet-2"], security_group_id="sg-1",
+        assign_public_ip=False,
+    )
+    item = docs.vault_record_item(record)
+    assert item["jobDefinitions"] == {"M": {"backup": {"S": "arn:b"}, "scan": {"S": "arn:s"}}}
+    assert item["subnetIds"] == {"L": [{"S": "subnet-1"}, {"S": "subnet-2"}]}
+    assert item["assignPublicIp"] == {"BOOL": False}
+    assert all(len(value) == 1 for value in item.values())  # one DynamoDB type tag per attribute
