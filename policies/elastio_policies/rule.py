@@ -74,11 +74,13 @@ class Graph:
     def __init__(self, resources: Iterable[PolicyResource], config: Mapping[str, Any] | None = None):
         self.resources = list(resources)
         self.config = config or {}
-        self._props = {resource.urn: plain(resource.props) for resource in self.resources}
+        self._props: dict[str, dict] = {}  # unwrapped on first use: most rules read a few types only
 
     def props(self, resource: PolicyResource) -> dict:
-        props = self._props.get(resource.urn)
-        return props if isinstance(props, dict) else {}
+        if resource.urn not in self._props:
+            props = plain(resource.props)
+            self._props[resource.urn] = props if isinstance(props, dict) else {}
+        return self._props[resource.urn]
 
     def of_type(self, *types: str) -> list[PolicyResource]:
         return [resource for resource in self.resources if resource.resource_type in types]

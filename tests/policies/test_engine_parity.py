@@ -10,6 +10,7 @@ from elastio_policies.offline import PACK_NAME, PACK_VERSION, evaluate
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import proto
 from pulumi_policy import EnforcementLevel
+from pulumi_policy.deserialize import serialize_properties
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from tests.policies.policy_graph import changed
@@ -19,8 +20,9 @@ _LEVEL_NAMES = {proto.MANDATORY: "mandatory", proto.ADVISORY: "advisory"}
 
 
 def _struct(inputs: dict) -> struct_pb2.Struct:
+    # As on the wire: assets and archives (Lambda code) in their serialised form.
     struct = struct_pb2.Struct()
-    json_format.ParseDict(inputs, struct)
+    json_format.ParseDict(dict(serialize_properties(inputs)), struct)
     return struct
 
 
