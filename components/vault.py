@@ -85,26 +85,21 @@ class Vault(pulumi.ComponentResource):
 
         # --- roles (first: the key policy names the task role, and KMS rejects unknown principals) -------
         trust = account_id.apply(lambda acct: _json(vault_documents.ecs_tasks_trust_policy(acct, region)))
-        task_role = aws.iam.Role(
-            f"{name}-task-role",
-            name=naming.vault_role_name(iam_names, vault, region, "task"),
-            description=f"Elastio vault {vault} engine jobs and ScaleZ server: this vault's data only.",
-            assume_role_policy=trust,
-            permissions_boundary=args.permissions_boundary_arn,
-            max_session_duration=3600,
-            tags=tags,
-            opts=child,
-        )
-        exec_role = aws.iam.Role(
-            f"{name}-exec-role",
-            name=naming.vault_role_name(iam_names, vault, region, "exec"),
-            description=f"ECS starts Elastio vault {vault} tasks with it: image pulls and logs.",
-            assume_role_policy=trust,
-            permissions_boundary=args.permissions_boundary_arn,
-            max_session_duration=3600,
-            tags=tags,
-            opts=child,
-        )
+
+        def role(kind: str, description: str) -> aws.iam.Role:
+            return aws.iam.Role(
+                f"{name}-{kind}-role",
+                name=naming.vault_role_name(iam_names, vault, region, kind),
+                description=description,
+                assume_role_policy=trust,
+                permissions_boundary=args.permissions_boundary_arn,
+                max_session_duration=3600,
+                tags=tags,
+                opts=child,
+            )
+
+        task_role = role("task", f"Elastio vault {vault} engine jobs and ScaleZ server: its own data only.")
+        exec_role = role("exec", f"ECS starts Elastio vault {vault} tasks with it: image pulls and logs.")
 
         # --- key -------------------------------------------------------------------------------------------
         key = aws.kms.Key(

@@ -10,10 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-
-VERSION = "2012-10-17"
-ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+from components.constants import PARTITION
+from components.iam_documents import ECS_TASKS_SERVICE, REQUEST_TAGGED, TAGGED, document, statement
 
 JOB_TYPES: tuple[str, ...] = ("backup", "restore", "scan", "compact")
 
@@ -47,9 +45,6 @@ JOB_TIMEOUT_SECONDS = 48 * 3600
 # Fargate Spot reclaims tasks; a reclaimed job is retried, anything else the engine failed on is not.
 JOB_RETRY_ATTEMPTS = 3
 
-TAGGED = {"StringEquals": {f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
-REQUEST_TAGGED = {"StringEquals": {f"aws:RequestTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
-
 _PRIVATE_ECR = re.compile(
     r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repo>[^:@]+)"
 )
@@ -71,24 +66,7 @@ class VaultScope:
     log_group_arn: str
 
 
-# --- builders --------------------------------------------------------------------------------------------
-
-def statement(
-    sid: str,
-    actions: list[str],
-    resources: list[str] | str,
-    condition: dict | None = None,
-    effect: str = "Allow",
-) -> dict:
-    stmt: dict = {"Sid": sid, "Effect": effect, "Action": sorted(set(actions)), "Resource": resources}
-    if condition:
-        stmt["Condition"] = condition
-    return stmt
-
-
-def document(*statements: dict) -> dict:
-    return {"Version": VERSION, "Statement": list(statements)}
-
+# --- helpers --------------------------------------------------------------------------------------------
 
 def _root(account_id: str) -> str:
     return f"arn:{PARTITION}:iam::{account_id}:root"
