@@ -56,7 +56,7 @@ def ebs_client(aws):
 
 @pytest.fixture
 def volume(ebs_client):
-    """Data at the start of the volume and far into it (64 KiB segments 0 and 781); the rest is never written."""
+    """Data at the start of the volume and far into it (64 KiB segments 0 and 781); the rest is unwritten."""
     blocks = as_blocks(bytes(volume_bytes(32 * 1024, seed=4)))
     blocks.update(as_blocks(bytes(volume_bytes(24 * 1024, seed=5)), first_block=100_000))
     return blocks

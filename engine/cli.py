@@ -1,0 +1,200 @@
+"""`elastio-engine` / `python -m engine`: the vault's Batch job entry point, one subcommand per job type.
+
+Batch passes job parameters as `Ref::` substitutions (docs/CONTRACT.md); empty optional parameters are
+treated as absent. Errors print one line naming what is wrong and how to fix it; exit codes: 0 done,
+1 failed, 2 usage, 3 the scan found missing or corrupt chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from engine.backup import BackupRequest, run_backup
+from engine.catalog import CatalogError, lambda_register
+from engine.compact import CompactionSettings, run_compaction
+from engine.config import EngineConfigError, EngineEnvironment
+from engine.ebs import EbsDataError, EbsDirect
+from engine.index import ChunkIndex
+from engine.jobs import JobRecord
+from engine.manifest import ManifestError
+from engine.measure import MeasureError, measure_path
+from engine.packs import VaultBucket
+from engine.restore import EbsSnapshotSink, FileSink, RestoreError, run_restore
+from engine.scan import run_scan
+from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
+from engine.vault import RecoveryPointNotFound, Vault
+
+EXIT_FAILED, EXIT_CORRUPT = 1, 3
+KNOWN_ERRORS = (
+    EngineConfigError,
+    SourceError,
+    RecoveryPointNotFound,
+    ManifestError,
+    RestoreError,
+    CatalogError,
+    MeasureError,
+    EbsDataError,
+)
+
+
+def _optional(value: str | None) -> str | None:
+    return value.strip() or None if value else None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="elastio-engine", description="Elastio vault engine (Batch job entry point)"
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def job_command(name: str, help_text: str) -> argparse.ArgumentParser:
+        command = commands.add_parser(name, help=help_text)
+        command.add_argument("--job-id", required=True, help="the job record in the jobs table")
+        command.add_argument("--vault-name", help="must match ELASTIO_VAULT_NAME when given")
+        return command
+
+    backup = job_command("backup", "back up an EBS snapshot (or --image-file) into the vault")
+    backup.add_argument("--snapshot-id", help="the EBS snapshot to read through the EBS direct APIs")
+    backup.add_argument("--image-file", type=Path, help="back up a raw image file instead of a snapshot")
+    backup.add_argument("--asset-id", required=True, help="the volume the snapshot was taken from")
+    backup.add_argument(
+        "--recovery-point-id", help="default: rp-<job id>, so a retried job resumes the same one"
+    )
+    backup.add_argument(
+        "--parent-recovery-point-id", help="previous recovery point of the asset (incremental)"
+    )
+    backup.add_argument("--retention-days", type=int)
+
+    restore = job_command("restore", "rebuild a volume from a recovery point")
+    restore.add_argument("--recovery-point-id", required=True)
+    restore.add_argument("--asset-id")
+    restore.add_argument("--target", required=True, help="'snapshot' (a new EBS snapshot) or file:PATH")
+
+    scan = job_command("scan", "verify every chunk of a recovery point")
+    scan.add_argument("--recovery-point-id", required=True)
+    scan.add_argument("--asset-id")
+
+    compact = job_command("compact", "expire manifests and reclaim unreferenced chunks")
+    compact.add_argument(
+        "--expired-manifest-keys", default="", help="comma-separated manifest keys to expire"
+    )
+
+    measure = commands.add_parser("measure", help="measure dedup and compression of local data")
+    measure.add_argument("path", type=Path)
+    return parser
+
+
+def _vault(env: EngineEnvironment, session) -> Vault:
+    return Vault(
+        env.vault_name,
+        VaultBucket(session.client("s3"), env.bucket, env.kms_key_arn),
+        ChunkIndex(session.client("dynamodb"), env.index_table),
+    )
+
+
+def run(args: argparse.Namespace, environ, session) -> int:
+    if args.command == "measure":
+        print(json.dumps(measure_path(args.path).as_dict(), indent=2))
+        return 0
+    env = EngineEnvironment.from_env(environ)
+    if _optional(args.vault_name) and args.vault_name != env.vault_name:
+        raise EngineConfigError(
+            f"--vault-name {args.vault_name} does not match ELASTIO_VAULT_NAME={env.vault_name}: "
+            "this job definition belongs to another vault"
+        )
+    vault = _vault(env, session)
+    job = JobRecord(session.client("dynamodb"), env.jobs_table, args.job_id)
+    try:
+        return _dispatch(args, env, vault, job, session)
+    except Exception as error:
+        try:
+            job.failed(_describe(error))
+        except (ClientError, BotoCoreError):
+            pass  # the original error is the one to report
+        raise
+
+
+def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, session) -> int:
+    if args.command == "backup":
+        register = lambda_register(session.client("lambda"), env.require_catalog())
+        if bool(_optional(args.snapshot_id)) == bool(args.image_file):
+            raise SourceError("backup needs exactly one of --snapshot-id SNAPSHOT or --image-file PATH")
+        source = (
+            ImageFileSource(args.image_file)
+            if args.image_file
+            else EbsSnapshotSource(EbsDirect(session.client("ebs")), args.snapshot_id.strip())
+        )
+        request = BackupRequest(
+            job_id=args.job_id,
+            asset_id=args.asset_id,
+            recovery_point_id=_optional(args.recovery_point_id) or f"rp-{args.job_id}",
+            parent_recovery_point_id=_optional(args.parent_recovery_point_id),
+            retention_days=args.retention_days,
+        )
+        result = run_backup(vault, source, request, register, job, env.settings)
+        print(json.dumps(result.register_payload(request)))
+        return 0
+    if args.command in ("restore", "scan"):
+        manifest = vault.read_manifest(
+            vault.find_manifest_key(args.recovery_point_id, _optional(args.asset_id))
+        )
+        if args.command == "scan":
+            report = run_scan(vault, manifest, job)
+            summary = report.as_dict()
+            summary["findings"] = summary["findings"][:20]  # the full list is in the report object
+            print(json.dumps(summary))
+            return 0 if report.healthy else EXIT_CORRUPT
+        sink = _sink(args.target, env, session, manifest.recovery_point_id)
+        print(json.dumps(run_restore(vault, manifest, sink, job)))
+        return 0
+    keys = [key.strip() for key in args.expired_manifest_keys.split(",") if key.strip()]
+    settings = CompactionSettings(pack_bytes=env.settings.pack_bytes)
+    print(json.dumps(run_compaction(vault, job, keys, settings).as_dict()))
+    return 0
+
+
+def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
+    if target == "snapshot":
+        tags = {"elastio:vault": env.vault_name, "elastio:restored-from": recovery_point_id}
+        return EbsSnapshotSink(
+            EbsDirect(session.client("ebs")), f"Elastio restore of {recovery_point_id}", tags, env.kms_key_arn
+        )
+    if target.startswith("file:") and len(target) > 5:
+        return FileSink(Path(target[5:]))
+    raise RestoreError(f"--target {target!r} is not a restore target; use 'snapshot' or file:/path/to/image")
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ClientError):
+        err = error.response.get("Error", {})
+        return f"AWS {error.operation_name} failed: {err.get('Code')}: {err.get('Message')}"
+    if isinstance(error, KNOWN_ERRORS):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+def main(argv: Sequence[str] | None = None, environ=None, session=None) -> int:
+    args = build_parser().parse_args(argv)
+    environ = os.environ if environ is None else environ
+    try:
+        return run(args, environ, session or boto3.Session())
+    except (*KNOWN_ERRORS, ClientError, BotoCoreError, OSError) as error:
+        print(f"elastio-engine {args.command}: error: {_describe(error)}", file=sys.stderr)
+        return EXIT_FAILED
+    except Exception as error:  # never a bare traceback in the job log; ELASTIO_ENGINE_DEBUG=1 shows it
+        if environ.get("ELASTIO_ENGINE_DEBUG"):
+            raise
+        print(
+            f"elastio-engine {args.command}: unexpected error: {_describe(error)} "
+            "(set ELASTIO_ENGINE_DEBUG=1 for the traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED

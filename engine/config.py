@@ -1,0 +1,81 @@
+"""The engine's environment (set by the vault's Batch job definitions, see docs/CONTRACT.md), checked once."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from engine.backup import EngineSettings
+from engine.chunking import ChunkerSettings
+
+
+class EngineConfigError(ValueError):
+    pass
+
+
+def _required(environ: Mapping[str, str], name: str, purpose: str) -> str:
+    value = environ.get(name, "").strip()
+    if not value:
+        raise EngineConfigError(
+            f"{name} is not set; it names {purpose}. The vault's Batch job definition sets it: "
+            f"run the engine through that job definition, or export {name} for a manual run"
+        )
+    return value
+
+
+def _positive_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise EngineConfigError(
+            f"{name}={raw!r} is not a positive whole number of bytes; unset it to use {default}"
+        )
+    return value
+
+
+@dataclass(frozen=True)
+class EngineEnvironment:
+    vault_name: str
+    bucket: str
+    index_table: str
+    kms_key_arn: str | None
+    jobs_table: str | None
+    catalog_function: str | None
+    settings: EngineSettings
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> EngineEnvironment:
+        defaults = EngineSettings()
+        level_raw = environ.get("ELASTIO_ENGINE_ZSTD_LEVEL", "").strip()
+        if level_raw and not (level_raw.isdigit() and 1 <= int(level_raw) <= 19):
+            raise EngineConfigError(f"ELASTIO_ENGINE_ZSTD_LEVEL={level_raw!r} must be 1..19; unset it for 1")
+        try:
+            settings = EngineSettings(
+                chunker=ChunkerSettings(zstd_level=int(level_raw or defaults.chunker.zstd_level)),
+                segment_bytes=_positive_int(environ, "ELASTIO_ENGINE_SEGMENT_BYTES", defaults.segment_bytes),
+                pack_bytes=_positive_int(environ, "ELASTIO_ENGINE_PACK_BYTES", defaults.pack_bytes),
+            )
+        except ValueError as error:
+            raise EngineConfigError(f"engine tuning variables: {error}") from error
+        return cls(
+            vault_name=_required(environ, "ELASTIO_VAULT_NAME", "the vault this job works in"),
+            bucket=_required(environ, "ELASTIO_VAULT_BUCKET", "the vault's S3 bucket"),
+            index_table=_required(environ, "ELASTIO_INDEX_TABLE", "the vault's dedup index table"),
+            kms_key_arn=environ.get("ELASTIO_VAULT_KMS_KEY_ARN") or None,
+            jobs_table=environ.get("ELASTIO_TABLE_JOBS") or None,
+            catalog_function=environ.get("ELASTIO_CATALOG_FUNCTION") or None,
+            settings=settings,
+        )
+
+    def require_catalog(self) -> str:
+        if not self.catalog_function:
+            raise EngineConfigError(
+                "ELASTIO_CATALOG_FUNCTION is not set; a backup registers its recovery point with the Catalog "
+                "function it names. The vault's backup job definition sets it"
+            )
+        return self.catalog_function

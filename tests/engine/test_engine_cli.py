@@ -1,0 +1,115 @@
+import json
+
+import pytest
+from engine_world import JOBS_TABLE, volume_bytes
+
+from engine.cli import main
+
+
+@pytest.fixture
+def environ(vault):
+    return {
+        "ELASTIO_VAULT_NAME": vault.name,
+        "ELASTIO_VAULT_BUCKET": vault.bucket.bucket,
+        "ELASTIO_INDEX_TABLE": vault.index.table_name,
+        "ELASTIO_TABLE_JOBS": JOBS_TABLE,
+        "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
+        "ELASTIO_ENGINE_PACK_BYTES": str(256 * 1024),
+    }
+
+
+@pytest.fixture
+def backed_up(aws, environ, tmp_path, monkeypatch):
+    """A recovery point made through the CLI (the Catalog call goes to a recording `register`)."""
+    registered = []
+    monkeypatch.setattr("engine.cli.lambda_register", lambda client, name: registered.append)
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(256 * 1024))
+    argv = [
+        "backup",
+        "--job-id",
+        "job-7",
+        "--asset-id",
+        "vol-1",
+        "--image-file",
+        str(image),
+        "--parent-recovery-point-id",
+        "",
+    ]
+    assert main(argv, environ, aws) == 0
+    return image, registered
+
+
+def test_backup_defaults_the_recovery_point_id_to_the_job_id_and_registers_it(backed_up):
+    _, registered = backed_up
+
+    assert [p["recoveryPointId"] for p in registered] == ["rp-job-7"]
+    assert "parentRecoveryPointId" not in registered[0]  # an empty Ref:: parameter means no parent
+
+
+def test_backup_records_progress_and_result_in_the_job_record(aws, backed_up):
+    item = aws.client("dynamodb").get_item(TableName=JOBS_TABLE, Key={"jobId": {"S": "job-7"}})["Item"]
+
+    assert item["state"]["S"] == "RUNNING"  # Job status sets the final state from the Batch event
+    assert item["progress"]["M"]["percent"]["N"] == "100"
+    assert item["result"]["M"]["recoveryPointId"]["S"] == "rp-job-7"
+
+
+def test_restore_to_a_file_target_through_the_cli_gives_the_image(aws, environ, backed_up, tmp_path):
+    image, _ = backed_up
+    target = tmp_path / "out.img"
+
+    code = main(
+        ["restore", "--job-id", "job-8", "--recovery-point-id", "rp-job-7", "--target", f"file:{target}"],
+        environ,
+        aws,
+    )
+
+    assert code == 0 and target.read_bytes() == image.read_bytes()
+
+
+def test_scan_exits_3_when_a_chunk_is_corrupt(aws, environ, vault, backed_up, capsys):
+    entry = next(vault.index.scan())
+    pack = bytearray(vault.bucket.get(entry.pack_key))
+    pack[entry.offset] ^= 0xFF
+    vault.bucket.put(entry.pack_key, bytes(pack))
+
+    code = main(["scan", "--job-id", "job-9", "--recovery-point-id", "rp-job-7"], environ, aws)
+
+    assert code == 3
+    assert json.loads(capsys.readouterr().out)["corrupt"] == 1
+
+
+def test_a_missing_environment_variable_is_one_line_naming_it(aws, environ, capsys):
+    del environ["ELASTIO_INDEX_TABLE"]
+
+    code = main(["scan", "--job-id", "j", "--recovery-point-id", "rp-1"], environ, aws)
+
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert "ELASTIO_INDEX_TABLE is not set" in err
+
+
+def test_an_unknown_recovery_point_names_it_and_the_vault(aws, environ, capsys):
+    code = main(
+        ["restore", "--job-id", "j", "--recovery-point-id", "rp-nope", "--target", "snapshot"], environ, aws
+    )
+
+    assert code == 1
+    assert "vault vault-a has no recovery point rp-nope" in capsys.readouterr().err
+
+
+def test_a_bad_restore_target_says_which_targets_exist(aws, environ, backed_up, capsys):
+    code = main(
+        ["restore", "--job-id", "j", "--recovery-point-id", "rp-job-7", "--target", "disk"], environ, aws
+    )
+
+    assert code == 1
+    assert "--target 'disk'" in capsys.readouterr().err
+
+
+def test_a_bad_tuning_variable_names_its_value_and_default(aws, environ, capsys):
+    environ["ELASTIO_ENGINE_PACK_BYTES"] = "lots"
+
+    assert main(["compact", "--job-id", "j"], environ, aws) == 1
+    assert "ELASTIO_ENGINE_PACK_BYTES='lots'" in capsys.readouterr().err
