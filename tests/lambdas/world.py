@@ -181,6 +181,7 @@ def build_world() -> World:
     iam = aws_client("iam")
     kms = aws_client("kms")
     connector_key = kms.create_key(Description="connector")["KeyMetadata"]["Arn"]
+    kms.enable_key_rotation(KeyId=connector_key)
     create_connector_tables(aws_client("dynamodb"))
     dlq = sqs.create_queue(QueueName="elastio-commands-dlq")["QueueUrl"]
     dlq_arn = queue_attribute(dlq, "QueueArn")
