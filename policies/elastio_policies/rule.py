@@ -25,6 +25,17 @@ from pulumi_policy.proxy import UnknownValueError
 from .values import plain
 
 MANDATORY, ADVISORY = EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY
+_JSON_TYPE_OF = {bool: "boolean", str: "string", list: "array", tuple: "array"}
+
+
+def setting_schema(name: str, default: bool | str | tuple[str, ...], description: str) -> PolicyConfigSchema:
+    """The config schema of a rule with one setting; its JSON type follows the default's Python type."""
+    spec: dict[str, Any] = {"type": _JSON_TYPE_OF[type(default)], "description": description}
+    if isinstance(default, tuple | list):
+        spec["items"] = {"type": "string"}
+        default = list(default)
+    spec["default"] = default
+    return PolicyConfigSchema(properties={name: spec})
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 
-from pulumi_policy import PolicyConfigSchema
-
 from ..documents import (
     POLICY_DOCUMENT_INPUTS,
     TRUST,
@@ -19,7 +17,7 @@ from ..documents import (
     is_wildcard_principal,
     statements,
 )
-from ..rule import Subject, resource_rule
+from ..rule import Subject, resource_rule, setting_schema
 from ..values import dig, is_set
 
 ROLE_TYPE = "aws:iam/role:Role"
@@ -115,15 +113,10 @@ POLICIES = [
         "The ElastioTenant role's trust requires the tenant's sts:ExternalId (confused-deputy protection).",
         [ROLE_TYPE],
         check_tenant_trust_external_id,
-        config_schema=PolicyConfigSchema(
-            properties={
-                "tenantRoleMarker": {
-                    "type": "string",
-                    "default": DEFAULT_TENANT_ROLE_MARKER,
-                    "description": "Text in the tenant role's name (the configured prefix/suffix go "
-                    "around it).",
-                }
-            }
+        config_schema=setting_schema(
+            "tenantRoleMarker",
+            DEFAULT_TENANT_ROLE_MARKER,
+            "Text in the tenant role's name (the configured prefix/suffix go around it).",
         ),
     ),
     resource_rule(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pulumi_policy import PolicyConfigSchema, PolicyResource
+from pulumi_policy import PolicyResource
 
-from ..rule import DeferredUnknowns, Graph, Subject, resource_rule, stack_rule
+from ..rule import DeferredUnknowns, Graph, Subject, resource_rule, setting_schema, stack_rule
 from ..values import as_list, as_number, dig, is_set
 
 FUNCTION_TYPE = "aws:lambda/function:Function"
@@ -90,15 +90,8 @@ POLICIES = [
         "Lambda functions use a runtime from the allowed list (supported by AWS, matching the layer).",
         [FUNCTION_TYPE],
         check_runtime,
-        config_schema=PolicyConfigSchema(
-            properties={
-                "allowedRuntimes": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "default": list(DEFAULT_ALLOWED_RUNTIMES),
-                    "description": "Lambda runtime identifiers functions may use.",
-                }
-            }
+        config_schema=setting_schema(
+            "allowedRuntimes", DEFAULT_ALLOWED_RUNTIMES, "Lambda runtime identifiers functions may use."
         ),
     ),
     stack_rule(

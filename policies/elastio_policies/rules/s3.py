@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pulumi_policy import PolicyConfigSchema, PolicyResource
+from pulumi_policy import PolicyResource
 
 from ..documents import FoundDocument, condition_values, documents_in, is_wildcard_principal, statements
-from ..rule import DeferredUnknowns, Graph, stack_rule
+from ..rule import DeferredUnknowns, Graph, setting_schema, stack_rule
 from ..values import as_bool, as_list, dig, is_unknown
 
 BUCKET_TYPES = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -162,14 +162,10 @@ def check_bucket_tls_only(graph: Graph) -> Iterator[tuple[str, str]]:
     yield from _each_bucket(graph, _tls_problems)
 
 
-_CUSTOMER_KEY_SCHEMA = PolicyConfigSchema(
-    properties={
-        "requireCustomerManagedKey": {
-            "type": "boolean",
-            "default": True,
-            "description": "Require a customer-managed KMS key rather than the AWS-managed aws/s3 key.",
-        }
-    }
+_CUSTOMER_KEY_SCHEMA = setting_schema(
+    "requireCustomerManagedKey",
+    True,
+    "Require a customer-managed KMS key rather than the AWS-managed aws/s3 key.",
 )
 
 POLICIES = [

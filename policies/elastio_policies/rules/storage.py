@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pulumi_policy import PolicyConfigSchema
-
-from ..rule import Subject, resource_rule
+from ..rule import Subject, resource_rule, setting_schema
 from ..values import as_bool, dig, is_set
 
 KEY_TYPE = "aws:kms/key:Key"
@@ -63,14 +61,10 @@ POLICIES = [
         "DynamoDB tables encrypt with a KMS key (customer-managed unless configured otherwise).",
         [TABLE_TYPE],
         check_table_kms_encryption,
-        config_schema=PolicyConfigSchema(
-            properties={
-                "requireCustomerManagedKey": {
-                    "type": "boolean",
-                    "default": True,
-                    "description": "Require a customer-managed KMS key rather than the aws/dynamodb key.",
-                }
-            }
+        config_schema=setting_schema(
+            "requireCustomerManagedKey",
+            True,
+            "Require a customer-managed KMS key rather than the AWS-managed aws/dynamodb key.",
         ),
     ),
     resource_rule(

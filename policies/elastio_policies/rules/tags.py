@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from pulumi_policy import PolicyConfigSchema
-
-from ..rule import Subject, resource_rule
+from ..rule import Subject, resource_rule, setting_schema
 from ..taggable_types import TAGGABLE_TYPES
 from ..values import as_list, dig, is_unknown
 
@@ -44,15 +42,8 @@ POLICIES = [
         "may never delete).",
         TAGGABLE_TYPES,
         check_required_tags,
-        config_schema=PolicyConfigSchema(
-            properties={
-                "requiredTags": {
-                    "type": "array",
-                    "items": {"type": "string"},
-                    "default": list(DEFAULT_REQUIRED_TAGS),
-                    "description": "Tag keys every taggable resource must carry.",
-                }
-            }
+        config_schema=setting_schema(
+            "requiredTags", DEFAULT_REQUIRED_TAGS, "Tag keys every taggable resource must carry."
         ),
     ),
 ]
