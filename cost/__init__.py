@@ -7,7 +7,7 @@ from cost.estimate import Estimate, estimate, summary
 from cost.prices import PriceTable, default_table
 from cost.profiles import DEFAULT_PROFILE, PROFILES, DataProfile, get_profile
 from cost.report import format_summary, render_breakdown
-from cost.workload import Workload
+from cost.workload import Workload, config_key
 
 __all__ = [
     "Assumptions",
@@ -18,6 +18,7 @@ __all__ = [
     "PROFILES",
     "PriceTable",
     "Workload",
+    "config_key",
     "default_table",
     "estimate",
     "format_summary",

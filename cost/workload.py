@@ -19,6 +19,11 @@ CONFIG_NAMES = {
 }
 
 
+def config_key(field: str, namespace: str = "elastio:usage") -> str:
+    """How the stack config names a workload field, for messages: `elastio:usage.dataProfile`."""
+    return f"{namespace}.{CONFIG_NAMES[field]}" if field in CONFIG_NAMES else field
+
+
 @dataclass(frozen=True)
 class Workload:
     protected_gb: float = 1000.0  # used (written) data on the protected EBS volumes

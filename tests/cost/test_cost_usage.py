@@ -248,3 +248,10 @@ def test_workload_reads_the_stack_usage_config_with_flags_winning():
         {"protectedGb": 500, "dailyChangeRate": 0.05, "dataProfile": "logs"}, protected_gb=800
     )
     assert (workload.protected_gb, workload.daily_change_rate, workload.data_profile) == (800, 0.05, "logs")
+
+
+def test_config_key_names_the_stack_setting():
+    from cost import config_key
+
+    assert config_key("data_profile") == "elastio:usage.dataProfile"
+    assert config_key("region") == "region"
