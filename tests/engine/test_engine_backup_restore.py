@@ -7,7 +7,7 @@ from engine.manifest import manifest_key
 from engine.restore import FileSink, run_restore
 from engine.sources import ImageFileSource
 
-SIZE = 512 * 1024
+SIZE = 256 * 1024
 
 
 def backup_file(vault, path, job, register, rp="rp-1", parent=None):
@@ -92,7 +92,7 @@ def test_a_rerun_of_an_interrupted_backup_reuses_what_it_already_stored(vault, j
     class Interrupted(ImageFileSource):
         def read_segments(self, indexes, segment_bytes):
             for n, item in enumerate(super().read_segments(indexes, segment_bytes)):
-                if n == 6:
+                if n == 2:
                     raise ConnectionError("EBS direct API connection reset")
                 yield item
 

@@ -2,21 +2,25 @@ import json
 
 from engine_world import SMALL, volume_bytes
 
-from engine.backup import BackupRequest, run_backup
+from engine.backup import BackupRequest, EngineSettings, run_backup
 from engine.scan import run_scan
 from engine.sources import ImageFileSource
+
+SMALL_PACKS = EngineSettings(
+    SMALL.chunker, SMALL.segment_bytes, pack_bytes=32 * 1024
+)  # several packs to lose
 
 
 def backed_up(vault, job, registered, tmp_path):
     image = tmp_path / "vol.img"
-    image.write_bytes(volume_bytes(512 * 1024))
+    image.write_bytes(volume_bytes(256 * 1024))
     result = run_backup(
         vault,
         ImageFileSource(image, "snap-1"),
         BackupRequest("job-1", "vol-1", "rp-1"),
         registered,
         job,
-        SMALL,
+        SMALL_PACKS,
     )
     return result.manifest
 
