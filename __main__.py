@@ -3,8 +3,10 @@
 import pulumi
 import pulumi_aws as aws
 
+from components import packaging
 from components.account import AccountBootstrap, AccountBootstrapArgs
 from components.config import ConfigError, from_pulumi
+from components.connector import CloudConnector, CloudConnectorArgs
 from components.tags import merged_tags
 
 try:
@@ -40,3 +42,45 @@ pulumi.export("tenantRoleArn", account.tenant_role_arn)
 pulumi.export("installerRoleArn", account.installer_role_arn)
 pulumi.export("permissionsBoundaryArn", account.permissions_boundary_arn)
 pulumi.export("managedPolicyArns", account.managed_policy_arns)
+
+# The functions' code and dependency layer: the same archives in every region (built once, see packaging.py).
+try:
+    function_code = packaging.function_code()
+    layer_code = packaging.ensure_layer()
+except packaging.PackagingError as err:
+    raise pulumi.RunError(f"packaging the connector functions failed: {err}") from None
+
+connectors = {
+    region.region: CloudConnector(
+        f"elastio-{region.region}",
+        CloudConnectorArgs(
+            region=region,
+            options=CONFIG.options,
+            iam=CONFIG.iam,
+            account_id=account_id,
+            tenant_role_arn=account.tenant_role_arn,
+            permissions_boundary_arn=account.permissions_boundary_arn,
+            code=function_code,
+            layer_code=layer_code,
+            tags=tags,
+        ),
+        opts=pulumi.ResourceOptions(providers=[providers[region.region]]),
+    )
+    for region in CONFIG.regions
+}
+
+# What the tenant needs per region to talk to its connector.
+pulumi.export(
+    "regions",
+    {
+        region: {
+            "commandQueueUrl": connector.command_queue_url,
+            "commandQueueArn": connector.command_queue_arn,
+            "eventsQueueUrl": connector.events_queue_url,
+            "eventsQueueArn": connector.events_queue_arn,
+            "alertsTopicArn": connector.alerts_topic_arn,
+            "vaultNames": connector.vault_names,
+        }
+        for region, connector in connectors.items()
+    },
+)

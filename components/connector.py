@@ -1,0 +1,476 @@
+"""CloudConnector: the regional stack of the reference document, one per configured region.
+
+Reads top to bottom like the design: the connector key and tables (what the vaults and functions use), the
+command channel queues, the region's vaults (children; the function roles are scoped to their ARNs), the
+dependency layer, the router and six service functions with one role each, the EventBridge rules, the alerts
+topic with its alarms, and the endpoints for vault tasks in an isolated VPC. Policy documents come from
+components.connector_documents (pure); this module only wires them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+from pulumi import Input, Output, ResourceOptions
+
+from components import connector_documents as docs
+from components import naming, networking, packaging
+from components.config import IamConfig, OptionsConfig, RegionConfig
+from components.vault import Vault, VaultArgs
+
+# Lambda recommends a visibility timeout of at least six times the consumer's timeout.
+ROUTER_TIMEOUT_SECONDS = 30
+SERVICE_TIMEOUT_SECONDS = 120
+COMMAND_VISIBILITY_SECONDS = 6 * ROUTER_TIMEOUT_SECONDS
+COMMAND_MAX_RECEIVES = 5
+ROUTER_MAX_CONCURRENCY = 5  # the event source mapping's cap (2 is Lambda's minimum)
+RETENTION_14_DAYS = 14 * 24 * 3600
+
+# Key schema of each connector table (docs/CONTRACT.md, "Table keys and indexes").
+TABLE_KEYS: dict[str, tuple[str, str | None]] = {
+    "vaults": ("vaultName", None),
+    "recovery-points": ("assetId", "recoveryPointId"),
+    "jobs": ("jobId", None),
+    "assets": ("assetId", None),
+    "commands": ("id", None),
+}
+# Router keys of ELASTIO_FUNCTIONS (lambdas/shared/config.py) for each service.
+ROUTED_KEYS = {
+    service: naming.pascal(service)[0].lower() + naming.pascal(service)[1:] for service in naming.SERVICES
+}
+MEMORY_MB = {naming.ROUTER: 256}
+
+
+@dataclass
+class CloudConnectorArgs:
+    region: RegionConfig
+    options: OptionsConfig
+    iam: IamConfig
+    account_id: Input[str]
+    tenant_role_arn: Input[str]
+    """Only this role may send commands (account bootstrap's ElastioTenant)."""
+    permissions_boundary_arn: Input[str]
+    """Attached to every role the connector and its vaults create."""
+    code: pulumi.Archive
+    """The `lambdas/` archive (components.packaging.function_code)."""
+    layer_code: pulumi.Archive
+    """The dependency layer (components.packaging.ensure_layer)."""
+    tags: dict[str, str]
+
+
+class CloudConnector(pulumi.ComponentResource):
+    command_queue_url: Output[str]
+    command_queue_arn: Output[str]
+    events_queue_url: Output[str]
+    events_queue_arn: Output[str]
+    vault_names: list[str]
+    vaults: dict[str, Vault]
+
+    def __init__(self, name: str, args: CloudConnectorArgs, opts: ResourceOptions | None = None):
+        super().__init__("elastio:connector:CloudConnector", name, None, opts)
+        child = ResourceOptions(parent=self)
+        # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted.
+        keep = ResourceOptions(parent=self, retain_on_delete=True)
+        region = args.region.region
+        tags = args.tags
+
+        # --- key and tables --------------------------------------------------------------------------
+        key = aws.kms.Key(
+            f"{name}-key",
+            description=f"Elastio Cloud Connector {region}: tables, queues and alerts",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=Output.all(args.account_id, args.tenant_role_arn).apply(
+                lambda v: _json(docs.connector_key_policy(_base_scope(region, v[0], "*", v[1])))
+            ),
+            tags=tags,
+            opts=keep,
+        )
+        tables = {table: self._table(name, table, key.arn, tags, keep) for table in naming.TABLES}
+
+        # --- command channel -------------------------------------------------------------------------
+        base = Output.all(args.account_id, key.arn, args.tenant_role_arn).apply(
+            lambda v: _base_scope(region, v[0], v[1], v[2])
+        )
+        dead_letter = self._queue(
+            name,
+            "commands-dlq",
+            key,
+            tags,
+            policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "commands-dlq")),
+            redrive_allow_policy=base.apply(lambda s: _json(docs.dlq_redrive_allow_policy(s))),
+        )
+        commands = self._queue(
+            name,
+            "commands",
+            key,
+            tags,
+            policy=base.apply(docs.command_queue_policy),
+            visibility_timeout_seconds=COMMAND_VISIBILITY_SECONDS,
+            redrive_policy=Output.all(base, dead_letter.arn).apply(
+                lambda v: _json(docs.redrive_policy(v[0], COMMAND_MAX_RECEIVES))
+            ),
+        )
+        failed = self._queue(
+            name,
+            "failed-invocations",
+            key,
+            tags,
+            policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "failed-invocations")),
+        )
+        events = self._queue(
+            name, "tenant-events", key, tags, policy=base.apply(docs.tenant_events_queue_policy)
+        )
+
+        # --- vaults (before the functions: their roles are scoped to the vaults' ARNs) ------------------
+        catalog = naming.function_name("catalog")
+        catalog_arn = Output.from_input(args.account_id).apply(
+            lambda account: naming.arn("lambda", region, account, f"function:{catalog}")
+        )
+        self.vaults = {}
+        for vault_config in args.region.vaults:
+            vault = Vault(
+                f"{name}-{vault_config.name}",
+                VaultArgs(
+                    vault=vault_config,
+                    region=region,
+                    network=args.region.network,
+                    options=args.options,
+                    iam=args.iam,
+                    account_id=args.account_id,
+                    permissions_boundary_arn=args.permissions_boundary_arn,
+                    jobs_table_name=tables["jobs"].name,
+                    jobs_table_arn=tables["jobs"].arn,
+                    connector_key_arn=key.arn,
+                    catalog_function_name=catalog,
+                    catalog_function_arn=catalog_arn,
+                    tags=tags,
+                ),
+                opts=child,
+            )
+            self.vaults[vault_config.name] = vault
+            aws.dynamodb.TableItem(
+                f"{name}-{vault_config.name}-record",
+                table_name=tables["vaults"].name,
+                hash_key="vaultName",
+                item=vault.record(),
+                opts=child,
+            )
+        scope = Output.all(base, *[_vault_refs(n, v) for n, v in self.vaults.items()]).apply(
+            lambda v: _with_vaults(v[0], args.options.tracing, v[1:])
+        )
+
+        # --- functions ---------------------------------------------------------------------------------
+        alerts = aws.sns.Topic(
+            f"{name}-alerts",
+            name=naming.topic_name("alerts"),
+            kms_master_key_id=key.arn,
+            policy=base.apply(lambda s: _json(docs.alerts_topic_policy(s))),
+            tags=tags,
+            opts=child,
+        )
+        layer = aws.lambda_.LayerVersion(
+            f"{name}-dependencies",
+            layer_name=naming.layer_name(),
+            description="Dependencies of the Elastio connector functions (wheels for Lambda's platform)",
+            code=args.layer_code,
+            compatible_runtimes=[packaging.RUNTIME],
+            compatible_architectures=[packaging.ARCHITECTURE],
+            opts=child,
+        )
+        environment = {
+            "ELASTIO_TABLE_VAULTS": tables["vaults"].name,
+            "ELASTIO_TABLE_RECOVERY_POINTS": tables["recovery-points"].name,
+            "ELASTIO_TABLE_JOBS": tables["jobs"].name,
+            "ELASTIO_TABLE_ASSETS": tables["assets"].name,
+            "ELASTIO_TABLE_COMMANDS": tables["commands"].name,
+            "ELASTIO_TENANT_EVENTS_QUEUE_URL": events.url,
+            "ELASTIO_ALERTS_TOPIC_ARN": alerts.arn,
+        }
+        functions: dict[str, aws.lambda_.Function] = {}
+        for service in naming.SERVICES:
+            functions[service] = self._function(name, service, args, scope, layer, environment, failed)
+        router_environment = {
+            **environment,
+            "ELASTIO_FUNCTIONS": json.dumps(
+                {ROUTED_KEYS[s]: naming.function_name(s) for s in naming.SERVICES}, sort_keys=True
+            ),
+        }
+        router = self._function(name, naming.ROUTER, args, scope, layer, router_environment, None)
+        aws.lambda_.EventSourceMapping(
+            f"{name}-router-commands",
+            event_source_arn=commands.arn,
+            function_name=router.arn,
+            batch_size=10,
+            function_response_types=["ReportBatchItemFailures"],
+            scaling_config={"maximum_concurrency": ROUTER_MAX_CONCURRENCY},
+            tags=tags,
+            opts=child,
+        )
+
+        # --- events ------------------------------------------------------------------------------------
+        self._rule(
+            name,
+            "inventory-changes",
+            "EC2 instance, EBS volume and EBS snapshot changes to Inventory",
+            Output.from_input(docs.inventory_event_pattern()),
+            functions["inventory"],
+            tags,
+        )
+        job_queues = Output.all(*[v.job_queue_arn for v in self.vaults.values()])
+        self._rule(
+            name,
+            "batch-job-state",
+            "Batch job state changes of the vaults' job queues to Job status",
+            job_queues.apply(lambda arns: docs.batch_job_state_pattern(list(arns))),
+            functions["job_status"],
+            tags,
+        )
+
+        # --- alerts ------------------------------------------------------------------------------------
+        for index, email in enumerate(args.options.alert_emails):
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email-{index}", topic=alerts.arn, protocol="email", endpoint=email, opts=child
+            )
+        for purpose, queue, what in (
+            ("commands-dlq", dead_letter, "commands the router could not process"),
+            ("failed-invocations", failed, "service invocations that failed after retries"),
+        ):
+            aws.cloudwatch.MetricAlarm(
+                f"{name}-{purpose}-alarm",
+                name=naming.alarm_name(f"{purpose}-{region}"),
+                alarm_description=f"Elastio {region}: {what} are waiting in {naming.queue_name(purpose)}",
+                namespace="AWS/SQS",
+                metric_name="ApproximateNumberOfMessagesVisible",
+                dimensions={"QueueName": queue.name},
+                statistic="Maximum",
+                period=300,
+                evaluation_periods=1,
+                threshold=0,
+                comparison_operator="GreaterThanThreshold",
+                treat_missing_data="notBreaching",
+                alarm_actions=[alerts.arn],
+                tags=tags,
+                opts=child,
+            )
+
+        # --- network for vault tasks -------------------------------------------------------------------
+        networking.create_endpoints(
+            name,
+            region,
+            args.region.network,
+            [v.security_group_id for v in self.vaults.values()],
+            tags,
+            self,
+        )
+
+        self.command_queue_url = commands.url
+        self.command_queue_arn = commands.arn
+        self.events_queue_url = events.url
+        self.events_queue_arn = events.arn
+        self.alerts_topic_arn = alerts.arn
+        self.vault_names = [v.name for v in args.region.vaults]
+        self.register_outputs(
+            {
+                "command_queue_url": self.command_queue_url,
+                "command_queue_arn": self.command_queue_arn,
+                "events_queue_url": self.events_queue_url,
+                "events_queue_arn": self.events_queue_arn,
+                "alerts_topic_arn": self.alerts_topic_arn,
+                "vault_names": self.vault_names,
+            }
+        )
+
+    # --- children ----------------------------------------------------------------------------------------
+
+    def _table(self, name: str, table: str, key_arn: Output[str], tags: dict, opts: ResourceOptions):
+        hash_key, range_key = TABLE_KEYS[table]
+        attributes = [{"name": hash_key, "type": "S"}]
+        extra: dict[str, Any] = {}
+        if range_key:
+            attributes.append({"name": range_key, "type": "S"})
+        if table == "recovery-points":
+            attributes += [{"name": "vaultName", "type": "S"}, {"name": "createdAt", "type": "S"}]
+            extra["global_secondary_indexes"] = [
+                {
+                    "name": "byVault",
+                    "hash_key": "vaultName",
+                    "range_key": "createdAt",
+                    "projection_type": "ALL",
+                }
+            ]
+        if table == "commands":
+            extra["ttl"] = {"attribute_name": "expiration", "enabled": True}
+        return aws.dynamodb.Table(
+            f"{name}-{table}",
+            name=naming.table_name(table),
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=hash_key,
+            range_key=range_key,
+            attributes=attributes,
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption={"enabled": True, "kms_key_arn": key_arn},
+            deletion_protection_enabled=True,
+            tags=tags,
+            opts=opts,
+            **extra,
+        )
+
+    def _queue(self, name: str, purpose: str, key: aws.kms.Key, tags: dict, *, policy: Output, **extra):
+        return aws.sqs.Queue(
+            f"{name}-{purpose}",
+            name=naming.queue_name(purpose),
+            kms_master_key_id=key.arn,
+            kms_data_key_reuse_period_seconds=3600,  # fewer KMS calls: cost stays per hour, not per message
+            message_retention_seconds=RETENTION_14_DAYS,
+            policy=policy.apply(_json),
+            tags=tags,
+            opts=ResourceOptions(parent=self),
+            **extra,
+        )
+
+    def _function(
+        self,
+        name: str,
+        service: str,
+        args: CloudConnectorArgs,
+        scope: Output[docs.ConnectorScope],
+        layer: aws.lambda_.LayerVersion,
+        environment: dict[str, Input[str]],
+        failed: aws.sqs.Queue | None,
+    ) -> aws.lambda_.Function:
+        child = ResourceOptions(parent=self)
+        slug = service.replace("_", "-")
+        region = args.region.region
+        role = aws.iam.Role(
+            f"{name}-{slug}-role",
+            name=naming.function_role_name(args.iam.naming, service, region),
+            description=f"Elastio {naming.function_name(service)} function in {region}",
+            assume_role_policy=scope.apply(lambda s: _json(docs.lambda_trust_policy(s))),
+            permissions_boundary=args.permissions_boundary_arn,
+            tags=args.tags,
+            opts=child,
+        )
+        policy = aws.iam.RolePolicy(
+            f"{name}-{slug}-policy",
+            name="least-privilege",
+            role=role.name,
+            policy=scope.apply(lambda s: _json(docs.function_role_policy(s, service))),
+            opts=child,
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-{slug}-logs",
+            name=naming.function_log_group_name(service),
+            retention_in_days=args.options.log_retention_days,
+            tags=args.tags,
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-{slug}",
+            name=naming.function_name(service),
+            description=f"Elastio Cloud Connector: {service.replace('_', ' ')}",
+            runtime=packaging.RUNTIME,
+            architectures=[packaging.ARCHITECTURE],
+            handler=f"lambdas.{service}.handler.handler",
+            code=args.code,
+            layers=[layer.arn],
+            role=role.arn,
+            memory_size=MEMORY_MB.get(service, 512),
+            timeout=ROUTER_TIMEOUT_SECONDS if service == naming.ROUTER else SERVICE_TIMEOUT_SECONDS,
+            environment={"variables": environment},
+            logging_config={"log_format": "JSON", "log_group": log_group.name},
+            tracing_config={"mode": "Active" if args.options.tracing else "PassThrough"},
+            tags=args.tags,
+            # The role's policy must exist before the first invocation, not only the role.
+            opts=ResourceOptions(parent=self, depends_on=[policy]),
+        )
+        if failed is not None:
+            aws.lambda_.FunctionEventInvokeConfig(
+                f"{name}-{slug}-async",
+                function_name=function.name,
+                maximum_retry_attempts=2,
+                destination_config={"on_failure": {"destination": failed.arn}},
+                opts=child,
+            )
+        return function
+
+    def _rule(
+        self,
+        name: str,
+        purpose: str,
+        description: str,
+        pattern: Output[dict],
+        target: aws.lambda_.Function,
+        tags: dict,
+    ) -> None:
+        child = ResourceOptions(parent=self)
+        rule = aws.cloudwatch.EventRule(
+            f"{name}-{purpose}",
+            name=naming.rule_name(purpose),
+            description=description,
+            event_pattern=pattern.apply(_json),
+            tags=tags,
+            opts=child,
+        )
+        aws.lambda_.Permission(
+            f"{name}-{purpose}-invoke",
+            action="lambda:InvokeFunction",
+            function=target.name,
+            principal="events.amazonaws.com",
+            source_arn=rule.arn,
+            opts=child,
+        )
+        aws.cloudwatch.EventTarget(f"{name}-{purpose}-target", rule=rule.name, arn=target.arn, opts=child)
+
+
+def _json(document: dict[str, Any]) -> str:
+    return json.dumps(document)
+
+
+def _base_scope(region: str, account_id: str, key_arn: str, tenant_role_arn: str) -> docs.ConnectorScope:
+    return docs.ConnectorScope(
+        region=region, account_id=account_id, key_arn=key_arn, tenant_role_arn=tenant_role_arn
+    )
+
+
+def _vault_refs(vault_name: str, vault: Vault) -> Output[docs.VaultRefs]:
+    definitions = [vault.job_definition_arns[kind] for kind in sorted(vault.job_definition_arns)]
+    return Output.all(
+        vault.bucket_arn,
+        vault.key_arn,
+        vault.index_table_arn,
+        vault.job_queue_arn,
+        vault.cluster_arn,
+        vault.server_task_definition_arn,
+        vault.task_role_arn,
+        vault.execution_role_arn,
+        *definitions,
+    ).apply(
+        lambda v: docs.VaultRefs(
+            name=vault_name,
+            bucket_arn=v[0],
+            key_arn=v[1],
+            index_table_arn=v[2],
+            job_queue_arn=v[3],
+            cluster_arn=v[4],
+            server_task_definition_arn=v[5],
+            task_role_arn=v[6],
+            execution_role_arn=v[7],
+            job_definition_arns=tuple(v[8:]),
+        )
+    )
+
+
+def _with_vaults(base: docs.ConnectorScope, tracing: bool, vaults) -> docs.ConnectorScope:
+    return docs.ConnectorScope(
+        region=base.region,
+        account_id=base.account_id,
+        key_arn=base.key_arn,
+        tenant_role_arn=base.tenant_role_arn,
+        tracing=tracing,
+        vaults=tuple(vaults),
+    )
