@@ -76,29 +76,31 @@ def drain(queue_url: str) -> list[str]:
 
 
 def _table(ddb: Any, name: str, keys: list[tuple[str, str]], attributes: dict[str, str],
-           indexes: list[dict[str, Any]] | None = None) -> None:
+           indexes: list[dict[str, Any]] | None = None, key_arn: str | None = None) -> None:
     extra: dict[str, Any] = {"GlobalSecondaryIndexes": indexes} if indexes else {}
     ddb.create_table(
         TableName=name,
         KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in keys],
         AttributeDefinitions=[{"AttributeName": a, "AttributeType": t} for a, t in attributes.items()],
         BillingMode="PAY_PER_REQUEST",
-        SSESpecification={"Enabled": True, "SSEType": "KMS"},
+        # Naming the key spares moto from generating the AWS-managed DynamoDB key (slow).
+        SSESpecification={"Enabled": True, "SSEType": "KMS",
+                          **({"KMSMasterKeyId": key_arn} if key_arn else {})},
         **extra,
     )
 
 
-def create_connector_tables(ddb: Any) -> None:
-    _table(ddb, TABLES["ELASTIO_TABLE_VAULTS"], [("vaultName", "HASH")], {"vaultName": "S"})
+def create_connector_tables(ddb: Any, key_arn: str) -> None:
+    _table(ddb, TABLES["ELASTIO_TABLE_VAULTS"], [("vaultName", "HASH")], {"vaultName": "S"}, key_arn=key_arn)
     _table(ddb, TABLES["ELASTIO_TABLE_RECOVERY_POINTS"], [("assetId", "HASH"), ("recoveryPointId", "RANGE")],
            {"assetId": "S", "recoveryPointId": "S", "vaultName": "S", "createdAt": "S"},
            indexes=[{"IndexName": "byVault",
                      "KeySchema": [{"AttributeName": "vaultName", "KeyType": "HASH"},
                                    {"AttributeName": "createdAt", "KeyType": "RANGE"}],
-                     "Projection": {"ProjectionType": "ALL"}}])
-    _table(ddb, TABLES["ELASTIO_TABLE_JOBS"], [("jobId", "HASH")], {"jobId": "S"})
-    _table(ddb, TABLES["ELASTIO_TABLE_ASSETS"], [("assetId", "HASH")], {"assetId": "S"})
-    _table(ddb, TABLES["ELASTIO_TABLE_COMMANDS"], [("id", "HASH")], {"id": "S"})
+                     "Projection": {"ProjectionType": "ALL"}}], key_arn=key_arn)
+    _table(ddb, TABLES["ELASTIO_TABLE_JOBS"], [("jobId", "HASH")], {"jobId": "S"}, key_arn=key_arn)
+    _table(ddb, TABLES["ELASTIO_TABLE_ASSETS"], [("assetId", "HASH")], {"assetId": "S"}, key_arn=key_arn)
+    _table(ddb, TABLES["ELASTIO_TABLE_COMMANDS"], [("id", "HASH")], {"id": "S"}, key_arn=key_arn)
 
 
 def _zip() -> bytes:
@@ -133,7 +135,7 @@ def create_vault(vault_name: str, env: dict[str, str], key_arn: str) -> dict[str
         "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
         "BucketKeyEnabled": True}]})
     index_table = f"elastio-index-{vault_name}"
-    _table(ddb, index_table, [("chunkHash", "HASH")], {"chunkHash": "S"})
+    _table(ddb, index_table, [("chunkHash", "HASH")], {"chunkHash": "S"}, key_arn=key_arn)
 
     vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
     subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24")["Subnet"]["SubnetId"]
@@ -182,7 +184,7 @@ def build_world() -> World:
     kms = aws_client("kms")
     connector_key = kms.create_key(Description="connector")["KeyMetadata"]["Arn"]
     kms.enable_key_rotation(KeyId=connector_key)
-    create_connector_tables(aws_client("dynamodb"))
+    create_connector_tables(aws_client("dynamodb"), connector_key)
     dlq = sqs.create_queue(QueueName="elastio-commands-dlq")["QueueUrl"]
     dlq_arn = queue_attribute(dlq, "QueueArn")
     commands = sqs.create_queue(QueueName="elastio-commands", Attributes={
