@@ -8,7 +8,7 @@ from botocore.stub import Stubber
 from lambdas.router.handler import handler
 from tests.lambdas.messages import command, sqs_event
 from tests.lambdas.poller import poll_once, queue_depth, send
-from tests.lambdas.world import FUNCTION_KEYS, TABLES, VAULT, aws_client
+from tests.lambdas.world import FUNCTION_KEYS, TABLES, VAULT, aws_client, create_connector_table
 
 BACKUP = command("backup.start",
                  {"vaultName": VAULT, "assetId": "vol-1", "snapshotId": "snap-0123456789abcdef0"})
@@ -107,11 +107,7 @@ def test_commands_table_outage_keeps_command_for_redelivery(world, context, invo
     send(world.command_queue_url, json.dumps(BACKUP))
     failed = poll_once(world.command_queue_url, handler, context)
     assert len(failed["batchItemFailures"]) == 1 and invocations == []
-    for name in TABLES.values():  # the table comes back (recreate only the missing one)
-        if name == TABLES["ELASTIO_TABLE_COMMANDS"]:
-            ddb.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                             BillingMode="PAY_PER_REQUEST")
+    create_connector_table("ELASTIO_TABLE_COMMANDS", world.vault["kmsKeyArn"])  # the table is back
     assert poll_once(world.command_queue_url, handler, context) == {"batchItemFailures": []}
     assert [i["payload"]["id"] for i in invocations] == [BACKUP["id"]]
     assert queue_depth(world.command_queue_url) == 0

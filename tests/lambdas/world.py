@@ -90,17 +90,24 @@ def _table(ddb: Any, name: str, keys: list[tuple[str, str]], attributes: dict[st
     )
 
 
-def create_connector_tables(ddb: Any, key_arn: str) -> None:
-    _table(ddb, TABLES["ELASTIO_TABLE_VAULTS"], [("vaultName", "HASH")], {"vaultName": "S"}, key_arn=key_arn)
-    _table(ddb, TABLES["ELASTIO_TABLE_RECOVERY_POINTS"], [("assetId", "HASH"), ("recoveryPointId", "RANGE")],
-           {"assetId": "S", "recoveryPointId": "S", "vaultName": "S", "createdAt": "S"},
-           indexes=[{"IndexName": "byVault",
+_CONNECTOR_TABLE_SHAPES: dict[str, dict[str, Any]] = {
+    "ELASTIO_TABLE_VAULTS": {"keys": [("vaultName", "HASH")], "attributes": {"vaultName": "S"}},
+    "ELASTIO_TABLE_RECOVERY_POINTS": {
+        "keys": [("assetId", "HASH"), ("recoveryPointId", "RANGE")],
+        "attributes": {"assetId": "S", "recoveryPointId": "S", "vaultName": "S", "createdAt": "S"},
+        "indexes": [{"IndexName": "byVault",
                      "KeySchema": [{"AttributeName": "vaultName", "KeyType": "HASH"},
                                    {"AttributeName": "createdAt", "KeyType": "RANGE"}],
-                     "Projection": {"ProjectionType": "ALL"}}], key_arn=key_arn)
-    _table(ddb, TABLES["ELASTIO_TABLE_JOBS"], [("jobId", "HASH")], {"jobId": "S"}, key_arn=key_arn)
-    _table(ddb, TABLES["ELASTIO_TABLE_ASSETS"], [("assetId", "HASH")], {"assetId": "S"}, key_arn=key_arn)
-    _table(ddb, TABLES["ELASTIO_TABLE_COMMANDS"], [("id", "HASH")], {"id": "S"}, key_arn=key_arn)
+                     "Projection": {"ProjectionType": "ALL"}}]},
+    "ELASTIO_TABLE_JOBS": {"keys": [("jobId", "HASH")], "attributes": {"jobId": "S"}},
+    "ELASTIO_TABLE_ASSETS": {"keys": [("assetId", "HASH")], "attributes": {"assetId": "S"}},
+    "ELASTIO_TABLE_COMMANDS": {"keys": [("id", "HASH")], "attributes": {"id": "S"}},
+}
+
+
+def create_connector_table(env_name: str, key_arn: str) -> None:
+    """One connector table as CONTRACT.md describes it (also used to bring a table back after an outage)."""
+    _table(aws_client("dynamodb"), TABLES[env_name], key_arn=key_arn, **_CONNECTOR_TABLE_SHAPES[env_name])
 
 
 def _zip() -> bytes:
@@ -184,7 +191,8 @@ def build_world() -> World:
     kms = aws_client("kms")
     connector_key = kms.create_key(Description="connector")["KeyMetadata"]["Arn"]
     kms.enable_key_rotation(KeyId=connector_key)
-    create_connector_tables(aws_client("dynamodb"), connector_key)
+    for env_name in TABLES:
+        create_connector_table(env_name, connector_key)
     dlq = sqs.create_queue(QueueName="elastio-commands-dlq")["QueueUrl"]
     dlq_arn = queue_attribute(dlq, "QueueArn")
     commands = sqs.create_queue(QueueName="elastio-commands", Attributes={
