@@ -1,0 +1,307 @@
+"""The CloudConnector under mocks, in the example stack: what each region's connector registers and how."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+
+import pytest
+
+from components import naming, networking, packaging
+from lambdas.shared.config import ROUTED_SERVICES
+from plan import Plan, PlannedResource
+
+CONNECTOR = "elastio:connector:CloudConnector"
+VAULT = "elastio:vault:Vault"
+
+
+def connector_of(plan: Plan, region: str) -> PlannedResource:
+    return next(r for r in plan.resources if r.type == CONNECTOR and r.region == region)
+
+
+def children(plan: Plan, parent: PlannedResource, type_suffix: str | None = None) -> list[PlannedResource]:
+    return [r for r in plan.children(parent.urn) if type_suffix is None or r.type.endswith(type_suffix)]
+
+
+def of_type(plan: Plan, type_suffix: str) -> list[PlannedResource]:
+    return [r for r in plan.resources if r.type.endswith(type_suffix)]
+
+
+def expected_connector_children(region_config, emails: int) -> int:
+    """The connector's own resources, counted from the design (docs/CONTRACT.md), not from the code."""
+    functions = len(naming.FUNCTIONS)
+    count = 1 + len(naming.TABLES) + 4  # key, tables, four queues
+    count += 4 * functions  # role, role policy, log group, function
+    count += len(naming.SERVICES)  # on-failure destination config of each asynchronously invoked service
+    count += 1 + 1  # dependency layer, router event source mapping
+    count += 2 * 3  # two EventBridge rules, each with a permission and a target
+    count += 1 + emails + 2  # alerts topic, its email subscriptions, two DLQ alarms
+    count += 2 * len(region_config.vaults)  # the vault components and their records
+    if region_config.network.private_link:
+        count += 1 + len(networking.INTERFACE_SERVICES) + len(networking.GATEWAY_SERVICES)
+    return count
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_connector_registers_the_designed_resources_per_region(example_plan, region):
+    config = next(r for r in example_plan.config.regions if r.region == region)
+    connector = connector_of(example_plan, region)
+    emails = len(example_plan.config.options.alert_emails)
+    assert len(children(example_plan, connector)) == expected_connector_children(config, emails)
+
+
+def test_each_configured_vault_is_a_child_of_its_region_connector(example_plan):
+    for region in example_plan.config.regions:
+        connector = connector_of(example_plan, region.region)
+        vaults = children(example_plan, connector, VAULT)
+        assert sorted(v.name for v in vaults) == sorted(f"{connector.name}-{v.name}" for v in region.vaults)
+
+
+def test_connector_tables_are_on_demand_with_pitr_and_the_connector_key(example_plan):
+    connector = connector_of(example_plan, "us-east-1")
+    tables = children(example_plan, connector, "dynamodb/table:Table")
+    assert sorted(t.inputs["name"] for t in tables) == sorted(naming.table_name(t) for t in naming.TABLES)
+    key = children(example_plan, connector, "kms/key:Key")[0]
+    for table in tables:
+        assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
+        assert table.inputs["pointInTimeRecovery"] == {"enabled": True}
+        assert table.inputs["serverSideEncryption"]["enabled"] is True
+        assert key.urn in table.property_dependencies["serverSideEncryption"]
+
+
+def test_recovery_points_table_has_the_by_vault_index_and_commands_table_a_ttl(example_plan):
+    tables = {t.inputs["name"]: t for t in of_type(example_plan, "dynamodb/table:Table")}
+    points = tables["elastio-recovery-points"].inputs
+    assert (points["hashKey"], points["rangeKey"]) == ("assetId", "recoveryPointId")
+    [index] = points["globalSecondaryIndexes"]
+    assert (index["name"], index["hashKey"], index["rangeKey"]) == ("byVault", "vaultName", "createdAt")
+    assert tables["elastio-commands"].inputs["ttl"] == {"attributeName": "expiration", "enabled": True}
+
+
+def test_data_bearing_resources_survive_destroy(example_plan):
+    data_bearing = [
+        r for r in example_plan.resources if r.type.endswith(("table:Table", "key:Key", "bucket:Bucket"))
+    ]
+    assert data_bearing
+    unprotected = [r.name for r in data_bearing if not (r.protect or r.retain_on_delete)]
+    assert unprotected == []
+
+
+def test_every_queue_is_kms_encrypted_and_tls_only(example_plan):
+    queues = of_type(example_plan, "sqs/queue:Queue")
+    assert len(queues) == 4 * len(example_plan.config.regions)
+    for queue in queues:
+        assert "kmsMasterKeyId" in queue.property_dependencies
+        denies = [s for s in json.loads(queue.inputs["policy"])["Statement"] if s["Effect"] == "Deny"]
+        assert any(s.get("Condition") == {"Bool": {"aws:SecureTransport": "false"}} for s in denies), (
+            queue.name
+        )
+
+
+def test_command_queue_redrives_to_its_dead_letter_queue(example_plan):
+    for region in example_plan.config.region_names:
+        queues = {q.inputs["name"]: q for q in of_type(example_plan, "sqs/queue:Queue") if q.region == region}
+        redrive = json.loads(queues["elastio-commands"].inputs["redrivePolicy"])
+        assert redrive["deadLetterTargetArn"] == f"arn:aws:sqs:{region}:111122223333:elastio-commands-dlq"
+        assert redrive["maxReceiveCount"] >= 1
+        # Lambda needs the visibility timeout to be at least six times the router's timeout.
+        assert queues["elastio-commands"].inputs["visibilityTimeoutSeconds"] >= 6 * 30
+
+
+def named(plan: Plan, region: str, type_suffix: str, name: str) -> PlannedResource:
+    return next(r for r in of_type(plan, type_suffix) if r.region == region and r.inputs.get("name") == name)
+
+
+def test_router_consumes_commands_with_partial_batch_failures_and_capped_concurrency(example_plan):
+    for mapping in of_type(example_plan, "lambda/eventSourceMapping:EventSourceMapping"):
+        assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert 2 <= mapping.inputs["scalingConfig"]["maximumConcurrency"] <= 1000
+        commands = named(example_plan, mapping.region, "sqs/queue:Queue", "elastio-commands")
+        router = named(example_plan, mapping.region, "function:Function", "elastio-router")
+        assert mapping.property_dependencies["eventSourceArn"] == [commands.urn]
+        assert mapping.property_dependencies["functionName"] == [router.urn]
+
+
+def functions(plan: Plan, region: str) -> dict[str, PlannedResource]:
+    return {f.inputs["name"]: f for f in of_type(plan, "lambda/function:Function") if f.region == region}
+
+
+def test_functions_run_outside_the_vpc_on_python_312_x86_with_the_layer(example_plan):
+    for function in of_type(example_plan, "lambda/function:Function"):
+        inputs = function.inputs
+        assert inputs["runtime"] == packaging.RUNTIME == "python3.12"
+        assert inputs["architectures"] == ["x86_64"]
+        assert "vpcConfig" not in inputs
+        assert "layers" in function.property_dependencies
+        assert inputs["loggingConfig"]["logGroup"] == f"/aws/lambda/{inputs['name']}"
+
+
+def test_each_function_handler_names_a_lambdas_service_folder(example_plan):
+    for name, function in functions(example_plan, "us-east-1").items():
+        module = function.inputs["handler"].rsplit(".", 1)[0]
+        service = module.split(".")[1]
+        assert module == f"lambdas.{service}.handler" and name == naming.function_name(service)
+        assert (packaging.LAMBDAS_DIR / service).is_dir(), service
+
+
+def test_function_log_groups_have_the_configured_retention(example_plan):
+    days = example_plan.config.options.log_retention_days
+    groups = [
+        g for g in of_type(example_plan, "logGroup:LogGroup") if g.inputs["name"].startswith("/aws/lambda/")
+    ]
+    assert len(groups) == len(naming.FUNCTIONS) * len(example_plan.config.regions)
+    assert {g.inputs["retentionInDays"] for g in groups} == {days}
+
+
+def test_functions_carry_the_contract_environment(example_plan):
+    contract = {
+        "ELASTIO_TABLE_VAULTS",
+        "ELASTIO_TABLE_RECOVERY_POINTS",
+        "ELASTIO_TABLE_JOBS",
+        "ELASTIO_TABLE_ASSETS",
+        "ELASTIO_TABLE_COMMANDS",
+        "ELASTIO_TENANT_EVENTS_QUEUE_URL",
+        "ELASTIO_ALERTS_TOPIC_ARN",
+    }
+    for name, function in functions(example_plan, "eu-west-1").items():
+        variables = function.inputs["environment"]["variables"]
+        expected = contract | (
+            {"ELASTIO_FUNCTIONS"} if name == naming.function_name(naming.ROUTER) else set()
+        )
+        assert set(variables) == expected, name
+        assert len(json.dumps(variables)) < 4096
+
+
+def test_router_knows_each_service_under_the_key_the_router_code_reads(example_plan):
+    router = functions(example_plan, "us-east-1")[naming.function_name(naming.ROUTER)]
+    routed = json.loads(router.inputs["environment"]["variables"]["ELASTIO_FUNCTIONS"])
+    assert set(routed) == set(ROUTED_SERVICES)
+    assert sorted(routed.values()) == sorted(naming.function_name(s) for s in naming.SERVICES)
+
+
+def test_asynchronously_invoked_services_send_failures_to_the_failed_invocations_queue(example_plan):
+    configs = [
+        c
+        for c in of_type(example_plan, "functionEventInvokeConfig:FunctionEventInvokeConfig")
+        if c.region == "us-east-1"
+    ]
+    assert len(configs) == len(naming.SERVICES)
+    failed = named(example_plan, "us-east-1", "sqs/queue:Queue", "elastio-failed-invocations")
+    for config in configs:
+        assert config.property_dependencies["destinationConfig"] == [failed.urn]
+
+
+def test_every_role_carries_the_permissions_boundary(example_plan):
+    regional_roles = [
+        r for r in of_type(example_plan, "iam/role:Role") if not r.name.startswith("elastio-account")
+    ]
+    assert len(regional_roles) >= len(naming.FUNCTIONS) * len(example_plan.config.regions)
+    assert [r.name for r in regional_roles if "permissionsBoundary" not in r.inputs] == []
+
+
+def test_function_roles_use_the_names_checked_by_config_validation(example_plan):
+    names = {r.inputs["name"] for r in of_type(example_plan, "iam/role:Role")}
+    iam = example_plan.config.iam.naming
+    for region in example_plan.config.region_names:
+        for service in naming.FUNCTIONS:
+            assert naming.function_role_name(iam, service, region) in names
+
+
+def test_event_rules_route_ec2_and_ebs_changes_to_inventory_and_our_batch_jobs_to_job_status(example_plan):
+    region = "us-east-1"
+    connector = connector_of(example_plan, region)
+    rules = {
+        r.inputs["name"]: json.loads(r.inputs["eventPattern"])
+        for r in children(example_plan, connector, "EventRule")
+    }
+    assert rules["elastio-inventory-changes"]["source"] == ["aws.ec2"]
+    vault_queues = {
+        r.inputs["name"] for r in of_type(example_plan, "batch/jobQueue:JobQueue") if r.region == region
+    }
+    queues = rules["elastio-batch-job-state"]["detail"]["jobQueue"]
+    assert {arn.rsplit("/", 1)[1] for arn in queues} == vault_queues
+    targets = {
+        urn
+        for t in children(example_plan, connector, "EventTarget")
+        for urn in t.property_dependencies["arn"]
+    }
+    expected = {
+        named(example_plan, region, "function:Function", f"elastio-{s}").urn
+        for s in ("inventory", "job-status")
+    }
+    assert targets == expected
+
+
+def test_alerts_topic_is_encrypted_subscribed_and_alarmed(example_plan):
+    connector = connector_of(example_plan, "eu-west-1")
+    [topic] = children(example_plan, connector, "sns/topic:Topic")
+    assert "kmsMasterKeyId" in topic.property_dependencies
+    emails = [s.inputs["endpoint"] for s in children(example_plan, connector, "TopicSubscription")]
+    assert emails == example_plan.config.options.alert_emails
+    alarms = children(example_plan, connector, "MetricAlarm")
+    assert sorted(a.inputs["dimensions"]["QueueName"] for a in alarms) == [
+        "elastio-commands-dlq",
+        "elastio-failed-invocations",
+    ]
+    assert all(topic.urn in a.property_dependencies["alarmActions"] for a in alarms)
+
+
+def test_each_vault_has_one_record_with_the_contract_attributes(example_plan):
+    contract = {
+        "vaultName",
+        "region",
+        "bucketName",
+        "kmsKeyArn",
+        "indexTableName",
+        "jobQueueArn",
+        "jobDefinitions",
+        "clusterArn",
+        "serverTaskDefinitionArn",
+        "subnetIds",
+        "securityGroupId",
+        "assignPublicIp",
+    }
+    items = [json.loads(i.inputs["item"]) for i in of_type(example_plan, "dynamodb/tableItem:TableItem")]
+    configured = sorted((r.region, v.name) for r in example_plan.config.regions for v in r.vaults)
+    assert sorted((i["region"]["S"], i["vaultName"]["S"]) for i in items) == configured
+    for item in items:
+        assert set(item) == contract
+        assert set(item["jobDefinitions"]["M"]) == {"backup", "restore", "scan", "compact"}
+
+
+def test_private_link_region_gets_every_needed_endpoint_and_the_public_region_none(example_plan):
+    endpoints = Counter()
+    for endpoint in of_type(example_plan, "vpcEndpoint:VpcEndpoint"):
+        endpoints[endpoint.region] += 1
+        assert endpoint.inputs["serviceName"].startswith(f"com.amazonaws.{endpoint.region}.")
+    private = next(r for r in example_plan.config.regions if r.region == "us-east-1")
+    assert endpoints == {"us-east-1": len(networking.required_service_names("us-east-1", private.network))}
+    names = {e.inputs["serviceName"] for e in of_type(example_plan, "vpcEndpoint:VpcEndpoint")}
+    assert names == set(networking.required_service_names("us-east-1", private.network))
+
+
+def test_endpoint_security_group_admits_only_https_from_the_vault_tasks(example_plan):
+    connector = connector_of(example_plan, "us-east-1")
+    [group] = children(example_plan, connector, "securityGroup:SecurityGroup")
+    [rule] = group.inputs["ingress"]
+    assert (rule["fromPort"], rule["toPort"], rule["protocol"]) == (443, 443, "tcp")
+    assert "cidrBlocks" not in rule
+    vault_groups = {f"{v.name}-sg-id" for v in children(example_plan, connector, VAULT)}
+    assert set(rule["securityGroups"]) == vault_groups
+
+
+def test_gateway_endpoints_attach_to_the_configured_route_tables(example_plan):
+    network = next(r for r in example_plan.config.regions if r.region == "us-east-1").network
+    gateways = [
+        e
+        for e in of_type(example_plan, "vpcEndpoint:VpcEndpoint")
+        if e.inputs["vpcEndpointType"] == "Gateway"
+    ]
+    assert {g.inputs["serviceName"].rsplit(".", 1)[1] for g in gateways} == {"s3", "dynamodb"}
+    assert all(g.inputs["routeTableIds"] == network.route_table_ids for g in gateways)
+
+
+def test_dependency_layer_matches_the_function_platform(example_plan):
+    for layer in of_type(example_plan, "layerVersion:LayerVersion"):
+        assert layer.inputs["compatibleRuntimes"] == [packaging.RUNTIME]
+        assert layer.inputs["compatibleArchitectures"] == [packaging.ARCHITECTURE]
