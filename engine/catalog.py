@@ -35,11 +35,18 @@ def lambda_register(lambda_client, function_name: str) -> Register:
             Payload=json.dumps(command_envelope(payload)).encode(),
         )
         body = response["Payload"].read()
-        if response.get("FunctionError"):
-            detail = body.decode(errors="replace")[:500]
-            raise CatalogError(
-                f"Catalog function {function_name} failed to register recovery point "
-                f"{payload['recoveryPointId']}: {detail}"
-            )
+        detail = body.decode(errors="replace")[:500]
+        if not response.get("FunctionError"):
+            try:
+                answer = json.loads(body or b"{}")
+            except ValueError:
+                answer = {}
+            if not (isinstance(answer, dict) and answer.get("status") == "rejected"):
+                return
+            detail = f"rejected: {answer.get('reason')}"
+        raise CatalogError(
+            f"Catalog function {function_name} failed to register recovery point "
+            f"{payload['recoveryPointId']}: {detail}"
+        )
 
     return register

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,9 +20,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from engine.backup import BackupRequest, run_backup
 from engine.catalog import CatalogError, lambda_register
-from engine.compact import CompactionSettings, run_compaction
+from engine.compact import CompactionSettings
 from engine.config import EngineConfigError, EngineEnvironment
 from engine.ebs import EbsDataError, EbsDirect
+from engine.expiry import RecoveryPointsTable, expire_and_compact
 from engine.index import ChunkIndex
 from engine.jobs import JobRecord
 from engine.manifest import ManifestError
@@ -63,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     backup = job_command("backup", "back up an EBS snapshot (or --image-file) into the vault")
     backup.add_argument("--snapshot-id", help="the EBS snapshot to read through the EBS direct APIs")
-    backup.add_argument("--image-file", type=Path, help="back up a raw image file instead of a snapshot")
+    backup.add_argument(
+        "--image-file", type=Path, help="read the snapshot's data from this raw image instead"
+    )
     backup.add_argument("--asset-id", required=True, help="the volume the snapshot was taken from")
     backup.add_argument(
         "--recovery-point-id", help="default: rp-<job id>, so a retried job resumes the same one"
@@ -76,7 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
     restore = job_command("restore", "rebuild a volume from a recovery point")
     restore.add_argument("--recovery-point-id", required=True)
     restore.add_argument("--asset-id")
-    restore.add_argument("--target", required=True, help="'snapshot' (a new EBS snapshot) or file:PATH")
+    restore.add_argument(
+        "--target",
+        default="",
+        help="'snapshot' or empty (a new EBS snapshot), an availability zone (a new volume "
+        "there, from a new snapshot) or file:PATH",
+    )
 
     scan = job_command("scan", "verify every chunk of a recovery point")
     scan.add_argument("--recovery-point-id", required=True)
@@ -125,12 +134,15 @@ def run(args: argparse.Namespace, environ, session) -> int:
 def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, session) -> int:
     if args.command == "backup":
         register = lambda_register(session.client("lambda"), env.require_catalog())
-        if bool(_optional(args.snapshot_id)) == bool(args.image_file):
-            raise SourceError("backup needs exactly one of --snapshot-id SNAPSHOT or --image-file PATH")
+        snapshot_id = _optional(args.snapshot_id)
+        if not snapshot_id:
+            raise SourceError(
+                "backup needs --snapshot-id: the EBS snapshot to back up (Batch parameter snapshotId)"
+            )
         source = (
-            ImageFileSource(args.image_file)
+            ImageFileSource(args.image_file, snapshot_id)  # the image stands in for the snapshot's data
             if args.image_file
-            else EbsSnapshotSource(EbsDirect(session.client("ebs")), args.snapshot_id.strip())
+            else EbsSnapshotSource(EbsDirect(session.client("ebs")), snapshot_id)
         )
         request = BackupRequest(
             job_id=args.job_id,
@@ -157,19 +169,34 @@ def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, sessio
         return 0
     keys = [key.strip() for key in args.expired_manifest_keys.split(",") if key.strip()]
     settings = CompactionSettings(pack_bytes=env.settings.pack_bytes)
-    print(json.dumps(run_compaction(vault, job, keys, settings).as_dict()))
+    table = (
+        RecoveryPointsTable(session.client("dynamodb"), env.recovery_points_table)
+        if env.recovery_points_table
+        else None
+    )
+    print(json.dumps(expire_and_compact(vault, job, table, keys, settings).as_dict()))
     return 0
 
 
+AVAILABILITY_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
+
+
 def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
-    if target == "snapshot":
-        tags = {"elastio:vault": env.vault_name, "elastio:restored-from": recovery_point_id}
-        return EbsSnapshotSink(
-            EbsDirect(session.client("ebs")), f"Elastio restore of {recovery_point_id}", tags, env.kms_key_arn
-        )
+    target = target.strip()
+    tags = {"elastio:vault": env.vault_name, "elastio:restored-from": recovery_point_id}
     if target.startswith("file:") and len(target) > 5:
         return FileSink(Path(target[5:]))
-    raise RestoreError(f"--target {target!r} is not a restore target; use 'snapshot' or file:/path/to/image")
+    zone = target if AVAILABILITY_ZONE.match(target) else None
+    if target in ("", "snapshot") or zone:
+        ebs = EbsDirect(session.client("ebs"))
+        description = f"Elastio restore of {recovery_point_id}"
+        return EbsSnapshotSink(
+            ebs, description, tags, env.kms_key_arn, volume_zone=zone, ec2=session.client("ec2")
+        )
+    raise RestoreError(
+        f"--target {target!r} is not a restore target; use 'snapshot', an availability zone such as "
+        "us-east-1a, or file:/path/to/image"
+    )
 
 
 def _describe(error: BaseException) -> str:

@@ -46,6 +46,7 @@ class CompactionReport:
     packs_deleted: list[str] = field(default_factory=list)
     packs_retained: int = 0
     bytes_reclaimed: int = 0
+    recovery_points_forgotten: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -58,6 +59,7 @@ class CompactionReport:
             "packsDeleted": len(self.packs_deleted),
             "packsRetained": self.packs_retained,
             "bytesReclaimed": self.bytes_reclaimed,
+            "recoveryPointsForgotten": self.recovery_points_forgotten,
             "problems": self.problems[:20],
         }
 

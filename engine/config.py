@@ -45,6 +45,7 @@ class EngineEnvironment:
     index_table: str
     kms_key_arn: str | None
     jobs_table: str | None
+    recovery_points_table: str | None
     catalog_function: str | None
     settings: EngineSettings
 
@@ -68,6 +69,7 @@ class EngineEnvironment:
             index_table=_required(environ, "ELASTIO_INDEX_TABLE", "the vault's dedup index table"),
             kms_key_arn=environ.get("ELASTIO_VAULT_KMS_KEY_ARN") or None,
             jobs_table=environ.get("ELASTIO_TABLE_JOBS") or None,
+            recovery_points_table=environ.get("ELASTIO_TABLE_RECOVERY_POINTS") or None,
             catalog_function=environ.get("ELASTIO_CATALOG_FUNCTION") or None,
             settings=settings,
         )

@@ -57,9 +57,18 @@ class EbsSnapshotSink:
     """Writes the non-zero blocks into a new snapshot through the EBS direct APIs."""
 
     def __init__(
-        self, ebs: EbsDirect, description: str, tags: dict[str, str], kms_key_arn: str | None = None
+        self,
+        ebs: EbsDirect,
+        description: str,
+        tags: dict[str, str],
+        kms_key_arn: str | None = None,
+        volume_zone: str | None = None,
+        ec2=None,
     ):
+        """With `volume_zone`, a volume is created there from the finished snapshot."""
         self._ebs = ebs
+        self._zone = volume_zone
+        self._ec2 = ec2
         self._description = description
         self._tags = tags
         self._kms = kms_key_arn
@@ -87,7 +96,16 @@ class EbsSnapshotSink:
 
     def finish(self) -> dict:
         status = self._ebs.complete_snapshot(self.snapshot_id, self._written)
-        return {"snapshotId": self.snapshot_id, "status": status, "blocksWritten": self._written}
+        outcome = {"snapshotId": self.snapshot_id, "status": status, "blocksWritten": self._written}
+        if self._zone:
+            tags = [{"Key": k, "Value": v} for k, v in self._tags.items()]
+            volume = self._ec2.create_volume(
+                SnapshotId=self.snapshot_id,
+                AvailabilityZone=self._zone,
+                TagSpecifications=[{"ResourceType": "volume", "Tags": tags}],
+            )
+            outcome["volumeId"] = volume["VolumeId"]
+        return outcome
 
     def abort(self) -> None:
         pass  # an uncompleted snapshot is never usable and AWS expires it

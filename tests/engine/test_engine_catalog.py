@@ -48,3 +48,10 @@ def test_a_catalog_function_error_fails_the_backup_naming_the_recovery_point(aws
 
     with pytest.raises(CatalogError, match="elastio-catalog failed to register recovery point rp-1: .*boom"):
         invoke_stubbed(aws, response)
+
+
+def test_a_catalog_rejection_fails_the_backup_with_its_reason(aws):
+    answer = b'{"status": "rejected", "reason": "vault vault-a is not deployed"}'
+
+    with pytest.raises(CatalogError, match="rejected: vault vault-a is not deployed"):
+        invoke_stubbed(aws, {"StatusCode": 200, "Payload": io.BytesIO(answer)})

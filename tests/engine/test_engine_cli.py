@@ -3,7 +3,11 @@ import json
 import pytest
 from engine_world import JOBS_TABLE, volume_bytes
 
+from engine.catalog import command_envelope
 from engine.cli import main
+from lambdas.shared.envelopes import parse_command  # the Catalog's own validation of the envelope
+
+SNAPSHOT = "snap-0123456789abcdef0"
 
 
 @pytest.fixture
@@ -24,18 +28,9 @@ def backed_up(aws, environ, tmp_path, monkeypatch):
     registered = []
     monkeypatch.setattr("engine.cli.lambda_register", lambda client, name: registered.append)
     image = tmp_path / "vol.img"
-    image.write_bytes(volume_bytes(256 * 1024))
-    argv = [
-        "backup",
-        "--job-id",
-        "job-7",
-        "--asset-id",
-        "vol-1",
-        "--image-file",
-        str(image),
-        "--parent-recovery-point-id",
-        "",
-    ]
+    image.write_bytes(volume_bytes(128 * 1024))
+    argv = ["backup", "--job-id", "job-7", "--asset-id", "vol-1", "--snapshot-id", SNAPSHOT,
+            "--image-file", str(image), "--parent-recovery-point-id", ""]  # fmt: skip
     assert main(argv, environ, aws) == 0
     return image, registered
 
@@ -113,3 +108,48 @@ def test_a_bad_tuning_variable_names_its_value_and_default(aws, environ, capsys)
 
     assert main(["compact", "--job-id", "j"], environ, aws) == 1
     assert "ELASTIO_ENGINE_PACK_BYTES='lots'" in capsys.readouterr().err
+
+
+def test_the_registered_payload_is_what_the_catalog_accepts(backed_up):
+    _, registered = backed_up
+    command = parse_command(json.loads(json.dumps(command_envelope(registered[0]))))
+
+    assert command.payload.recoveryPointId == "rp-job-7" and command.payload.snapshotId == SNAPSHOT
+
+
+def test_compact_expires_what_the_catalog_marked_expired_and_forgets_those_points(
+    aws, environ, vault, backed_up
+):
+    db = aws.client("dynamodb")
+    db.create_table(
+        TableName="elastio-recovery-points", BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "assetId", "KeyType": "HASH"},
+                   {"AttributeName": "recoveryPointId", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": n, "AttributeType": "S"}
+                              for n in ("assetId", "recoveryPointId", "vaultName", "createdAt")],
+        GlobalSecondaryIndexes=[{"IndexName": "byVault", "Projection": {"ProjectionType": "ALL"},
+                                 "KeySchema": [{"AttributeName": "vaultName", "KeyType": "HASH"},
+                                               {"AttributeName": "createdAt", "KeyType": "RANGE"}]}],
+    )  # fmt: skip
+    db.put_item(TableName="elastio-recovery-points", Item={
+        "assetId": {"S": "vol-1"}, "recoveryPointId": {"S": "rp-job-7"}, "vaultName": {"S": vault.name},
+        "createdAt": {"S": "2026-01-01T00:00:00Z"}, "status": {"S": "expired"},
+        "manifestKey": {"S": "manifests/vol-1/rp-job-7.json"}})  # fmt: skip
+    environ["ELASTIO_TABLE_RECOVERY_POINTS"] = "elastio-recovery-points"
+
+    assert main(["compact", "--job-id", "job-10"], environ, aws) == 0
+
+    assert vault.manifest_keys() == []
+    assert db.scan(TableName="elastio-recovery-points")["Items"] == []
+
+
+def test_restore_to_an_availability_zone_creates_a_volume_from_a_new_snapshot(
+    aws, environ, backed_up, capsys
+):
+    argv = ["restore", "--job-id", "job-11", "--recovery-point-id", "rp-job-7", "--target", "us-east-1a"]
+
+    assert main(argv, environ, aws) == 0
+
+    outcome = json.loads(capsys.readouterr().out)
+    [volume] = aws.client("ec2").describe_volumes(VolumeIds=[outcome["volumeId"]])["Volumes"]
+    assert volume["SnapshotId"] == outcome["snapshotId"] and volume["AvailabilityZone"] == "us-east-1a"
