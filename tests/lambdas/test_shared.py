@@ -1,0 +1,92 @@
+"""Envelopes, settings and packaging rules shared by every function (plain Python, no AWS)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from lambdas.shared.config import ConfigError, load_settings, parse_functions
+from lambdas.shared.envelopes import SERVICE_OF_COMMAND, CommandRejected, make_event, parse_command
+from tests.lambdas.messages import command
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV = {"ELASTIO_TABLE_VAULTS": "v", "ELASTIO_TABLE_RECOVERY_POINTS": "r", "ELASTIO_TABLE_JOBS": "j",
+       "ELASTIO_TABLE_ASSETS": "a", "ELASTIO_TABLE_COMMANDS": "c", "ELASTIO_TENANT_EVENTS_QUEUE_URL": "q",
+       "ELASTIO_ALERTS_TOPIC_ARN": "t"}
+
+
+def test_every_command_type_has_a_service():
+    assert set(SERVICE_OF_COMMAND.values()) == {"catalog", "provisioner", "backgroundJobs", "jobStatus",
+                                                "integrityChecks", "inventory"}
+
+
+def test_valid_envelope_parses_to_its_model():
+    parsed = parse_command(command("server.start", {"vaultName": "primary"}))
+    assert type(parsed).__name__ == "ServerStart" and parsed.payload.vaultName == "primary"
+
+
+def test_unknown_payload_field_is_refused_by_name():
+    with pytest.raises(CommandRejected) as caught:
+        parse_command(command("server.start", {"vaultName": "primary", "vaultname": "typo"}))
+    assert [e["field"] for e in caught.value.errors] == ["payload.vaultname"]
+
+
+def test_unsupported_envelope_version_is_refused():
+    envelope = {**command("inventory.refresh", {}), "version": 2}
+    with pytest.raises(CommandRejected, match="version"):
+        parse_command(envelope)
+
+
+def test_envelope_that_is_not_an_object_is_refused():
+    with pytest.raises(CommandRejected, match="JSON object, got list"):
+        parse_command("[1, 2]")
+
+
+def test_event_envelope_has_contract_fields():
+    fields = set(make_event("job.progress", {}, "c-1"))
+    assert fields == {"id", "correlationId", "type", "emittedAt", "payload"}
+
+
+def test_missing_environment_variable_is_named():
+    with pytest.raises(ConfigError, match="ELASTIO_TABLE_JOBS is not set"):
+        load_settings({k: v for k, v in ENV.items() if k != "ELASTIO_TABLE_JOBS"})
+
+
+def test_functions_map_that_is_not_json_is_explained():
+    with pytest.raises(ConfigError, match="ELASTIO_FUNCTIONS is not valid JSON"):
+        parse_functions("{catalog: x}")
+
+
+def test_functions_map_with_unknown_service_is_refused():
+    with pytest.raises(ConfigError, match=r"unknown keys \['catalogue'\]"):
+        parse_functions('{"catalogue": "f"}')
+
+
+def _imported_top_level_modules() -> set[str]:
+    modules: set[str] = set()
+    for path in (ROOT / "lambdas").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                modules.update(alias.name.split(".")[0] for alias in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules.add(node.module.split(".")[0])
+    return modules
+
+
+def test_functions_import_only_the_runtime_the_layer_and_themselves():
+    allowed = set(sys.stdlib_module_names) | {"boto3", "botocore", "aws_lambda_powertools", "pydantic",
+                                              "lambdas"}
+    assert _imported_top_level_modules() - allowed == set()
+
+
+def test_layer_pins_match_the_locked_requirements():
+    pins = (ROOT / "lambdas/requirements.txt").read_text()
+    layer = dict(re.findall(r"^([a-z-]+)(?:\[\w+\])?==(\S+)$", pins, re.M))
+    assert set(layer) == {"aws-lambda-powertools", "pydantic"}
+    locked = (ROOT / "requirements/runtime.txt").read_text() + (ROOT / "requirements/dev.txt").read_text()
+    for package, version in layer.items():
+        assert f"\n{package}=={version} " in locked, f"{package}=={version} is not the locked version"
