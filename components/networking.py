@@ -1,8 +1,10 @@
-"""VPC endpoints for vault tasks in a VPC without internet (`network.privateLink: true`).
+"""VPC endpoints for the vault tasks (the functions run outside the VPC and need none of this).
 
-The functions run outside the VPC and need none of this. The Batch jobs and the ScaleZ server task call the
-AWS APIs listed in `INTERFACE_SERVICES`; S3 and DynamoDB are reached through gateway endpoints on the
-configured route tables, which are free. Interface endpoints cost by the hour, so they are opt-in.
+With `network.privateLink: true` (a VPC without internet) the Batch jobs and the ScaleZ server task reach the
+AWS APIs in `INTERFACE_SERVICES` through interface endpoints, which bill by the hour, so they are opt-in.
+Gateway endpoints for S3 and DynamoDB are free, so they are created on `routeTableIds` whenever route tables
+are given, in every setup: they also keep the bulk of backup traffic (packs to S3) off a NAT gateway's
+per-GB charge.
 """
 
 from __future__ import annotations
@@ -32,11 +34,17 @@ def service_name(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
+def interface_services(network: NetworkConfig) -> list[str]:
+    return list(INTERFACE_SERVICES) if network.private_link else []
+
+
+def gateway_services(network: NetworkConfig) -> list[str]:
+    return list(GATEWAY_SERVICES) if network.route_table_ids else []
+
+
 def required_service_names(region: str, network: NetworkConfig) -> list[str]:
-    """The endpoint service names the design needs in this region's VPC (empty without PrivateLink)."""
-    if not network.private_link:
-        return []
-    return [service_name(region, s) for s in (*INTERFACE_SERVICES, *GATEWAY_SERVICES)]
+    """The endpoint service names this region's VPC gets (and, with PrivateLink, cannot work without)."""
+    return [service_name(region, s) for s in (*interface_services(network), *gateway_services(network))]
 
 
 def https_ingress(client_security_group_ids: list) -> list[dict]:
@@ -63,10 +71,22 @@ def create_endpoints(
     tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> list[aws.ec2.VpcEndpoint]:
-    """Interface and gateway endpoints for `network` (nothing unless privateLink). Children of `parent`."""
-    if not network.private_link:
-        return []
+    """Interface endpoints (privateLink) and gateway endpoints (route tables given). Children of `parent`."""
     child = ResourceOptions(parent=parent)
+    endpoints = [
+        aws.ec2.VpcEndpoint(
+            f"{name}-{service}-gateway",
+            vpc_id=network.vpc_id,
+            service_name=service_name(region, service),
+            vpc_endpoint_type="Gateway",
+            route_table_ids=network.route_table_ids,
+            tags=tags,
+            opts=child,
+        )
+        for service in gateway_services(network)
+    ]
+    if not network.private_link:
+        return endpoints
     security_group = aws.ec2.SecurityGroup(
         f"{name}-endpoints",
         description="Elastio vault tasks to AWS API endpoints: HTTPS from the vault tasks only",
@@ -75,7 +95,7 @@ def create_endpoints(
         tags=tags,
         opts=child,
     )
-    endpoints = [
+    endpoints += [
         aws.ec2.VpcEndpoint(
             f"{name}-{service.replace('.', '-')}",
             vpc_id=network.vpc_id,
@@ -88,17 +108,5 @@ def create_endpoints(
             opts=child,
         )
         for service in INTERFACE_SERVICES
-    ]
-    endpoints += [
-        aws.ec2.VpcEndpoint(
-            f"{name}-{service}-gateway",
-            vpc_id=network.vpc_id,
-            service_name=service_name(region, service),
-            vpc_endpoint_type="Gateway",
-            route_table_ids=network.route_table_ids,
-            tags=tags,
-            opts=child,
-        )
-        for service in GATEWAY_SERVICES
     ]
     return endpoints

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from components import naming, networking, packaging
+from components.config import NetworkConfig
 from lambdas.shared.config import ROUTED_SERVICES
 from plan import Plan, PlannedResource
 
@@ -38,7 +39,9 @@ def expected_connector_children(region_config, emails: int) -> int:
     count += 1 + emails + 2  # alerts topic, its email subscriptions, two DLQ alarms
     count += 2 * len(region_config.vaults)  # the vault components and their records
     if region_config.network.private_link:
-        count += 1 + len(networking.INTERFACE_SERVICES) + len(networking.GATEWAY_SERVICES)
+        count += 1 + len(networking.INTERFACE_SERVICES)  # the endpoints' security group and endpoints
+    if region_config.network.route_table_ids:
+        count += len(networking.GATEWAY_SERVICES)  # free gateway endpoints whenever route tables are given
     return count
 
 
@@ -305,3 +308,20 @@ def test_dependency_layer_matches_the_function_platform(example_plan):
     for layer in of_type(example_plan, "layerVersion:LayerVersion"):
         assert layer.inputs["compatibleRuntimes"] == [packaging.RUNTIME]
         assert layer.inputs["compatibleArchitectures"] == [packaging.ARCHITECTURE]
+
+
+def test_route_tables_without_private_link_get_only_the_free_gateway_endpoints():
+    network = NetworkConfig(
+        vpc_id="vpc-0a1b2c3d4e5f60718",
+        subnet_ids=["subnet-0a1b2c3d4e5f60001"],
+        route_table_ids=["rtb-0a1b2c3d"],
+    )
+    assert networking.required_service_names("eu-west-2", network) == [
+        "com.amazonaws.eu-west-2.s3",
+        "com.amazonaws.eu-west-2.dynamodb",
+    ]
+
+
+def test_public_subnets_without_route_tables_need_no_endpoints():
+    network = NetworkConfig(vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a1b2c3d"], assign_public_ip=True)
+    assert networking.required_service_names("eu-west-2", network) == []
