@@ -169,6 +169,12 @@ def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, sessio
         return 0
     keys = [key.strip() for key in args.expired_manifest_keys.split(",") if key.strip()]
     settings = CompactionSettings(pack_bytes=env.settings.pack_bytes)
+    if not env.recovery_points_table:
+        print(
+            "elastio-engine compact: note: ELASTIO_TABLE_RECOVERY_POINTS is not set, so recovery points the "
+            "Catalog expired are not read; only --expired-manifest-keys and unindexed packs are reclaimed",
+            file=sys.stderr,
+        )
     table = (
         RecoveryPointsTable(session.client("dynamodb"), env.recovery_points_table)
         if env.recovery_points_table

@@ -3,8 +3,9 @@ import json
 import pytest
 from engine_world import JOBS_TABLE, volume_bytes
 
+from components.vault_documents import job_command  # the job definitions' own command line
 from engine.catalog import command_envelope
-from engine.cli import main
+from engine.cli import build_parser, main
 from lambdas.shared.envelopes import parse_command  # the Catalog's own validation of the envelope
 
 SNAPSHOT = "snap-0123456789abcdef0"
@@ -153,3 +154,14 @@ def test_restore_to_an_availability_zone_creates_a_volume_from_a_new_snapshot(
     outcome = json.loads(capsys.readouterr().out)
     [volume] = aws.client("ec2").describe_volumes(VolumeIds=[outcome["volumeId"]])["Volumes"]
     assert volume["SnapshotId"] == outcome["snapshotId"] and volume["AvailabilityZone"] == "us-east-1a"
+
+
+@pytest.mark.parametrize("job_type", ["backup", "restore", "scan", "compact"])
+def test_the_command_the_vault_job_definitions_run_parses(job_type):
+    command = job_command(job_type)
+    assert command[:3] == ["python", "-m", "engine"]
+    substituted = [arg.replace("Ref::", "value-") if arg.startswith("Ref::") else arg for arg in command[3:]]
+
+    args = build_parser().parse_args(substituted)
+
+    assert args.command == job_type and args.job_id == "value-jobId"
