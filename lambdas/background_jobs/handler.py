@@ -7,7 +7,17 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from lambdas.shared import aws, tenant
-from lambdas.shared.envelopes import BackupStart, CommandRejected, JobCancel, RestoreStart, ScanStart, now_iso
+from lambdas.shared.config import settings
+from lambdas.shared.envelopes import (
+    BackupStart,
+    CommandRejected,
+    JobCancel,
+    RestoreStart,
+    RestoreStartPayload,
+    ScanStart,
+    ScanStartPayload,
+    now_iso,
+)
 from lambdas.shared.jobs import TERMINAL_STATES, get_job, jobs_table, submit_job
 from lambdas.shared.service import run_command
 from lambdas.shared.vaults import load_vault
@@ -21,9 +31,23 @@ def job_parameters(command: BackupStart | RestoreStart | ScanStart) -> dict[str,
     return {key: str(value) for key, value in payload.items()}
 
 
+def require_recovery_point(payload: RestoreStartPayload | ScanStartPayload) -> None:
+    """Restore and scan need an available recovery point of that asset in that vault."""
+    point = aws.table(settings().recovery_points_table).get_item(
+        Key={"assetId": payload.assetId, "recoveryPointId": payload.recoveryPointId}).get("Item")
+    if point is None or point.get("vaultName") != payload.vaultName:
+        raise CommandRejected(f"recovery point {payload.recoveryPointId!r} of asset {payload.assetId!r} is "
+                              f"not in vault {payload.vaultName!r}; list them with recovery-points.list")
+    if point.get("status") != "available":
+        raise CommandRejected(
+            f"recovery point {payload.recoveryPointId!r} is {point.get('status')}, not available")
+
+
 def start_job(command: BackupStart | RestoreStart | ScanStart) -> dict[str, Any]:
     job_type = command.type.removesuffix(".start")
     vault = load_vault(command.payload.vaultName)
+    if not isinstance(command, BackupStart):
+        require_recovery_point(command.payload)
     # The command id is the job id: one command, one job, however often it is delivered.
     job_id = str(command.id)
     record, submitted = submit_job(vault, job_type, job_id, job_parameters(command), correlation_id=job_id)

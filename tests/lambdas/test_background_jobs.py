@@ -6,7 +6,7 @@ from botocore.exceptions import ClientError
 from lambdas.background_jobs.handler import handler
 from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import command
-from tests.lambdas.world import VAULT, aws_client, aws_table
+from tests.lambdas.world import TABLES, VAULT, aws_client, aws_table
 
 BACKUP = {"vaultName": VAULT, "assetId": "vol-0123456789abcdef0", "snapshotId": "snap-0123456789abcdef0"}
 
@@ -34,7 +34,14 @@ def test_backup_start_records_job_keyed_by_command_id(world, context):
     assert record["correlationId"] == backup["id"]
 
 
+def store_recovery_point(status: str = "available", vault: str = VAULT) -> None:
+    aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).put_item(Item={
+        "assetId": "vol-1", "recoveryPointId": "rp-1", "vaultName": vault,
+        "createdAt": "2026-01-01T00:00:00Z", "status": status})
+
+
 def test_restore_and_scan_use_their_own_job_definitions(world, context):
+    store_recovery_point()
     restore = command("restore.start", {"vaultName": VAULT, "assetId": "vol-1", "recoveryPointId": "rp-1",
                                         "target": "us-east-1a"})
     scan = command("scan.start", {"vaultName": VAULT, "assetId": "vol-1", "recoveryPointId": "rp-1"})
@@ -43,6 +50,21 @@ def test_restore_and_scan_use_their_own_job_definitions(world, context):
     assert restored["jobDefinition"] == world.vault["jobDefinitions"]["restore"]
     assert restored["parameters"]["target"] == "us-east-1a"
     assert scanned["jobDefinition"] == world.vault["jobDefinitions"]["scan"]
+
+
+def test_restore_of_unknown_recovery_point_is_rejected(world, context):
+    store_recovery_point(vault="other-vault")
+    restore = command("restore.start", {"vaultName": VAULT, "assetId": "vol-1", "recoveryPointId": "rp-1",
+                                        "target": "us-east-1a"})
+    result = handler(restore, context)
+    assert result["status"] == "rejected" and "'rp-1'" in result["reason"]
+
+
+def test_scan_of_expired_recovery_point_is_rejected(world, context):
+    store_recovery_point(status="expired")
+    scan = command("scan.start", {"vaultName": VAULT, "assetId": "vol-1", "recoveryPointId": "rp-1"})
+    result = handler(scan, context)
+    assert result["status"] == "rejected" and "expired" in result["reason"]
 
 
 def test_redelivered_backup_start_submits_one_batch_job(world, context):
