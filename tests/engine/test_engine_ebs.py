@@ -21,17 +21,12 @@ def checksum(data: bytes) -> str:
 
 
 def make_snapshot(ebs_client, blocks: dict[int, bytes]) -> str:
-    snapshot_id = ebs_client.start_snapshot(VolumeSize=1)["SnapshotId"]
+    """A 1 GiB snapshot holding `blocks`, written the way the restore path writes them."""
+    ebs = EbsDirect(ebs_client)
+    snapshot_id, _ = ebs.start_snapshot(1024**3, "source volume", {}, None)
     for index, data in blocks.items():
-        ebs_client.put_snapshot_block(
-            SnapshotId=snapshot_id,
-            BlockIndex=index,
-            BlockData=data,
-            DataLength=len(data),
-            Checksum=checksum(data),
-            ChecksumAlgorithm="SHA256",
-        )
-    ebs_client.complete_snapshot(SnapshotId=snapshot_id, ChangedBlocksCount=len(blocks))
+        ebs.write_block(snapshot_id, index, data)
+    ebs.complete_snapshot(snapshot_id, len(blocks))
     return snapshot_id
 
 
@@ -144,35 +139,22 @@ def test_a_segment_size_that_is_not_a_multiple_of_the_block_size_is_a_clear_erro
 AWS_BLOCK = 524288
 
 
+def aws_page(key: str, items: list[dict], next_token: str | None = None) -> dict:
+    """One page of ListSnapshotBlocks / ListChangedBlocks as AWS returns it for an 8 GiB volume."""
+    page = {key: items, "ExpiryTime": datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC), "VolumeSize": 8,
+            "BlockSize": AWS_BLOCK}  # fmt: skip
+    return page | ({"NextToken": next_token} if next_token else {})
+
+
 def test_changed_blocks_follow_every_page_and_include_blocks_new_in_the_second_snapshot(aws):
     client = aws.client("ebs")
-    expiry = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    request = {"FirstSnapshotId": "snap-1", "SecondSnapshotId": "snap-2", "MaxResults": 10000}
+    first_page = [{"BlockIndex": 3, "FirstBlockToken": "a", "SecondBlockToken": "b"}]
+    new_block = [{"BlockIndex": 40, "SecondBlockToken": "new"}]  # not in the first snapshot
     with Stubber(client) as stub:
+        stub.add_response("list_changed_blocks", aws_page("ChangedBlocks", first_page, "page-2"), request)
         stub.add_response(
-            "list_changed_blocks",
-            {
-                "ChangedBlocks": [{"BlockIndex": 3, "FirstBlockToken": "a", "SecondBlockToken": "b"}],
-                "ExpiryTime": expiry,
-                "VolumeSize": 8,
-                "BlockSize": AWS_BLOCK,
-                "NextToken": "page-2",
-            },
-            {"FirstSnapshotId": "snap-1", "SecondSnapshotId": "snap-2", "MaxResults": 10000},
-        )
-        stub.add_response(
-            "list_changed_blocks",
-            {
-                "ChangedBlocks": [{"BlockIndex": 40, "SecondBlockToken": "new"}],  # not in the first snapshot
-                "ExpiryTime": expiry,
-                "VolumeSize": 8,
-                "BlockSize": AWS_BLOCK,
-            },
-            {
-                "FirstSnapshotId": "snap-1",
-                "SecondSnapshotId": "snap-2",
-                "MaxResults": 10000,
-                "NextToken": "page-2",
-            },
+            "list_changed_blocks", aws_page("ChangedBlocks", new_block), request | {"NextToken": "page-2"}
         )
 
         assert EbsDirect(client).changed_blocks("snap-1", "snap-2") == {3, 40}
@@ -180,29 +162,11 @@ def test_changed_blocks_follow_every_page_and_include_blocks_new_in_the_second_s
 
 def test_the_snapshot_layout_takes_block_and_volume_size_from_aws_across_pages(aws):
     client = aws.client("ebs")
-    expiry = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    request = {"SnapshotId": "snap-1", "MaxResults": 10000}
     with Stubber(client) as stub:
-        stub.add_response(
-            "list_snapshot_blocks",
-            {
-                "Blocks": [{"BlockIndex": 0, "BlockToken": "t0"}],
-                "ExpiryTime": expiry,
-                "VolumeSize": 8,
-                "BlockSize": AWS_BLOCK,
-                "NextToken": "more",
-            },
-            {"SnapshotId": "snap-1", "MaxResults": 10000},
-        )
-        stub.add_response(
-            "list_snapshot_blocks",
-            {
-                "Blocks": [{"BlockIndex": 16, "BlockToken": "t16"}],
-                "ExpiryTime": expiry,
-                "VolumeSize": 8,
-                "BlockSize": AWS_BLOCK,
-            },
-            {"SnapshotId": "snap-1", "MaxResults": 10000, "NextToken": "more"},
-        )
+        first, second = [{"BlockIndex": 0, "BlockToken": "t0"}], [{"BlockIndex": 16, "BlockToken": "t16"}]
+        stub.add_response("list_snapshot_blocks", aws_page("Blocks", first, "more"), request)
+        stub.add_response("list_snapshot_blocks", aws_page("Blocks", second), request | {"NextToken": "more"})
 
         layout = EbsDirect(client).layout("snap-1")
 
@@ -212,17 +176,9 @@ def test_the_snapshot_layout_takes_block_and_volume_size_from_aws_across_pages(a
 
 def test_with_aws_block_sizes_segments_group_eight_blocks_of_512_kib(aws):
     client = aws.client("ebs")
-    expiry = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
+    blocks = [{"BlockIndex": i, "BlockToken": f"t{i}"} for i in (0, 7, 8, 20)]
     with Stubber(client) as stub:
-        stub.add_response(
-            "list_snapshot_blocks",
-            {
-                "Blocks": [{"BlockIndex": i, "BlockToken": f"t{i}"} for i in (0, 7, 8, 20)],
-                "ExpiryTime": expiry,
-                "VolumeSize": 8,
-                "BlockSize": AWS_BLOCK,
-            },
-        )
+        stub.add_response("list_snapshot_blocks", aws_page("Blocks", blocks))
         source = EbsSnapshotSource(EbsDirect(client), "snap-1")
 
     assert source.segments_with_data(4 * 1024 * 1024) == {0, 1, 2}
