@@ -80,6 +80,6 @@ HANDLERS = {"backup.start": start_job, "restore.start": start_job, "scan.start":
             "job.cancel": cancel_job}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_command(event, HANDLERS, logger)

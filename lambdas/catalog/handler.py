@@ -103,6 +103,6 @@ HANDLERS = {"recovery-point.register": register, "recovery-points.list": list_po
             "recovery-points.expire": expire}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_command(event, HANDLERS, logger)

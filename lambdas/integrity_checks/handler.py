@@ -77,6 +77,6 @@ def run_integrity(command: IntegrityRun) -> dict[str, Any]:
     return {"passed": report["passed"], "failed": report["summary"]["failed"], "locations": stored}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_command(event, {"integrity.run": run_integrity}, logger)

@@ -106,7 +106,7 @@ def refresh(command: InventoryRefresh) -> dict[str, Any]:
     return {"assets": len(assets), "removed": len(gone)}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if is_command(event):
         return run_command(event, {"inventory.refresh": refresh}, logger)

@@ -95,7 +95,7 @@ def answer_status(command: JobStatus) -> dict[str, Any]:
     return {"jobId": record["jobId"], "state": record["state"]}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if is_command(event):
         return run_command(event, {"job.status": answer_status}, logger)

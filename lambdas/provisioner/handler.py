@@ -79,6 +79,6 @@ def stop_server(command: ServerStop) -> dict[str, Any]:
 HANDLERS = {"server.start": start_server, "server.stop": stop_server}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return run_command(event, HANDLERS, logger)

@@ -34,7 +34,7 @@ def route_record(record: SQSRecord) -> dict[str, Any]:
     return {"status": "dispatched", **result}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     dispatch.idempotency_config().register_lambda_context(context)
     return process_partial_response(event=event, record_handler=route_record, processor=processor,
