@@ -45,7 +45,9 @@ def invoke_service(command: dict[str, Any]) -> dict[str, Any]:
 def idempotency_config() -> IdempotencyConfig:
     # The command id is the key: a redelivered command (same id) returns the saved result and invokes
     # nothing; a concurrent duplicate fails with "in progress" and is retried by SQS.
-    return IdempotencyConfig(event_key_jmespath="id", expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
+    # The validation hash catches an id reused for another command, which would otherwise be dropped.
+    return IdempotencyConfig(event_key_jmespath="id", payload_validation_jmespath="[type, payload]",
+                             expires_after_seconds=IDEMPOTENCY_EXPIRY_SECONDS,
                              raise_on_no_idempotency_key=True)
 
 

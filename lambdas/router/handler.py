@@ -12,6 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyValidationError
 
 from lambdas.router import dispatch
 from lambdas.shared import tenant
@@ -29,7 +30,14 @@ def route_record(record: SQSRecord) -> dict[str, Any]:
         logger.warning("command rejected", extra={"messageId": record.message_id, "reason": rejection.reason})
         tenant.reject(rejection)
         return {"status": "rejected"}
-    result = dispatch.dispatch_once()(command=command_to_json(command))
+    try:
+        result = dispatch.dispatch_once()(command=command_to_json(command))
+    except IdempotencyValidationError:
+        tenant.reject(CommandRejected(
+            f"command id {command.id} was already used for a different command; "
+            "send each command with a new id",
+            command_id=str(command.id), command_type=command.type))
+        return {"status": "rejected"}
     logger.info("command dispatched", extra={"commandId": str(command.id), "type": command.type, **result})
     return {"status": "dispatched", **result}
 

@@ -39,6 +39,15 @@ def test_redelivered_command_is_dispatched_once(world, context, invocations):
     assert len(invocations) == 1
 
 
+def test_reused_command_id_with_other_content_is_rejected(world, context, invocations):
+    handler(sqs_event(json.dumps(BACKUP)), context)
+    reused = {**BACKUP, "payload": {**BACKUP["payload"], "assetId": "vol-2"}}
+    response = handler(sqs_event(json.dumps(reused)), context)
+    (event,) = world.tenant_events()
+    assert response == {"batchItemFailures": []} and len(invocations) == 1
+    assert event["type"] == "command.rejected" and "already used" in event["payload"]["reason"]
+
+
 def test_malformed_json_is_rejected_to_tenant_without_failing_the_batch(world, context, invocations):
     response = handler(sqs_event("{not json", json.dumps(BACKUP)), context)
     (event,) = world.tenant_events()
