@@ -42,34 +42,31 @@ def largest_stack_values(private_link: bool = True) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--runs", type=int, default=1, help="plan this many times and report each (default 1)"
-    )
+    parser.add_argument("--runs", type=int, default=2, help="plans to time; the first is cold (default 2)")
     args = parser.parse_args(argv)
 
-    from plan import build_plan  # imported here so the import time is reported apart
-
     started = time.perf_counter()
-    import pulumi_aws  # noqa: F401 - loaded by the program; measured apart from planning
+    from plan import build_plan
 
-    print(f"imports: {time.perf_counter() - started:.2f} s")
+    print(f"import of the plan runner: {time.perf_counter() - started:.2f} s")
     values = largest_stack_values()
-    worst = 0.0
+    first = None
     for run in range(1, args.runs + 1):
-        started = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         plan = build_plan("bench", stack_values=values)
-        elapsed = time.perf_counter() - started
-        worst = max(worst, elapsed)
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        first = first if first is not None else wall
         count = len(plan.resources)
-        custom = sum(1 for r in plan.resources if r.custom)
         print(
-            f"run {run}: {len(SUPPORTED_REGIONS)} regions x {MAX_VAULTS_PER_REGION} vaults: {elapsed:.2f} s, "
-            f"{count} resources ({custom} cloud resources), {1000 * elapsed / count:.2f} ms per resource"
+            f"run {run} ({'cold' if run == 1 else 'warm'}): {len(SUPPORTED_REGIONS)} regions x "
+            f"{MAX_VAULTS_PER_REGION} vaults, {count} resources: {wall:.2f} s wall, {cpu:.2f} s CPU, "
+            f"{1000 * wall / count:.2f} ms per resource"
         )
-    per_type = Counter(r.type for r in plan.resources)
-    print("largest types: " + ", ".join(f"{t.split(':')[-1]} {n}" for t, n in per_type.most_common(6)))
-    verdict = "within" if worst < TARGET_SECONDS else "OVER"
-    print(f"slowest run {worst:.2f} s: {verdict} the {TARGET_SECONDS:.0f} s target")
+    per_type = Counter(r.type.rsplit(":", 1)[-1] for r in plan.resources)
+    print("most numerous: " + ", ".join(f"{t} {n}" for t, n in per_type.most_common(8)))
+    # Wall time depends on what else the machine runs; CPU time shows the program's own cost.
+    verdict = "within" if first < TARGET_SECONDS else "over"
+    print(f"cold run {first:.2f} s: {verdict} the {TARGET_SECONDS:.0f} s target")
     return 0
 
 

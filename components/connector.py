@@ -27,6 +27,7 @@ ROUTER_TIMEOUT_SECONDS = 30
 SERVICE_TIMEOUT_SECONDS = 120
 COMMAND_VISIBILITY_SECONDS = 6 * ROUTER_TIMEOUT_SECONDS
 COMMAND_MAX_RECEIVES = 5
+EVENT_MAX_RECEIVES = 10  # the tenant polls from outside; allow more retries before parking an event
 ROUTER_MAX_CONCURRENCY = 5  # the event source mapping's cap (2 is Lambda's minimum)
 RETENTION_14_DAYS = 14 * 24 * 3600
 
@@ -122,8 +123,16 @@ class CloudConnector(pulumi.ComponentResource):
             tags,
             policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "failed-invocations")),
         )
+        # Events the tenant fails to process repeatedly are kept in the same dead-letter queue, not lost.
         events = self._queue(
-            name, "tenant-events", key, tags, policy=base.apply(docs.tenant_events_queue_policy)
+            name,
+            "tenant-events",
+            key,
+            tags,
+            policy=base.apply(docs.tenant_events_queue_policy),
+            redrive_policy=Output.all(base, dead_letter.arn).apply(
+                lambda v: _json(docs.redrive_policy(v[0], EVENT_MAX_RECEIVES))
+            ),
         )
 
         # --- vaults (before the functions: their roles are scoped to the vaults' ARNs) ------------------
@@ -237,7 +246,7 @@ class CloudConnector(pulumi.ComponentResource):
                 f"{name}-alerts-email-{index}", topic=alerts.arn, protocol="email", endpoint=email, opts=child
             )
         for purpose, queue, what in (
-            ("commands-dlq", dead_letter, "commands the router could not process"),
+            ("commands-dlq", dead_letter, "commands the router (or events the tenant) could not process"),
             ("failed-invocations", failed, "service invocations that failed after retries"),
         ):
             aws.cloudwatch.MetricAlarm(

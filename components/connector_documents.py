@@ -333,9 +333,16 @@ def redrive_policy(scope: ConnectorScope, max_receive_count: int) -> dict:
     return {"deadLetterTargetArn": scope.queue_arn("commands-dlq"), "maxReceiveCount": max_receive_count}
 
 
+# Queues whose failed messages go to the one dead-letter queue of the region (shared: one alarm watches both).
+DEAD_LETTER_SOURCES = ("commands", "tenant-events")
+
+
 def dlq_redrive_allow_policy(scope: ConnectorScope) -> dict:
-    """Only the command queue may use the command DLQ."""
-    return {"redrivePermission": "byQueue", "sourceQueueArns": [scope.queue_arn("commands")]}
+    """Only the command queue and the tenant events queue may use the region's dead-letter queue."""
+    return {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [scope.queue_arn(q) for q in DEAD_LETTER_SOURCES],
+    }
 
 
 def connector_key_policy(scope: ConnectorScope) -> dict:

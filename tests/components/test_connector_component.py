@@ -101,6 +101,13 @@ def test_every_queue_is_kms_encrypted_and_tls_only(example_plan):
         )
 
 
+def test_tenant_events_are_parked_in_the_dead_letter_queue_not_lost(example_plan):
+    for region in example_plan.config.region_names:
+        events = named(example_plan, region, "sqs/queue:Queue", "elastio-tenant-events")
+        dead_letter = named(example_plan, region, "sqs/queue:Queue", "elastio-commands-dlq")
+        assert dead_letter.urn in events.property_dependencies["redrivePolicy"]
+
+
 def test_command_queue_redrives_to_its_dead_letter_queue(example_plan):
     for region in example_plan.config.region_names:
         queues = {q.inputs["name"]: q for q in of_type(example_plan, "sqs/queue:Queue") if q.region == region}

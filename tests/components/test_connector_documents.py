@@ -225,10 +225,10 @@ def test_only_the_tenant_role_may_send_commands():
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": TENANT}}
 
 
-def test_command_dlq_accepts_redrives_only_from_the_command_queue():
+def test_dead_letter_queue_accepts_redrives_only_from_the_command_and_tenant_events_queues():
     assert docs.dlq_redrive_allow_policy(SCOPE) == {
         "redrivePermission": "byQueue",
-        "sourceQueueArns": [SCOPE.queue_arn("commands")],
+        "sourceQueueArns": [SCOPE.queue_arn("commands"), SCOPE.queue_arn("tenant-events")],
     }
 
 
