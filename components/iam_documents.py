@@ -128,7 +128,10 @@ def function_arns(scope: AccountScope) -> list[str]:
 
 
 def function_log_group_arns(scope: AccountScope) -> list[str]:
-    groups = _regional(scope, "logs", f"log-group:/aws/lambda/{naming.NAME_ROOT}-*")
+    """Log groups of the connector's functions and of the vaults' Batch jobs and ScaleZ server tasks."""
+    groups = _regional(scope, "logs", f"log-group:/aws/lambda/{naming.NAME_ROOT}-*") + _regional(
+        scope, "logs", f"log-group:{naming.vault_log_group_name('*')}"
+    )
     return groups + [f"{group}:log-stream:*" for group in groups]
 
 

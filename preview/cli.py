@@ -1,4 +1,4 @@
-"""`python -m preview --stack NAME`: what `pulumi up` would create, checked and priced, without any cloud call."""
+"""`python -m preview --stack NAME`: what `pulumi up` would create, checked and priced, with no AWS call."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from preview.tree import render_counts, render_tree
 # exactly as the real pack runs them.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policies"))
 
-import cost  # noqa: E402
 from elastio_policies.config import PolicyConfigError  # noqa: E402
 from elastio_policies.offline import evaluate, has_mandatory  # noqa: E402
 from elastio_policies.report import format_table, to_json  # noqa: E402
+
+import cost  # noqa: E402
 
 EXIT_OK = 0
 EXIT_POLICY_VIOLATION = 1
@@ -32,16 +33,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m preview",
         description="Offline preview of an Elastio stack: the resource plan, policy verdicts and cost.",
     )
-    parser.add_argument("--stack", default="example", help="stack name: reads Pulumi.<stack>.yaml (default: example)")
+    parser.add_argument(
+        "--stack", default="example", help="stack name: reads Pulumi.<stack>.yaml (default: example)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON document for machines")
     parser.add_argument(
         "--project-dir", type=Path, default=None, help="the Pulumi project to plan (default: this checkout)"
     )
     parser.add_argument(
-        "--policy-config", type=Path, default=None,
-        help="policy pack config JSON, as for `pulumi preview --policy-pack-config` (default: the pack's defaults)",
+        "--policy-config",
+        type=Path,
+        default=None,
+        help="policy pack config JSON, as for `pulumi preview --policy-pack-config` (default: the pack's)",
     )
-    parser.add_argument("--free-tier", action="store_true", help="count the AWS free tier in the cost (off: it is shared)")
+    parser.add_argument(
+        "--free-tier", action="store_true", help="count the AWS free tier in the cost (off: it is shared)"
+    )
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     return parser.parse_args(argv)
 
@@ -87,7 +94,7 @@ def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any]]
     try:
         estimate = cost.summary(records, usage, free_tier=args.free_tier)
     except cost.CostInputError as err:
-        raise BadInput(err.describe("elastio:usage")) from None
+        raise BadInput(err.describe(cost.config_key(err.field))) from None
     return verdicts, estimate
 
 
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # a bug of ours: say so plainly, keep the traceback for --debug
         if args.debug:
             traceback.print_exc()
-        print(f"internal error while previewing {args.stack!r}: {err} (rerun with --debug for details)", file=sys.stderr)
+        print(f"internal error while previewing {args.stack!r}: {err} (rerun with --debug)", file=sys.stderr)
         return EXIT_INTERNAL
     exit_code = EXIT_POLICY_VIOLATION if has_mandatory(verdicts) else EXIT_OK
 

@@ -398,3 +398,19 @@ def test_local_backup_reads_snapshot_blocks_only_of_tagged_snapshots():
     stmt = _statement(docs.managed_policies(SCOPE)["ElastioLocalBackup"], "ReadTaggedSnapshotBlocks")
     assert stmt["Condition"]["StringEquals"] == {f"aws:ResourceTag/{RESOURCE_TAG_KEY}": "true"}
     assert all(arn.endswith("::snapshot/*") for arn in stmt["Resource"])
+
+
+@pytest.mark.parametrize("builder", ["installer", "boundary"])
+def test_installer_and_boundary_cover_the_vault_task_log_groups(builder):
+    boundary_arn = docs.policy_arn(SCOPE, naming.default_boundary_name(IAM))
+    if builder == "installer":
+        document = docs.installer_policy(SCOPE, boundary_arn)
+    else:
+        document = docs.default_permissions_boundary(SCOPE)
+    allowed = [
+        resource
+        for statement in statements(document, "Allow")
+        for resource in as_list(statement.get("Resource", []))
+    ]
+    for region in REGIONS:
+        assert f"arn:aws:logs:{region}:{ACCOUNT}:log-group:/elastio/vaults/*" in allowed
