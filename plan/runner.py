@@ -130,7 +130,7 @@ def build_plan(
         raise PlanError(str(err)) from None
     finally:
         set_all_config({}, [])
-        loop.close()
+        _close(loop)
         asyncio.set_event_loop(previous_loop)
 
     resources = _resolve(monitor.registrations)
@@ -138,6 +138,17 @@ def build_plan(
     plan.outputs = outputs
     plan.config = outputs.pop("__config__", None)
     return plan
+
+
+def _close(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel what the mock runtime left pending (output callbacks nobody awaits) before closing the loop,
+    so no "Task was destroyed but it is pending" noise reaches the user."""
+    pending = [task for task in asyncio.all_tasks(loop) if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:
+        loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    loop.close()
 
 
 def _run_program(project_dir: Path, outputs: dict[str, Any]) -> None:
