@@ -9,8 +9,6 @@ from moto import mock_aws
 
 # Before the handlers are imported: their Powertools loggers read the level once.
 os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-# moto's EC2 loads ~1300 sample AMIs per account: half of the world's build time, unused here.
-os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 from lambdas.router import dispatch  # noqa: E402
 from lambdas.shared import aws as shared_aws  # noqa: E402
@@ -41,7 +39,9 @@ def context() -> LambdaContext:
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> World:
     for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+                        "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
+                        # moto's EC2 loads ~1300 sample AMIs per account: half the build time, unused here.
+                        "MOTO_EC2_LOAD_DEFAULT_AMIS": "false"}.items():
         monkeypatch.setenv(name, value)
     with mock_aws(config={"batch": {"use_docker": False}, "lambda": {"use_docker": False}}):
         built = build_world()
