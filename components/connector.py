@@ -9,6 +9,7 @@ components.connector_documents (pure); this module only wires them.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -97,42 +98,27 @@ class CloudConnector(pulumi.ComponentResource):
         base = Output.all(args.account_id, key.arn, args.tenant_role_arn).apply(
             lambda v: _base_scope(region, v[0], v[1], v[2])
         )
-        dead_letter = self._queue(
-            name,
+        queue = functools.partial(self._queue, name, key, tags)
+        dead_letter = queue(
             "commands-dlq",
-            key,
-            tags,
             policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "commands-dlq")),
             redrive_allow_policy=base.apply(lambda s: _json(docs.dlq_redrive_allow_policy(s))),
         )
-        commands = self._queue(
-            name,
+        commands = queue(
             "commands",
-            key,
-            tags,
             policy=base.apply(docs.command_queue_policy),
             visibility_timeout_seconds=COMMAND_VISIBILITY_SECONDS,
-            redrive_policy=Output.all(base, dead_letter.arn).apply(
-                lambda v: _json(docs.redrive_policy(v[0], COMMAND_MAX_RECEIVES))
-            ),
+            redrive_policy=_redrive(base, dead_letter, COMMAND_MAX_RECEIVES),
         )
-        failed = self._queue(
-            name,
+        failed = queue(
             "failed-invocations",
-            key,
-            tags,
             policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "failed-invocations")),
         )
         # Events the tenant fails to process repeatedly are kept in the same dead-letter queue, not lost.
-        events = self._queue(
-            name,
+        events = queue(
             "tenant-events",
-            key,
-            tags,
             policy=base.apply(docs.tenant_events_queue_policy),
-            redrive_policy=Output.all(base, dead_letter.arn).apply(
-                lambda v: _json(docs.redrive_policy(v[0], EVENT_MAX_RECEIVES))
-            ),
+            redrive_policy=_redrive(base, dead_letter, EVENT_MAX_RECEIVES),
         )
 
         # --- vaults (before the functions: their roles are scoped to the vaults' ARNs) ------------------
@@ -329,7 +315,7 @@ class CloudConnector(pulumi.ComponentResource):
             **extra,
         )
 
-    def _queue(self, name: str, purpose: str, key: aws.kms.Key, tags: dict, *, policy: Output, **extra):
+    def _queue(self, name: str, key: aws.kms.Key, tags: dict, purpose: str, *, policy: Output, **extra):
         return aws.sqs.Queue(
             f"{name}-{purpose}",
             name=naming.queue_name(purpose),
@@ -438,6 +424,11 @@ class CloudConnector(pulumi.ComponentResource):
 
 def _json(document: dict[str, Any]) -> str:
     return json.dumps(document)
+
+
+def _redrive(base: Output[docs.ConnectorScope], dead_letter: aws.sqs.Queue, max_receives: int) -> Output[str]:
+    # The ARN comes from the fixed name; depending on the queue's output orders creation and shows the link.
+    return Output.all(base, dead_letter.arn).apply(lambda v: _json(docs.redrive_policy(v[0], max_receives)))
 
 
 def _base_scope(region: str, account_id: str, key_arn: str, tenant_role_arn: str) -> docs.ConnectorScope:

@@ -106,7 +106,8 @@ def _common(scope: ConnectorScope, service: str) -> list[dict]:
     """What every function does: write its own logs, use the connector key, tell the tenant, fail safely."""
     statements = [
         _statement("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [scope.log_group_arn(service)]),
-        _statement("ConnectorKey", KEY_USE, [scope.key_arn]),
+        # DynamoDB tables with a customer-managed key also describe it on the caller's behalf.
+        _statement("ConnectorKey", (*KEY_USE, "kms:DescribeKey"), [scope.key_arn]),
         _statement("TenantEvents", QUEUE_SEND, [scope.queue_arn("tenant-events")]),
     ]
     if service != naming.ROUTER:
@@ -286,18 +287,24 @@ def _deny_insecure_transport(action: str, resource: str) -> dict:
     }
 
 
+def _allow_tenant(scope: ConnectorScope, sid: str, actions: list[str], queue: str) -> dict:
+    return {
+        "Sid": sid,
+        "Effect": "Allow",
+        "Principal": {"AWS": scope.tenant_role_arn},
+        "Action": actions,
+        "Resource": queue,
+    }
+
+
 def command_queue_policy(scope: ConnectorScope) -> dict:
     """TLS only; only the account's ElastioTenant role may send commands (not even other admins)."""
     queue = scope.queue_arn("commands")
     return _document(
         _deny_insecure_transport("sqs:*", queue),
-        {
-            "Sid": "TenantSends",
-            "Effect": "Allow",
-            "Principal": {"AWS": scope.tenant_role_arn},
-            "Action": ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"],
-            "Resource": queue,
-        },
+        _allow_tenant(
+            scope, "TenantSends", ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], queue
+        ),
         {
             # Same-account identity policies could otherwise grant SendMessage; this makes the rule absolute.
             "Sid": "OnlyTenantSends",
@@ -314,13 +321,7 @@ def tenant_events_queue_policy(scope: ConnectorScope) -> dict:
     queue = scope.queue_arn("tenant-events")
     return _document(
         _deny_insecure_transport("sqs:*", queue),
-        {
-            "Sid": "TenantReceives",
-            "Effect": "Allow",
-            "Principal": {"AWS": scope.tenant_role_arn},
-            "Action": list(QUEUE_CONSUME),
-            "Resource": queue,
-        },
+        _allow_tenant(scope, "TenantReceives", list(QUEUE_CONSUME), queue),
     )
 
 
