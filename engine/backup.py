@@ -117,13 +117,15 @@ def run_backup(
     clock: Callable[[], float] = time.time,
 ) -> BackupResult:
     started = int(clock())
-    parent = _usable_parent(vault, request, settings)
-    pinned = (manifest_key(request.asset_id, parent.recovery_point_id),) if parent else ()
-    lease = Lease(request.job_id, started, started, pinned)
-    vault.write_lease(lease)
+    # The lease (pinning the parent) is written before the parent is read, so no compaction can expire the
+    # parent's chunks between our reading its manifest and our copying its segments.
+    parent_id = request.parent_recovery_point_id
+    pinned = (manifest_key(request.asset_id, parent_id),) if parent_id else ()
+    vault.write_lease(Lease(request.job_id, started, started, pinned))
     job.heartbeat = lambda: vault.write_lease(Lease(request.job_id, started, int(clock()), pinned))
     try:
         job.running()
+        parent = _usable_parent(vault, request, settings)
         result = _store(vault, source, request, settings, job, parent, started, clock)
         vault.bucket.put(result.manifest_key, result.manifest.to_json(), "application/json")
         try:

@@ -112,3 +112,23 @@ def test_a_rerun_of_an_interrupted_backup_reuses_what_it_already_stored(vault, j
 
     assert rerun.chunks_reused > 0
     assert vault.manifest_keys() == [manifest_key("vol-1", "rp-1")]
+
+
+def test_while_an_incremental_backup_runs_its_lease_pins_the_parent_manifest(
+    vault, job, registered, tmp_path
+):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    backup_file(vault, image, job, registered, "rp-1")
+    leases_seen = []
+
+    class Watched(ImageFileSource):
+        def read_segments(self, indexes, segment_bytes):
+            leases_seen.extend(vault.leases())
+            yield from super().read_segments(indexes, segment_bytes)
+
+    request = BackupRequest("job-2", "vol-1", "rp-2", parent_recovery_point_id="rp-1")
+    run_backup(vault, Watched(image, "snap-2"), request, registered, job, SMALL)
+
+    assert [lease.pinned_manifests for lease in leases_seen] == [(manifest_key("vol-1", "rp-1"),)]
+    assert vault.leases() == []  # dropped when the backup finished
