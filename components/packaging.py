@@ -99,15 +99,21 @@ def is_mocked() -> bool:
 def ensure_layer() -> pulumi.FileArchive:
     """Build the layer directory if this run needs it (once per program run), then return its archive."""
     digest = requirements_digest()
+    mocked = is_mocked()
     build = should_build_layer(
         mode=os.environ.get(BUILD_ENV, "auto").strip().lower() or "auto",
         dry_run=pulumi.runtime.is_dry_run(),
-        mocked=is_mocked(),
+        mocked=mocked,
         layer_exists=LAYER_DIR.is_dir(),
         stamp_matches=STAMP.is_file() and STAMP.read_text().strip() == digest,
     )
     if build:
         build_layer(digest)
+    elif not mocked and not LAYER_DIR.is_dir():
+        raise PackagingError(
+            f"the Lambda layer directory {LAYER_DIR} does not exist and {BUILD_ENV}=never: "
+            f"unset {BUILD_ENV} so the program builds it"
+        )
     return layer_code()
 
 

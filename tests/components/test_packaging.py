@@ -64,6 +64,14 @@ def test_ensure_layer_does_not_build_under_mocks_whatever_the_environment(monkey
     assert built == [] and archive.path == str(packaging.LAYER_DIR)
 
 
+def test_ensure_layer_refuses_to_deploy_a_missing_layer_it_may_not_build(monkeypatch, tmp_path):
+    monkeypatch.setattr(packaging, "is_mocked", lambda: False)
+    monkeypatch.setattr(packaging, "LAYER_DIR", tmp_path / "missing")
+    monkeypatch.setenv(packaging.BUILD_ENV, "never")
+    with pytest.raises(packaging.PackagingError, match="does not exist and ELASTIO_LAYER_BUILD=never"):
+        packaging.ensure_layer.__wrapped__()
+
+
 def test_ensure_layer_builds_on_deploy_when_the_layer_is_missing(monkeypatch, tmp_path):
     built = []
     monkeypatch.setattr(packaging, "build_layer", built.append)
@@ -72,3 +80,12 @@ def test_ensure_layer_builds_on_deploy_when_the_layer_is_missing(monkeypatch, tm
     monkeypatch.delenv(packaging.BUILD_ENV, raising=False)
     packaging.ensure_layer.__wrapped__()
     assert built == [packaging.requirements_digest()]
+
+
+def test_missing_requirements_file_is_named_with_the_way_out(monkeypatch, tmp_path):
+    monkeypatch.setattr(packaging, "REQUIREMENTS", tmp_path / "lambdas" / "requirements.txt")
+    monkeypatch.setattr(packaging, "PROJECT_DIR", tmp_path)
+    monkeypatch.setattr(packaging, "LAYER_DIR", tmp_path / "layer")
+    with pytest.raises(packaging.PackagingError, match=r"requirements.txt is missing.*ELASTIO_LAYER_BUILD"):
+        packaging.build_layer("digest")
+    assert not (tmp_path / "layer").exists()
