@@ -13,6 +13,24 @@ import pulumi
 _ARN_SERVICE = {"cloudwatch": "cloudwatch", "lambda": "lambda", "ec2": "ec2", "batch": "batch"}
 
 
+# How AWS writes the resource part of an ARN, where it is not "<kind>/<name>".
+_ARN_RESOURCE = {
+    "aws:sqs/queue:Queue": "{name}",
+    "aws:sns/topic:Topic": "{name}",
+    "aws:lambda/function:Function": "function:{name}",
+    "aws:lambda/layerVersion:LayerVersion": "layer:{name}:1",
+    "aws:cloudwatch/logGroup:LogGroup": "log-group:{name}",
+    "aws:cloudwatch/metricAlarm:MetricAlarm": "alarm:{name}",
+    "aws:cloudwatch/eventRule:EventRule": "rule/{name}",
+    "aws:batch/jobDefinition:JobDefinition": "job-definition/{name}:1",
+    "aws:batch/jobQueue:JobQueue": "job-queue/{name}",
+    "aws:batch/computeEnvironment:ComputeEnvironment": "compute-environment/{name}",
+    "aws:ecs/cluster:Cluster": "cluster/{name}",
+    "aws:ecs/taskDefinition:TaskDefinition": "task-definition/{name}:1",
+    "aws:dynamodb/table:Table": "table/{name}",
+}
+
+
 class FakeCloud(pulumi.runtime.Mocks):
     ACCOUNT_ID = "111122223333"
 
@@ -64,11 +82,12 @@ class FakeCloud(pulumi.runtime.Mocks):
         if module == "s3":
             return f"arn:aws:s3:::{name}"
         service = _ARN_SERVICE.get(module, module)
-        return f"arn:aws:{service}:{region}:{self.account_id}:{kind}/{name}"
+        resource = _ARN_RESOURCE.get(typ, "{kind}/{name}").format(kind=kind, name=name)
+        return f"arn:aws:{service}:{region}:{self.account_id}:{resource}"
 
 
 def _physical_name(logical: str, inputs: dict[str, Any]) -> str:
-    for key in ("name", "bucket", "functionName", "roleName"):
+    for key in ("name", "bucket", "functionName", "roleName", "family"):
         value = inputs.get(key)
         if isinstance(value, str) and value:
             return value

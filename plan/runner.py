@@ -58,7 +58,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "provider": request.provider or None,
                     "providers": dict(request.providers),
                     "property_dependencies": {
-                        key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                        key: sorted(set(deps.urns)) for key, deps in request.propertyDependencies.items()
                     },
                 }
             )
@@ -86,6 +86,8 @@ def _redact(value: Any, secret_values: list[str]) -> Any:
         return {k: _redact(v, secret_values) for k, v in value.items()}
     if isinstance(value, list):
         return [_redact(v, secret_values) for v in value]
+    if isinstance(value, (pulumi.Asset, pulumi.Archive)):
+        return _describe_asset(value)
     if isinstance(value, str):
         if value == rpc.UNKNOWN:
             return "[unknown]"
@@ -110,6 +112,9 @@ def build_plan(
     except StackFileError as err:
         raise PlanError(str(err)) from None
 
+    # Source positions of each registration are for the engine's diagnostics; offline nobody reads them and
+    # collecting them (a full traceback.extract_stack per resource) is a fifth of the plan's time.
+    _skip_source_positions()
     cloud = FakeCloud(account_id=account_id)
     secret_values = [stack_config.values[k] for k in stack_config.secret_keys if stack_config.values.get(k)]
     monitor = RecordingMonitor(cloud, secret_values)
@@ -126,6 +131,7 @@ def build_plan(
         set_all_config(stack_config.values, stack_config.secret_keys)
         _run_program(project_dir, outputs)
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
+        stack_outputs = loop.run_until_complete(_stack_outputs(secret_values))
     except pulumi.RunError as err:
         raise PlanError(str(err)) from None
     finally:
@@ -133,11 +139,52 @@ def build_plan(
         _close(loop)
         asyncio.set_event_loop(previous_loop)
 
-    resources = _resolve(monitor.registrations)
+    # Registration order depends on the event loop; sorting makes the graph (and its JSON) diffable.
+    resources = sorted(_resolve(monitor.registrations), key=lambda r: r.urn)
     plan = Plan(stack=stack, project=stack_config.project, resources=resources, notes=list(stack_config.notes))
-    plan.outputs = outputs
     plan.config = outputs.pop("__config__", None)
+    plan.outputs = stack_outputs
     return plan
+
+
+def _describe_asset(value: pulumi.Asset | pulumi.Archive) -> dict[str, Any]:
+    """Assets and archives as plain data, so records stay JSON and compare equal across runs."""
+    if isinstance(value, pulumi.AssetArchive):
+        return {"assetArchive": {name: _describe_asset(item) for name, item in sorted(value.assets.items())}}
+    for kind in ("path", "uri", "text"):
+        if hasattr(value, kind):
+            shown = getattr(value, kind)
+            return {type(value).__name__: shown if kind != "text" else f"<{len(shown)} characters>"}
+    return {type(value).__name__: None}
+
+
+async def _stack_outputs(secret_values: list[str]) -> dict[str, Any]:
+    """The values of `pulumi.export(...)`: the mock runtime finished the stack before the program ran, so the
+    exports are read from the root stack rather than from its (empty) registered outputs."""
+    root = pulumi.runtime.settings.get_root_resource()
+    exported = dict(getattr(root, "outputs", {}) or {})
+    values = {}
+    for name, value in exported.items():
+        output = pulumi.Output.from_input(value)
+        values[name] = await output.future(with_unknowns=True)
+    return _redact(_plain(values), secret_values)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+def _skip_source_positions() -> None:
+    from pulumi.runtime import resource as runtime_resource
+    from pulumi.runtime.proto import source_pb2
+
+    runtime_resource._get_stack_trace = source_pb2.StackTrace  # noqa: SLF001 - returns an empty trace
 
 
 def _close(loop: asyncio.AbstractEventLoop) -> None:
@@ -148,6 +195,9 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
         task.cancel()
     if pending:
         loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+    # The SDK keeps cancelled Output tasks for "program exit"; they belong to this loop, so forget them.
+    with pulumi.runtime.settings.SETTINGS.lock:
+        pulumi.runtime.settings.SETTINGS.outputs.clear()
     loop.close()
 
 

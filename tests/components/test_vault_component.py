@@ -395,5 +395,5 @@ def test_record_parses_as_the_services_read_it(run):
 
     plain = {k: TypeDeserializer().deserialize(v) for k, v in run.records["locked"].items()}
     record = VaultRecord.model_validate(plain)
-    assert record.job_definition("compact").endswith("elastio-locked-compact")
+    assert record.job_definition("compact").rsplit(":", 1)[0].endswith("job-definition/elastio-locked-compact")
     assert record.subnetIds == [LOCKED_SUBNET]
