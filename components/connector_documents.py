@@ -16,10 +16,16 @@ from components import naming
 
 VERSION = "2012-10-17"
 
-# What a function needs to read and write items of a table (no table-level or delete-table actions).
-TABLE_READ = ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchGetItem")
-TABLE_WRITE = ("dynamodb:PutItem", "dynamodb:UpdateItem")
-QUEUE_SEND = ("sqs:SendMessage", "sqs:GetQueueUrl")
+# Each function gets exactly the item actions its handler calls (tests/components/test_function_permissions.py
+# maps every boto3 call in lambdas/ to these grants); no table-level or delete-table actions.
+GET = "dynamodb:GetItem"
+PUT = "dynamodb:PutItem"
+UPDATE = "dynamodb:UpdateItem"
+DELETE = "dynamodb:DeleteItem"
+QUERY = "dynamodb:Query"
+SCAN = "dynamodb:Scan"
+# The connector's functions address queues by the URL in their environment, so SendMessage is all they need.
+QUEUE_SEND = ("sqs:SendMessage",)
 QUEUE_CONSUME = (
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
@@ -74,6 +80,10 @@ class ConnectorScope:
             "logs", self.region, self.account_id, f"log-group:{naming.function_log_group_name(service)}:*"
         )
 
+    def jobs_arn_pattern(self) -> str:
+        """Every Batch job of the region: jobs are addressable only by ids that do not exist in advance."""
+        return naming.arn("batch", self.region, self.account_id, "job/*")
+
     @property
     def account_root(self) -> str:
         return naming.iam_arn(self.account_id, "root")
@@ -122,7 +132,11 @@ def _common(scope: ConnectorScope, service: str) -> list[dict]:
 
 
 def _vault_lookup(scope: ConnectorScope) -> dict:
-    return _statement("ReadVaults", ("dynamodb:GetItem",), [scope.table_arn("vaults")])
+    return _statement("ReadVaults", (GET,), [scope.table_arn("vaults")])
+
+
+def _alerts(scope: ConnectorScope) -> dict:
+    return _statement("Alerts", ("sns:Publish",), [scope.topic_arn()])
 
 
 def _submit_jobs(scope: ConnectorScope) -> dict | None:
@@ -134,120 +148,135 @@ def _submit_jobs(scope: ConnectorScope) -> dict | None:
         resources += [definition, f"{definition}:*"]
     # IAM also authorises SubmitJob on the new job, whose id does not exist yet; the queue and definition
     # resources above are what bound it (every resource of the call must be allowed).
-    resources.append(naming.arn("batch", scope.region, scope.account_id, "job/*"))
+    resources.append(scope.jobs_arn_pattern())
     return _statement("SubmitVaultJobs", ("batch:SubmitJob",), resources)
 
 
-def _service_statements(scope: ConnectorScope, service: str) -> list[dict | None]:
-    region, account = scope.region, scope.account_id
-    if service == naming.ROUTER:
-        return [
-            _statement("ConsumeCommands", QUEUE_CONSUME, [scope.queue_arn("commands")]),
-            _statement(
-                "InvokeServices", ("lambda:InvokeFunction",), [scope.function_arn(s) for s in naming.SERVICES]
-            ),
-            # Powertools idempotency records for command ids.
-            _statement(
-                "IdempotencyRecords",
-                ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-                [scope.table_arn("commands")],
-            ),
-        ]
-    if service == "catalog":
-        points = scope.table_arn("recovery-points")
-        return [
-            _vault_lookup(scope),
-            _statement("RecoveryPoints", TABLE_READ + TABLE_WRITE, [points, f"{points}/index/*"]),
-            _statement("CompactJobs", ("dynamodb:GetItem",) + TABLE_WRITE, [scope.table_arn("jobs")]),
-            _submit_jobs(scope),
-        ]
-    if service == "background_jobs":
-        return [
-            _vault_lookup(scope),
-            _statement("ReadRecoveryPoints", TABLE_READ, [scope.table_arn("recovery-points")]),
-            _statement("Jobs", ("dynamodb:GetItem",) + TABLE_WRITE, [scope.table_arn("jobs")]),
-            _submit_jobs(scope),
-            # TerminateJob is only addressable by job id; job ids are not known in advance.
-            _statement(
-                "CancelJobs", ("batch:TerminateJob",), [naming.arn("batch", region, account, "job/*")]
-            ),
-        ]
-    if service == "job_status":
-        return [
-            _statement("Jobs", ("dynamodb:GetItem", "dynamodb:UpdateItem"), [scope.table_arn("jobs")]),
-            _statement("Alerts", ("sns:Publish",), [scope.topic_arn()]),
-        ]
-    if service == "provisioner":
-        if not scope.vaults:
-            return [_vault_lookup(scope)]
-        clusters = [v.cluster_arn for v in scope.vaults]
-        tasks = [_tasks_of(v.cluster_arn) for v in scope.vaults]
-        return [
-            _vault_lookup(scope),
-            _statement(
-                "RunServer",
-                ("ecs:RunTask",),
-                [v.server_task_definition_arn for v in scope.vaults],
-                Condition={"ArnEquals": {"ecs:cluster": clusters}},
-            ),
-            _statement("ManageServerTasks", ("ecs:StopTask", "ecs:DescribeTasks"), tasks),
-            _statement("ListServerTasks", ("ecs:ListTasks",), [_container_instances_of(c) for c in clusters]),
-            _statement(
-                "PassServerRoles",
-                ("iam:PassRole",),
-                [arn for v in scope.vaults for arn in (v.task_role_arn, v.execution_role_arn)],
-                Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
-            ),
-        ]
-    if service == "integrity_checks":
-        statements: list[dict | None] = [
-            _statement("ReadVaults", ("dynamodb:GetItem", "dynamodb:Scan"), [scope.table_arn("vaults")]),
-            _statement("Alerts", ("sns:Publish",), [scope.topic_arn()]),
-            # Read-only checks of the account setup; these describe calls have no resource-level scoping.
-            _statement(
-                "DescribeSetup",
-                (
-                    "ec2:DescribeVpcEndpoints",
-                    "ec2:DescribeSubnets",
-                    "ec2:DescribeRouteTables",
-                    "batch:DescribeComputeEnvironments",
-                    "batch:DescribeJobQueues",
-                ),
-                ["*"],
-            ),
-        ]
-        if scope.vaults:
-            buckets = [v.bucket_arn for v in scope.vaults]
-            statements += [
-                _statement(
-                    "CheckBuckets",
-                    (
-                        "s3:GetBucketVersioning",
-                        "s3:GetEncryptionConfiguration",
-                        "s3:GetBucketPublicAccessBlock",
-                        "s3:GetBucketPolicy",
-                    ),
-                    buckets,
-                ),
-                _statement("WriteReports", ("s3:PutObject",), [f"{b}/reports/integrity/*" for b in buckets]),
-                _statement(
-                    "VaultKeys", ("kms:GenerateDataKey", "kms:DescribeKey"), [v.key_arn for v in scope.vaults]
-                ),
-            ]
+def _router(scope: ConnectorScope) -> list[dict | None]:
+    return [
+        _statement("ConsumeCommands", QUEUE_CONSUME, [scope.queue_arn("commands")]),
+        _statement(
+            "InvokeServices", ("lambda:InvokeFunction",), [scope.function_arn(s) for s in naming.SERVICES]
+        ),
+        # Powertools idempotency records for command ids (its DynamoDB persistence layer makes these calls).
+        _statement("IdempotencyRecords", (GET, PUT, UPDATE, DELETE), [scope.table_arn("commands")]),
+    ]
+
+
+def _catalog(scope: ConnectorScope) -> list[dict | None]:
+    points = scope.table_arn("recovery-points")
+    return [
+        _vault_lookup(scope),
+        _statement("RecoveryPoints", (PUT, UPDATE, QUERY), [points]),
+        _statement("RecoveryPointsByVault", (QUERY,), [f"{points}/index/byVault"]),
+        # recovery-points.expire submits a compact job through the shared job-record path.
+        _statement("CompactJobs", (GET, PUT, UPDATE), [scope.table_arn("jobs")]),
+        _submit_jobs(scope),
+    ]
+
+
+def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
+    return [
+        _vault_lookup(scope),
+        _statement("ReadRecoveryPoints", (GET,), [scope.table_arn("recovery-points")]),
+        _statement("Jobs", (GET, PUT, UPDATE), [scope.table_arn("jobs")]),
+        _submit_jobs(scope),
+        # TerminateJob is only addressable by job id; job ids are not known in advance.
+        _statement("CancelJobs", ("batch:TerminateJob",), [scope.jobs_arn_pattern()]),
+    ]
+
+
+def _job_status(scope: ConnectorScope) -> list[dict | None]:
+    return [_statement("Jobs", (GET, UPDATE), [scope.table_arn("jobs")]), _alerts(scope)]
+
+
+def _provisioner(scope: ConnectorScope) -> list[dict | None]:
+    statements: list[dict | None] = [
+        _vault_lookup(scope),
+        # The server's state lives in the jobs table under `server-<vault>` (read, then overwritten).
+        _statement("ServerState", (GET, PUT), [scope.table_arn("jobs")]),
+        _alerts(scope),  # a server that does not start is alerted
+    ]
+    if not scope.vaults:
         return statements
-    if service == "inventory":
-        return [
-            _statement(
-                "Assets", TABLE_READ + TABLE_WRITE + ("dynamodb:DeleteItem",), [scope.table_arn("assets")]
-            ),
-            # Read-only; EC2 describe calls cannot be scoped to resources.
-            _statement(
-                "DescribeAssets",
-                ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"),
-                ["*"],
-            ),
-        ]
-    raise ValueError(f"unknown function {service!r}; known: {', '.join(naming.FUNCTIONS)}")
+    clusters = [v.cluster_arn for v in scope.vaults]
+    return statements + [
+        _statement(
+            "RunServer",
+            ("ecs:RunTask",),
+            [v.server_task_definition_arn for v in scope.vaults],
+            Condition={"ArnEquals": {"ecs:cluster": clusters}},
+        ),
+        _statement(
+            "ManageServerTasks", ("ecs:StopTask", "ecs:DescribeTasks"), [_tasks_of(c) for c in clusters]
+        ),
+        _statement(
+            "PassServerRoles",
+            ("iam:PassRole",),
+            [arn for v in scope.vaults for arn in (v.task_role_arn, v.execution_role_arn)],
+            Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+        ),
+    ]
+
+
+def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
+    tables = [scope.table_arn(t) for t in naming.TABLES] + [v.index_table_arn for v in scope.vaults]
+    statements: list[dict | None] = [
+        _statement("ReadVaults", (GET, SCAN), [scope.table_arn("vaults")]),
+        _statement("DescribeTables", ("dynamodb:DescribeTable",), tables),
+        _statement("DescribeEventsQueue", ("sqs:GetQueueAttributes",), [scope.queue_arn("tenant-events")]),
+        _statement("DescribeAlertsTopic", ("sns:GetTopicAttributes",), [scope.topic_arn()]),
+        _alerts(scope),
+        # Read-only; these Batch describe actions support no resource-level permissions.
+        _statement(
+            "DescribeBatch",
+            ("batch:DescribeJobQueues", "batch:DescribeComputeEnvironments", "batch:DescribeJobDefinitions"),
+            ["*"],
+        ),
+    ]
+    if not scope.vaults:
+        return statements
+    buckets = [v.bucket_arn for v in scope.vaults]
+    return statements + [
+        _statement("DescribeClusters", ("ecs:DescribeClusters",), [v.cluster_arn for v in scope.vaults]),
+        _statement("CheckBucketEncryption", ("s3:GetEncryptionConfiguration",), buckets),
+        _statement("WriteReports", ("s3:PutObject",), [f"{b}/reports/integrity/*" for b in buckets]),
+        # DescribeKey and GetKeyRotationStatus are the checks; GenerateDataKey encrypts the report (SSE-KMS).
+        _statement(
+            "VaultKeys",
+            ("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GenerateDataKey"),
+            [v.key_arn for v in scope.vaults],
+        ),
+    ]
+
+
+def _inventory(scope: ConnectorScope) -> list[dict | None]:
+    return [
+        # Observations are conditional puts; a refresh scans the table and marks vanished assets deleted.
+        _statement("Assets", (PUT, UPDATE, SCAN), [scope.table_arn("assets")]),
+        # Read-only; EC2 describe calls cannot be scoped to resources.
+        _statement(
+            "DescribeAssets", ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"), ["*"]
+        ),
+    ]
+
+
+_SERVICE_STATEMENTS = {
+    naming.ROUTER: _router,
+    "catalog": _catalog,
+    "background_jobs": _background_jobs,
+    "job_status": _job_status,
+    "provisioner": _provisioner,
+    "integrity_checks": _integrity_checks,
+    "inventory": _inventory,
+}
+
+
+def _service_statements(scope: ConnectorScope, service: str) -> list[dict | None]:
+    try:
+        return _SERVICE_STATEMENTS[service](scope)
+    except KeyError:
+        raise ValueError(f"unknown function {service!r}; known: {', '.join(naming.FUNCTIONS)}") from None
 
 
 def function_role_policy(scope: ConnectorScope, service: str) -> dict:
@@ -265,12 +294,6 @@ def _tasks_of(cluster_arn: str) -> str:
     # arn:aws:ecs:<region>:<account>:cluster/<name> -> that cluster's tasks
     prefix, _, cluster = cluster_arn.rpartition(":cluster/")
     return f"{prefix}:task/{cluster}/*"
-
-
-def _container_instances_of(cluster_arn: str) -> str:
-    # ListTasks is authorised on the cluster's container-instance resource (per the ECS authorization table).
-    prefix, _, cluster = cluster_arn.rpartition(":cluster/")
-    return f"{prefix}:container-instance/{cluster}/*"
 
 
 # --- resource policies -----------------------------------------------------------------------------------
