@@ -23,6 +23,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
+from components import naming
 from components.constants import (
     IAM_POLICY_NAME_MAX,
     IAM_ROLE_NAME_MAX,
@@ -32,7 +33,6 @@ from components.constants import (
     SUPPORTED_REGIONS,
     VAULT_NAME_MAX,
 )
-from components import naming
 
 NAMESPACE = "elastio"
 

@@ -57,7 +57,7 @@ def test_minimal_config_gets_sensible_defaults():
         (["regions", 0, "region"], "us-east-9", 'elastio:regions[0].region: "us-east-9" is not a supported region'),
         (["regions", 0, "network", "vpcId"], "vpc-xyz", 'elastio:regions[0].network.vpcId: "vpc-xyz" is not a VPC id'),
         (["regions", 0, "network", "subnetIds"], ["sub-1"], 'elastio:regions[0].network.subnetIds[0]: "sub-1"'),
-        (["regions", 0, "vaults", 0, "name"], "Bad_Name", 'elastio:regions[0].vaults[0].name: "Bad_Name" is not a valid'),
+        (["regions", 0, "vaults", 0, "name"], "Bad_Name", "elastio:regions[0].vaults[0].name: \"Bad_Name\" is not"),
         (["options"], {"computeType": "EC2"}, 'elastio:options.computeType: "EC2" is not allowed'),
         (["options"], {"logRetentionDays": 31}, "elastio:options.logRetentionDays: 31 is not a CloudWatch Logs"),
         (["options"], {"alertEmails": ["nobody"]}, 'elastio:options.alertEmails[0]: "nobody" is not an email'),
