@@ -18,8 +18,10 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
+# Speed figures (printed, not asserted): the offline plan of 11 regions x 4 vaults, the engine's throughput.
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/plan_benchmark.py
+	$(PY) benchmarks/engine_throughput.py
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

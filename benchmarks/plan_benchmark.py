@@ -1,7 +1,7 @@
 """How long the offline plan of the largest supported deployment takes: 11 regions x 4 vaults.
 
 Target: under 8 s on a 2-core machine (the mock runtime costs about 3 ms per resource). Prints the figures;
-run it with `.venv/bin/python -m benchmarks.plan_benchmark [--runs N]`.
+run it with `make bench` or `.venv/bin/python benchmarks/plan_benchmark.py [--runs N]`.
 """
 
 from __future__ import annotations
@@ -10,9 +10,12 @@ import argparse
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
-from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS  # noqa: E402
 
 TARGET_SECONDS = 8.0
 

@@ -1,0 +1,41 @@
+"""Warn when a region's VPC setup lacks an endpoint its vault tasks need (issue: offline check of PrivateLink).
+
+The list of what the design needs lives with the design (components/networking.py); this compares it with
+what the plan actually registers, so a change that drops an endpoint shows up before `pulumi up`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from components import networking
+from components.config import DeploymentConfig
+
+VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+
+
+def network_findings(records: Iterable[Mapping[str, Any]], config: DeploymentConfig) -> dict[str, list[str]]:
+    """`{"warnings": [...], "notes": [...]}`: warnings are missing endpoints; notes say what cannot be checked."""
+    present: dict[tuple[str | None, str | None], set[str]] = {}
+    for record in records:
+        if record.get("type") == VPC_ENDPOINT:
+            inputs = record.get("inputs") or {}
+            present.setdefault((record.get("region"), inputs.get("vpcId")), set()).add(inputs.get("serviceName"))
+
+    warnings, notes = [], []
+    for region in config.regions:
+        network = region.network
+        have = present.get((region.region, network.vpc_id), set())
+        for service in networking.required_service_names(region.region, network):
+            if service not in have:
+                warnings.append(
+                    f"{region.region}: no VPC endpoint for {service} in {network.vpc_id}; the vault tasks "
+                    f"{'cannot reach it (PrivateLink, no internet)' if network.private_link else 'will use NAT'}"
+                )
+        if not network.private_link and not network.assign_public_ip:
+            notes.append(
+                f"{region.region}: vault tasks run in private subnets without PrivateLink; they need a NAT route "
+                "to AWS APIs and ECR (not checked offline)"
+            )
+    return {"warnings": warnings, "notes": notes}
