@@ -119,6 +119,9 @@ def build_plan(
     secret_values = [stack_config.values[k] for k in stack_config.secret_keys if stack_config.values.get(k)]
     monitor = RecordingMonitor(cloud, secret_values)
     loop = asyncio.new_event_loop()
+    # A failing registration fails many Outputs at once; the first error is raised below, the echoes of it
+    # ("Future exception was never retrieved") would only bury it.
+    loop.set_exception_handler(lambda _loop, _context: None)
     previous_loop = None
     with contextlib.suppress(RuntimeError):
         previous_loop = asyncio.get_event_loop_policy().get_event_loop()
