@@ -202,6 +202,20 @@ def _via(service: str, scope: AccountScope) -> list[str]:
 # --- trust ---------------------------------------------------------------------------------------------
 
 
+def _write_tagged_snapshots(scope: AccountScope) -> list[dict]:
+    """Create snapshots through the EBS direct APIs, only tagged for Elastio (ebs:StartSnapshot takes the tag
+    from the request; the later block writes see it on the snapshot)."""
+    return [
+        statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope), REQUEST_TAGGED),
+        statement(
+            "WriteTaggedSnapshotBlocks",
+            ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
+            snapshot_arns(scope),
+            TAGGED,
+        ),
+    ]
+
+
 def tenant_principal(tenant_account_id: str, tenant_role_arn: str | None) -> str:
     """The tenant's role when configured, else the tenant account's root (any principal it delegates to)."""
     return tenant_role_arn or naming.iam_arn(tenant_account_id, "root")
@@ -886,18 +900,7 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             snapshot_arns(scope),
             TAGGED,
         ),
-        statement(
-            "StartTaggedSnapshots",
-            ["ebs:StartSnapshot"],
-            snapshot_arns(scope),
-            REQUEST_TAGGED,
-        ),
-        statement(
-            "WriteTaggedSnapshotBlocks",
-            ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
-            snapshot_arns(scope),
-            TAGGED,
-        ),
+        *_write_tagged_snapshots(scope),
         statement(
             "SnapshotVolumes",
             ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
@@ -1123,18 +1126,7 @@ def mount_and_restore(scope: AccountScope) -> dict:
         *_send_commands(scope),
         _read_tables(scope, RECOVERY_POINTS_TABLE, JOBS_TABLE),
         _inventory_read(),
-        statement(
-            "StartTaggedSnapshots",
-            ["ebs:StartSnapshot"],
-            snapshot_arns(scope),
-            REQUEST_TAGGED,
-        ),
-        statement(
-            "WriteTaggedSnapshotBlocks",
-            ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
-            snapshot_arns(scope),
-            TAGGED,
-        ),
+        *_write_tagged_snapshots(scope),
         statement(
             "CreateTaggedVolumes",
             ["ec2:CreateVolume"],
