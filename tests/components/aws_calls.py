@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable
+from fnmatch import fnmatchcase
 from functools import cache
 from pathlib import Path
 
@@ -88,3 +89,16 @@ def actions_in_source(source: str, services: Iterable[str], packages: tuple[str,
 def actions_in(paths: Iterable[Path], services: Iterable[str], packages: tuple[str, ...]) -> set[str]:
     services = tuple(services)
     return set().union(*(actions_in_source(p.read_text(), services, packages) for p in paths))
+
+
+def allows(document: dict, action: str, resource: str) -> bool:
+    """Whether an Allow statement names the action and a resource pattern matching the ARN (conditions aside)."""
+
+    def as_list(value):
+        return [value] if isinstance(value, str) else list(value)
+
+    return any(
+        action in as_list(s["Action"]) and any(fnmatchcase(resource, r) for r in as_list(s["Resource"]))
+        for s in document["Statement"]
+        if s["Effect"] == "Allow"
+    )

@@ -8,14 +8,13 @@ or a listed call the code no longer makes, fails here before it fails in a deplo
 
 from __future__ import annotations
 
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
 from components import connector_documents as docs
 from components import naming
-from tests.components.aws_calls import ROOT, actions_in, actions_in_source
+from tests.components.aws_calls import ROOT, actions_in, actions_in_source, allows
 from tests.components.test_connector_documents import SCOPE, allowed
 
 LAMBDA_SERVICES = ("dynamodb", "sqs", "sns", "s3", "kms", "batch", "ecs", "lambda", "ec2")
@@ -110,10 +109,6 @@ ON_FAILURE = {"sqs:SendMessage"}
 REPORT_ENCRYPTION = {"kms:GenerateDataKey"}
 
 
-def is_allowed(document: dict, action: str, resource: str) -> bool:
-    return any(a == action and fnmatchcase(resource, r) for a, r in allowed(document))
-
-
 def source_files(function: str) -> list[Path]:
     return sorted((ROOT / "lambdas" / function).glob("*.py"))
 
@@ -125,7 +120,7 @@ def test_every_call_of_a_function_is_allowed_on_the_resource_it_touches(function
         (action, resource)
         for action, resources in calls(SCOPE)[function].items()
         for resource in resources
-        if not is_allowed(policy, action, resource)
+        if not allows(policy, action, resource)
     ]
     assert missing == [], f"{function} role lacks these"
 
@@ -167,5 +162,5 @@ def test_the_permission_check_reports_a_call_the_role_does_not_allow():
         region=SCOPE.region, account_id=SCOPE.account_id, key_arn=SCOPE.key_arn,
         tenant_role_arn=SCOPE.tenant_role_arn,
     )
-    assert not is_allowed(docs.function_role_policy(bare, "provisioner"), "ecs:RunTask", "*")
+    assert not allows(docs.function_role_policy(bare, "provisioner"), "ecs:RunTask", "*")
 
