@@ -1,9 +1,10 @@
 """CloudConnector: the regional stack of the reference document, one per configured region.
 
 Reads top to bottom like the design: the connector key and tables (what the vaults and functions use), the
-command channel queues, the region's vaults (children; the function roles are scoped to their ARNs), the
-dependency layer, the router and six service functions with one role each, the EventBridge rules, the alerts
-topic with its alarms, and the endpoints for vault tasks in an isolated VPC. Policy documents come from
+command channel queues, the vault tasks' shared security group and the region's vaults (children; the
+function roles are scoped to their ARNs), the dependency layer, the router and six service functions with
+one role each, the EventBridge rules, the alerts topic with its alarms, and the endpoints for vault tasks in
+an isolated VPC. Policy documents come from
 components.connector_documents (pure); this module only wires them.
 """
 
@@ -122,6 +123,25 @@ class CloudConnector(pulumi.ComponentResource):
         )
 
         # --- vaults (before the functions: their roles are scoped to the vaults' ARNs) ------------------
+        # One security group for every vault's tasks: no inbound rules and HTTPS out, the same for each vault,
+        # so sharing it widens nothing (and it is the one source the interface endpoints admit).
+        vault_tasks = aws.ec2.SecurityGroup(
+            f"{name}-vault-tasks",
+            name=naming.vault_tasks_security_group_name(),
+            description="Elastio vault tasks: no inbound; HTTPS out to AWS APIs only",
+            vpc_id=args.region.network.vpc_id,
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    description="AWS APIs (endpoints, gateway or NAT)",
+                    protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    cidr_blocks=["0.0.0.0/0"],
+                )
+            ],
+            tags=tags,
+            opts=child,
+        )
         catalog = naming.function_name("catalog")
         catalog_arn = Output.from_input(args.account_id).apply(
             lambda account: naming.arn("lambda", region, account, f"function:{catalog}")
@@ -140,9 +160,12 @@ class CloudConnector(pulumi.ComponentResource):
                     permissions_boundary_arn=args.permissions_boundary_arn,
                     jobs_table_name=tables["jobs"].name,
                     jobs_table_arn=tables["jobs"].arn,
+                    recovery_points_table_name=tables["recovery-points"].name,
+                    recovery_points_table_arn=tables["recovery-points"].arn,
                     connector_key_arn=key.arn,
                     catalog_function_name=catalog,
                     catalog_function_arn=catalog_arn,
+                    security_group_id=vault_tasks.id,
                     tags=tags,
                 ),
                 opts=child,
@@ -254,14 +277,7 @@ class CloudConnector(pulumi.ComponentResource):
             )
 
         # --- network for vault tasks -------------------------------------------------------------------
-        networking.create_endpoints(
-            name,
-            region,
-            args.region.network,
-            [v.security_group_id for v in self.vaults.values()],
-            tags,
-            self,
-        )
+        networking.create_endpoints(name, region, args.region.network, [vault_tasks.id], tags, self)
 
         self.command_queue_url = commands.url
         self.command_queue_arn = commands.arn

@@ -120,8 +120,9 @@ def vault_job_definition_name(vault: str, job_type: str) -> str:
     return vault_resource_name(vault, job_type)
 
 
-def vault_key_alias(vault: str) -> str:
-    return f"alias/{vault_prefix(vault)}"
+def vault_tasks_security_group_name() -> str:
+    """The region's one security group for vault tasks (Batch jobs, ScaleZ server), shared by its vaults."""
+    return f"{NAME_ROOT}-vault-tasks"
 
 
 def vault_log_group_name(vault: str) -> str:

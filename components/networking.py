@@ -48,7 +48,7 @@ def required_service_names(region: str, network: NetworkConfig) -> list[str]:
 
 
 def https_ingress(client_security_group_ids: list) -> list[dict]:
-    """Ingress of the endpoint security group: HTTPS only, only from the vault tasks' security groups.
+    """Ingress of the endpoint security group: HTTPS only, only from the vault tasks' security group.
 
     Tighter than "from the VPC's CIDR" and needs no lookup of the VPC: only our tasks may use the endpoints.
     """

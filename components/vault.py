@@ -45,10 +45,15 @@ class VaultArgs:
     """Attached to both vault roles."""
     jobs_table_name: Input[str]
     jobs_table_arn: Input[str]
+    recovery_points_table_name: Input[str]
+    recovery_points_table_arn: Input[str]
+    """The compact job removes the recovery points the Catalog expired (query by vault, then delete)."""
     connector_key_arn: Input[str]
-    """The connector tables' key: the engine updates its job record in the jobs table."""
+    """The connector tables' key: the engine updates its job record and removes expired recovery points."""
     catalog_function_name: Input[str]
     catalog_function_arn: Input[str]
+    security_group_id: Input[str]
+    """The region's vault-task security group (no inbound, HTTPS out), shared by the connector's vaults."""
     tags: dict[str, str]
     """Already merged (components.tags.merged_tags)."""
 
@@ -113,9 +118,8 @@ class Vault(pulumi.ComponentResource):
             tags=tags,
             opts=keep,
         )
-        aws.kms.Alias(
-            f"{name}-key-alias", name=naming.vault_key_alias(vault), target_key_id=key.key_id, opts=child
-        )
+        # No alias: the description and tags name the vault, and an alias per vault is one more resource to
+        # plan, update and keep within the account's alias quota.
 
         # --- bucket ----------------------------------------------------------------------------------------
         lock = args.vault.object_lock
@@ -233,12 +237,12 @@ class Vault(pulumi.ComponentResource):
         )
         scope = Output.all(
             account_id, bucket.arn, key.arn, index_table.arn, args.jobs_table_arn, args.connector_key_arn,
-            args.catalog_function_arn, log_group.arn,
+            args.catalog_function_arn, log_group.arn, args.recovery_points_table_arn,
         ).apply(
             lambda v: VaultScope(
                 vault_name=vault, region=region, account_id=v[0], bucket_arn=v[1], key_arn=v[2],
                 index_table_arn=v[3], jobs_table_arn=v[4], connector_key_arn=v[5], catalog_function_arn=v[6],
-                log_group_arn=_without_star(v[7]),
+                log_group_arn=_without_star(v[7]), recovery_points_table_arn=v[8],
             )
         )
         aws.iam.RolePolicy(
@@ -260,23 +264,6 @@ class Vault(pulumi.ComponentResource):
         )
 
         # --- compute, on demand only -----------------------------------------------------------------------
-        security_group = aws.ec2.SecurityGroup(
-            f"{name}-sg",
-            name=naming.vault_resource_name(vault),
-            description=f"Elastio vault {vault} tasks: no inbound; HTTPS out to AWS APIs only",
-            vpc_id=args.network.vpc_id,
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    description="AWS APIs (endpoints, gateway or NAT)",
-                    protocol="tcp",
-                    from_port=443,
-                    to_port=443,
-                    cidr_blocks=["0.0.0.0/0"],
-                )
-            ],
-            tags=tags,
-            opts=child,
-        )
         compute = aws.batch.ComputeEnvironment(
             f"{name}-compute",
             name=naming.vault_resource_name(vault),
@@ -286,7 +273,7 @@ class Vault(pulumi.ComponentResource):
                 type=args.options.compute_type,
                 max_vcpus=MAX_VCPUS,
                 subnets=self.subnet_ids,
-                security_group_ids=[security_group.id],
+                security_group_ids=[args.security_group_id],
             ),
             tags=tags,
             opts=child,
@@ -304,14 +291,14 @@ class Vault(pulumi.ComponentResource):
         )
         settings = Output.all(
             bucket.bucket, key.arn, index_table.name, args.jobs_table_name, args.catalog_function_name,
-            task_role.arn, exec_role.arn,
+            task_role.arn, exec_role.arn, args.recovery_points_table_name,
         ).apply(
             lambda v: EngineSettings(
                 vault_name=vault, region=region, image=args.options.worker_image,
                 bucket_name=v[0], key_arn=v[1],
                 index_table_name=v[2], jobs_table_name=v[3], catalog_function_name=v[4], task_role_arn=v[5],
-                execution_role_arn=v[6], log_group_name=naming.vault_log_group_name(vault),
-                assign_public_ip=self.assign_public_ip,
+                execution_role_arn=v[6], recovery_points_table_name=v[7],
+                log_group_name=naming.vault_log_group_name(vault), assign_public_ip=self.assign_public_ip,
             )
         )
         self.job_definition_arns = {}
@@ -374,7 +361,7 @@ class Vault(pulumi.ComponentResource):
         self.job_queue_arn = job_queue.arn
         self.cluster_arn = cluster.arn
         self.server_task_definition_arn = server_task.arn
-        self.security_group_id = security_group.id
+        self.security_group_id = Output.from_input(args.security_group_id)
         self.task_role_arn = task_role.arn
         self.execution_role_arn = exec_role.arn
         self.log_group_name = log_group.name

@@ -1,8 +1,9 @@
 """A vault's policy documents, job definitions and vaults-table record, as pure functions.
 
 Nothing here calls Pulumi or AWS: components/vault.py resolves the ARNs and hands them in as plain strings,
-so every document is tested as plain Python. Each document names this one vault's resources; the only `*`
-resources are the read-only actions AWS cannot scope (ec2:DescribeSnapshots, ecr:GetAuthorizationToken).
+so every document is tested as plain Python. Each document names this one vault's resources (and the
+region's recovery-points and jobs tables, which the connector shares between its vaults); the only `*`
+resource is ecr:GetAuthorizationToken, which AWS cannot scope.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.constants import PARTITION
+from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from components.iam_documents import ECS_TASKS_SERVICE, REQUEST_TAGGED, TAGGED, document, statement
 
 JOB_TYPES: tuple[str, ...] = ("backup", "restore", "scan", "compact")
 
 # Batch parameters per job type (docs/CONTRACT.md, "Batch jobs"), beyond jobId and vaultName. The value is
-# the default Batch substitutes when the submitter leaves a parameter out; only optional ones have "".
+# the default Batch substitutes when the submitter leaves a parameter out: every parameter the submitter may
+# omit needs one, or Batch cannot fill its `Ref::` in the command. None marks a parameter always submitted.
 JOB_PARAMETERS: dict[str, dict[str, str | None]] = {
     "backup": {"assetId": None, "snapshotId": None, "parentRecoveryPointId": ""},
     "restore": {"assetId": None, "recoveryPointId": None, "target": None},
@@ -61,6 +63,7 @@ class VaultScope:
     key_arn: str
     index_table_arn: str
     jobs_table_arn: str
+    recovery_points_table_arn: str
     connector_key_arn: str
     catalog_function_arn: str
     log_group_arn: str
@@ -102,20 +105,28 @@ def ecs_tasks_trust_policy(account_id: str, region: str) -> dict:
 
 # --- identity policies -----------------------------------------------------------------------------------
 
-ENGINE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"]
+# HeadObject is authorised as GetObject; it returns an object's lock retain-until date (compaction reads it)
+# only to a caller that also has GetObjectRetention.
+ENGINE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectRetention"]
 ENGINE_INDEX_ACTIONS = [
     "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
     "dynamodb:DeleteItem", "dynamodb:Scan",
 ]
-ENGINE_JOB_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+ENGINE_JOB_ACTIONS = ["dynamodb:UpdateItem"]
+RECOVERY_POINTS_INDEX = "byVault"
 VAULT_KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"]
 SNAPSHOT_READ = ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"]
 SNAPSHOT_WRITE = ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"]
 
 
+def volume_arns(region: str, account_id: str) -> list[str]:
+    return [f"arn:{PARTITION}:ec2:{region}:{account_id}:volume/*"]
+
+
 def task_role_policy(scope: VaultScope) -> dict:
-    """The engine (Batch jobs) and the ScaleZ server: this vault's data, its job records, the Catalog call,
-    and the EBS direct APIs on snapshots Elastio tagged."""
+    """The engine (Batch jobs) and the ScaleZ server: this vault's data, its job records, the expired recovery
+    points compaction removes, the Catalog call, and the EBS direct APIs on snapshots Elastio tagged."""
+    points = scope.recovery_points_table_arn
     return document(
         statement("VaultObjects", ENGINE_OBJECT_ACTIONS, [f"{scope.bucket_arn}/*"]),
         statement("ListVault", ["s3:ListBucket"], [scope.bucket_arn]),
@@ -129,8 +140,13 @@ def task_role_policy(scope: VaultScope) -> dict:
         statement("VaultKeyViaDynamoDB", VAULT_KEY_USE, [scope.key_arn], _via("dynamodb", scope.region)),
         statement("DedupIndex", ENGINE_INDEX_ACTIONS, [scope.index_table_arn]),
         statement("JobProgress", ENGINE_JOB_ACTIONS, [scope.jobs_table_arn]),
+        # The compact job finds the expired points of its vault through the index, then deletes those items
+        # (conditionally on status = expired, engine/expiry.py); the table is the region's, keyed by asset.
+        statement("FindExpiredRecoveryPoints", ["dynamodb:Query"], [f"{points}/index/{RECOVERY_POINTS_INDEX}"]),
+        statement("ForgetExpiredRecoveryPoints", ["dynamodb:DeleteItem"], [points]),
         statement(
-            "JobsTableKey",
+            # The jobs and recovery-points tables are encrypted with the connector key.
+            "ConnectorTablesKey",
             [*VAULT_KEY_USE, "kms:Encrypt"],
             [scope.connector_key_arn],
             _via("dynamodb", scope.region),
@@ -139,9 +155,25 @@ def task_role_policy(scope: VaultScope) -> dict:
         statement("ReadTaggedSnapshotBlocks", SNAPSHOT_READ, snapshot_arns(scope.region), TAGGED),
         statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope.region), REQUEST_TAGGED),
         statement("WriteTaggedSnapshotBlocks", SNAPSHOT_WRITE, snapshot_arns(scope.region), TAGGED),
-        # DescribeSnapshots supports no resource-level permissions; it is read-only.
-        statement("DescribeSnapshots", ["ec2:DescribeSnapshots"], "*"),
+        # A restore to an availability zone creates a volume from the restored snapshot. The request-tag
+        # condition holds for both resources of the call: only volumes tagged as Elastio's are created.
+        statement(
+            "CreateTaggedVolumes",
+            ["ec2:CreateVolume"],
+            [*volume_arns(scope.region, scope.account_id), *snapshot_arns(scope.region)],
+            REQUEST_TAGGED,
+        ),
+        statement(
+            "TagVolumesOnCreate",
+            ["ec2:CreateTags"],
+            volume_arns(scope.region, scope.account_id),
+            {"StringEquals": {"ec2:CreateAction": "CreateVolume"}},
+        ),
     )
+
+
+# Tags the engine must put on what it creates (restored snapshots and volumes) for the statements above.
+REQUIRED_CREATE_TAGS = {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE}
 
 
 def ecr_repository_arn(image: str) -> str | None:
@@ -256,6 +288,7 @@ class EngineSettings:
     key_arn: str
     index_table_name: str
     jobs_table_name: str
+    recovery_points_table_name: str
     catalog_function_name: str
     task_role_arn: str
     execution_role_arn: str
@@ -270,6 +303,7 @@ def engine_environment(s: EngineSettings) -> dict[str, str]:
         "ELASTIO_VAULT_KMS_KEY_ARN": s.key_arn,
         "ELASTIO_INDEX_TABLE": s.index_table_name,
         "ELASTIO_TABLE_JOBS": s.jobs_table_name,
+        "ELASTIO_TABLE_RECOVERY_POINTS": s.recovery_points_table_name,
         "ELASTIO_CATALOG_FUNCTION": s.catalog_function_name,
     }
 

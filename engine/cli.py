@@ -29,7 +29,7 @@ from engine.jobs import JobRecord
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
 from engine.packs import VaultBucket
-from engine.restore import EbsSnapshotSink, FileSink, RestoreError, run_restore
+from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags, run_restore
 from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
 from engine.vault import RecoveryPointNotFound, Vault
@@ -189,7 +189,7 @@ AVAILABILITY_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 
 def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
     target = target.strip()
-    tags = {"elastio:vault": env.vault_name, "elastio:restored-from": recovery_point_id}
+    tags = restore_tags(env.vault_name, recovery_point_id)
     if target.startswith("file:") and len(target) > 5:
         return FileSink(Path(target[5:]))
     zone = target if AVAILABILITY_ZONE.match(target) else None

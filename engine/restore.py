@@ -14,6 +14,15 @@ from engine.manifest import Manifest, Segment
 from engine.packs import MissingObjectError, read_frames
 from engine.vault import Vault
 
+# The vault task role starts snapshots and creates volumes only when they carry this tag
+# (components/vault_documents.py, task_role_policy); without it a restore is denied.
+ELASTIO_RESOURCE_TAG = {"elastio:resource": "true"}
+
+
+def restore_tags(vault_name: str, recovery_point_id: str) -> dict[str, str]:
+    """Tags of a restored snapshot (and volume): ours, which vault, which recovery point."""
+    return {**ELASTIO_RESOURCE_TAG, "elastio:vault": vault_name, "elastio:restored-from": recovery_point_id}
+
 
 class RestoreError(RuntimeError):
     pass

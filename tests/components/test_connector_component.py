@@ -37,6 +37,7 @@ def expected_connector_children(region_config, emails: int) -> int:
     count += 1 + 1  # dependency layer, router event source mapping
     count += 2 * 3  # two EventBridge rules, each with a permission and a target
     count += 1 + emails + 2  # alerts topic, its email subscriptions, two DLQ alarms
+    count += 1  # the vault tasks' security group, shared by the region's vaults
     count += 2 * len(region_config.vaults)  # the vault components and their records
     if region_config.network.private_link:
         count += 1 + len(networking.INTERFACE_SERVICES)  # the endpoints' security group and endpoints
@@ -290,14 +291,41 @@ def test_private_link_region_gets_every_needed_endpoint_and_the_public_region_no
     assert names == set(networking.required_service_names("us-east-1", private.network))
 
 
+def vault_tasks_group(plan: Plan, connector: PlannedResource) -> PlannedResource:
+    [group] = [g for g in children(plan, connector, "securityGroup:SecurityGroup") if g.name.endswith("-tasks")]
+    return group
+
+
 def test_endpoint_security_group_admits_only_https_from_the_vault_tasks(example_plan):
     connector = connector_of(example_plan, "us-east-1")
-    [group] = children(example_plan, connector, "securityGroup:SecurityGroup")
+    [group] = [
+        g for g in children(example_plan, connector, "securityGroup:SecurityGroup") if g.name.endswith("-endpoints")
+    ]
     [rule] = group.inputs["ingress"]
     assert (rule["fromPort"], rule["toPort"], rule["protocol"]) == (443, 443, "tcp")
     assert "cidrBlocks" not in rule
-    vault_groups = {f"{v.name}-sg-id" for v in children(example_plan, connector, VAULT)}
-    assert set(rule["securityGroups"]) == vault_groups
+    assert rule["securityGroups"] == [f"{vault_tasks_group(example_plan, connector).name}-id"]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_one_vault_tasks_security_group_per_region_with_no_inbound_and_https_out(example_plan, region):
+    group = vault_tasks_group(example_plan, connector_of(example_plan, region)).inputs
+    assert not group.get("ingress")
+    assert [(e["protocol"], e["fromPort"], e["toPort"]) for e in group["egress"]] == [("tcp", 443, 443)]
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "eu-west-1"])
+def test_every_vault_of_a_region_runs_its_tasks_in_the_shared_security_group(example_plan, region):
+    connector = connector_of(example_plan, region)
+    group_id = f"{vault_tasks_group(example_plan, connector).name}-id"
+    vaults = children(example_plan, connector, VAULT)
+    environments = [
+        r for v in vaults for r in children(example_plan, v, "computeEnvironment:ComputeEnvironment")
+    ]
+    assert len(environments) == len(vaults)
+    assert all(e.inputs["computeResources"]["securityGroupIds"] == [group_id] for e in environments)
+    records = [json.loads(i.inputs["item"]) for i in children(example_plan, connector, "tableItem:TableItem")]
+    assert {r["securityGroupId"]["S"] for r in records} == {group_id}
 
 
 def test_gateway_endpoints_attach_to_the_configured_route_tables(example_plan):

@@ -97,7 +97,8 @@ def test_vaults_differ_only_by_object_lock(largest_plan):
 
 # The count the 8-second plan target was sized for; raise it only with a reason (each resource costs ~4 ms
 # offline and may cost money online).
-LARGEST_STACK_BUDGET = 2000
+# 1871 since the vaults share one security group per region and have no KMS alias.
+LARGEST_STACK_BUDGET = 1900
 
 
 def test_largest_stack_stays_within_its_resource_budget(largest_plan):

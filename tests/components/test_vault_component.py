@@ -36,6 +36,7 @@ PUBLIC_NETWORK = NetworkConfig(
 )
 LOCKED_SUBNET = "subnet-0a1b2c3d4e5f60009"
 TAGS = merged_tags({"team": "platform"})
+SHARED_SECURITY_GROUP = "sg-0a1b2c3d4e5f60718"  # the connector's vault-tasks group
 
 
 @dataclass
@@ -68,9 +69,12 @@ def _args(vault: VaultConfig, network: NetworkConfig, options: OptionsConfig) ->
         permissions_boundary_arn=f"arn:aws:iam::{ACCOUNT}:policy/ElastioPermissionsBoundary",
         jobs_table_name="elastio-jobs",
         jobs_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-jobs",
+        recovery_points_table_name="elastio-recovery-points",
+        recovery_points_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-recovery-points",
         connector_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/connector",
         catalog_function_name="elastio-catalog",
         catalog_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:elastio-catalog",
+        security_group_id=SHARED_SECURITY_GROUP,
         tags=TAGS,
     )
 
@@ -154,7 +158,6 @@ def test_vault_without_object_lock_registers_the_lean_resource_set(run):
         "aws:iam/role:Role": 2,
         "aws:iam/rolePolicy:RolePolicy": 2,
         "aws:kms/key:Key": 1,
-        "aws:kms/alias:Alias": 1,
         "aws:s3/bucket:Bucket": 1,
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
@@ -164,7 +167,6 @@ def test_vault_without_object_lock_registers_the_lean_resource_set(run):
         "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": 1,
         "aws:dynamodb/table:Table": 1,
         "aws:cloudwatch/logGroup:LogGroup": 1,
-        "aws:ec2/securityGroup:SecurityGroup": 1,
         "aws:batch/computeEnvironment:ComputeEnvironment": 1,
         "aws:batch/jobQueue:JobQueue": 1,
         "aws:batch/jobDefinition:JobDefinition": 4,
@@ -301,10 +303,10 @@ def test_vault_subnets_override_the_region_network(run):
     assert run.vaults["locked"].subnet_ids == [LOCKED_SUBNET]
 
 
-def test_security_group_has_no_inbound_rules(run):
-    group = run.one("vault-primary", "aws:ec2/securityGroup:SecurityGroup").inputs
-    assert not group.get("ingress")
-    assert [(e["fromPort"], e["toPort"]) for e in group["egress"]] == [(443, 443)]
+def test_vault_tasks_use_the_connector_security_group_and_the_record_names_it(run):
+    compute = run.one("vault-primary", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
+    assert compute["computeResources"]["securityGroupIds"] == [SHARED_SECURITY_GROUP]
+    assert run.records["primary"]["securityGroupId"] == {"S": SHARED_SECURITY_GROUP}
 
 
 def test_job_definitions_run_the_engine_on_fargate_with_the_contract_environment(run):
@@ -322,6 +324,7 @@ def test_job_definitions_run_the_engine_on_fargate_with_the_contract_environment
         assert env["ELASTIO_VAULT_BUCKET"] == f"elastio-primary-{ACCOUNT}-{REGION}"
         assert env["ELASTIO_INDEX_TABLE"] == "elastio-primary-index"
         assert env["ELASTIO_TABLE_JOBS"] == "elastio-jobs"
+        assert env["ELASTIO_TABLE_RECOVERY_POINTS"] == "elastio-recovery-points"
         assert env["ELASTIO_CATALOG_FUNCTION"] == "elastio-catalog"
         assert props["jobRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-task")
         assert props["executionRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-exec")
@@ -395,5 +398,6 @@ def test_record_parses_as_the_services_read_it(run):
 
     plain = {k: TypeDeserializer().deserialize(v) for k, v in run.records["locked"].items()}
     record = VaultRecord.model_validate(plain)
-    assert record.job_definition("compact").rsplit(":", 1)[0].endswith("job-definition/elastio-locked-compact")
+    compact = record.job_definition("compact").rsplit(":", 1)[0]
+    assert compact.endswith("job-definition/elastio-locked-compact")
     assert record.subnetIds == [LOCKED_SUBNET]

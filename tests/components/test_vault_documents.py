@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import pytest
 
 from components import vault_documents as docs
-from tests.parliament_known import parliament
+from tests.parliament_known import findings, raw_issues
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
@@ -23,6 +21,7 @@ SCOPE = docs.VaultScope(
     key_arn=KEY_ARN,
     index_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-primary-index",
     jobs_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-jobs",
+    recovery_points_table_arn=f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/elastio-recovery-points",
     connector_key_arn=f"arn:aws:kms:{REGION}:{ACCOUNT}:key/connector",
     catalog_function_arn=f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:elastio-catalog",
     log_group_arn=LOG_GROUP_ARN,
@@ -36,6 +35,7 @@ SETTINGS = docs.EngineSettings(
     key_arn=KEY_ARN,
     index_table_name="elastio-primary-index",
     jobs_table_name="elastio-jobs",
+    recovery_points_table_name="elastio-recovery-points",
     catalog_function_name="elastio-catalog",
     task_role_arn=TASK_ROLE_ARN,
     execution_role_arn=TASK_ROLE_ARN.replace("-task", "-exec"),
@@ -52,11 +52,6 @@ IDENTITY_POLICIES = {
 }
 
 
-def _findings(document: dict) -> list[tuple[str, str]]:
-    policy = parliament.analyze_policy_string(json.dumps(document))
-    return [(f.issue, str(f.detail)) for f in policy.findings]
-
-
 def _actions(stmt: dict) -> list[str]:
     return [stmt["Action"]] if isinstance(stmt["Action"], str) else stmt["Action"]
 
@@ -69,13 +64,13 @@ def _resources(stmt: dict) -> list[str]:
 
 @pytest.mark.parametrize("name", sorted(IDENTITY_POLICIES))
 def test_identity_policy_has_no_parliament_findings(name):
-    assert _findings(IDENTITY_POLICIES[name]) == []
+    assert findings(f"vault-{name}", IDENTITY_POLICIES[name]) == []
 
 
 def test_parliament_would_flag_a_widened_task_policy():
     everything = docs.statement("Everything", ["s3:*"], "*")
     widened = docs.document(everything, *docs.task_role_policy(SCOPE)["Statement"])
-    assert _findings(widened)
+    assert raw_issues(widened)
 
 
 @pytest.mark.parametrize("name", sorted(IDENTITY_POLICIES))
@@ -120,9 +115,18 @@ def test_task_invokes_only_the_catalog():
     assert [_resources(s) for s in invoke] == [[SCOPE.catalog_function_arn]]
 
 
-def test_engine_job_record_access_is_read_and_update_only():
+def test_engine_job_record_access_is_update_only():
     jobs = [s for s in IDENTITY_POLICIES["task"]["Statement"] if SCOPE.jobs_table_arn in _resources(s)]
-    assert [sorted(_actions(s)) for s in jobs] == [["dynamodb:GetItem", "dynamodb:UpdateItem"]]
+    assert [sorted(_actions(s)) for s in jobs] == [["dynamodb:UpdateItem"]]
+
+
+def test_engine_reads_recovery_points_only_through_the_by_vault_index_and_deletes_only_items():
+    points = SCOPE.recovery_points_table_arn
+    grants = {
+        (a, r) for s in IDENTITY_POLICIES["task"]["Statement"] for a in _actions(s) for r in _resources(s)
+        if r.startswith(points)
+    }
+    assert grants == {("dynamodb:Query", f"{points}/index/byVault"), ("dynamodb:DeleteItem", points)}
 
 
 def test_public_images_need_no_ecr_permissions():
@@ -228,6 +232,33 @@ def test_only_optional_parameters_have_defaults():
     assert docs.job_parameter_defaults("restore") == {}
 
 
+# The payload model Background jobs validates each job command with (lambdas/shared/envelopes.py); the
+# Catalog submits `compact` with no parameters beyond jobId and vaultName.
+SUBMITTED_PAYLOADS = {"backup": "BackupStartPayload", "restore": "RestoreStartPayload", "scan": "ScanStartPayload"}
+
+
+def always_submitted(job_type: str) -> set[str]:
+    from lambdas.shared import envelopes
+
+    submitted = {"jobId", "vaultName"}  # lambdas/shared/jobs.submit_job always sets these
+    if job_type in SUBMITTED_PAYLOADS:
+        fields = getattr(envelopes, SUBMITTED_PAYLOADS[job_type]).model_fields
+        submitted |= {name for name, field in fields.items() if field.is_required()}
+    return submitted
+
+
+@pytest.mark.parametrize("job_type", docs.JOB_TYPES)
+def test_every_batch_reference_the_submitter_may_omit_has_a_default(job_type):
+    references = {arg.removeprefix("Ref::") for arg in docs.job_command(job_type) if arg.startswith("Ref::")}
+    omittable = references - always_submitted(job_type)
+    assert omittable <= set(docs.job_parameter_defaults(job_type)), f"{job_type}: no default for these"
+
+
+def test_the_default_check_finds_an_optional_parameter_without_a_default():
+    # parentRecoveryPointId is optional in backup.start: without its default Batch could not fill the command.
+    assert "parentRecoveryPointId" not in always_submitted("backup")
+
+
 def test_container_properties_carry_the_engine_environment_of_the_contract():
     props = docs.container_properties("backup", SETTINGS)
     env = {e["name"]: e["value"] for e in props["environment"]}
@@ -237,6 +268,7 @@ def test_container_properties_carry_the_engine_environment_of_the_contract():
         "ELASTIO_VAULT_KMS_KEY_ARN": KEY_ARN,
         "ELASTIO_INDEX_TABLE": "elastio-primary-index",
         "ELASTIO_TABLE_JOBS": "elastio-jobs",
+        "ELASTIO_TABLE_RECOVERY_POINTS": "elastio-recovery-points",
         "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
     }
 

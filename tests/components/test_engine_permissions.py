@@ -1,0 +1,110 @@
+"""The seam between engine/ and the vault's task role and job definitions: every AWS call the engine makes is
+allowed on the resource it touches, the role allows nothing else, the job environment configures every
+table the engine reads, and what a restore creates carries the tag the role's conditions require.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from components import vault_documents as docs
+from engine.config import EngineEnvironment
+from engine.restore import restore_tags
+from tests.components.aws_calls import ROOT, actions_in, allows
+from tests.components.test_connector_documents import allowed
+from tests.components.test_vault_documents import SCOPE, SETTINGS
+
+ENGINE_SERVICES = ("s3", "dynamodb", "lambda", "ebs", "ec2")
+SNAPSHOT = f"arn:aws:ec2:{SCOPE.region}::snapshot/snap-0123456789abcdef0"
+VOLUME = f"arn:aws:ec2:{SCOPE.region}:{SCOPE.account_id}:volume/vol-0123456789abcdef0"
+# Listed actions no boto3 call in engine/ names: HeadObject returns the object-lock retain-until date only
+# with GetObjectRetention, and CreateVolume's TagSpecifications are authorised as CreateTags.
+NOT_IN_SOURCE = {"s3:GetObjectRetention", "ec2:CreateTags"}
+
+
+def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
+    """IAM action of each call the engine makes (engine/README.md, docs/CONTRACT.md) -> resources touched."""
+    objects = [f"{scope.bucket_arn}/packs/0001.pack", f"{scope.bucket_arn}/manifests/vol-1/rp-1.json"]
+    index = [scope.index_table_arn]
+    points = scope.recovery_points_table_arn
+    return {
+        "s3:GetObject": objects,
+        "s3:PutObject": objects,
+        "s3:DeleteObject": objects,
+        "s3:GetObjectRetention": objects,
+        "s3:ListBucket": [scope.bucket_arn],
+        **{
+            f"dynamodb:{a}": index
+            for a in ("BatchGetItem", "GetItem", "BatchWriteItem", "Scan")
+        },
+        "dynamodb:UpdateItem": index + [scope.jobs_table_arn],
+        "dynamodb:DeleteItem": index + [points],
+        "dynamodb:Query": [f"{points}/index/byVault"],
+        "lambda:InvokeFunction": [scope.catalog_function_arn],
+        **{
+            f"ebs:{a}": [SNAPSHOT]
+            for a in (
+                "ListSnapshotBlocks", "ListChangedBlocks", "GetSnapshotBlock", "StartSnapshot",
+                "PutSnapshotBlock", "CompleteSnapshot",
+            )
+        },
+        "ec2:CreateVolume": [VOLUME, SNAPSHOT],
+        "ec2:CreateTags": [VOLUME],
+    }
+
+
+# The vault and connector keys are used by S3 and DynamoDB on the engine's behalf.
+ON_ITS_BEHALF = {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"}
+
+
+def engine_sources():
+    return sorted((ROOT / "engine").glob("*.py"))
+
+
+def test_every_engine_call_is_allowed_on_the_resource_it_touches():
+    policy = docs.task_role_policy(SCOPE)
+    missing = [
+        (action, resource)
+        for action, resources in calls(SCOPE).items()
+        for resource in resources
+        if not allows(policy, action, resource)
+    ]
+    assert missing == []
+
+
+def test_the_task_role_allows_no_action_the_engine_does_not_call():
+    granted = {action for action, _ in allowed(docs.task_role_policy(SCOPE))}
+    assert granted - set(calls(SCOPE)) - ON_ITS_BEHALF == set()
+
+
+def test_the_calls_table_lists_every_aws_call_in_the_engine():
+    assert actions_in(engine_sources(), ENGINE_SERVICES, ("engine",)) - set(calls(SCOPE)) == set()
+
+
+def test_the_calls_table_lists_nothing_the_engine_no_longer_calls():
+    in_code = actions_in(engine_sources(), ENGINE_SERVICES, ("engine",))
+    assert set(calls(SCOPE)) - NOT_IN_SOURCE - in_code == set()
+
+
+def test_a_compact_job_reads_the_recovery_points_table_from_its_job_definition():
+    environment = docs.engine_environment(SETTINGS)
+    assert EngineEnvironment.from_env(environment).recovery_points_table == SETTINGS.recovery_points_table_name
+
+
+@pytest.mark.parametrize("job_type", docs.JOB_TYPES)
+def test_every_table_and_function_the_engine_reads_is_set_by_the_job_definition(job_type):
+    props = docs.container_properties(job_type, SETTINGS)
+    env = EngineEnvironment.from_env({e["name"]: e["value"] for e in props["environment"]})
+    unset = [
+        name for name in ("kms_key_arn", "jobs_table", "recovery_points_table", "catalog_function")
+        if getattr(env, name) is None
+    ]
+    assert unset == []
+
+
+def test_restored_snapshots_and_volumes_carry_the_tag_the_task_role_requires():
+    tags = restore_tags("primary", "rp-1")
+    assert docs.REQUIRED_CREATE_TAGS.items() <= tags.items()
+    start = next(s for s in docs.task_role_policy(SCOPE)["Statement"] if s["Sid"] == "StartTaggedSnapshots")
+    required = {k.removeprefix("aws:RequestTag/"): v for k, v in start["Condition"]["StringEquals"].items()}
+    assert required.items() <= tags.items()
