@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from plan import Plan, PlanError, build_plan
+from preview.network_check import network_findings
 from preview.tree import render_counts, render_tree
 
 # The policy pack is self-contained: its rules import as `elastio_policies` with policies/ on the path,
@@ -84,7 +85,7 @@ def _policy_config(path: Path | None) -> dict[str, Any] | None:
         raise BadInput(f"--policy-config {path}: not valid JSON ({err.msg}, line {err.lineno})") from None
 
 
-def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any]]:
+def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any], dict[str, list[str]]]:
     records = plan.records()
     try:
         verdicts = evaluate(records, _policy_config(args.policy_config))
@@ -95,14 +96,15 @@ def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any]]
         estimate = cost.summary(records, usage, free_tier=args.free_tier)
     except cost.CostInputError as err:
         raise BadInput(err.describe(cost.config_key(err.field))) from None
-    return verdicts, estimate
+    network = network_findings(records, plan.config) if plan.config is not None else {"warnings": [], "notes": []}
+    return verdicts, estimate, network
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         plan = build_plan(args.stack, project_dir=args.project_dir)
-        verdicts, estimate = _assess(plan, args)
+        verdicts, estimate, network = _assess(plan, args)
     except PlanError as err:
         print(f"error: stack {args.stack!r} cannot be planned:\n{err}", file=sys.stderr)
         return EXIT_BAD_INPUT
@@ -120,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         document = plan_document(plan)
         document["policies"] = to_json(verdicts)
         document["cost"] = estimate
+        document["network"] = network
         print(json.dumps(document, indent=2, default=str))
         return exit_code
 
@@ -131,6 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(render_counts(plan)))
     print()
+    for warning in network["warnings"]:
+        print(f"warning: {warning}")
+    for note in network["notes"]:
+        print(f"note: {note}")
+    if network["warnings"] or network["notes"]:
+        print()
     print(format_table(verdicts))
     print()
     print(cost.format_summary(estimate))

@@ -70,3 +70,20 @@ def test_example_stack_text_shows_tree_and_counts():
     assert "elastio-account  elastio:account:AccountBootstrap  [us-east-1]" in result.stdout
     assert "Resources by region:" in result.stdout
     assert "├─ " in result.stdout
+
+
+def test_a_misconfigured_graph_exits_1_naming_the_rule_and_the_resource(monkeypatch, capsys):
+    import preview.cli
+    from plan import build_plan
+
+    plan = build_plan("example")
+    versioning = next(r for r in plan.resources if r.type == "aws:s3/bucketVersioning:BucketVersioning")
+    plan.resources.remove(versioning)  # the vault bucket loses versioning
+    bucket_urn = versioning.property_dependencies["bucket"][0]
+    bucket_name = next(r.name for r in plan.resources if r.urn == bucket_urn)
+    monkeypatch.setattr(preview.cli, "build_plan", lambda *args, **kwargs: plan)
+
+    assert preview.cli.main(["--stack", "example", "--json"]) == 1
+    document = json.loads(capsys.readouterr().out)
+    blocking = [v for v in document["policies"]["verdicts"] if v["level"] == "mandatory"]
+    assert [(v["policy"], v["name"]) for v in blocking] == [("s3-bucket-versioning", bucket_name)]
