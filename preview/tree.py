@@ -39,8 +39,10 @@ def render_counts(plan: Plan) -> list[str]:
     for region, count in sorted(plan.by_region().items()):
         lines.append(f"  {region:<16} {count:>5}")
     lines.append("Resources by type:")
-    for typ, count in sorted(plan.by_type().items()):
-        lines.append(f"  {typ:<60} {count:>5}")
+    counts = sorted(plan.by_type().items())
+    width = max((len(typ) for typ, _ in counts), default=0)
+    for typ, count in counts:
+        lines.append(f"  {typ:<{width}} {count:>5}")
     components = sum(1 for r in plan.resources if not r.custom)
     lines.append(f"Total: {sum(plan.by_type().values())} resources in {components} components")
     return lines
