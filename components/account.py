@@ -8,6 +8,7 @@ policies. Documents come from components.iam_documents (pure functions); this mo
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,56 +64,50 @@ class AccountBootstrap(pulumi.ComponentResource):
                 opts=child,
             )
             self.permissions_boundary_arn = boundary.arn
-        own_roles_boundary = args.iam.permissions_boundary_arn  # optional on the two account roles
 
-        tenant_role = aws.iam.Role(
-            f"{name}-tenant",
-            name=naming.tenant_role_name(iam_names),
-            description="Assumed by the Elastio tenant (with its external ID) to send commands and read results.",
-            assume_role_policy=Output.secret(
-                Output.from_input(args.external_id).apply(
-                    lambda external_id: _json(iam_documents.tenant_trust_policy(tenant_principal, external_id))
-                )
-            ),
-            max_session_duration=3600,
-            permissions_boundary=own_roles_boundary,
-            tags=args.tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-tenant-access",
-            name=naming.tenant_access_policy_name(iam_names),
-            role=tenant_role.name,
-            policy=scope.apply(lambda s: _json(iam_documents.tenant_access_policy(s))),
-            opts=child,
-        )
+        def account_role(
+            suffix: str,
+            role_name: str,
+            access_name: str,
+            description: str,
+            trust: Callable[[str], dict],
+            access: Output[str],
+        ) -> aws.iam.Role:
+            # The trust holds the external ID, so it stays a secret in state and in the console diff.
+            role = aws.iam.Role(
+                f"{name}-{suffix}",
+                name=role_name,
+                description=description,
+                assume_role_policy=Output.secret(
+                    Output.from_input(args.external_id).apply(lambda external_id: _json(trust(external_id)))
+                ),
+                max_session_duration=3600,
+                permissions_boundary=args.iam.permissions_boundary_arn,  # optional on the two account roles
+                tags=args.tags,
+                opts=child,
+            )
+            aws.iam.RolePolicy(f"{name}-{suffix}-access", name=access_name, role=role.name, policy=access, opts=child)
+            return role
 
-        installer_role = aws.iam.Role(
-            f"{name}-installer",
-            name=naming.installer_role_name(iam_names),
-            description="Deploys and updates the Elastio Cloud Connector and vaults (pulumi up from CI or the tenant).",
-            assume_role_policy=Output.secret(
-                Output.from_input(args.external_id).apply(
-                    lambda external_id: _json(
-                        iam_documents.installer_trust_policy(
-                            tenant_principal, external_id, args.iam.installer_principals
-                        )
-                    )
-                )
-            ),
-            max_session_duration=3600,
-            permissions_boundary=own_roles_boundary,
-            tags=args.tags,
-            opts=child,
+        tenant_role = account_role(
+            "tenant",
+            naming.tenant_role_name(iam_names),
+            naming.tenant_access_policy_name(iam_names),
+            "Assumed by the Elastio tenant (with its external ID) to send commands and read results.",
+            lambda external_id: iam_documents.tenant_trust_policy(tenant_principal, external_id),
+            scope.apply(lambda s: _json(iam_documents.tenant_access_policy(s))),
         )
-        aws.iam.RolePolicy(
-            f"{name}-installer-access",
-            name=naming.installer_policy_name(iam_names),
-            role=installer_role.name,
-            policy=Output.all(scope, self.permissions_boundary_arn).apply(
+        installer_role = account_role(
+            "installer",
+            naming.installer_role_name(iam_names),
+            naming.installer_policy_name(iam_names),
+            "Deploys and updates the Elastio Cloud Connector and vaults (pulumi up from CI or the tenant).",
+            lambda external_id: iam_documents.installer_trust_policy(
+                tenant_principal, external_id, args.iam.installer_principals
+            ),
+            Output.all(scope, self.permissions_boundary_arn).apply(
                 lambda values: _json(iam_documents.installer_policy(values[0], values[1]))
             ),
-            opts=child,
         )
 
         policy_arns: dict[str, Output[str]] = {}
