@@ -1,0 +1,273 @@
+"""Checks the JSON-text and enum-like inputs of planned resources against the AWS APIs, offline.
+
+The provider passes these values to AWS unchanged (Batch container properties, ECS container definitions, a
+DynamoDB item, EventBridge patterns, SQS redrive policies, IAM-style policy documents, enum strings), so the
+mocks cannot tell a typo from a real value. botocore ships the service models the AWS SDKs are generated from:
+its `ParamValidator` checks types, required members and unknown keys; enum values and maximums, which it
+leaves to the service, are checked here from the same models.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import botocore.session
+from botocore.model import Shape
+from botocore.validate import ParamValidator
+
+POLICY_VERSION = "2012-10-17"
+STATEMENT_KEYS = {"Sid", "Effect", "Principal", "NotPrincipal", "Action", "NotAction", "Resource", "NotResource"}
+STATEMENT_KEYS |= {"Condition"}
+
+# IAM quotas (IAM User Guide, "IAM and AWS STS quotas"); whitespace does not count towards them.
+MANAGED_POLICY_MAX_CHARACTERS = 6144
+ROLE_INLINE_POLICIES_MAX_CHARACTERS = 10240
+
+# The event sources and detail types EventBridge rules may match (EC2, EBS and Batch user guides).
+KNOWN_EVENT_DETAIL_TYPES = {
+    "aws.ec2": {"EC2 Instance State-change Notification", "EBS Volume Notification", "EBS Snapshot Notification"},
+    "aws.batch": {"Batch Job State Change"},
+}
+
+# SQS limits (SQS API reference, SetQueueAttributes); the attributes map is free-form in the model.
+SQS_MAX_RECEIVE_COUNT = (1, 1000)
+SQS_REDRIVE_PERMISSIONS = {"allowAll", "denyAll", "byQueue"}
+SQS_MAX_SOURCE_QUEUES = 10
+
+
+@functools.cache
+def _service(service: str):
+    return botocore.session.get_session().get_service_model(service)
+
+
+def member_shape(service: str, operation: str, *path: str) -> Shape:
+    """The shape of one request member, e.g. ("batch", "RegisterJobDefinition", "containerProperties");
+    "[]" steps into a list's items."""
+    shape = _service(service).operation_model(operation).input_shape
+    for step in path:
+        shape = shape.member if step == "[]" else shape.members[step]
+    return shape
+
+
+def shape_problems(value: Any, shape: Shape, where: str = "") -> list[str]:
+    """What the AWS API would reject in `value` for `shape`: botocore's own validation, then enums and maximums."""
+    report = ParamValidator().validate(value, shape)
+    problems = report.generate_report().splitlines() if report.has_errors() else []
+    return [line.strip() for line in problems] + list(_limit_problems(value, shape, where or shape.name))
+
+
+def _limit_problems(value: Any, shape: Shape, where: str) -> Iterator[str]:
+    if value is None:
+        return
+    if shape.type_name == "structure" and isinstance(value, Mapping):
+        for key, item in value.items():
+            if key in shape.members:
+                yield from _limit_problems(item, shape.members[key], f"{where}.{key}")
+    elif shape.type_name == "list" and isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _limit_problems(item, shape.member, f"{where}[{index}]")
+    elif shape.type_name == "map" and isinstance(value, Mapping):
+        for key, item in value.items():
+            yield from _limit_problems(item, shape.value, f"{where}.{key}")
+    else:
+        yield from scalar_problems(value, shape, where)
+
+
+def scalar_problems(value: Any, shape: Shape, where: str) -> list[str]:
+    """A string against its enum and length range, a number against its range (botocore checks only minimums)."""
+    low, high = shape.metadata.get("min"), shape.metadata.get("max")
+    if shape.type_name == "string" and isinstance(value, str):
+        if shape.enum and value not in shape.enum:
+            return [f"{where}: {value!r} is not one of {', '.join(shape.enum)}"]
+        if (low is not None and len(value) < low) or (high is not None and len(value) > high):
+            return [f"{where}: length {len(value)} is outside {low}..{high}"]
+    if shape.type_name in ("integer", "long"):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
+            return [f"{where}: expected a whole number, got {value!r}"]
+        if (low is not None and value < low) or (high is not None and value > high):
+            return [f"{where}: {value:g} is outside {low}..{high}"]
+    return []
+
+
+@functools.cache
+def log_retention_days() -> tuple[int, ...]:
+    """The retention periods CloudWatch Logs accepts: the model types them as a plain integer and lists them
+    in the member's documentation."""
+    text = member_shape("logs", "PutRetentionPolicy", "retentionInDays").documentation
+    listed = re.search(r"Possible values are:([\d,\sand]+)", text)
+    if listed is None:
+        raise LookupError("botocore's logs model no longer lists the retention periods")
+    return tuple(int(n) for n in re.findall(r"\d+", listed.group(1)))
+
+
+# --- JSON documents ------------------------------------------------------------------------------------
+
+
+def parse_json(text: Any, where: str) -> tuple[Any, list[str]]:
+    if not isinstance(text, str):
+        return None, [f"{where}: expected JSON text, got {type(text).__name__}"]
+    try:
+        return json.loads(text), []
+    except ValueError as err:
+        return None, [f"{where}: not valid JSON ({err})"]
+
+
+def policy_problems(text: Any, kind: str, where: str) -> list[str]:
+    """An IAM-style policy document: `kind` is "identity" (no Principal), "trust" (Principal, no Resource) or
+    "resource" (Principal and Resource)."""
+    document, problems = parse_json(text, where)
+    if problems:
+        return problems
+    if not isinstance(document, dict):
+        return [f"{where}: a policy must be a JSON object"]
+    if document.get("Version") != POLICY_VERSION:
+        problems.append(f"{where}: Version must be {POLICY_VERSION!r}, got {document.get('Version')!r}")
+    unknown = set(document) - {"Version", "Id", "Statement"}
+    if unknown:
+        problems.append(f"{where}: unknown top-level keys {sorted(unknown)}")
+    statements = document.get("Statement")
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not statements:
+        return [*problems, f"{where}: Statement must be a non-empty list"]
+    sids = [s.get("Sid") for s in statements if isinstance(s, dict) and s.get("Sid") is not None]
+    duplicates = sorted({sid for sid in sids if sids.count(sid) > 1})
+    if duplicates:
+        problems.append(f"{where}: duplicate Sid {duplicates}")
+    for index, stmt in enumerate(statements):
+        problems.extend(_statement_problems(stmt, kind, f"{where}.Statement[{index}]"))
+    return problems
+
+
+def _statement_problems(stmt: Any, kind: str, where: str) -> list[str]:
+    if not isinstance(stmt, dict):
+        return [f"{where}: a statement must be an object"]
+    problems = []
+    unknown = set(stmt) - STATEMENT_KEYS
+    if unknown:
+        problems.append(f"{where}: unknown keys {sorted(unknown)}")
+    if stmt.get("Effect") not in ("Allow", "Deny"):
+        problems.append(f"{where}: Effect must be Allow or Deny, got {stmt.get('Effect')!r}")
+    if kind == "identity" and not re.fullmatch(r"[A-Za-z0-9]*", str(stmt.get("Sid", ""))):
+        problems.append(f"{where}: an IAM policy Sid may hold only letters and digits, got {stmt['Sid']!r}")
+    problems.extend(_exactly_one(stmt, ("Action", "NotAction"), where))
+    has_principal = any(key in stmt for key in ("Principal", "NotPrincipal"))
+    has_resource = any(key in stmt for key in ("Resource", "NotResource"))
+    if kind == "identity" and has_principal:
+        problems.append(f"{where}: an identity policy cannot name a Principal")
+    if kind in ("trust", "resource"):
+        problems.extend(_exactly_one(stmt, ("Principal", "NotPrincipal"), where))
+    if kind == "trust" and has_resource:
+        problems.append(f"{where}: a trust policy cannot name a Resource")
+    if kind in ("identity", "resource"):
+        problems.extend(_exactly_one(stmt, ("Resource", "NotResource"), where))
+    for key in ("Action", "NotAction", "Resource", "NotResource"):
+        if key in stmt and not _strings(stmt[key]):
+            problems.append(f"{where}.{key}: expected a string or a non-empty list of strings")
+    for key in ("Action", "NotAction"):
+        for action in _as_list(stmt.get(key)):
+            if isinstance(action, str) and not re.fullmatch(r"\*|[a-z0-9-]+:[A-Za-z0-9*?]+", action):
+                problems.append(f"{where}.{key}: {action!r} is not service:Action")
+    if "Condition" in stmt:
+        problems.extend(_condition_problems(stmt["Condition"], f"{where}.Condition"))
+    return problems
+
+
+def _exactly_one(stmt: dict, keys: tuple[str, str], where: str) -> list[str]:
+    present = [key for key in keys if key in stmt]
+    return [] if len(present) == 1 else [f"{where}: needs exactly one of {' or '.join(keys)}, has {present}"]
+
+
+def _as_list(value: Any) -> list:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _strings(value: Any) -> bool:
+    return isinstance(value, str) or (
+        isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+    )
+
+
+def _condition_problems(condition: Any, where: str) -> list[str]:
+    if not isinstance(condition, dict) or not condition:
+        return [f"{where}: expected an object of operator -> key -> value"]
+    problems = []
+    for operator, tests in condition.items():
+        if not re.fullmatch(r"(ForAllValues:|ForAnyValue:)?[A-Za-z]+", operator):
+            problems.append(f"{where}: {operator!r} is not a condition operator")
+        if not isinstance(tests, dict) or not tests:
+            problems.append(f"{where}.{operator}: expected an object of key -> value")
+            continue
+        for key, value in tests.items():
+            values = _as_list(value)
+            if not values or not all(isinstance(v, (str, bool, int)) for v in values):
+                problems.append(f"{where}.{operator}.{key}: expected a string, boolean or list of them")
+    return problems
+
+
+def policy_size(text: str) -> int:
+    """A policy's size as IAM counts it: its characters, whitespace outside strings excluded."""
+    return len(json.dumps(json.loads(text), separators=(",", ":")))
+
+
+def event_pattern_problems(text: Any, where: str) -> list[str]:
+    """EventBridge patterns: an object whose leaves are lists, matching a known source and detail type."""
+    pattern, problems = parse_json(text, where)
+    if problems:
+        return problems
+    if not isinstance(pattern, dict):
+        return [f"{where}: a pattern must be a JSON object"]
+    problems.extend(_pattern_leaf_problems(pattern, where))
+    sources, detail_types = pattern.get("source"), pattern.get("detail-type")
+    if not isinstance(sources, list) or not isinstance(detail_types, list):
+        return [*problems, f"{where}: match both source and detail-type (lists), so the rule sees only its events"]
+    for source in sources:
+        if source not in KNOWN_EVENT_DETAIL_TYPES:
+            problems.append(f"{where}.source: {source!r} is not one of {sorted(KNOWN_EVENT_DETAIL_TYPES)}")
+    allowed = set().union(*(KNOWN_EVENT_DETAIL_TYPES.get(s, set()) for s in sources))
+    for detail_type in detail_types:
+        if detail_type not in allowed:
+            problems.append(f"{where}.detail-type: {detail_type!r} is not sent by {sources} ({sorted(allowed)})")
+    return problems
+
+
+def _pattern_leaf_problems(pattern: dict, where: str) -> list[str]:
+    problems = []
+    for key, value in pattern.items():
+        if isinstance(value, dict):
+            problems.extend(_pattern_leaf_problems(value, f"{where}.{key}"))
+        elif not isinstance(value, list) or not value:
+            problems.append(f"{where}.{key}: a pattern value must be a non-empty list, got {value!r}")
+    return problems
+
+
+def redrive_policy_problems(text: Any, where: str) -> list[str]:
+    policy, problems = parse_json(text, where)
+    if problems:
+        return problems
+    if not isinstance(policy, dict) or set(policy) != {"deadLetterTargetArn", "maxReceiveCount"}:
+        return [f"{where}: needs exactly deadLetterTargetArn and maxReceiveCount, got {policy!r}"]
+    if not re.fullmatch(r"arn:aws[\w-]*:sqs:[a-z0-9-]+:\d{12}:[\w-]+", str(policy["deadLetterTargetArn"])):
+        problems.append(f"{where}.deadLetterTargetArn: {policy['deadLetterTargetArn']!r} is not a queue ARN")
+    count, (low, high) = policy["maxReceiveCount"], SQS_MAX_RECEIVE_COUNT
+    if isinstance(count, bool) or not isinstance(count, int) or not low <= count <= high:
+        problems.append(f"{where}.maxReceiveCount: {count!r} must be a whole number in {low}..{high}")
+    return problems
+
+
+def redrive_allow_policy_problems(text: Any, where: str) -> list[str]:
+    policy, problems = parse_json(text, where)
+    if problems:
+        return problems
+    if not isinstance(policy, dict) or policy.get("redrivePermission") not in SQS_REDRIVE_PERMISSIONS:
+        return [f"{where}: redrivePermission must be one of {sorted(SQS_REDRIVE_PERMISSIONS)}, got {policy!r}"]
+    sources = policy.get("sourceQueueArns")
+    if policy["redrivePermission"] == "byQueue":
+        if not isinstance(sources, list) or not 1 <= len(sources) <= SQS_MAX_SOURCE_QUEUES:
+            problems.append(f"{where}.sourceQueueArns: byQueue needs 1..{SQS_MAX_SOURCE_QUEUES} queue ARNs")
+    elif sources is not None:
+        problems.append(f"{where}.sourceQueueArns: only byQueue takes source queues")
+    return problems
