@@ -271,3 +271,25 @@ def redrive_allow_policy_problems(text: Any, where: str) -> list[str]:
     elif sources is not None:
         problems.append(f"{where}.sourceQueueArns: only byQueue takes source queues")
     return problems
+
+
+# Fargate task sizes: vCPU -> the memory (MiB) it can be given (Amazon ECS developer guide, "Task CPU and
+# memory"; AWS Batch uses the same table for VCPU/MEMORY resource requirements). Other pairs fail at deploy.
+FARGATE_MEMORY_BY_VCPU: dict[float, range | tuple[int, ...]] = {
+    0.25: (512, 1024, 2048),
+    0.5: range(1024, 4096 + 1, 1024),
+    1: range(2048, 8192 + 1, 1024),
+    2: range(4096, 16384 + 1, 1024),
+    4: range(8192, 30720 + 1, 1024),
+    8: range(16384, 61440 + 1, 4096),
+    16: range(32768, 122880 + 1, 8192),
+}
+
+
+def fargate_size_problems(vcpu: float, memory_mib: float, where: str) -> list[str]:
+    allowed = FARGATE_MEMORY_BY_VCPU.get(vcpu)
+    if allowed is None:
+        return [f"{where}: {vcpu:g} vCPU is not a Fargate size ({', '.join(f'{v:g}' for v in FARGATE_MEMORY_BY_VCPU)})"]
+    if memory_mib not in allowed:
+        return [f"{where}: {memory_mib:g} MiB is not offered with {vcpu:g} vCPU on Fargate"]
+    return []

@@ -245,6 +245,21 @@ def _sqs_trigger_problems(plan: Plan) -> list[str]:
     return problems
 
 
+def _fargate_size_problems(plan: Plan) -> list[str]:
+    problems = []
+    for task in _of_type(plan, TASK_DEFINITION):
+        vcpu, memory = float(task.inputs["cpu"]) / 1024, float(task.inputs["memory"])
+        problems += api.fargate_size_problems(vcpu, memory, f"{task.name} cpu/memory")
+    for job in _of_type(plan, JOB_DEFINITION):
+        requirements = {
+            r["type"]: float(r["value"]) for r in json.loads(job.inputs["containerProperties"])["resourceRequirements"]
+        }
+        problems += api.fargate_size_problems(
+            requirements["VCPU"], requirements["MEMORY"], f"{job.name} resourceRequirements"
+        )
+    return problems
+
+
 CHECKS: dict[str, Callable[[Plan], list[str]]] = {
     "json_members": _json_member_problems,
     "scalars": _scalar_problems,
@@ -253,6 +268,7 @@ CHECKS: dict[str, Callable[[Plan], list[str]]] = {
     "event_patterns": _event_pattern_problems,
     "log_retention": _log_retention_problems,
     "sqs_trigger": _sqs_trigger_problems,
+    "fargate_sizes": _fargate_size_problems,
 }
 
 
@@ -462,3 +478,16 @@ def test_a_queue_visibility_shorter_than_its_function_timeout_is_rejected(exampl
     problems = _sqs_trigger_problems(broken)
     assert len(problems) == len(_of_type(example_plan, EVENT_SOURCE_MAPPING))
     assert "is shorter than function" in problems[0]
+
+
+def test_a_fargate_memory_size_not_offered_for_the_vcpu_is_rejected(example_plan):
+    def edit(value):
+        value["resourceRequirements"] = [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "2048"}]
+
+    problems = _fargate_size_problems(_broken(example_plan, JOB_DEFINITION, _edit_json("containerProperties", edit)))
+    assert len(problems) == 1 and "2048 MiB is not offered with 2 vCPU on Fargate" in problems[0]
+
+
+def test_a_task_cpu_that_is_not_a_fargate_size_is_rejected(example_plan):
+    problems = _fargate_size_problems(_broken(example_plan, TASK_DEFINITION, lambda i: i.update(cpu="3072")))
+    assert len(problems) == 1 and "3 vCPU is not a Fargate size" in problems[0]
