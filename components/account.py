@@ -65,14 +65,7 @@ class AccountBootstrap(pulumi.ComponentResource):
             )
             self.permissions_boundary_arn = boundary.arn
 
-        def account_role(
-            suffix: str,
-            role_name: str,
-            access_name: str,
-            description: str,
-            trust: Callable[[str], dict],
-            access: Output[str],
-        ) -> aws.iam.Role:
+        def account_role(suffix: str, role_name: str, description: str, trust: Callable[[str], dict]) -> aws.iam.Role:
             # The trust holds the external ID, so it stays a secret in state and in the console diff.
             role = aws.iam.Role(
                 f"{name}-{suffix}",
@@ -86,29 +79,52 @@ class AccountBootstrap(pulumi.ComponentResource):
                 tags=args.tags,
                 opts=child,
             )
-            aws.iam.RolePolicy(f"{name}-{suffix}-access", name=access_name, role=role.name, policy=access, opts=child)
             return role
 
         tenant_role = account_role(
             "tenant",
             naming.tenant_role_name(iam_names),
-            naming.tenant_access_policy_name(iam_names),
             "Assumed by the Elastio tenant (with its external ID) to send commands and read results.",
             lambda external_id: iam_documents.tenant_trust_policy(tenant_principal, external_id),
-            scope.apply(lambda s: _json(iam_documents.tenant_access_policy(s))),
         )
+        aws.iam.RolePolicy(
+            f"{name}-tenant-access",
+            name=naming.tenant_access_policy_name(iam_names),
+            role=tenant_role.name,
+            policy=scope.apply(lambda s: _json(iam_documents.tenant_access_policy(s))),
+            opts=child,
+        )
+
         installer_role = account_role(
             "installer",
             naming.installer_role_name(iam_names),
-            naming.installer_policy_name(iam_names),
             "Deploys and updates the Elastio Cloud Connector and vaults (pulumi up from CI or the tenant).",
             lambda external_id: iam_documents.installer_trust_policy(
                 tenant_principal, external_id, args.iam.installer_principals
             ),
-            Output.all(scope, self.permissions_boundary_arn).apply(
-                lambda values: _json(iam_documents.installer_policy(values[0], values[1]))
-            ),
         )
+        # The installer's permissions exceed one managed policy (and a role's inline quota), so they come in
+        # parts. The number of parts depends only on the config (names and ARN lengths, not values), so it is
+        # counted with a stand-in account id before anything is known, and the real split is checked against it.
+        installer_parts = Output.all(scope, self.permissions_boundary_arn).apply(
+            lambda values: iam_documents.installer_policies(values[0], values[1])
+        )
+        part_count = len(iam_documents.installer_policies(*_stand_ins(args, iam_names)))
+        for part in range(1, part_count + 1):
+            installer_policy = aws.iam.Policy(
+                f"{name}-installer-access-{part}",
+                name=naming.installer_policy_name(iam_names, part),
+                description=f"ElastioInstaller permissions, part {part} of {part_count}.",
+                policy=installer_parts.apply(lambda parts, part=part: _json(_part(parts, part, part_count))),
+                tags=args.tags,
+                opts=child,
+            )
+            aws.iam.RolePolicyAttachment(
+                f"{name}-installer-access-{part}",
+                role=installer_role.name,
+                policy_arn=installer_policy.arn,
+                opts=child,
+            )
 
         policy_arns: dict[str, Output[str]] = {}
         documents = scope.apply(iam_documents.managed_policies)
@@ -136,6 +152,24 @@ class AccountBootstrap(pulumi.ComponentResource):
                 "managed_policy_arns": self.managed_policy_arns,
             }
         )
+
+
+_STAND_IN_ACCOUNT = "000000000000"
+
+
+def _stand_ins(args: AccountBootstrapArgs, iam_names: naming.IamNaming) -> tuple[iam_documents.AccountScope, str]:
+    """A scope and boundary ARN of exactly the real ones' lengths, to count the installer's parts up front."""
+    scope = iam_documents.AccountScope(account_id=_STAND_IN_ACCOUNT, regions=tuple(args.regions), iam=iam_names)
+    boundary = args.iam.permissions_boundary_arn or iam_documents.policy_arn(
+        scope, naming.default_boundary_name(iam_names)
+    )
+    return scope, boundary
+
+
+def _part(parts: list[dict], part: int, expected: int) -> dict:
+    if len(parts) != expected:  # a bug in the stand-in count: fail the update rather than drop permissions
+        raise ValueError(f"installer policy split into {len(parts)} parts, {expected} were planned")
+    return parts[part - 1]
 
 
 def _json(document: dict[str, Any]) -> str:

@@ -328,7 +328,7 @@ def derived_iam_names(cfg: DeploymentConfig) -> list[tuple[str, int]]:
         (naming.installer_role_name(iam), IAM_ROLE_NAME_MAX),
         (naming.default_boundary_name(iam), IAM_POLICY_NAME_MAX),
         (naming.tenant_access_policy_name(iam), IAM_POLICY_NAME_MAX),
-        (naming.installer_policy_name(iam), IAM_POLICY_NAME_MAX),
+        (naming.installer_policy_name(iam, 99), IAM_POLICY_NAME_MAX),
     ]
     names += [(naming.managed_policy_name(iam, base), IAM_POLICY_NAME_MAX) for base in MANAGED_POLICY_NAMES]
     for region in cfg.regions:

@@ -11,6 +11,7 @@ fires. Where tags are not supported (SQS send, S3 bucket deletion, DynamoDB tabl
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -81,8 +82,15 @@ def document(*statements: dict) -> dict:
     return {"Version": VERSION, "Statement": list(statements)}
 
 
+# Regional ARNs name every region with "*": the account and the elastio-* names already scope them, and one
+# ARN per configured region made the installer and boundary documents outgrow IAM's size quotas (6,144
+# characters per managed policy) at 11 regions. Where a region list is cheap and matters (kms:ViaService),
+# the configured regions are still named.
+ANY_REGION = "*"
+
+
 def _regional(scope: AccountScope, service: str, resource: str) -> list[str]:
-    return [naming.arn(service, region, scope.account_id, resource) for region in scope.regions]
+    return [naming.arn(service, ANY_REGION, scope.account_id, resource)]
 
 
 def queue_arns(scope: AccountScope, *purposes: str) -> list[str]:
@@ -116,10 +124,7 @@ def alias_arns(scope: AccountScope) -> list[str]:
 
 def vault_bucket_arns(scope: AccountScope, objects: str | None = None) -> list[str]:
     """Vault buckets (elastio-<vault>-<account>-<region>); with `objects`, the object keys under them."""
-    buckets = [
-        f"arn:{PARTITION}:s3:::{naming.vault_bucket_name('*', scope.account_id, region)}"
-        for region in scope.regions
-    ]
+    buckets = [f"arn:{PARTITION}:s3:::{naming.vault_bucket_name('*', scope.account_id, ANY_REGION)}"]
     return buckets if objects is None else [f"{bucket}/{objects}" for bucket in buckets]
 
 
@@ -136,19 +141,16 @@ def function_log_group_arns(scope: AccountScope) -> list[str]:
 
 
 def function_role_arns(scope: AccountScope) -> list[str]:
+    # Role names end in a region code (naming.function_role_name); any region's role of each function.
     return [
-        naming.iam_arn(scope.account_id, f"role/{naming.function_role_name(scope.iam, fn, region)}")
-        for region in scope.regions
+        naming.iam_arn(scope.account_id, f"role/{scope.iam.name(f'Elastio{naming.pascal(fn)}-*')}")
         for fn in naming.FUNCTIONS
     ]
 
 
 def vault_role_arns(scope: AccountScope) -> list[str]:
     # Vault names are not part of the account scope: the pattern keeps prefix, marker and suffix fixed.
-    return [
-        naming.iam_arn(scope.account_id, f"role/{naming.vault_role_name(scope.iam, '*', region, '*')}")
-        for region in scope.regions
-    ]
+    return [naming.iam_arn(scope.account_id, f"role/{scope.iam.name('ElastioVault-*')}")]
 
 
 def elastio_role_arn_pattern(scope: AccountScope) -> str:
@@ -174,7 +176,7 @@ def _batch_arns(scope: AccountScope, kind: str) -> list[str]:
 
 def snapshot_arns(scope: AccountScope) -> list[str]:
     # EBS snapshot ARNs have an empty account field: arn:aws:ec2:<region>::snapshot/<id>.
-    return [f"arn:{PARTITION}:ec2:{region}::snapshot/*" for region in scope.regions]
+    return [f"arn:{PARTITION}:ec2:{ANY_REGION}::snapshot/*"]
 
 
 def _ec2(scope: AccountScope, kind: str) -> list[str]:
@@ -309,13 +311,39 @@ def _kms_via_sqs(sid: str, scope: AccountScope) -> dict:
 # --- ElastioInstaller ----------------------------------------------------------------------------------
 
 
+# IAM counts a policy's characters without white space; a managed policy may hold 6,144. The margin leaves
+# room for a longer prefix/suffix than the one the parts were counted with.
+MANAGED_POLICY_MAX_CHARS = 6144
+_SPLIT_AT = MANAGED_POLICY_MAX_CHARS - 400
+
+
+def policy_size(document: dict) -> int:
+    """The size IAM checks against its quotas: the JSON text without white space."""
+    return len("".join(json.dumps(document).split()))
+
+
+def split_document(whole: dict, limit: int = _SPLIT_AT) -> list[dict]:
+    """The statements of `whole` in as few documents of at most `limit` characters as fit, in order."""
+    parts: list[list[dict]] = [[]]
+    for item in whole["Statement"]:
+        if parts[-1] and policy_size(document(*parts[-1], item)) > limit:
+            parts.append([])
+        parts[-1].append(item)
+    return [document(*statements) for statements in parts]
+
+
+def installer_policies(scope: AccountScope, boundary_arn: str) -> list[dict]:
+    """The installer's permissions as managed policies that each fit IAM's size quota (attach them all)."""
+    return split_document(installer_policy(scope, boundary_arn))
+
+
 def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
     """ElastioInstaller: create and update the connector and vaults, never delete their data or escape the
     permissions boundary."""
     account = scope.account_id
     elastio_roles = elastio_role_arn_pattern(scope)
     installer_role = role_arn(scope, naming.installer_role_name(scope.iam))
-    installer_access = policy_arn(scope, naming.installer_policy_name(scope.iam))
+    installer_access = policy_arn(scope, naming.installer_policy_name(scope.iam, "*"))
     with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": boundary_arn}}
     return document(
         statement(

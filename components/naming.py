@@ -68,8 +68,9 @@ def tenant_access_policy_name(iam: IamNaming) -> str:
     return iam.name("ElastioTenantAccess")
 
 
-def installer_policy_name(iam: IamNaming) -> str:
-    return iam.name("ElastioInstallerAccess")
+def installer_policy_name(iam: IamNaming, part: int | str) -> str:
+    """The installer's permissions come in parts (IAM caps one managed policy at 6,144 characters)."""
+    return iam.name(f"ElastioInstallerAccess{part}")
 
 
 # --- regional (connector) ------------------------------------------------------------------------------

@@ -278,14 +278,6 @@ def test_planned_values_are_accepted_by_the_aws_apis(request, plan_name, check):
     assert CHECKS[check](_plan(request, plan_name)) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known, not fixed yet: the installer's inline policy (17 428 characters on the example stack, 50 700 on "
-    "11 regions; IAM allows 10 240 per role) and the permissions boundary (7 697 / 24 803; 6 144 per managed "
-    "policy) exceed IAM's quotas because they list every regional ARN; so do five of the six customer policies "
-    "at 11 regions. Needs region-wildcard ARNs scoped by aws:RequestedRegion and the installer split into "
-    "managed policies (components/iam_documents.py, account.py).",
-)
 @pytest.mark.parametrize("plan_name", PLANS)
 def test_iam_policies_fit_the_iam_size_quotas(request, plan_name):
     assert _policy_size_problems(_plan(request, plan_name)) == []
