@@ -87,3 +87,25 @@ def test_every_taggable_account_resource_is_tagged(prefixed_plan):
     for resource in taggable:
         assert resource.inputs.get("tags", {}).get(RESOURCE_TAG_KEY) == "true", resource.name
         assert resource.inputs["tags"].get("team") == "platform", resource.name
+
+
+def test_installer_permissions_come_as_attached_managed_policies_within_the_size_quota(prefixed_plan):
+    from components.iam_documents import MANAGED_POLICY_MAX_CHARS, policy_size
+
+    _, children = account_children(prefixed_plan)
+    parts = [r for r in children if r.type == "aws:iam/policy:Policy" and "InstallerAccess" in r.inputs["name"]]
+    attachments = [r for r in children if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]
+    assert len(parts) >= 2 and len(attachments) == len(parts)
+    assert sorted(p.inputs["name"] for p in parts) == [f"AcmeElastioInstallerAccess{i}-Prod" for i in
+                                                       range(1, len(parts) + 1)]
+    assert all(policy_size(json.loads(p.inputs["policy"])) <= MANAGED_POLICY_MAX_CHARS for p in parts)
+
+
+def test_a_long_configured_boundary_arn_still_plans_the_installer_parts():
+    values = example_stack_values()
+    values["elastio:iam"] = {"permissionsBoundaryArn": "arn:aws:iam::111122223333:policy/" + "b" * 128}
+    plan = build_plan("example", stack_values=values)
+    _, children = account_children(plan)
+    parts = [r for r in children if r.type == "aws:iam/policy:Policy" and "InstallerAccess" in r.inputs["name"]]
+    statements = [s for p in parts for s in json.loads(p.inputs["policy"])["Statement"]]
+    assert any("b" * 128 in json.dumps(s) for s in statements)
