@@ -13,6 +13,12 @@ import pulumi
 _ARN_SERVICE = {"cloudwatch": "cloudwatch", "lambda": "lambda", "ec2": "ec2", "batch": "batch"}
 
 
+# pulumi-aws keeps EventBridge and CloudWatch Logs in its `cloudwatch` module; their ARNs say events/logs.
+_ARN_SERVICE_BY_TYPE = {
+    "aws:cloudwatch/eventRule:EventRule": "events",
+    "aws:cloudwatch/logGroup:LogGroup": "logs",
+}
+
 # How AWS writes the resource part of an ARN, where it is not "<kind>/<name>".
 _ARN_RESOURCE = {
     "aws:sqs/queue:Queue": "{name}",
@@ -81,7 +87,7 @@ class FakeCloud(pulumi.runtime.Mocks):
             return f"arn:aws:iam::{self.account_id}:{kind}/{name}"
         if module == "s3":
             return f"arn:aws:s3:::{name}"
-        service = _ARN_SERVICE.get(module, module)
+        service = _ARN_SERVICE_BY_TYPE.get(typ, _ARN_SERVICE.get(module, module))
         resource = _ARN_RESOURCE.get(typ, "{kind}/{name}").format(kind=kind, name=name)
         return f"arn:aws:{service}:{region}:{self.account_id}:{resource}"
 
