@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import naming
+from components.constants import RESOURCE_TAG_KEY
+from components.iam_documents import REQUEST_TAGGED
+from components.vault_documents import snapshot_arns
 
 VERSION = "2012-10-17"
 
@@ -175,6 +178,23 @@ def _catalog(scope: ConnectorScope) -> list[dict | None]:
     ]
 
 
+def _mark_snapshots_for_the_engine(scope: ConnectorScope) -> list[dict]:
+    """backup.start tags the snapshots a backup reads with elastio:resource=true, which the vault task role's
+    EBS direct API grants require (lambdas/background_jobs/snapshots.py). CreateTags is allowed to add that
+    one tag with that one value and nothing else: no other key, no other value, no removal (DeleteTags)."""
+    return [
+        # DescribeSnapshots supports no resource-level permissions; read-only (checks the snapshot is ours).
+        _statement("FindSourceSnapshots", ("ec2:DescribeSnapshots",), ["*"]),
+        _statement(
+            # Not ec2:CreateAction: that key is set only when tagging on create, and these snapshots exist.
+            "MarkSourceSnapshotsForEngine",
+            ("ec2:CreateTags",),
+            snapshot_arns(scope.region),
+            Condition={**REQUEST_TAGGED, "ForAllValues:StringEquals": {"aws:TagKeys": [RESOURCE_TAG_KEY]}},
+        ),
+    ]
+
+
 def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
     return [
         _vault_lookup(scope),
@@ -183,6 +203,7 @@ def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
         _submit_jobs(scope),
         # TerminateJob is only addressable by job id; job ids are not known in advance.
         _statement("CancelJobs", ("batch:TerminateJob",), [scope.jobs_arn_pattern()]),
+        *_mark_snapshots_for_the_engine(scope),
     ]
 
 

@@ -127,6 +127,27 @@ def test_batch_jobs_are_submitted_only_to_the_vaults_queues_and_definitions():
     assert submit_targets == expected | {f"arn:aws:batch:{REGION}:{ACCOUNT}:job/*"}
 
 
+def tagging_statements(service: str) -> list[dict]:
+    return [
+        s for s in docs.function_role_policy(SCOPE, service)["Statement"] if "ec2:CreateTags" in as_list(s["Action"])
+    ]
+
+
+def test_background_jobs_may_only_add_the_elastio_resource_tag_to_this_regions_snapshots():
+    (statement,) = tagging_statements("background_jobs")
+    assert statement["Action"] == ["ec2:CreateTags"]
+    assert statement["Resource"] == [f"arn:aws:ec2:{REGION}::snapshot/*"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:RequestTag/elastio:resource": "true"},
+        "ForAllValues:StringEquals": {"aws:TagKeys": ["elastio:resource"]},
+    }
+
+
+def test_no_other_function_may_tag_anything():
+    taggers = {service for service in naming.FUNCTIONS if tagging_statements(service)}
+    assert taggers == {"background_jobs"}
+
+
 def test_provisioner_passes_vault_roles_only_to_ecs_tasks():
     policy = docs.function_role_policy(SCOPE, "provisioner")
     passing = [s for s in policy["Statement"] if "iam:PassRole" in as_list(s["Action"])]

@@ -53,6 +53,9 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
             docs.UPDATE: [table("jobs")],
             **submit,
             "batch:TerminateJob": [some_job],
+            # backup.start marks the snapshots the engine reads (lambdas/background_jobs/snapshots.py).
+            "ec2:DescribeSnapshots": ["*"],
+            "ec2:CreateTags": [f"arn:aws:ec2:{scope.region}::snapshot/snap-0123456789abcdef0"],
         },
         "job_status": {**events, **alerts, docs.GET: [table("jobs")], docs.UPDATE: [table("jobs")]},
         "provisioner": {

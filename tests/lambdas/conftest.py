@@ -12,7 +12,7 @@ os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
 
 from lambdas.router import dispatch  # noqa: E402
 from lambdas.shared import aws as shared_aws  # noqa: E402
-from tests.lambdas.world import REGION, World, aws_client, build_world  # noqa: E402
+from tests.lambdas.world import REGION, World, aws_client, build_world, create_snapshot  # noqa: E402
 
 
 @dataclass
@@ -52,6 +52,12 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         yield built
         shared_aws.reset()
         dispatch.reset()
+
+
+@pytest.fixture
+def snapshot_id(world: World) -> str:
+    """A customer's completed, untagged snapshot in the region: what a backup.start names."""
+    return create_snapshot()
 
 
 @pytest.fixture

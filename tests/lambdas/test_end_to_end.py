@@ -23,7 +23,11 @@ from tests.lambdas.world import FUNCTION_KEYS, TABLES, VAULT, aws_client, aws_ta
 
 SERVICES = {FUNCTION_KEYS["backgroundJobs"]: background_jobs, FUNCTION_KEYS["catalog"]: catalog,
             FUNCTION_KEYS["jobStatus"]: job_status}
-BACKUP = {"vaultName": VAULT, "assetId": "vol-0123456789abcdef0", "snapshotId": "snap-0123456789abcdef0"}
+ASSET = "vol-0123456789abcdef0"
+
+
+def backup_payload(snapshot_id) -> dict:
+    return {"vaultName": VAULT, "assetId": ASSET, "snapshotId": snapshot_id}
 
 
 def route(world, context, invocations) -> list[dict]:
@@ -41,8 +45,8 @@ def engine_reports_progress(job_id: str, percent: int) -> None:
 
 def engine_registers_recovery_point(job: dict, context) -> dict:
     return catalog(command("recovery-point.register", {
-        "vaultName": VAULT, "assetId": BACKUP["assetId"], "recoveryPointId": "rp-0001",
-        "snapshotId": BACKUP["snapshotId"], "manifestKey": f"manifests/{BACKUP['assetId']}/rp-0001.json",
+        "vaultName": VAULT, "assetId": ASSET, "recoveryPointId": "rp-0001",
+        "snapshotId": job["parameters"]["snapshotId"], "manifestKey": f"manifests/{ASSET}/rp-0001.json",
         "logicalBytes": 8 << 30, "storedBytes": 1 << 30, "newBytes": 1 << 30, "chunkCount": 4096,
         "jobId": job["jobId"], "createdAt": "2026-03-01T10:00:00Z"}), context)
 
@@ -52,8 +56,8 @@ def state_change(job: dict, status: str) -> dict:
                               dict(job["parameters"]))
 
 
-def test_backup_command_becomes_a_batch_job_and_a_recovery_point(world, context, invocations):
-    backup = command("backup.start", BACKUP)
+def test_backup_command_becomes_a_batch_job_and_a_recovery_point(world, context, snapshot_id, invocations):
+    backup = command("backup.start", backup_payload(snapshot_id))
     send(world.command_queue_url, json.dumps(backup))
 
     (submitted,) = route(world, context, invocations)
@@ -74,13 +78,13 @@ def test_backup_command_becomes_a_batch_job_and_a_recovery_point(world, context,
     assert all(e["correlationId"] == backup["id"] for e in events[:2] + events[3:])
     assert get_job(backup["id"])["state"] == "SUCCEEDED"
     point = aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).get_item(
-        Key={"assetId": BACKUP["assetId"], "recoveryPointId": "rp-0001"})["Item"]
+        Key={"assetId": ASSET, "recoveryPointId": "rp-0001"})["Item"]
     assert (point["jobId"], point["status"]) == (backup["id"], "available")
     assert queue_depth(world.command_queue_url) == 0
 
 
-def test_redelivered_backup_command_creates_no_second_job(world, context, invocations):
-    backup = json.dumps(command("backup.start", BACKUP))
+def test_redelivered_backup_command_creates_no_second_job(world, context, snapshot_id, invocations):
+    backup = json.dumps(command("backup.start", backup_payload(snapshot_id)))
     send(world.command_queue_url, backup)
     route(world, context, invocations)
     send(world.command_queue_url, backup)  # SQS delivers at least once
@@ -91,8 +95,8 @@ def test_redelivered_backup_command_creates_no_second_job(world, context, invoca
     assert (len(jobs), len(batch_jobs)) == (1, 1)
 
 
-def test_jobs_table_outage_loses_no_command(world, context, invocations):
-    backup = command("backup.start", BACKUP)
+def test_jobs_table_outage_loses_no_command(world, context, snapshot_id, invocations):
+    backup = command("backup.start", backup_payload(snapshot_id))
     send(world.command_queue_url, json.dumps(backup))
     ddb = aws_client("dynamodb")
     ddb.delete_table(TableName=TABLES["ELASTIO_TABLE_JOBS"])

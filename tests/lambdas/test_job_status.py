@@ -9,13 +9,13 @@ from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import batch_state_change, command
 from tests.lambdas.world import TABLES, VAULT, aws_table
 
-BACKUP = {"vaultName": VAULT, "assetId": "vol-1", "snapshotId": "snap-0123456789abcdef0"}
+BACKUP = {"vaultName": VAULT, "assetId": "vol-1"}
 
 
 @pytest.fixture
-def job(world, context) -> dict:
+def job(world, context, snapshot_id) -> dict:
     """A submitted backup job; the tenant queue is drained of its `job.submitted`."""
-    backup = command("backup.start", BACKUP)
+    backup = command("backup.start", {**BACKUP, "snapshotId": snapshot_id})
     background_jobs(backup, context)
     world.tenant_events()
     return get_job(backup["id"])

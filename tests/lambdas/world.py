@@ -127,6 +127,15 @@ def create_functions(role_arn: str) -> None:
                                   Handler=f"lambdas.{service}.handler.handler", Code={"ZipFile": code})
 
 
+def create_snapshot(tags: dict[str, str] | None = None) -> str:
+    """A completed EBS snapshot of a new volume in the region, as a customer's backup schedule makes it."""
+    ec2 = aws_client("ec2")
+    volume = ec2.create_volume(AvailabilityZone=f"{REGION}a", Size=1)["VolumeId"]
+    extra = {"TagSpecifications": [{"ResourceType": "snapshot", "Tags": [
+        {"Key": k, "Value": v} for k, v in tags.items()]}]} if tags else {}
+    return ec2.create_snapshot(VolumeId=volume, **extra)["SnapshotId"]
+
+
 def create_vault(vault_name: str, env: dict[str, str], key_arn: str) -> dict[str, Any]:
     """The vault's resources and its record in the vaults table, as the program writes it."""
     iam = aws_client("iam")
