@@ -42,9 +42,14 @@ class RuleSettings:
 
 def resolve(policies: Iterable[Policy], config: Mapping[str, Any] | None) -> dict[str, RuleSettings]:
     policies = list(policies)
-    config = dict(config or {})
-    if not isinstance(config, dict):
-        raise PolicyConfigError(f"policy config must be a JSON object, got {type(config).__name__}")
+    if config is None:
+        config = {}
+    if not isinstance(config, Mapping):
+        raise PolicyConfigError(
+            f"policy config must be a JSON object of rule names, got {_json_kind(config)}: "
+            'e.g. {"no-nat-gateway": "advisory"}'
+        )
+    config = dict(config)
     names = {policy.name for policy in policies}
     unknown = sorted(key for key in config if key != ALL and key not in names)
     if unknown:
@@ -105,6 +110,11 @@ def _check_type(where: str, value: Any, spec: Mapping[str, Any]) -> None:
     if expected == "array" and isinstance(items, Mapping):
         for index, item in enumerate(value):
             _check_type(f"{where}[{index}]", item, items)
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {bool: "a boolean", int: "a number", float: "a number", str: "a string", list: "an array"}
+    return kinds.get(type(value), f"a {type(value).__name__}")
 
 
 def _an(word: str) -> str:

@@ -62,9 +62,11 @@ def test_customer_managed_key_requirement_can_be_relaxed(verdicts_of):
         ({"required-tags": {"requiredTags": "elastio:resource"}}, ["required-tags.requiredTags", "array"]),
         ({"lambda-supported-runtime": {"allowedRuntimes": [3.12]}}, ["allowedRuntimes[0]", "3.12", "string"]),
         ({"all": 1}, ["all", "1", "mandatory"]),
+        ([1], ["JSON object", "an array"]),
+        ("mandatory", ["JSON object", "a string"]),
     ],
     ids=["unknown-rule", "bad-level", "unknown-setting", "setting-not-a-list", "item-not-a-string",
-         "bad-all"],
+         "bad-all", "config-is-a-list", "config-is-a-string"],
 )
 def test_bad_config_is_one_clear_error_naming_key_value_and_fix(config, names):
     with pytest.raises(PolicyConfigError) as raised:
