@@ -98,6 +98,12 @@ def _load_graph(args: argparse.Namespace) -> tuple[list[dict[str, Any]], Any, st
         records = document.get("resources", document) if isinstance(document, dict) else document
         if not isinstance(records, list):
             raise CliError(f'--graph {args.graph}: expected a list of records or {{"resources": [...]}}')
+        for number, record in enumerate(records):
+            if not isinstance(record, dict):
+                raise CliError(
+                    f"--graph {args.graph}: record #{number} is not an object; give the records of "
+                    "`python -m preview --json` (or a list of {type, inputs, ...} objects)"
+                )
         return records, None, str(args.graph)
     try:
         from plan import PlanError, build_plan  # the CLI alone plans; the library takes records
@@ -136,8 +142,18 @@ def _name(field: str, args: argparse.Namespace, from_config: bool) -> str:
     return flag or field
 
 
+def _check_plot_path(path: Path) -> None:
+    """Refuse a path the chart cannot be written to before the sweep's work, not after it."""
+    if path.suffix.lower() != ".png":
+        raise CliError(f"--plot {path}: the chart is a PNG; give a file name ending in .png")
+    if not path.parent.is_dir():
+        raise CliError(f"--plot {path}: the folder {path.parent} does not exist; create it or give another path")
+
+
 def run(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
+    if args.plot:
+        _check_plot_path(args.plot)
     prices = PriceTable.load(args.prices)
     records, usage, label = _load_graph(args)
     workload = Workload.from_usage(

@@ -20,4 +20,6 @@ class CostInputError(ValueError):
         super().__init__(self.describe(field))
 
     def describe(self, name: str) -> str:
+        if self.value is None:  # nothing was given: the problem says what is missing
+            return f"{name}: {self.problem}"
         return f"{name}: {self.value!r} {self.problem}"

@@ -105,7 +105,7 @@ def _usage_region(facts: graph_facts.GraphFacts, region: str | None, prices: Pri
     if facts.regions:
         return facts.regions[0]
     raise CostInputError(
-        "region", None, "cannot be told from an empty graph: give the region of the workload"
+        "region", None, "not given, and no resource in the graph has a region: give the workload's, e.g. us-east-1"
     )
 
 

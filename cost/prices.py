@@ -55,6 +55,16 @@ class PriceTable:
             raise CostInputError(
                 "prices", str(path), f"is not valid JSON ({err.msg}, line {err.lineno})"
             ) from None
+        if not (
+            isinstance(document, dict)
+            and isinstance(document.get("regions"), list)
+            and isinstance(document.get("prices"), dict)
+        ):
+            raise CostInputError(
+                "prices",
+                str(path),
+                "is not a price table (an object with 'regions' and 'prices', like cost/prices.json)",
+            )
         return cls(document)
 
     @property

@@ -201,3 +201,44 @@ def test_plan_error_is_printed_as_its_one_line(capsys, monkeypatch):
     fake_plan_module(monkeypatch, [], error="Pulumi.nope.yaml: no such stack file")
     code, _, err = run(capsys, "--stack", "nope")
     assert code == 2 and err == "error: Pulumi.nope.yaml: no such stack file\n"
+
+
+@pytest.mark.parametrize(
+    ("content", "flag", "words"),
+    [
+        ("[1, 2]", "--graph", ["record #0", "not an object"]),
+        ('{"regions": ["us-east-1"]}', "--prices", ["not a price table", "prices"]),
+        ("[1]", "--prices", ["not a price table"]),
+    ],
+    ids=["graph-of-numbers", "prices-without-prices", "prices-not-an-object"],
+)
+def test_a_file_of_the_wrong_shape_is_one_line_naming_the_flag(capsys, graph, tmp_path, content, flag, words):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    argv = ["--graph", bad] if flag == "--graph" else ["--graph", graph, flag, bad]
+    code, out, err = run(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith(f"error: {flag}") and err.count("\n") == 1
+    for word in words:
+        assert word in err
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [("savings.txt", [".png"]), ("no-such-folder/savings.png", ["no-such-folder", "does not exist"])],
+    ids=["not-png", "missing-folder"],
+)
+def test_a_plot_path_that_cannot_be_written_is_named_before_any_work(capsys, graph, tmp_path, name, words):
+    code, out, err = run(capsys, "--graph", graph, "--plot", tmp_path / name)
+    assert code == 2 and out == ""
+    assert err.startswith("error: --plot") and err.count("\n") == 1
+    for word in words:
+        assert word in err
+
+
+def test_a_graph_without_regions_asks_for_the_region_flag(capsys, tmp_path):
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps([{"urn": "urn:b", "type": "aws:s3/bucket:Bucket", "name": "b", "inputs": {}}]))
+    code, _, err = run(capsys, "--graph", bare)
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("error: --region: not given") and "None" not in err
