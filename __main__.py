@@ -13,7 +13,9 @@ try:
     CONFIG, external_id = from_pulumi()
 except ConfigError as err:
     # RunError ends the program with this message and no Python traceback.
-    raise pulumi.RunError(f"invalid stack configuration (fix these keys in Pulumi.<stack>.yaml):\n{err}") from None
+    raise pulumi.RunError(
+        f"invalid stack configuration (fix these keys in Pulumi.{pulumi.get_stack()}.yaml):\n{err}"
+    ) from None
 
 tags = merged_tags(CONFIG.tags)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -187,6 +188,7 @@ def run(args: argparse.Namespace, out=None) -> int:
     result = estimate(records, workload, **options).as_dict()
     result["source"] = label
     print(json.dumps(result, indent=2) if args.json else render_breakdown(result), file=out)
+    out.flush()
     return 0
 
 
@@ -205,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"error: {err.describe(_name(err.field, args, from_config=args.graph is None))}", file=sys.stderr
         )
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): not an error. The flush at exit goes nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as err:
         print(f"error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
     return 2

@@ -94,8 +94,8 @@ def render_breakdown(result: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def format_summary(result: dict[str, Any]) -> str:
-    """A few lines for `python -m preview` to print beside the plan."""
+def format_summary(result: dict[str, Any], stack: str = "<stack>") -> str:
+    """A few lines for `python -m preview` to print beside the plan; `stack` completes the details command."""
     w = result["assumptions"]["workload"]
     return "\n".join(
         [
@@ -108,6 +108,6 @@ def format_summary(result: dict[str, Any]) -> str:
             f"(saves {_pct(result['savings_vs_snapshots_pct'])}), "
             f"AWS Backup {_money(result['aws_backup']['monthly_usd'])} "
             f"(saves {_pct(result['savings_vs_aws_backup_pct'])})",
-            "  details: python -m cost --stack <stack>",
+            f"  details: python -m cost --stack {stack}",
         ]
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import traceback
 from pathlib import Path
@@ -106,7 +107,11 @@ def main(argv: list[str] | None = None) -> int:
         plan = build_plan(args.stack, project_dir=args.project_dir)
         verdicts, estimate, network = _assess(plan, args)
     except PlanError as err:
-        print(f"error: stack {args.stack!r} cannot be planned:\n{err}", file=sys.stderr)
+        # One problem is one line (it names the stack or file); a list of problems gets a heading.
+        message = str(err)
+        if "\n" in message:
+            message = f"stack {args.stack!r} cannot be planned:\n{message}"
+        print(f"error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except BadInput as err:
         print(f"error: {err}", file=sys.stderr)
@@ -117,14 +122,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"internal error while previewing {args.stack!r}: {err} (rerun with --debug)", file=sys.stderr)
         return EXIT_INTERNAL
     exit_code = EXIT_POLICY_VIOLATION if has_mandatory(verdicts) else EXIT_OK
+    try:
+        _print_report(args, plan, verdicts, estimate, network)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader stopped early (`| head`): not an error. Later writes, and the flush at exit, go nowhere.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    return exit_code
 
+
+def _print_report(args: argparse.Namespace, plan: Plan, verdicts: list, estimate: dict, network: dict) -> None:
     if args.json:
         document = plan_document(plan)
         document["policies"] = to_json(verdicts)
         document["cost"] = estimate
         document["network"] = network
         print(json.dumps(document, indent=2, default=str))
-        return exit_code
+        return
 
     print(f"Offline plan of stack {plan.stack!r} (project {plan.project}): no AWS calls were made.")
     for note in plan.notes:
@@ -142,5 +156,4 @@ def main(argv: list[str] | None = None) -> int:
         print()
     print(format_table(verdicts))
     print()
-    print(cost.format_summary(estimate))
-    return exit_code
+    print(cost.format_summary(estimate, stack=plan.stack))

@@ -87,3 +87,33 @@ def test_a_misconfigured_graph_exits_1_naming_the_rule_and_the_resource(monkeypa
     document = json.loads(capsys.readouterr().out)
     blocking = [v for v in document["policies"]["verdicts"] if v["level"] == "mandatory"]
     assert [(v["policy"], v["name"]) for v in blocking] == [("s3-bucket-versioning", bucket_name)]
+
+
+def test_a_single_problem_is_one_error_line():
+    result = run_preview("--stack", "nosuchstack")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: stack 'nosuchstack'")
+
+
+def test_bad_config_names_the_stack_file_to_fix(tmp_path):
+    config = example_stack_values()
+    config["elastio:regions"][0]["vaults"] = [{"name": "Bad_Name"}]
+    project = project_with_stack(tmp_path, "staging", config)
+    result = run_preview("--stack", "staging", "--project-dir", str(project))
+    assert result.returncode == 2
+    assert "Pulumi.staging.yaml" in result.stderr and "Pulumi.<stack>.yaml" not in result.stderr
+
+
+def test_a_reader_that_stops_early_gets_no_traceback():
+    # `python -m preview | head` closes the pipe before the tree is printed.
+    process = subprocess.Popen(
+        [sys.executable, "-m", "preview", "--stack", "example"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=300) == 0
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr

@@ -242,3 +242,28 @@ def test_a_graph_without_regions_asks_for_the_region_flag(capsys, tmp_path):
     code, _, err = run(capsys, "--graph", bare)
     assert code == 2 and err.count("\n") == 1
     assert err.startswith("error: --region: not given") and "None" not in err
+
+
+def test_the_preview_summary_names_the_cost_command_of_its_stack():
+    from cost import format_summary, summary
+
+    text = format_summary(summary(stack_records()), stack="prod")
+    assert text.splitlines()[-1].strip() == "details: python -m cost --stack prod"
+
+
+def test_a_reader_that_stops_early_gets_no_error(graph):
+    import os
+    import subprocess
+
+    from tests.support import ROOT
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "cost", "--graph", str(graph)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    process.stdout.close()  # as `python -m cost | head -1` does once it has its line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=120) == 0 and stderr == ""
