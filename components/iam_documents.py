@@ -2,7 +2,8 @@
 permissions boundary and the six customer-attachable managed policies.
 
 Every function is pure and returns a dict ready for `json.dumps`. Regional resources are addressed by their
-fixed names (components/naming.py) in each configured region of this account, never by `*`. Tag conditions
+fixed elastio-* names (components/naming.py) where they have one, in this account and any region (`*`, see
+ANY_REGION); kms:ViaService conditions still name the configured regions. Tag conditions
 (`elastio:resource` = `true`) are used only where the service authorization reference lists
 `aws:ResourceTag` (or `ec2:CreateAction`/`aws:RequestTag`) for that action: a condition key an action does not
 support is absent from the request, so an Allow that needs it never matches and a Deny that needs it never
@@ -53,7 +54,7 @@ class AccountScope:
     """What every account-level document is scoped to."""
 
     account_id: str  # 12 digits
-    regions: tuple[str, ...]  # the configured regions; regional ARNs list exactly these
+    regions: tuple[str, ...]  # the configured regions, named where a condition carries them (kms:ViaService)
     iam: naming.IamNaming  # prefix/suffix for IAM names
 
 
