@@ -131,8 +131,8 @@ def _measure(path: Path) -> Any:
         raise CliError(f"--sample {path}: the engine's measure is not available ({err})") from None
     try:
         return measure_path(path)
-    except ValueError as err:  # engine.measure.MeasureError
-        raise CliError(str(err)) from None
+    except ValueError as err:  # engine.measure.MeasureError, which names the path
+        raise CliError(f"--sample {err}; give a file or folder of sample data") from None
 
 
 def _name(field: str, args: argparse.Namespace, from_config: bool) -> str:

@@ -71,7 +71,7 @@ def measure_path(path: str | os.PathLike, settings: ChunkerSettings | None = Non
     settings = settings or ChunkerSettings()
     root = Path(path)
     if not root.exists():
-        raise MeasureError(f"--sample {root}: no such file or directory")
+        raise MeasureError(f"{root}: no such file or directory")
     codec = Codec(settings.zstd_level)
     seen: set[bytes] = set()
     files = logical = unique = stored = chunks = 0
@@ -79,7 +79,7 @@ def measure_path(path: str | os.PathLike, settings: ChunkerSettings | None = Non
         try:
             handle = file.open("rb")
         except OSError as error:
-            raise MeasureError(f"--sample {root}: cannot read {file} ({error.strerror})") from error
+            raise MeasureError(f"{root}: cannot read {file} ({error.strerror})") from error
         files += 1
         with handle:
             carry = b""
@@ -105,5 +105,5 @@ def measure_path(path: str | os.PathLike, settings: ChunkerSettings | None = Non
                 if not block:
                     break
     if files == 0 or logical == 0:
-        raise MeasureError(f"--sample {root}: found no data to measure (empty file or directory)")
+        raise MeasureError(f"{root}: found no data to measure (empty file or directory)")
     return SampleMeasurement(str(root), files, logical, unique, stored, chunks, len(seen))

@@ -32,8 +32,15 @@ def test_text_measures_a_compression_factor_above_one(tmp_path):
 
 
 def test_a_missing_sample_path_is_a_clear_error(tmp_path):
-    with pytest.raises(MeasureError, match="--sample .*nope: no such file or directory"):
+    with pytest.raises(MeasureError, match="nope: no such file or directory"):
         measure_path(tmp_path / "nope")
+
+
+def test_measure_errors_name_the_path_not_a_flag_of_one_caller(tmp_path):
+    # `python -m engine measure PATH` has no --sample; the cost CLI adds its flag itself.
+    with pytest.raises(MeasureError) as raised:
+        measure_path(tmp_path)
+    assert str(raised.value).startswith(f"{tmp_path}:")
 
 
 def test_an_empty_sample_is_a_clear_error(tmp_path):
