@@ -399,6 +399,16 @@ def _describe(error: Mapping[str, Any]) -> str:
         message = f"has the wrong type; {message[0].lower()}{message[1:]}"
     if kind == "model_attributes_type":
         message = "must be an object (a map of keys)"
+    bounds = {
+        "less_than_equal": ("le", "is above the maximum"),
+        "greater_than_equal": ("ge", "is below the minimum"),
+        "less_than": ("lt", "must be less than"),
+        "greater_than": ("gt", "must be greater than"),
+    }
+    if kind in bounds:
+        key, words = bounds[kind]
+        bound = error.get("ctx", {}).get(key)
+        message = f"{words}, {bound:g}" if isinstance(bound, (int, float)) else f"{words}, {bound}"
     if kind.startswith(("too_short", "too_long")):
         message = message[0].lower() + message[1:]
     if isinstance(value, (dict, list)) and kind == "value_error":

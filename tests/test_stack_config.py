@@ -164,3 +164,17 @@ def test_object_given_as_wrong_type_is_reported():
     raw = minimal()
     raw["regions"] = "us-east-1"
     assert problems_of(raw)[0].startswith('elastio:regions: "us-east-1" has the wrong type')
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"dailyChangeRate": 1.5}, "elastio:usage.dailyChangeRate: 1.5 is above the maximum, 1"),
+        ({"retentionDays": 0}, "elastio:usage.retentionDays: 0 is below the minimum, 1"),
+        ({"protectedGb": -1}, "elastio:usage.protectedGb: -1 is below the minimum, 0"),
+    ],
+)
+def test_a_number_out_of_range_says_the_bound_in_plain_words(change, expected):
+    problems = problems_of(with_change(["usage"], change))
+    assert expected in problems, problems
+    assert not any("Input should" in p for p in problems)
