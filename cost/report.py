@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
 def _money(usd: float) -> str:
-    return f"${usd:,.2f}" if abs(usd) >= 0.01 or usd == 0 else f"${usd:,.4f}"
+    sign = "-" if usd < 0 else ""
+    usd = abs(usd)
+    return sign + (f"${usd:,.2f}" if usd >= 0.01 or usd == 0 else f"${usd:,.4f}")
 
 
 def _quantity(value: float) -> str:
@@ -14,7 +17,11 @@ def _quantity(value: float) -> str:
 
 
 def _unit_price(usd: float) -> str:
-    return f"${usd:.6g}"
+    # Six significant digits, written out: a per-request price reads $0.0000002, not $2e-07.
+    if usd == 0:
+        return "$0"
+    decimals = max(0, 5 - math.floor(math.log10(abs(usd))))
+    return f"${usd:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def _pct(value: float | None) -> str:

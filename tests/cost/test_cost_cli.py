@@ -267,3 +267,11 @@ def test_a_reader_that_stops_early_gets_no_error(graph):
     process.stdout.close()  # as `python -m cost | head -1` does once it has its line
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=120) == 0 and stderr == ""
+
+
+def test_the_breakdown_prints_prices_without_exponents_and_credits_as_minus_dollars(capsys, graph):
+    code, out, _ = run(capsys, "--graph", graph, "--free-tier")
+    assert code == 0
+    assert "e-0" not in out and "$-" not in out
+    assert "$0.0000166667" in out  # Lambda's GB-second price, as a reader would write it
+    assert "-$0." in out  # a free-tier credit
