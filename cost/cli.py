@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import traceback
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,7 @@ def _parser() -> argparse.ArgumentParser:
         "--prices", type=Path, default=DEFAULT_PATH, help="price table (default: cost/prices.json)"
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     parser.add_argument("--sweep", action="store_true", help="savings table over retention x change rate")
     parser.add_argument(
         "--plot", type=Path, metavar="FILE.png", help="draw savings against retention to FILE.png"
@@ -213,4 +215,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except OSError as err:
         print(f"error: {err.filename or ''}: {err.strerror}", file=sys.stderr)
+    except Exception as err:  # a bug of ours: one plain line, the traceback only on request
+        if args.debug:
+            traceback.print_exc()
+        print(f"internal error: {type(err).__name__}: {err} (rerun with --debug for details)", file=sys.stderr)
+        return 3
     return 2

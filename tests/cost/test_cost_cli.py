@@ -275,3 +275,17 @@ def test_the_breakdown_prints_prices_without_exponents_and_credits_as_minus_doll
     assert "e-0" not in out and "$-" not in out
     assert "$0.0000166667" in out  # Lambda's GB-second price, as a reader would write it
     assert "-$0." in out  # a free-tier credit
+
+
+def test_an_internal_error_is_one_line_with_exit_3_and_the_traceback_only_with_debug(monkeypatch, capsys):
+    from cost import cli
+
+    def broken(args, out=None):
+        raise KeyError("bug")
+
+    monkeypatch.setattr(cli, "run", broken)
+    assert cli.main(["--stack", "example"]) == 3
+    err = capsys.readouterr().err
+    assert err.strip() == "internal error: KeyError: 'bug' (rerun with --debug for details)"
+    assert cli.main(["--stack", "example", "--debug"]) == 3
+    assert "Traceback" in capsys.readouterr().err
