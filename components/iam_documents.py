@@ -338,6 +338,18 @@ def installer_policies(scope: AccountScope, boundary_arn: str) -> list[dict]:
     return split_document(installer_policy(scope, boundary_arn))
 
 
+# Changes to the connector's security groups and endpoints: allowed on the network's resources, and then
+# narrowed by a Deny to the ones tagged for Elastio.
+_NETWORK_CHANGES = (
+    "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupEgress",
+    "ec2:RevokeSecurityGroupIngress",
+    "ec2:DeleteSecurityGroup",
+    "ec2:ModifyVpcEndpoint",
+    "ec2:DeleteVpcEndpoints",
+)
+
+
 def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
     """ElastioInstaller: create and update the connector and vaults, never delete their data or escape the
     permissions boundary."""
@@ -606,14 +618,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement(
             "ManageNetworkResources",
-            [
-                "ec2:AuthorizeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:DeleteSecurityGroup",
-                "ec2:ModifyVpcEndpoint",
-                "ec2:DeleteVpcEndpoints",
-            ],
+            list(_NETWORK_CHANGES),
             _ec2(scope, "security-group")
             + _ec2(scope, "security-group-rule")
             + _ec2(scope, "vpc-endpoint")
@@ -622,15 +627,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         deny_unless_tagged(
             "OnlyTaggedNetworkResources",
-            [
-                "ec2:AuthorizeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupEgress",
-                "ec2:RevokeSecurityGroupIngress",
-                "ec2:DeleteSecurityGroup",
-                "ec2:ModifyVpcEndpoint",
-                "ec2:DeleteVpcEndpoints",
-                "ec2:CreateVpcEndpoint",
-            ],
+            [*_NETWORK_CHANGES, "ec2:CreateVpcEndpoint"],
             _ec2(scope, "security-group") + _ec2(scope, "vpc-endpoint"),
         ),
         statement(
