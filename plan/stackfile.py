@@ -7,6 +7,7 @@ Values are handed to the program as the CLI hands them: strings, with objects an
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,7 @@ from typing import Any
 import yaml
 
 REDACTED = "[secret redacted offline]"
+_STACK_NAME = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 
 
 class StackFileError(Exception):
@@ -59,6 +61,10 @@ def available_stacks(project_dir: Path) -> list[str]:
 
 def load_stack_config(project_dir: Path, stack: str, stack_values: dict[str, Any] | None = None) -> StackConfig:
     """The stack's config; `stack_values` (the `config:` mapping of a stack file) replaces the file's."""
+    if not _STACK_NAME.fullmatch(stack):
+        raise StackFileError(
+            f"stack {stack!r}: not a stack name; Pulumi stack names use letters, digits, '-', '_' and '.'"
+        )
     project_file = _load_yaml(project_dir / "Pulumi.yaml")
     project = str(project_file.get("name", "project"))
     if stack_values is None:

@@ -117,3 +117,9 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     stderr = process.stderr.read().decode()
     assert process.wait(timeout=300) == 0
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
+
+
+def test_a_stack_name_that_is_a_path_is_refused_as_bad_input():
+    result = run_preview("--stack", "../Pulumi")
+    assert result.returncode == 2
+    assert "stack '../Pulumi': not a stack name" in result.stderr
