@@ -158,6 +158,14 @@ class TenantConfig(_Model):
     account_id: AccountId
     role_arn: RoleArn | None = None
 
+    @field_validator("account_id", mode="before")
+    @classmethod
+    def _quoted_account_id(cls, value: object) -> object:
+        if isinstance(value, int) and not isinstance(value, bool):
+            # YAML reads 012345678901 as a number and drops the leading zero; only a string keeps the id.
+            raise ValueError(f'is a number; quote the account id in the stack file: accountId: "{value:012d}"')
+        return value
+
     @model_validator(mode="after")
     def _role_in_tenant_account(self) -> TenantConfig:
         if self.role_arn and self.role_arn.split(":")[4] != self.account_id:

@@ -178,3 +178,11 @@ def test_a_number_out_of_range_says_the_bound_in_plain_words(change, expected):
     problems = problems_of(with_change(["usage"], change))
     assert expected in problems, problems
     assert not any("Input should" in p for p in problems)
+
+
+def test_an_unquoted_account_id_asks_for_quotes():
+    (problem,) = problems_of(with_change(["tenant", "accountId"], 12345678901))
+    assert problem == (
+        'elastio:tenant.accountId: 12345678901 is a number; quote the account id in the stack file: '
+        'accountId: "012345678901"'
+    )
