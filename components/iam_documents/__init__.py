@@ -1,0 +1,66 @@
+"""The account-level IAM documents: trust policies, the tenant and installer permissions, the default
+permissions boundary and the six customer-attachable managed policies.
+
+Every function is pure and returns a dict ready for `json.dumps`. Regional resources are addressed by their
+fixed elastio-* names (components/naming.py) where they have one, in this account and any region (`*`, see
+ANY_REGION); kms:ViaService conditions still name the configured regions. Tag conditions
+(`elastio:resource` = `true`) are used only where the service authorization reference lists
+`aws:ResourceTag` (or `ec2:CreateAction`/`aws:RequestTag`) for that action: a condition key an action does not
+support is absent from the request, so an Allow that needs it never matches and a Deny that needs it never
+fires. Where tags are not supported (SQS send, S3 bucket deletion, DynamoDB tables) the ARN pattern scopes.
+"""
+
+# The names other code imports from components.iam_documents; the documents live in the modules below.
+from components.iam_documents._common import (
+    ANY_REGION,
+    COMMANDS_QUEUE,
+    ECS_TASKS_SERVICE,
+    MANAGED_POLICY_MAX_CHARS,
+    REQUEST_TAGGED,
+    TAGGED,
+    TENANT_EVENTS_QUEUE,
+    AccountScope,
+    all_table_arns,
+    document,
+    policy_arn,
+    policy_size,
+    queue_arns,
+    split_document,
+    statement,
+    table_arns,
+    vault_bucket_arns,
+)
+from components.iam_documents.boundary import default_permissions_boundary
+from components.iam_documents.installer import installer_policies, installer_policy
+from components.iam_documents.people import managed_policies, managed_policy_purposes
+from components.iam_documents.tenant import tenant_access_policy
+from components.iam_documents.trust import installer_trust_policy, tenant_principal, tenant_trust_policy
+
+__all__ = [
+    "ANY_REGION",
+    "COMMANDS_QUEUE",
+    "ECS_TASKS_SERVICE",
+    "MANAGED_POLICY_MAX_CHARS",
+    "REQUEST_TAGGED",
+    "TAGGED",
+    "TENANT_EVENTS_QUEUE",
+    "AccountScope",
+    "all_table_arns",
+    "default_permissions_boundary",
+    "document",
+    "installer_policies",
+    "installer_policy",
+    "installer_trust_policy",
+    "managed_policies",
+    "managed_policy_purposes",
+    "policy_arn",
+    "policy_size",
+    "queue_arns",
+    "split_document",
+    "statement",
+    "table_arns",
+    "tenant_access_policy",
+    "tenant_principal",
+    "tenant_trust_policy",
+    "vault_bucket_arns",
+]
