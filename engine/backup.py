@@ -18,7 +18,7 @@ from engine.catalog import Register
 from engine.chunking import ChunkerSettings, Codec, split
 from engine.jobs import JobRecord, utc_now_iso
 from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
-from engine.packs import PackWriter
+from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.sources import VolumeSource, segment_length
 from engine.vault import Lease, Vault
 
@@ -29,7 +29,7 @@ MIB = 1024 * 1024
 class EngineSettings:
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
     segment_bytes: int = 4 * MIB  # a multiple of the EBS block size (512 KiB)
-    pack_bytes: int = 32 * MIB
+    pack_bytes: int = DEFAULT_PACK_BYTES
 
     def __post_init__(self) -> None:
         if self.segment_bytes < self.chunker.max_size:

@@ -22,10 +22,8 @@ from dataclasses import dataclass, field
 from engine.chunking import Codec, chunk_digest
 from engine.index import IndexEntry
 from engine.jobs import JobRecord
-from engine.packs import PACK_PREFIX, PackWriter, read_frames
+from engine.packs import DEFAULT_PACK_BYTES, PACK_PREFIX, PackWriter, read_frames
 from engine.vault import Vault
-
-MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -33,7 +31,7 @@ class CompactionSettings:
     rewrite_below: float = 0.5  # rewrite a pack when less than this share of its bytes is live
     lease_ttl_seconds: int = 6 * 3600  # a backup lease without a heartbeat for this long is abandoned
     clock_skew_seconds: int = 300
-    pack_bytes: int = 32 * MIB
+    pack_bytes: int = DEFAULT_PACK_BYTES
 
 
 @dataclass

@@ -17,6 +17,9 @@ from botocore.exceptions import ClientError
 
 from engine.index import ChunkIndex, IndexEntry
 
+# Packs of tens of MiB keep S3 request costs low (cost/ prices requests per pack, not per chunk).
+DEFAULT_PACK_BYTES = 32 * 1024 * 1024
+
 PACK_PREFIX = "packs/"
 # Ranged reads of one pack are merged when the gap between them is smaller than this.
 MERGE_GAP_BYTES = 1024 * 1024

@@ -255,3 +255,11 @@ def test_config_key_names_the_stack_setting():
 
     assert config_key("data_profile") == "elastio:usage.dataProfile"
     assert config_key("region") == "region"
+
+
+def test_the_model_prices_the_engines_own_chunk_and_pack_sizes():
+    from engine.chunking import ChunkerSettings
+    from engine.packs import DEFAULT_PACK_BYTES
+
+    assert A.chunk_avg_kib * 1024 == ChunkerSettings().avg_size
+    assert A.pack_mib * 1024 * 1024 == DEFAULT_PACK_BYTES
