@@ -126,13 +126,12 @@ def build_plan(
     with contextlib.suppress(RuntimeError):
         previous_loop = asyncio.get_event_loop_policy().get_event_loop()
     asyncio.set_event_loop(loop)
-    outputs: dict[str, Any] = {}
     try:
         pulumi.runtime.set_mocks(
             cloud, project=stack_config.project, stack=stack, preview=True, monitor=monitor
         )
         set_all_config(stack_config.values, stack_config.secret_keys)
-        _run_program(project_dir, outputs)
+        config = _run_program(project_dir)
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         stack_outputs = loop.run_until_complete(_stack_outputs(secret_values))
     except pulumi.RunError as err:
@@ -144,10 +143,14 @@ def build_plan(
 
     # Registration order depends on the event loop; sorting makes the graph (and its JSON) diffable.
     resources = sorted(_resolve(monitor.registrations), key=lambda r: r.urn)
-    plan = Plan(stack=stack, project=stack_config.project, resources=resources, notes=list(stack_config.notes))
-    plan.config = outputs.pop("__config__", None)
-    plan.outputs = stack_outputs
-    return plan
+    return Plan(
+        stack=stack,
+        project=stack_config.project,
+        resources=resources,
+        outputs=stack_outputs,
+        notes=list(stack_config.notes),
+        config=config,
+    )
 
 
 def _describe_asset(value: pulumi.Asset | pulumi.Archive) -> dict[str, Any]:
@@ -204,8 +207,10 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
-def _run_program(project_dir: Path, outputs: dict[str, Any]) -> None:
-    """Execute __main__.py as the language host would, with the project directory as cwd and on sys.path."""
+def _run_program(project_dir: Path) -> Any:
+    """Execute __main__.py as the language host would, with the project directory as cwd and on sys.path.
+
+    Returns the program's validated config (its `CONFIG`), so the cost and network checks read the same values."""
     main = project_dir / "__main__.py"
     previous_cwd = os.getcwd()
     added = str(project_dir) not in sys.path
@@ -215,8 +220,7 @@ def _run_program(project_dir: Path, outputs: dict[str, Any]) -> None:
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             namespace = runpy.run_path(str(main), run_name="__main__")
-        if "CONFIG" in namespace:
-            outputs["__config__"] = namespace["CONFIG"]
+        return namespace.get("CONFIG")
     finally:
         os.chdir(previous_cwd)
         if added:
