@@ -390,6 +390,20 @@ def _path(loc: tuple[Any, ...]) -> str:
     return path
 
 
+# pydantic's bound errors, said the way the rest of the messages are: "<value> is above the maximum, 1".
+_BOUNDS = {
+    "less_than_equal": ("le", "is above the maximum"),
+    "greater_than_equal": ("ge", "is below the minimum"),
+    "less_than": ("lt", "must be less than"),
+    "greater_than": ("gt", "must be greater than"),
+}
+
+
+def _lowered(message: str) -> str:
+    """pydantic's sentence as the tail of ours."""
+    return message[:1].lower() + message[1:]
+
+
 def _describe(error: Mapping[str, Any]) -> str:
     kind = error["type"]
     path = _path(tuple(error["loc"]))
@@ -402,23 +416,17 @@ def _describe(error: Mapping[str, Any]) -> str:
     message = str(error.get("msg", "is not valid"))
     message = message.removeprefix("Value error, ")
     if kind == "literal_error":
-        message = f"is not allowed; {message[0].lower()}{message[1:]}"
+        message = f"is not allowed; {_lowered(message)}"
     if kind in ("string_type", "int_type", "bool_type", "list_type", "dict_type", "model_type", "float_type"):
-        message = f"has the wrong type; {message[0].lower()}{message[1:]}"
+        message = f"has the wrong type; {_lowered(message)}"
     if kind == "model_attributes_type":
         message = "must be an object (a map of keys)"
-    bounds = {
-        "less_than_equal": ("le", "is above the maximum"),
-        "greater_than_equal": ("ge", "is below the minimum"),
-        "less_than": ("lt", "must be less than"),
-        "greater_than": ("gt", "must be greater than"),
-    }
-    if kind in bounds:
-        key, words = bounds[kind]
+    if kind in _BOUNDS:
+        key, words = _BOUNDS[kind]
         bound = error.get("ctx", {}).get(key)
         message = f"{words}, {bound:g}" if isinstance(bound, (int, float)) else f"{words}, {bound}"
     if kind.startswith(("too_short", "too_long")):
-        message = message[0].lower() + message[1:]
+        message = _lowered(message)
     if isinstance(value, (dict, list)) and kind == "value_error":
         return f"{path}: {message}"
     return f"{path}: {shown} {message}"
