@@ -79,8 +79,17 @@ def function_name(service: str) -> str:
     return f"{NAME_ROOT}-{service.replace('_', '-')}"
 
 
+ANY = "*"
+
+
+def _region_code(region: str) -> str:
+    """The short code in global IAM names; ANY gives the pattern that matches every region's name."""
+    return ANY if region == ANY else REGION_CODES[region]
+
+
 def function_role_name(iam: IamNaming, service: str, region: str) -> str:
-    return iam.name(f"Elastio{pascal(service)}-{REGION_CODES[region]}")
+    """region=ANY gives the IAM pattern of that function's role in every region."""
+    return iam.name(f"Elastio{pascal(service)}-{_region_code(region)}")
 
 
 def table_name(table: str) -> str:
@@ -108,7 +117,7 @@ def vault_index_table_name(vault: str) -> str:
 
 
 def vault_role_name(iam: IamNaming, vault: str, region: str, kind: str) -> str:
-    return iam.name(f"ElastioVault-{vault}-{REGION_CODES[region]}-{kind}")
+    return iam.name(f"ElastioVault-{vault}-{_region_code(region)}-{kind}")
 
 
 def vault_resource_name(vault: str, purpose: str | None = None) -> str:

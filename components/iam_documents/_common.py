@@ -137,14 +137,15 @@ def function_log_group_arns(scope: AccountScope) -> list[str]:
 def function_role_arns(scope: AccountScope) -> list[str]:
     # Role names end in a region code (naming.function_role_name); any region's role of each function.
     return [
-        naming.iam_arn(scope.account_id, f"role/{scope.iam.name(f'Elastio{naming.pascal(fn)}-*')}")
+        naming.iam_arn(scope.account_id, f"role/{naming.function_role_name(scope.iam, fn, naming.ANY)}")
         for fn in naming.FUNCTIONS
     ]
 
 
 def vault_role_arns(scope: AccountScope) -> list[str]:
     # Vault names are not part of the account scope: the pattern keeps prefix, marker and suffix fixed.
-    return [naming.iam_arn(scope.account_id, f"role/{scope.iam.name('ElastioVault-*')}")]
+    any_ = naming.ANY
+    return [naming.iam_arn(scope.account_id, f"role/{naming.vault_role_name(scope.iam, any_, any_, any_)}")]
 
 
 def elastio_role_arn_pattern(scope: AccountScope) -> str:
