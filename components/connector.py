@@ -35,11 +35,11 @@ RETENTION_14_DAYS = 14 * 24 * 3600
 
 # Key schema of each connector table (docs/CONTRACT.md, "Table keys and indexes").
 TABLE_KEYS: dict[str, tuple[str, str | None]] = {
-    "vaults": ("vaultName", None),
-    "recovery-points": ("assetId", "recoveryPointId"),
-    "jobs": ("jobId", None),
-    "assets": ("assetId", None),
-    "commands": ("id", None),
+    naming.VAULTS_TABLE: ("vaultName", None),
+    naming.RECOVERY_POINTS_TABLE: ("assetId", "recoveryPointId"),
+    naming.JOBS_TABLE: ("jobId", None),
+    naming.ASSETS_TABLE: ("assetId", None),
+    naming.COMMANDS_TABLE: ("id", None),
 }
 # Router keys of ELASTIO_FUNCTIONS (lambdas/shared/config.py) for each service.
 ROUTED_KEYS = {
@@ -101,23 +101,23 @@ class CloudConnector(pulumi.ComponentResource):
         )
         queue = functools.partial(self._queue, name, key, tags)
         dead_letter = queue(
-            "commands-dlq",
-            policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "commands-dlq")),
+            naming.COMMANDS_DLQ,
+            policy=base.apply(lambda s: docs.tls_only_queue_policy(s, naming.COMMANDS_DLQ)),
             redrive_allow_policy=base.apply(lambda s: _json(docs.dlq_redrive_allow_policy(s))),
         )
         commands = queue(
-            "commands",
+            naming.COMMANDS_QUEUE,
             policy=base.apply(docs.command_queue_policy),
             visibility_timeout_seconds=COMMAND_VISIBILITY_SECONDS,
             redrive_policy=_redrive(base, dead_letter, COMMAND_MAX_RECEIVES),
         )
         failed = queue(
-            "failed-invocations",
-            policy=base.apply(lambda s: docs.tls_only_queue_policy(s, "failed-invocations")),
+            naming.FAILED_INVOCATIONS_QUEUE,
+            policy=base.apply(lambda s: docs.tls_only_queue_policy(s, naming.FAILED_INVOCATIONS_QUEUE)),
         )
         # Events the tenant fails to process repeatedly are kept in the same dead-letter queue, not lost.
         events = queue(
-            "tenant-events",
+            naming.TENANT_EVENTS_QUEUE,
             policy=base.apply(docs.tenant_events_queue_policy),
             redrive_policy=_redrive(base, dead_letter, EVENT_MAX_RECEIVES),
         )
@@ -158,10 +158,10 @@ class CloudConnector(pulumi.ComponentResource):
                     iam=args.iam,
                     account_id=args.account_id,
                     permissions_boundary_arn=args.permissions_boundary_arn,
-                    jobs_table_name=tables["jobs"].name,
-                    jobs_table_arn=tables["jobs"].arn,
-                    recovery_points_table_name=tables["recovery-points"].name,
-                    recovery_points_table_arn=tables["recovery-points"].arn,
+                    jobs_table_name=tables[naming.JOBS_TABLE].name,
+                    jobs_table_arn=tables[naming.JOBS_TABLE].arn,
+                    recovery_points_table_name=tables[naming.RECOVERY_POINTS_TABLE].name,
+                    recovery_points_table_arn=tables[naming.RECOVERY_POINTS_TABLE].arn,
                     connector_key_arn=key.arn,
                     catalog_function_name=catalog,
                     catalog_function_arn=catalog_arn,
@@ -173,7 +173,7 @@ class CloudConnector(pulumi.ComponentResource):
             self.vaults[vault_config.name] = vault
             aws.dynamodb.TableItem(
                 f"{name}-{vault_config.name}-record",
-                table_name=tables["vaults"].name,
+                table_name=tables[naming.VAULTS_TABLE].name,
                 hash_key="vaultName",
                 item=vault.record(),
                 opts=child,
@@ -201,11 +201,11 @@ class CloudConnector(pulumi.ComponentResource):
             opts=child,
         )
         environment = {
-            "ELASTIO_TABLE_VAULTS": tables["vaults"].name,
-            "ELASTIO_TABLE_RECOVERY_POINTS": tables["recovery-points"].name,
-            "ELASTIO_TABLE_JOBS": tables["jobs"].name,
-            "ELASTIO_TABLE_ASSETS": tables["assets"].name,
-            "ELASTIO_TABLE_COMMANDS": tables["commands"].name,
+            "ELASTIO_TABLE_VAULTS": tables[naming.VAULTS_TABLE].name,
+            "ELASTIO_TABLE_RECOVERY_POINTS": tables[naming.RECOVERY_POINTS_TABLE].name,
+            "ELASTIO_TABLE_JOBS": tables[naming.JOBS_TABLE].name,
+            "ELASTIO_TABLE_ASSETS": tables[naming.ASSETS_TABLE].name,
+            "ELASTIO_TABLE_COMMANDS": tables[naming.COMMANDS_TABLE].name,
             "ELASTIO_TENANT_EVENTS_QUEUE_URL": events.url,
             "ELASTIO_ALERTS_TOPIC_ARN": alerts.arn,
         }
@@ -255,8 +255,8 @@ class CloudConnector(pulumi.ComponentResource):
                 f"{name}-alerts-email-{index}", topic=alerts.arn, protocol="email", endpoint=email, opts=child
             )
         for purpose, queue, what in (
-            ("commands-dlq", dead_letter, "commands the router (or events the tenant) could not process"),
-            ("failed-invocations", failed, "service invocations that failed after retries"),
+            (naming.COMMANDS_DLQ, dead_letter, "commands the router (or events the tenant) could not process"),
+            (naming.FAILED_INVOCATIONS_QUEUE, failed, "service invocations that failed after retries"),
         ):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{purpose}-alarm",
@@ -304,7 +304,7 @@ class CloudConnector(pulumi.ComponentResource):
         extra: dict[str, Any] = {}
         if range_key:
             attributes.append({"name": range_key, "type": "S"})
-        if table == "recovery-points":
+        if table == naming.RECOVERY_POINTS_TABLE:
             attributes += [{"name": "vaultName", "type": "S"}, {"name": "createdAt", "type": "S"}]
             extra["global_secondary_indexes"] = [
                 {
@@ -314,7 +314,7 @@ class CloudConnector(pulumi.ComponentResource):
                     "projection_type": "ALL",
                 }
             ]
-        if table == "commands":
+        if table == naming.COMMANDS_TABLE:
             extra["ttl"] = {"attribute_name": "expiration", "enabled": True}
         return aws.dynamodb.Table(
             f"{name}-{table}",

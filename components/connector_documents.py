@@ -121,12 +121,12 @@ def _common(scope: ConnectorScope, service: str) -> list[dict]:
         _statement("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [scope.log_group_arn(service)]),
         # DynamoDB tables with a customer-managed key also describe it on the caller's behalf.
         _statement("ConnectorKey", (*KEY_USE, "kms:DescribeKey"), [scope.key_arn]),
-        _statement("TenantEvents", QUEUE_SEND, [scope.queue_arn("tenant-events")]),
+        _statement("TenantEvents", QUEUE_SEND, [scope.queue_arn(naming.TENANT_EVENTS_QUEUE)]),
     ]
     if service != naming.ROUTER:
         # Lambda sends failed asynchronous invocations to the on-failure destination as the function's role.
         statements.append(
-            _statement("OnFailureDestination", QUEUE_SEND, [scope.queue_arn("failed-invocations")])
+            _statement("OnFailureDestination", QUEUE_SEND, [scope.queue_arn(naming.FAILED_INVOCATIONS_QUEUE)])
         )
     if scope.tracing:
         # X-Ray has no resource-level permissions for these two write-only telemetry actions.
@@ -135,7 +135,7 @@ def _common(scope: ConnectorScope, service: str) -> list[dict]:
 
 
 def _vault_lookup(scope: ConnectorScope) -> dict:
-    return _statement("ReadVaults", (GET,), [scope.table_arn("vaults")])
+    return _statement("ReadVaults", (GET,), [scope.table_arn(naming.VAULTS_TABLE)])
 
 
 def _alerts(scope: ConnectorScope) -> dict:
@@ -157,23 +157,23 @@ def _submit_jobs(scope: ConnectorScope) -> dict | None:
 
 def _router(scope: ConnectorScope) -> list[dict | None]:
     return [
-        _statement("ConsumeCommands", QUEUE_CONSUME, [scope.queue_arn("commands")]),
+        _statement("ConsumeCommands", QUEUE_CONSUME, [scope.queue_arn(naming.COMMANDS_QUEUE)]),
         _statement(
             "InvokeServices", ("lambda:InvokeFunction",), [scope.function_arn(s) for s in naming.SERVICES]
         ),
         # Powertools idempotency records for command ids (its DynamoDB persistence layer makes these calls).
-        _statement("IdempotencyRecords", (GET, PUT, UPDATE, DELETE), [scope.table_arn("commands")]),
+        _statement("IdempotencyRecords", (GET, PUT, UPDATE, DELETE), [scope.table_arn(naming.COMMANDS_TABLE)]),
     ]
 
 
 def _catalog(scope: ConnectorScope) -> list[dict | None]:
-    points = scope.table_arn("recovery-points")
+    points = scope.table_arn(naming.RECOVERY_POINTS_TABLE)
     return [
         _vault_lookup(scope),
         _statement("RecoveryPoints", (PUT, UPDATE, QUERY), [points]),
         _statement("RecoveryPointsByVault", (QUERY,), [f"{points}/index/byVault"]),
         # recovery-points.expire submits a compact job through the shared job-record path.
-        _statement("CompactJobs", (GET, PUT, UPDATE), [scope.table_arn("jobs")]),
+        _statement("CompactJobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
         _submit_jobs(scope),
     ]
 
@@ -198,8 +198,8 @@ def _mark_snapshots_for_the_engine(scope: ConnectorScope) -> list[dict]:
 def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
     return [
         _vault_lookup(scope),
-        _statement("ReadRecoveryPoints", (GET,), [scope.table_arn("recovery-points")]),
-        _statement("Jobs", (GET, PUT, UPDATE), [scope.table_arn("jobs")]),
+        _statement("ReadRecoveryPoints", (GET,), [scope.table_arn(naming.RECOVERY_POINTS_TABLE)]),
+        _statement("Jobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
         _submit_jobs(scope),
         # TerminateJob is only addressable by job id; job ids are not known in advance.
         _statement("CancelJobs", ("batch:TerminateJob",), [scope.jobs_arn_pattern()]),
@@ -208,14 +208,14 @@ def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
 
 
 def _job_status(scope: ConnectorScope) -> list[dict | None]:
-    return [_statement("Jobs", (GET, UPDATE), [scope.table_arn("jobs")]), _alerts(scope)]
+    return [_statement("Jobs", (GET, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]), _alerts(scope)]
 
 
 def _provisioner(scope: ConnectorScope) -> list[dict | None]:
     statements: list[dict | None] = [
         _vault_lookup(scope),
         # The server's state lives in the jobs table under `server-<vault>` (read, then overwritten).
-        _statement("ServerState", (GET, PUT), [scope.table_arn("jobs")]),
+        _statement("ServerState", (GET, PUT), [scope.table_arn(naming.JOBS_TABLE)]),
         _alerts(scope),  # a server that does not start is alerted
     ]
     if not scope.vaults:
@@ -243,9 +243,9 @@ def _provisioner(scope: ConnectorScope) -> list[dict | None]:
 def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
     tables = [scope.table_arn(t) for t in naming.TABLES] + [v.index_table_arn for v in scope.vaults]
     statements: list[dict | None] = [
-        _statement("ReadVaults", (GET, SCAN), [scope.table_arn("vaults")]),
+        _statement("ReadVaults", (GET, SCAN), [scope.table_arn(naming.VAULTS_TABLE)]),
         _statement("DescribeTables", ("dynamodb:DescribeTable",), tables),
-        _statement("DescribeEventsQueue", ("sqs:GetQueueAttributes",), [scope.queue_arn("tenant-events")]),
+        _statement("DescribeEventsQueue", ("sqs:GetQueueAttributes",), [scope.queue_arn(naming.TENANT_EVENTS_QUEUE)]),
         _statement("DescribeAlertsTopic", ("sns:GetTopicAttributes",), [scope.topic_arn()]),
         _alerts(scope),
         # Read-only; these Batch describe actions support no resource-level permissions.
@@ -274,7 +274,7 @@ def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
 def _inventory(scope: ConnectorScope) -> list[dict | None]:
     return [
         # Observations are conditional puts; a refresh scans the table and marks vanished assets deleted.
-        _statement("Assets", (PUT, UPDATE, SCAN), [scope.table_arn("assets")]),
+        _statement("Assets", (PUT, UPDATE, SCAN), [scope.table_arn(naming.ASSETS_TABLE)]),
         # Read-only; EC2 describe calls cannot be scoped to resources.
         _statement(
             "DescribeAssets", ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"), ["*"]
@@ -343,7 +343,7 @@ def _allow_tenant(scope: ConnectorScope, sid: str, actions: list[str], queue: st
 
 def command_queue_policy(scope: ConnectorScope) -> dict:
     """TLS only; only the account's ElastioTenant role may send commands (not even other admins)."""
-    queue = scope.queue_arn("commands")
+    queue = scope.queue_arn(naming.COMMANDS_QUEUE)
     return _document(
         _deny_insecure_transport("sqs:*", queue),
         _allow_tenant(
@@ -362,7 +362,7 @@ def command_queue_policy(scope: ConnectorScope) -> dict:
 
 
 def tenant_events_queue_policy(scope: ConnectorScope) -> dict:
-    queue = scope.queue_arn("tenant-events")
+    queue = scope.queue_arn(naming.TENANT_EVENTS_QUEUE)
     return _document(
         _deny_insecure_transport("sqs:*", queue),
         _allow_tenant(scope, "TenantReceives", list(QUEUE_CONSUME), queue),
@@ -375,11 +375,11 @@ def tls_only_queue_policy(scope: ConnectorScope, purpose: str) -> dict:
 
 
 def redrive_policy(scope: ConnectorScope, max_receive_count: int) -> dict:
-    return {"deadLetterTargetArn": scope.queue_arn("commands-dlq"), "maxReceiveCount": max_receive_count}
+    return {"deadLetterTargetArn": scope.queue_arn(naming.COMMANDS_DLQ), "maxReceiveCount": max_receive_count}
 
 
 # Queues whose failed messages go to the one dead-letter queue of the region (shared: one alarm watches both).
-DEAD_LETTER_SOURCES = ("commands", "tenant-events")
+DEAD_LETTER_SOURCES = (naming.COMMANDS_QUEUE, naming.TENANT_EVENTS_QUEUE)
 
 
 def dlq_redrive_allow_policy(scope: ConnectorScope) -> dict:

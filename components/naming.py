@@ -25,7 +25,18 @@ SERVICES: tuple[str, ...] = (
 ROUTER = "router"
 FUNCTIONS: tuple[str, ...] = (ROUTER, *SERVICES)
 
-TABLES: tuple[str, ...] = ("vaults", "recovery-points", "jobs", "assets", "commands")
+VAULTS_TABLE = "vaults"
+RECOVERY_POINTS_TABLE = "recovery-points"
+JOBS_TABLE = "jobs"
+ASSETS_TABLE = "assets"
+COMMANDS_TABLE = "commands"
+TABLES: tuple[str, ...] = (VAULTS_TABLE, RECOVERY_POINTS_TABLE, JOBS_TABLE, ASSETS_TABLE, COMMANDS_TABLE)
+
+COMMANDS_QUEUE = "commands"
+COMMANDS_DLQ = "commands-dlq"
+FAILED_INVOCATIONS_QUEUE = "failed-invocations"
+TENANT_EVENTS_QUEUE = "tenant-events"
+QUEUES: tuple[str, ...] = (COMMANDS_QUEUE, COMMANDS_DLQ, FAILED_INVOCATIONS_QUEUE, TENANT_EVENTS_QUEUE)
 
 # Vault roles: the Batch job/ScaleZ task role and the ECS execution role (image pulls, logs).
 VAULT_ROLE_KINDS: tuple[str, ...] = ("task", "exec")

@@ -12,19 +12,21 @@ from dataclasses import dataclass
 from components import naming
 from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 
+# Queue and table purposes are named once, in naming.py; the documents here import them from this module.
+from components.naming import (  # noqa: F401 - re-exported to the other document modules
+    ASSETS_TABLE,
+    COMMANDS_DLQ,
+    COMMANDS_QUEUE,
+    FAILED_INVOCATIONS_QUEUE,
+    JOBS_TABLE,
+    QUEUES,
+    RECOVERY_POINTS_TABLE,
+    TENANT_EVENTS_QUEUE,
+    VAULTS_TABLE,
+)
+
 VERSION = "2012-10-17"
 
-# Tables the Elastio functions write; the customer-facing policies read a subset of them.
-JOBS_TABLE = "jobs"
-RECOVERY_POINTS_TABLE = "recovery-points"
-ASSETS_TABLE = "assets"
-VAULTS_TABLE = "vaults"
-
-COMMANDS_QUEUE = "commands"
-COMMANDS_DLQ = "commands-dlq"
-FAILED_INVOCATIONS_QUEUE = "failed-invocations"
-TENANT_EVENTS_QUEUE = "tenant-events"
-QUEUES: tuple[str, ...] = (COMMANDS_QUEUE, COMMANDS_DLQ, FAILED_INVOCATIONS_QUEUE, TENANT_EVENTS_QUEUE)
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
