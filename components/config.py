@@ -180,10 +180,26 @@ class ObjectLockConfig(_Model):
     days: int = Field(ge=1, le=36500)
 
 
+class UsageConfig(_Model):
+    """Workload assumptions for the cost preview (`usage` and `regions[].vaults[].usage`). Unset keys are
+    None: their defaults and the data profile names belong to the cost model (cost/workload.py)."""
+
+    protected_gb: float | None = Field(default=None, ge=0)
+    daily_change_rate: float | None = Field(default=None, ge=0, le=1)
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    data_profile: str | None = None
+    change_rate_basis: Literal["data", "blocks"] | None = None
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=False
+    )
+
+
 class VaultConfig(_Model):
     name: VaultName
     subnet_ids: list[SubnetId] | None = Field(default=None, min_length=1)
     object_lock: ObjectLockConfig | None = None
+    usage: UsageConfig | None = None  # this vault's workload for the cost preview (same shape as `usage`)
 
 
 class NetworkConfig(_Model):
@@ -253,19 +269,6 @@ class OptionsConfig(_Model):
                 f"is not a CloudWatch Logs retention period; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
             )
         return days
-
-
-class UsageConfig(_Model):
-    """Workload assumptions for the cost preview; the data profile names are checked by cost/."""
-
-    protected_gb: float = Field(default=1000.0, ge=0)
-    daily_change_rate: float = Field(default=0.02, ge=0, le=1)
-    retention_days: int = Field(default=30, ge=1, le=3650)
-    data_profile: str = "general"
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=False
-    )
 
 
 def _tags(tags: dict[str, str]) -> dict[str, str]:

@@ -92,9 +92,8 @@ def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any],
         verdicts = evaluate(records, _policy_config(args.policy_config))
     except PolicyConfigError as err:
         raise BadInput(f"--policy-config: {err}") from None
-    usage = plan.config.usage.model_dump(by_alias=True) if plan.config is not None else None
-    try:
-        estimate = cost.summary(records, usage, free_tier=args.free_tier)
+    try:  # each vault's usage is priced in its own region; errors name the full config key
+        estimate = cost.summary(records, config=plan.config, free_tier=args.free_tier)
     except cost.CostInputError as err:
         raise BadInput(err.describe(cost.config_key(err.field))) from None
     network = network_findings(records, plan.config) if plan.config is not None else {"warnings": [], "notes": []}

@@ -6,6 +6,8 @@ import types
 
 import pytest
 
+from cost.workload import CHANGE_RATE_BASES
+
 from cost.cli import main
 from tests.cost.graphs import stack_records
 
@@ -66,6 +68,8 @@ def test_flags_set_the_workload(capsys, graph):
         "retention_days": 90,
         "data_profile": "media",
         "restore_gb_per_month": 10,
+        "change_rate_basis": "data",
+        "daily_change_rate_meaning": CHANGE_RATE_BASES["data"],
     }
 
 
