@@ -190,7 +190,9 @@ def _minimal_components(facts: graph_facts.GraphFacts, usages: tuple[VaultUsage,
     return {"account", f"{home}/connector", home, *([first_vault] if first_vault else [])}
 
 
-def _vault_settings(assumptions: Assumptions, vault: graph_facts.VaultFacts | None, log_days: float | None) -> Assumptions:
+def _vault_settings(
+    assumptions: Assumptions, vault: graph_facts.VaultFacts | None, log_days: float | None
+) -> Assumptions:
     """The vault's own settings in the graph (job size, lifecycle) and the log retention replace the defaults."""
     from_graph = {"log_retention_days": log_days}
     if vault is not None:

@@ -378,7 +378,9 @@ def facts(records: Iterable[Mapping[str, Any]], prices: PriceTable) -> GraphFact
     # A vault is a vault component; a graph without components (hand-made) has one per backup job definition.
     vault_components = [r for r in all_records if r.get("type") == VAULT_COMPONENT]
     if vault_components:
-        vaults = [(paths[r["urn"]], _region(r, prices), paths[r["urn"]].split("vault:", 1)[-1]) for r in vault_components]
+        vaults = [
+            (paths[r["urn"]], _region(r, prices), paths[r["urn"]].split("vault:", 1)[-1]) for r in vault_components
+        ]
         members = {path: by_component[path] for path, _, _ in vaults}
     else:
         jobs = [r for r in records if r.get("type") == JOB_DEFINITION and _is_backup_job(r)]

@@ -45,7 +45,9 @@ class Workload:
     def __post_init__(self) -> None:
         if self.change_rate_basis not in CHANGE_RATE_BASES:
             raise CostInputError(
-                "change_rate_basis", self.change_rate_basis, f"is not a basis; use one of: {', '.join(CHANGE_RATE_BASES)}"
+                "change_rate_basis",
+                self.change_rate_basis,
+                f"is not a basis; use one of: {', '.join(CHANGE_RATE_BASES)}",
             )
         _finite_at_least("protected_gb", self.protected_gb, 0.0, "GB of protected data")
         _finite_at_least(

@@ -6,9 +6,8 @@ import types
 
 import pytest
 
-from cost.workload import CHANGE_RATE_BASES
-
 from cost.cli import main
+from cost.workload import CHANGE_RATE_BASES
 from tests.cost.graphs import stack_records
 
 
