@@ -318,14 +318,18 @@ def run(args: argparse.Namespace, out=None) -> int:
         options["sample_label"] = str(args.sample)
     result, notes, label, records, first = _estimate_of(args.stack, args, options)
     if args.sweep or args.plot or args.sweep_retention or args.sweep_change_rate:
-        table = sweep(
-            records,
-            first,
-            retentions=args.sweep_retention or RETENTIONS,
-            change_rates=args.sweep_change_rate or CHANGE_RATES,
-            region=result.region,
-            **options,
-        )
+        try:
+            table = sweep(
+                records,
+                first,
+                retentions=args.sweep_retention or RETENTIONS,
+                change_rates=args.sweep_change_rate or CHANGE_RATES,
+                region=result.region,
+                **options,
+            )
+        except CostInputError as err:  # a value of the grid, not of the workload flags
+            grid = {"retention_days": "--sweep-retention", "daily_change_rate": "--sweep-change-rate"}
+            raise CostInputError(grid.get(err.field, err.field), err.value, err.problem) from None
         if args.plot:
             plot_sweep(table, args.plot)
         if output == "json":

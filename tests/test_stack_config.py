@@ -186,3 +186,25 @@ def test_an_unquoted_account_id_asks_for_quotes():
         'elastio:tenant.accountId: 12345678901 is a number; quote the account id in the stack file: '
         'accountId: "012345678901"'
     )
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"dailyChangeRate": 1.5}, "elastio:regions[0].vaults[0].usage.dailyChangeRate: 1.5 is above the maximum, 1"),
+        ({"protectedGB": 10}, "elastio:regions[0].vaults[0].usage.protectedGB: unknown key"),
+        ({"changeRateBasis": "bytes"}, "elastio:regions[0].vaults[0].usage.changeRateBasis: \"bytes\" is not allowed"),
+    ],
+)
+def test_a_vaults_own_usage_is_checked_like_the_stack_usage(usage, expected):
+    raw = minimal()
+    raw["regions"][0]["vaults"][0]["usage"] = usage
+    problems = problems_of(raw)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_vaults_usage_leaves_unset_keys_to_the_cost_models_defaults():
+    raw = minimal()
+    raw["regions"][0]["vaults"][0]["usage"] = {"protectedGb": 500, "changeRateBasis": "blocks"}
+    usage = parse_config(raw).regions[0].vaults[0].usage
+    assert (usage.protected_gb, usage.change_rate_basis, usage.daily_change_rate) == (500, "blocks", None)

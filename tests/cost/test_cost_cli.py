@@ -127,7 +127,27 @@ def test_sweep_prints_retention_rows_and_change_rate_columns(capsys, graph):
     code, out, _ = run(capsys, "--graph", graph, "--sweep")
     assert code == 0
     assert "retention" in out and "10.0%" in out
-    assert len([line for line in out.splitlines() if "|" in line]) == 1 + 7
+    assert len([line for line in out.splitlines() if "|" in line]) == 2 * (1 + 7)  # both baselines
+    assert "Savings vs EBS snapshots" in out and "Savings vs AWS Backup" in out
+
+
+def test_sweep_takes_its_grid_and_profile_from_flags(capsys, graph):
+    code, out, _ = run(
+        capsys, "--graph", graph, "--sweep-retention", "30,365", "--sweep-change-rate", "0.01,0.05",
+        "--data-profile", "database", "--json",
+    )
+    table = json.loads(out)
+    assert code == 0 and table["retention_days"] == [30, 365] and table["daily_change_rates"] == [0.01, 0.05]
+    assert table["workload"]["data_profile"] == "database"
+    assert len(table["savings_vs_aws_backup_pct"]) == 2 and len(table["savings_vs_aws_backup_pct"][0]) == 2
+
+
+def test_a_bad_sweep_grid_names_the_flag(capsys, graph):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--graph", str(graph), "--sweep-retention", "30,a-year"])
+    assert exit_.value.code == 2 and "--sweep-retention" in capsys.readouterr().err
+    code, out, err = run(capsys, "--graph", graph, "--sweep-change-rate", "0.01,1.5")
+    assert code == 2 and out == "" and err.startswith("error: --sweep-change-rate: 1.5 is above 1")
 
 
 def test_sweep_json_is_a_matrix(capsys, graph):
