@@ -11,6 +11,7 @@ from cost import graph as graph_facts
 from cost.assumptions import Assumptions
 from cost.errors import CostInputError
 from cost.lines import Line, apply_free_tier, rollup, total
+from cost.operations import operation_counts
 from cost.prices import PriceTable, default_table
 from cost.profiles import DataProfile, get_profile
 from cost.usage import (
@@ -172,6 +173,7 @@ class Estimate:
                     "sources": list(first.profile.sources),
                 },
                 "model": first.assumptions.as_dict(),
+                "operations": operation_counts(first.assumptions).as_dict(),
                 "free_tier_included": self.free_tier,
                 "prices_as_of": self.prices_as_of,
                 "graph_regions": list(self.facts.regions),

@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from cost.assumptions import Assumptions
 from cost.lines import Line, priced
+from cost.operations import KIB_PER_GB, OperationCounts, operation_counts
 from cost.prices import PriceTable
 from cost.profiles import DataProfile
 from cost.workload import Workload
-
-KIB_PER_GB = 1024 * 1024
 
 
 def amplification(granularity_kib: float, extent_kib: float) -> float:
@@ -109,6 +108,12 @@ def data_flow(workload: Workload, profile: DataProfile, assumptions: Assumptions
     )
 
 
+def index_bytes_moved(write_units: float, read_units: float, ops: OperationCounts) -> float:
+    """GB the index requests carry over the network: an item per write, an item per lookup request."""
+    requests = write_units + read_units / ops.index_read_units_per_chunk_read
+    return requests * ops.index_item_bytes / 2**30
+
+
 @dataclass(frozen=True)
 class Network:
     """How one vault's tasks reach AWS (from `cost.graph.VaultFacts`): `public`, `endpoint` or `nat`."""
@@ -173,6 +178,7 @@ def elastio_usage_lines(
 ) -> list[Line]:
     """A month of steady daily backups of `workload` into one vault in `region`."""
     a = assumptions
+    ops = operation_counts(a)
     flow = data_flow(workload, profile, a)
     month = a.days_per_month
     restore = workload.restore_gb_per_month
@@ -209,15 +215,18 @@ def elastio_usage_lines(
         ),
     ]
 
-    packs_per_gb = 1024 / a.pack_mib
     puts = month * (
-        (flow.new_stored_gb_per_day + flow.rewritten_gb_per_day) * packs_per_gb + flow.jobs_per_day
+        (flow.new_stored_gb_per_day + flow.rewritten_gb_per_day) * ops.packs_per_stored_gb
+        + flow.jobs_per_day * ops.s3_puts_per_job
     )
     restored_stored = restore / profile.compression_factor
     gets = (
         month
-        * (flow.new_stored_gb_per_day / (1 - a.compaction_live_threshold) * packs_per_gb + flow.jobs_per_day)
-        + restored_stored * 1024 / a.restore_read_mib
+        * (
+            flow.new_stored_gb_per_day / (1 - a.compaction_live_threshold) * ops.packs_per_stored_gb
+            + flow.jobs_per_day * ops.s3_gets_per_job
+        )
+        + restored_stored * ops.restore_gets_per_stored_gb
     )
     lines += [
         line(
@@ -235,17 +244,19 @@ def elastio_usage_lines(
         ),
     ]
 
-    chunks_per_gb = KIB_PER_GB / a.chunk_avg_kib
-    index_gb = flow.unique_chunk_gb * chunks_per_gb * a.index_item_bytes / 2**30
-    moved_chunks = flow.rewritten_gb_per_day * profile.compression_factor * chunks_per_gb
-    writes = month * (2 * flow.new_chunk_gb_per_day * chunks_per_gb + moved_chunks)  # add, later delete, move
-    lookups = month * flow.changed_block_gb_per_day * chunks_per_gb * a.index_read_units_per_lookup
+    index_gb = flow.unique_chunk_gb * ops.chunks_per_gb * ops.index_item_bytes / 2**30
+    moved_chunks = flow.rewritten_gb_per_day * profile.compression_factor * ops.chunks_per_gb
+    writes = month * (
+        ops.index_writes_per_new_chunk * flow.new_chunk_gb_per_day * ops.chunks_per_gb
+        + ops.index_writes_per_moved_chunk * moved_chunks
+    )
+    lookups = month * flow.changed_block_gb_per_day * ops.chunks_per_gb * ops.index_read_units_per_chunk_read
     lines += [
         line(
             "dynamodb.storage",
             "Dedup index storage",
             index_gb,
-            f"one {a.index_item_bytes:g}-byte item per {a.chunk_avg_kib:g} KiB chunk",
+            f"one {ops.index_item_bytes:g}-byte item per chunk ({ops.chunks_per_gb:g} chunks/GB)",
         ),
         *([line("dynamodb.pitr", "Dedup index point-in-time recovery", index_gb)] if pitr else []),
         line("dynamodb.write_request_units", "Dedup index writes", writes / 1e6),
@@ -280,7 +291,7 @@ def elastio_usage_lines(
         ),
     ]
 
-    blocks_per_gb = KIB_PER_GB / a.ebs_block_kib
+    blocks_per_gb = ops.blocks_per_gb
     lines += [
         line(
             "ebs.direct.get_block",
@@ -294,7 +305,10 @@ def elastio_usage_lines(
             * flow.jobs_per_day
             * max(
                 1.0,
-                math.ceil(flow.changed_block_gb_per_day * blocks_per_gb / max(flow.jobs_per_day, 1) / 10_000),
+                math.ceil(
+                    flow.changed_block_gb_per_day * blocks_per_gb / max(flow.jobs_per_day, 1)
+                    / ops.blocks_per_list_page
+                ),
             )
             / 1e3,
         ),
@@ -326,7 +340,7 @@ def elastio_usage_lines(
         network,
         ebs_gb=month * flow.changed_block_gb_per_day + restore,
         s3_gb=s3_gb,
-        dynamodb_gb=(writes + lookups / a.index_read_units_per_lookup) * a.index_item_bytes / 2**30,
+        dynamodb_gb=index_bytes_moved(writes, lookups, ops),
         task_hours=job_hours,
     )
 
@@ -451,17 +465,16 @@ def first_backup_lines(
     def line(key: str, resource: str, quantity: float, note: str = "") -> Line:
         return priced(prices, key, region, f"First full backup: {resource}", quantity, "usage", note, component)
 
-    chunks_per_gb = KIB_PER_GB / a.chunk_avg_kib
+    ops = operation_counts(a)
     stored = protected / profile.reduction
-    writes = protected / profile.dedup_factor * chunks_per_gb
-    lookups = protected * chunks_per_gb * a.index_read_units_per_lookup
-    puts = stored * 1024 / a.pack_mib + math.ceil(protected / a.volume_gb)
+    writes = protected / profile.dedup_factor * ops.chunks_per_gb  # added now; the delete is years away
+    lookups = protected * ops.chunks_per_gb * ops.index_read_units_per_chunk_read
+    puts = stored * ops.packs_per_stored_gb + math.ceil(protected / a.volume_gb) * ops.s3_puts_per_job
     throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
     job_hours = protected / throughput_gb_h
     fargate, label = ("fargate_spot", "Fargate Spot") if spot else ("fargate", "Fargate")
     lines = [
-        line("ebs.direct.get_block", "EBS direct APIs: every used block read",
-             protected * KIB_PER_GB / a.ebs_block_kib / 1e3),
+        line("ebs.direct.get_block", "EBS direct APIs: every used block read", protected * ops.blocks_per_gb / 1e3),
         line("dynamodb.write_request_units", "dedup index writes", writes / 1e6),
         line("dynamodb.read_request_units", "dedup index lookups", lookups / 1e6),
         line("s3.put_requests", "S3 PUT requests", puts / 1e3),
@@ -474,7 +487,7 @@ def first_backup_lines(
         network,
         ebs_gb=protected,
         s3_gb=stored,
-        dynamodb_gb=(writes + lookups / a.index_read_units_per_lookup) * a.index_item_bytes / 2**30,
+        dynamodb_gb=index_bytes_moved(writes, lookups, ops),
         task_hours=job_hours,
     )
     return [x for x in lines if x.quantity > 0]
