@@ -99,3 +99,32 @@ def test_the_readme_30_day_range_is_the_sweeps(minimal_records):
     # Media is quoted on its own ("compressed media saves least").
     at_30 = [values for (profile, days), values in quoted_table().items() if days == 30 and profile != "media"]
     assert (low, high) == (min(min(v) for v in at_30), max(max(v) for v in at_30))
+
+
+def test_the_largest_usage_lines_quoted_are_the_models(minimal_records):
+    from cost import Workload, estimate
+
+    text = README.read_text()
+    quoted = re.search(
+        r"Largest usage lines for 1000 GB / 2% / 30 days general: change-tracking snapshot \$([\d.]+), index "
+        r"writes \$([\d.]+),\s+first full copy \$([\d.]+), changed-block reads \$(\d+\.\d\d)",
+        text,
+    )
+    assert quoted, "cost/README.md no longer quotes the largest usage lines"
+    lines = {line.resource: line.monthly_usd for line in estimate(minimal_records, Workload()).elastio}
+    computed = [
+        lines["Change-tracking snapshot (latest per volume)"],
+        lines["Dedup index writes"],
+        lines["Vault storage: first full copy"],
+        lines["EBS direct APIs: changed blocks read"],
+    ]
+    assert [float(v) for v in quoted.groups()] == [round(v, 2) for v in computed]
+
+
+def test_the_floor_figures_of_the_cost_readme_are_the_models(minimal_records):
+    from cost import estimate
+
+    years = estimate(minimal_records).as_dict()["idle_monthly_usd_by_year"]
+    quoted = re.search(r"plans to \*\*\$([\d.]+) a month\*\*.*?\$([\d.]+) in year 2 and \$([\d.]+) from year 3",
+                       README.read_text(), re.S)
+    assert [float(v) for v in quoted.groups()] == [round(years[y], 2) for y in ("1", "2", "3")]
