@@ -183,6 +183,11 @@ def _graph_workloads(document: Any, path: Path, flags: dict[str, Any]) -> dict[s
         return None
     found = {}
     for entry in placed:
+        if not isinstance(entry, dict) or not isinstance(entry.get("component"), str):
+            raise CliError(
+                f"--graph {path}: cost.assumptions.workloads holds {entry!r}, not a placed workload; give the "
+                "output of `python -m preview --json` unchanged, or a bare list of records"
+            )
         usage = dict(entry.get("workload") or {})
         restore = usage.pop("restore_gb_per_month", None)
         workload = Workload.from_usage(
@@ -238,7 +243,8 @@ def _workloads(
         return None, {s.component: (workload_of(s, **flags), s.key) for s in sources}, notes
     if config is not None:  # --region (or a config without regions): the stack-wide usage, placed by the flag
         return workload_of(UsageSource("", getattr(config, "usage", None), "elastio:usage"), **flags), None, []
-    from_graph = _graph_workloads(document, args.graph, flags) if args.graph else None
+    graph = getattr(args, "graph", None)
+    from_graph = _graph_workloads(document, graph, flags) if graph else None
     if from_graph and not region:
         return None, from_graph, []
     note = (
@@ -248,7 +254,7 @@ def _workloads(
     return Workload.from_usage({}, **flags), None, [note]
 
 
-def _name(field: str, args: argparse.Namespace) -> str:
+def _name(field: str) -> str:
     """How the user gave `field`: its flag, else it is already a config key."""
     return FLAGS.get(field, field)
 
@@ -355,8 +361,6 @@ def run_diff(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
     output = _format(args)
     options = _options(args)
-    args.graph = None
-    args.region = None
     base, base_notes, base_label, _, _ = _estimate_of(args.base, args, options, flag="diff BASE")
     new, new_notes, new_label, _, _ = _estimate_of(args.new, args, options, flag="diff NEW")
     base_doc, new_doc = base.as_dict(), new.as_dict()
@@ -398,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as err:
         print(f"error: {err}", file=sys.stderr)
     except CostInputError as err:
-        print(f"error: {err.describe(_name(err.field, args))}", file=sys.stderr)
+        print(f"error: {err.describe(_name(err.field))}", file=sys.stderr)
     except BrokenPipeError:
         # The reader stopped early (`| head`): not an error. The flush at exit goes nowhere.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

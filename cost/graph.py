@@ -87,10 +87,6 @@ class GraphFacts:
     log_retention_days: float | None = None
     priced_by_use: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def vault_regions(self) -> tuple[str, ...]:
-        return tuple(vault.region for vault in self.vaults)
-
 
 def _region(record: Mapping[str, Any], prices: PriceTable) -> str:
     region = record.get("region") or (record.get("inputs") or {}).get("region")

@@ -163,6 +163,25 @@ def network_lines(
     return lines
 
 
+def compute_lines(line, job_hours: float, a: Assumptions, *, spot: bool, jobs: str) -> list[Line]:
+    """Fargate (or Fargate Spot) vCPU and memory of `job_hours` of Batch jobs of the graph's size."""
+    fargate, label = ("fargate_spot", "Fargate Spot") if spot else ("fargate", "Fargate")
+    return [
+        line(
+            f"{fargate}.vcpu",
+            f"Batch {label} vCPU ({jobs})",
+            job_hours * a.job_vcpu,
+            f"{job_hours:.3g} job-hours x {a.job_vcpu:g} vCPU",
+        ),
+        line(
+            f"{fargate}.memory",
+            f"Batch {label} memory",
+            job_hours * a.job_memory_gb,
+            f"{job_hours:.3g} job-hours x {a.job_memory_gb:g} GB",
+        ),
+    ]
+
+
 def elastio_usage_lines(
     workload: Workload,
     profile: DataProfile,
@@ -274,22 +293,7 @@ def elastio_usage_lines(
         + restore_jobs * a.job_overhead_minutes / 60
         + restore / throughput_gb_h
     )
-    fargate = "fargate_spot" if spot else "fargate"
-    label = "Fargate Spot" if spot else "Fargate"
-    lines += [
-        line(
-            f"{fargate}.vcpu",
-            f"Batch {label} vCPU (backup, compaction, restore jobs)",
-            job_hours * a.job_vcpu,
-            f"{job_hours:.3g} job-hours x {a.job_vcpu:g} vCPU",
-        ),
-        line(
-            f"{fargate}.memory",
-            f"Batch {label} memory",
-            job_hours * a.job_memory_gb,
-            f"{job_hours:.3g} job-hours x {a.job_memory_gb:g} GB",
-        ),
-    ]
+    lines += compute_lines(line, job_hours, a, spot=spot, jobs="backup, compaction, restore jobs")
 
     blocks_per_gb = ops.blocks_per_gb
     lines += [
@@ -472,15 +476,12 @@ def first_backup_lines(
     puts = stored * ops.packs_per_stored_gb + math.ceil(protected / a.volume_gb) * ops.s3_puts_per_job
     throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
     job_hours = protected / throughput_gb_h
-    fargate, label = ("fargate_spot", "Fargate Spot") if spot else ("fargate", "Fargate")
     lines = [
         line("ebs.direct.get_block", "EBS direct APIs: every used block read", protected * ops.blocks_per_gb / 1e3),
         line("dynamodb.write_request_units", "dedup index writes", writes / 1e6),
         line("dynamodb.read_request_units", "dedup index lookups", lookups / 1e6),
         line("s3.put_requests", "S3 PUT requests", puts / 1e3),
-        line(f"{fargate}.vcpu", f"Batch {label} vCPU", job_hours * a.job_vcpu,
-             f"{job_hours:.3g} job-hours at {a.backup_throughput_mib_s:g} MiB/s"),
-        line(f"{fargate}.memory", f"Batch {label} memory", job_hours * a.job_memory_gb),
+        *compute_lines(line, job_hours, a, spot=spot, jobs="the full read"),
     ]
     lines += network_lines(
         line,
