@@ -1,5 +1,5 @@
 """The cost preview in review and CI: `diff` between two stack files, --fail-above's exit code, the Markdown
-and JSON forms, and usage priced on its own vault. Plans the real program offline (budget: ~15 s)."""
+and JSON forms, and usage priced on its own vault. Plans the real program offline (budget: ~12 s of CPU)."""
 
 from __future__ import annotations
 
