@@ -97,6 +97,32 @@ def floor_lines(result: dict[str, Any], markdown: bool = False) -> list[str]:
     return out
 
 
+# What a floor breaker is, in the summary's words (by price key).
+_BREAKER_KINDS = {
+    "vpce.interface.hours": "interface endpoint AZs",
+    "kms.key": "KMS keys",
+    "sqs.requests": "polled queues",
+    "cloudwatch.alarm": "alarms",
+    "vpc.nat_gateway.hours": "NAT gateways",
+    "secretsmanager.secret": "secrets",
+}
+
+
+def grouped_breakers(result: dict[str, Any]) -> list[str]:
+    """The floor breakers in a few words per year: `year 1: 18 x interface endpoint AZs $131.40, ...`."""
+    groups: dict[int, dict[str, list[float]]] = {}
+    for breaker in result["floor_breakers"]:
+        kind = _BREAKER_KINDS.get(breaker["price_key"], breaker["price_key"])
+        if "rotated key material" in breaker["resource"]:
+            kind = "KMS key rotations"
+        groups.setdefault(breaker["from_year"], {}).setdefault(kind, []).append(breaker["monthly_usd"])
+    out = []
+    for year, kinds in sorted(groups.items()):
+        ranked = sorted(kinds.items(), key=lambda item: -sum(item[1]))
+        out.append(f"year {year}: " + ", ".join(f"{len(usd)} x {kind} {_money(sum(usd))}" for kind, usd in ranked))
+    return out
+
+
 def render_breakdown(result: dict[str, Any], markdown: bool = False) -> str:
     """The full breakdown: fixed and usage lines per resource, totals per region and component, the time
     view, the $3 check, both baselines, the savings and the assumptions."""
@@ -253,6 +279,7 @@ def format_summary(result: dict[str, Any], stack: str = "<stack>") -> str:
             f"({w['data_profile']}) on {result['assumptions']['workloads'][0]['component']}: "
             f"{_money(result['elastio']['monthly_usd'])}; month 1 adds "
             f"{_money(result['first_month_extra_usd'])} (first full backup)",
+            *(f"  over ${FLOOR_USD:g} from {group}" for group in grouped_breakers(result)),
             f"  EBS snapshots {_money(result['ebs_snapshots']['monthly_usd'])} "
             f"(saves {_pct(result['savings_vs_snapshots_pct'])}), "
             f"AWS Backup {_money(result['aws_backup']['monthly_usd'])} "

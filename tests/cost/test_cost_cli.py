@@ -312,3 +312,14 @@ def test_an_internal_error_is_one_line_with_exit_3_and_the_traceback_only_with_d
     assert err.strip() == "internal error: KeyError: 'bug' (rerun with --debug for details)"
     assert cli.main(["--stack", "example", "--debug"]) == 3
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_the_preview_summary_checks_the_three_dollar_claim_and_names_what_breaks_it():
+    from cost import format_summary, summary
+
+    minimal = format_summary(summary(stack_records()), stack="prod")
+    assert "within the $3 claim" in minimal
+    assert "over $3 from year 2: 2 x KMS key rotations $2.00" in minimal  # the claim lasts one year
+    private = format_summary(summary(stack_records(private_link=True)), stack="prod")
+    assert "above the $3 claim" in private
+    assert "over $3 from year 1: 20 x interface endpoint AZs $146.00" in private  # 10 endpoints x 2 AZs
