@@ -7,8 +7,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cost.assumptions import Assumptions
 from cost.errors import CostInputError
-from cost.profiles import DEFAULT_PROFILE, get_profile
+from cost.profiles import DEFAULT_PROFILE, PROFILES, get_profile
 
 # Names of the inputs as the stack config (`elastio:usage`) spells them.
 CONFIG_NAMES = {
@@ -19,10 +20,14 @@ CONFIG_NAMES = {
     "change_rate_basis": "changeRateBasis",
 }
 
+# The EBS block factor of each profile's write runs (1 + block / run), said in the help and the report.
+_BLOCK_FACTORS = ", ".join(
+    f"x{1 + Assumptions.ebs_block_kib / profile.changed_extent_kib:g} for {name}" for name, profile in PROFILES.items()
+)
 # What `daily_change_rate` measures, for --help, the table and the JSON.
 CHANGE_RATE_BASES = {
     "data": "share of the protected data the applications rewrite a day; the estimator turns it into changed "
-    "512 KiB EBS blocks through the data profile's write-run length (x1.5 for general data, x5 for databases)",
+    f"{Assumptions.ebs_block_kib:g} KiB EBS blocks through the data profile's write-run length ({_BLOCK_FACTORS})",
     "blocks": "share of the volumes' 512 KiB blocks changed a day, as daily EBS snapshot sizes show it "
     "(snapshot GB / used GB); already block-level, so no run-length factor is applied to the blocks read",
 }
