@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from cost.assumptions import Assumptions
@@ -228,16 +228,16 @@ def idle_lines(
     lines: list[Line] = []
 
     def add(record: Mapping[str, Any], key: str, resource: str, quantity: float, note: str = "") -> None:
-        line = priced(prices, key, _region(record, prices), resource, quantity, "fixed", note)
-        lines.append(replace(line, component=paths.get(record.get("urn", ""), line.region)))
+        region = _region(record, prices)
+        component = paths.get(record.get("urn", ""), region)
+        lines.append(priced(prices, key, region, resource, quantity, "fixed", note, component))
 
     for record in records:
         kind, inputs, name = record.get("type"), record.get("inputs") or {}, record.get("name")
         if kind in (KMS_KEY, KMS_REPLICA_KEY):
-            rotation = "rotation on: +$1/month at the 1st and 2nd yearly rotation" if inputs.get(
-                "enableKeyRotation"
-            ) else ""
-            add(record, "kms.key", f"KMS key {name}", 1, rotation)
+            rotating = bool(inputs.get("enableKeyRotation"))
+            note = "rotation on: +$1/month after the 1st and the 2nd rotation" if rotating else ""
+            add(record, "kms.key", f"KMS key {name}", 1, note)
         elif kind == METRIC_ALARM:
             add(record, "cloudwatch.alarm", f"CloudWatch alarm {name}", _alarm_metrics(inputs))
         elif kind == EVENT_SOURCE_MAPPING and _polls_sqs(record, types_by_urn):
@@ -293,16 +293,19 @@ def rotation_lines(
             continue
         extra = kms_rotations_by_year(record.get("inputs") or {}, year)
         if extra:
-            line = priced(
-                prices,
-                "kms.key",
-                _region(record, prices),
-                f"KMS key {record.get('name')}: rotated key material (year {year})",
-                extra,
-                "fixed",
-                f"{extra} rotation(s) by the start of year {year}",
+            region = _region(record, prices)
+            lines.append(
+                priced(
+                    prices,
+                    "kms.key",
+                    region,
+                    f"KMS key {record.get('name')}: rotated key material (year {year})",
+                    extra,
+                    "fixed",
+                    f"{extra} rotation(s) by the start of year {year}",
+                    paths.get(record.get("urn", ""), region),
+                )
             )
-            lines.append(replace(line, component=paths.get(record.get("urn", ""), line.region)))
     return lines
 
 

@@ -147,3 +147,30 @@ def test_free_tier_takes_the_always_free_alarms_and_polls():
     # Ten alarms and a million SQS requests are free: only the keys remain.
     assert included == pytest.approx(2.0)
     assert excluded > included
+
+
+@pytest.mark.parametrize(
+    ("inputs", "by_year"),
+    [
+        ({"enableKeyRotation": True}, [0, 1, 2, 2]),  # yearly: one more key material in year 2, two from year 3
+        ({"enableKeyRotation": True, "rotationPeriodInDays": 90}, [0, 2, 2, 2]),  # only two rotations ever bill
+        ({"enableKeyRotation": False}, [0, 0, 0, 0]),
+        ({}, [0, 0, 0, 0]),
+    ],
+)
+def test_kms_bills_the_first_two_rotations_only(inputs, by_year):
+    from cost.graph import kms_rotations_by_year
+
+    assert [kms_rotations_by_year(inputs, year) for year in (1, 2, 3, 4)] == by_year
+
+
+def test_rotation_lines_name_each_rotating_key_in_its_component():
+    from cost.graph import rotation_lines
+
+    lines = rotation_lines(stack_records(vaults=2), PRICES, 3)
+    assert sorted((line.component, line.quantity) for line in lines) == [
+        ("us-east-1/connector", 2),
+        ("us-east-1/vault:vault0", 2),
+        ("us-east-1/vault:vault1", 2),
+    ]
+    assert rotation_lines(stack_records(), PRICES, 1) == []
