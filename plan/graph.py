@@ -17,6 +17,7 @@ class PlannedResource:
     inputs: dict[str, Any]
     protect: bool = False
     retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     custom: bool = True
 
