@@ -58,10 +58,10 @@ class CloudConnectorArgs:
     """Only this role may send commands (account bootstrap's ElastioTenant)."""
     permissions_boundary_arn: Input[str]
     """Attached to every role the connector and its vaults create."""
-    code: pulumi.Archive
-    """The `lambdas/` archive (components.packaging.function_code)."""
-    layer_code: pulumi.Archive
-    """The dependency layer (components.packaging.ensure_layer)."""
+    code: packaging.LambdaZip
+    """The functions' code zip (components.packaging.function_code)."""
+    layer_code: packaging.LambdaZip
+    """The dependency layer's zip (components.packaging.ensure_layer)."""
     tags: dict[str, str]
 
 
@@ -195,7 +195,9 @@ class CloudConnector(pulumi.ComponentResource):
             f"{name}-dependencies",
             layer_name=naming.layer_name(),
             description="Dependencies of the Elastio connector functions (wheels for Lambda's platform)",
-            code=args.layer_code,
+            code=args.layer_code.archive(),
+            # Lambda's CodeSha256 of the zip: a new layer version exactly when the zip's bytes change.
+            source_code_hash=args.layer_code.code_sha256,
             compatible_runtimes=[packaging.RUNTIME],
             compatible_architectures=[packaging.ARCHITECTURE],
             opts=child,
@@ -387,7 +389,10 @@ class CloudConnector(pulumi.ComponentResource):
             runtime=packaging.RUNTIME,
             architectures=[packaging.ARCHITECTURE],
             handler=f"lambdas.{service}.handler.handler",
-            code=args.code,
+            code=args.code.archive(),
+            # What Lambda reports as the function's CodeSha256 (base64 SHA-256 of the zip): the provider
+            # updates the code when this differs from the deployed function's, and only then.
+            code_sha256=args.code.code_sha256,
             layers=[layer.arn],
             role=role.arn,
             memory_size=MEMORY_MB.get(service, 512),
