@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import shutil
 import subprocess
@@ -19,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from components import naming, packaging
-from preview.lambda_code import lambda_code
+from preview import cli
 
 # --- the functions' code zip --------------------------------------------------------------------------------
 
@@ -95,21 +96,21 @@ def test_handlers_import_from_the_code_zip_alone(tmp_path):
     assert result.returncode == 0, result.stderr
 
 
-def test_the_plan_deploys_each_zip_under_the_code_sha256_it_reports(example_plan):
-    archives = lambda_code(example_plan.records())["archives"]
-    functions = [a for a in archives if a["kind"] == "function"]
-    layers = [a for a in archives if a["kind"] == "layer"]
-    assert len(functions) == len(naming.FUNCTIONS) * len(example_plan.config.regions)
-    assert len(layers) == len(example_plan.config.regions)
-    for planned in example_plan.resources:
-        if planned.type not in ("aws:lambda/function:Function", "aws:lambda/layerVersion:LayerVersion"):
-            continue
-        path = Path(planned.inputs["code"]["FileArchive"])
-        reported = next(a["codeSha256"] for a in archives if a["name"] == planned.name)
-        if planned.type.endswith("Function") or path.is_file():
-            assert reported == packaging.code_sha256(path.read_bytes()), planned.name
-        else:  # the offline plan never builds the layer: unknown, and said so
-            assert reported is None and lambda_code(example_plan.records())["notes"]
+def test_preview_json_lists_the_code_sha256_of_every_function_and_layer(example_plan, capsys):
+    """Each is the hash of the zip the plan deploys; the offline plan never builds the layer (null, and a note)."""
+    args = cli.parse_args(["--stack", "example", "--json"])
+    cli._print_report(args, example_plan, [], {}, {"warnings": [], "notes": []})
+    document = json.loads(capsys.readouterr().out)["lambdaCode"]
+    planned = {r.name: r for r in example_plan.resources if r.type.startswith("aws:lambda/") and "code" in r.inputs}
+    assert {a["name"] for a in document["archives"]} == set(planned)
+    kinds = [a["kind"] for a in document["archives"]]
+    regions = len(example_plan.config.regions)
+    assert (kinds.count("function"), kinds.count("layer")) == (len(naming.FUNCTIONS) * regions, regions)
+    for archive in document["archives"]:
+        path = Path(planned[archive["name"]].inputs["code"]["FileArchive"])
+        assert archive["zip"] == path.name
+        assert archive["codeSha256"] == (packaging.code_sha256(path.read_bytes()) if path.is_file() else None)
+    assert bool(document["notes"]) == any(a["codeSha256"] is None for a in document["archives"])
 
 
 # --- the layer: lock, fresh build, reproducible zip ---------------------------------------------------------
