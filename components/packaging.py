@@ -104,7 +104,10 @@ def deterministic_zip(files: Mapping[str, File]) -> bytes:
         for name in sorted(files):
             data, executable = files[name]
             info = zipfile.ZipInfo(name, date_time=ZIP_EPOCH)
-            info.create_system = 3  # Unix: the mode below is read from external_attr by Lambda's unzip
+            # Unix modes, whatever the building machine's umask: Lambda needs every file readable by all
+            # (644, 755 for executables), or imports fail with "permission denied"
+            # (https://repost.aws/knowledge-center/lambda-deployment-package-errors).
+            info.create_system = 3
             info.external_attr = (stat.S_IFREG | (0o755 if executable else 0o644)) << 16
             archive.writestr(info, data)
     return buffer.getvalue()
@@ -201,13 +204,18 @@ def layer_key(lock: bytes) -> str:
 
 
 def layer_path(lock: Path | None = None, build_dir: Path | None = None) -> Path:
-    """Where the layer for `lock` is (or will be) built; reading the lock checks it."""
-    lock = lock or LAYER_LOCK
-    if not lock.is_file():
-        raise PackagingError(f"{_shown(lock)} is missing: it pins the functions' dependencies; {LOCK_COMMAND}")
-    data = lock.read_bytes()
-    read_lock(data.decode(), _shown(lock))
+    """Where the layer for `lock` is (or will be) built; the lock is checked on the way."""
+    data, _ = _checked_lock(lock or LAYER_LOCK)
     return (build_dir or BUILD_DIR) / f"layer-{layer_key(data)}.zip"
+
+
+def _checked_lock(lock: Path) -> tuple[bytes, list[Pin]]:
+    if not lock.is_file():
+        raise PackagingError(
+            f"{_shown(lock)} is missing: it pins the functions' dependencies; create it with `{LOCK_COMMAND}`"
+        )
+    data = lock.read_bytes()
+    return data, read_lock(data.decode(), _shown(lock))
 
 
 # --- building the layer (needs the package index) -------------------------------------------------------------
@@ -267,7 +275,7 @@ def build_layer(lock: Path | None = None, build_dir: Path | None = None, python:
     """Download the locked wheels into a fresh directory and write the layer zip (needs the package index)."""
     lock = lock or LAYER_LOCK
     path = layer_path(lock, build_dir)
-    pins = read_lock(lock.read_text(), _shown(lock))
+    _, pins = _checked_lock(lock)
     with tempfile.TemporaryDirectory(prefix="elastio-layer-") as fresh:
         wheels = Path(fresh, "wheels")
         result = subprocess.run(

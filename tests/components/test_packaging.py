@@ -222,6 +222,11 @@ def test_a_lock_without_hashes_or_exact_pins_is_refused_before_pip_runs(tmp_path
     assert not (tmp_path / "build").exists()
 
 
+def test_a_missing_lock_is_an_error_that_says_how_to_make_it(tmp_path):
+    with pytest.raises(packaging.PackagingError, match="is missing: .* create it with `uv pip compile"):
+        packaging.layer_path(tmp_path / "lambda-layer.txt")
+
+
 def test_the_layer_lock_pins_every_package_with_hashes():
     pins = packaging.read_lock(packaging.LAYER_LOCK.read_text(), "requirements/lambda-layer.txt")
     # Powertools' own dependencies are pinned too, not only the two packages the functions import.
