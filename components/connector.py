@@ -196,7 +196,8 @@ class CloudConnector(pulumi.ComponentResource):
             layer_name=naming.layer_name(),
             description="Dependencies of the Elastio connector functions (wheels for Lambda's platform)",
             code=args.layer_code.archive(),
-            # Lambda's CodeSha256 of the zip: a new layer version exactly when the zip's bytes change.
+            # The zip's base64 SHA-256 (what Lambda reports as the version's CodeSha256): changing it publishes
+            # a new layer version (pulumi-aws `lambda.LayerVersion` docs, `source_code_hash`).
             source_code_hash=args.layer_code.code_sha256,
             compatible_runtimes=[packaging.RUNTIME],
             compatible_architectures=[packaging.ARCHITECTURE],
@@ -391,7 +392,8 @@ class CloudConnector(pulumi.ComponentResource):
             handler=f"lambdas.{service}.handler.handler",
             code=args.code.archive(),
             # What Lambda reports as the function's CodeSha256 (base64 SHA-256 of the zip): the provider
-            # updates the code when this differs from the deployed function's, and only then.
+            # updates the code when the deployed function's differs, even after a change made outside Pulumi
+            # (pulumi-aws `lambda.Function` docs, `code_sha256`).
             code_sha256=args.code.code_sha256,
             layers=[layer.arn],
             role=role.arn,
