@@ -32,8 +32,8 @@ def _adopting_values() -> dict:
 
 
 @pytest.fixture(scope="module")
-def deployed() -> Plan:
-    return build_plan("example")
+def deployed(example_plan) -> Plan:
+    return example_plan
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,6 @@ from preview.network_check import VPC_ENDPOINT, network_findings
 from tests.support import example_stack_values
 
 
-@pytest.fixture(scope="module")
-def example_plan():
-    return build_plan("example")
-
-
 def test_example_stack_has_every_endpoint_it_needs(example_plan):
     assert network_findings(example_plan.records(), example_plan.config)["warnings"] == []
 

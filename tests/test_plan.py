@@ -8,11 +8,6 @@ from plan import PlanError, build_plan
 from tests.support import example_stack_values
 
 
-@pytest.fixture(scope="module")
-def example_plan():
-    return build_plan("example")
-
-
 def test_every_resource_has_a_configured_region(example_plan):
     regions = {r.region for r in example_plan.resources}
     assert regions == {"us-east-1", "eu-west-1"}

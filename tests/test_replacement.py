@@ -7,6 +7,7 @@ lists them per type with their source), and no data-bearing resource disappears 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import pytest
@@ -73,10 +74,11 @@ CHANGES: dict[str, Callable[[dict], None]] = {
 
 
 @pytest.fixture(scope="module")
-def base():
-    return build_plan("example")
+def base(example_plan):
+    return example_plan
 
 
+@functools.cache
 def _changed(change: Callable[[dict], None]):
     values = example_stack_values()
     change(values)
