@@ -212,8 +212,9 @@ def _endpoint_services(services: list[str]) -> list[str]:
             f"{', '.join(map(repr, unknown))} is not an endpoint the vault tasks use; "
             f"the names are {', '.join(ENDPOINT_SERVICES)}"
         )
-    if len(set(services)) != len(services):
-        raise ValueError("lists a service twice")
+    repeated = sorted({s for s in services if services.count(s) > 1})
+    if repeated:
+        raise ValueError(f"lists {', '.join(map(repr, repeated))} more than once; name each service once")
     return services
 
 

@@ -126,3 +126,16 @@ def _of(plan: Plan, type_token: str) -> list:
 
 def _resource(plan: Plan, urn: str):
     return next(r for r in plan.resources if r.urn == urn)
+
+
+def test_the_preview_tree_shows_what_a_redeploy_adopts(redeployed):
+    from preview.tree import render_tree
+
+    lines = render_tree(redeployed)
+    bucket = next(r for r in _of(redeployed, BUCKET) if r.name == "elastio-us-east-1-primary-bucket")
+    assert any(
+        "elastio-us-east-1-primary-bucket  aws:s3/bucket:Bucket" in line
+        and f"adopts existing {bucket.inputs['bucket']}" in line
+        for line in lines
+    )
+    assert sum("adopts existing" in line for line in lines) == len([r for r in redeployed.resources if r.import_id])
