@@ -93,7 +93,9 @@ class CloudConnector(pulumi.ComponentResource):
                 lambda v: _json(docs.connector_key_policy(_base_scope(region, v[0], "*", v[1])))
             ),
             tags=tags,
-            opts=keep(lambda: retained.key_id_by_alias(self, alias_name)),
+            opts=keep(
+                lambda: retained.key_id_by_alias(self, alias_name), retained.KEY_INPUTS_STALE_AFTER_DESTROY
+            ),
         )
         # Key ids are random: the alias is how the key kept after `pulumi destroy` is found again.
         aws.kms.Alias(f"{name}-key-alias", name=alias_name, target_key_id=key.key_id, opts=keep(alias_name))

@@ -19,13 +19,28 @@ from pulumi import ResourceOptions
 
 ImportId = str | Callable[[], str] | None
 
+# Pulumi refuses an import whose planned inputs differ from what it reads back. Two inputs of a kept KMS key
+# differ after `pulumi destroy` through no change of ours: KMS does not report the deletion window (it only
+# applies once a deletion is scheduled, which a retained key never gets), and the key policy names the vault's
+# task role, which destroy deleted, so IAM shows that principal as a unique id (AROA...) until the role is back.
+# The adopting run leaves both as they are; the next run (without adoptRetained) writes the policy again.
+KEY_INPUTS_STALE_AFTER_DESTROY: tuple[str, ...] = ("deletionWindowInDays", "policy")
 
-def keep(parent: pulumi.Resource, adopt: bool, import_id: ImportId, **options: Any) -> ResourceOptions:
+
+def keep(
+    parent: pulumi.Resource,
+    adopt: bool,
+    import_id: ImportId,
+    stale_after_destroy: tuple[str, ...] = (),
+    **options: Any,
+) -> ResourceOptions:
     """Options of a resource kept after destroy; when adopting, imported by `import_id` (a callable is only
-    called then: looking a key up by its alias is an AWS call)."""
+    called then: looking a key up by its alias is an AWS call), leaving `stale_after_destroy` inputs as found."""
     if adopt and import_id is None:
         raise ValueError("a retained resource needs an import id to be adopted")
     adopted = (import_id() if callable(import_id) else import_id) if adopt else None
+    if adopt and stale_after_destroy:
+        options["ignore_changes"] = [*options.get("ignore_changes", []), *stale_after_destroy]
     return ResourceOptions(parent=parent, retain_on_delete=True, import_=adopted, **options)
 
 

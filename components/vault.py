@@ -121,7 +121,9 @@ class Vault(pulumi.ComponentResource):
                 lambda v: _json(vault_documents.key_policy(v[0], region, v[1]))
             ),
             tags=tags,
-            opts=keep(lambda: retained.key_id_by_alias(self, alias_name)),
+            opts=keep(
+                lambda: retained.key_id_by_alias(self, alias_name), retained.KEY_INPUTS_STALE_AFTER_DESTROY
+            ),
         )
         # Key ids are random: the alias is how a key kept after `pulumi destroy` is found (and adopted) again.
         aws.kms.Alias(f"{name}-key-alias", name=alias_name, target_key_id=key.key_id, opts=keep(alias_name))
