@@ -111,6 +111,7 @@ SCALAR_MEMBERS: dict[str, dict[str, tuple[str, ...]]] = {
         "rule.defaultRetention.mode": (
             "s3", "PutObjectLockConfiguration", "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode",
         ),
+        "objectLockEnabled": ("s3", "PutObjectLockConfiguration", "ObjectLockConfiguration", "ObjectLockEnabled"),
     },
     "aws:ec2/vpcEndpoint:VpcEndpoint": {"vpcEndpointType": ("ec2", "CreateVpcEndpoint", "VpcEndpointType")},
 }  # fmt: skip
