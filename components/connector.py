@@ -20,7 +20,7 @@ import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from components import connector_documents as docs
-from components import naming, networking, packaging
+from components import naming, networking, packaging, retained
 from components.config import IamConfig, OptionsConfig, RegionConfig
 from components.vault import Vault, VaultArgs
 
@@ -76,12 +76,14 @@ class CloudConnector(pulumi.ComponentResource):
     def __init__(self, name: str, args: CloudConnectorArgs, opts: ResourceOptions | None = None):
         super().__init__("elastio:connector:CloudConnector", name, None, opts)
         child = ResourceOptions(parent=self)
-        # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted.
-        keep = ResourceOptions(parent=self, retain_on_delete=True)
+        # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted
+        # (and adopted again by name with options.adoptRetained, components/retained.py).
+        keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         region = args.region.region
         tags = args.tags
 
         # --- key and tables --------------------------------------------------------------------------
+        alias_name = naming.connector_key_alias_name()
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Elastio Cloud Connector {region}: tables, queues and alerts",
@@ -91,9 +93,15 @@ class CloudConnector(pulumi.ComponentResource):
                 lambda v: _json(docs.connector_key_policy(_base_scope(region, v[0], "*", v[1])))
             ),
             tags=tags,
-            opts=keep,
+            opts=keep(
+                lambda: retained.key_id_by_alias(self, alias_name), retained.KEY_INPUTS_STALE_AFTER_DESTROY
+            ),
         )
-        tables = {table: self._table(name, table, key.arn, tags, keep) for table in naming.TABLES}
+        # Key ids are random: the alias is how the key kept after `pulumi destroy` is found again.
+        aws.kms.Alias(f"{name}-key-alias", name=alias_name, target_key_id=key.key_id, opts=keep(alias_name))
+        tables = {
+            table: self._table(name, table, key.arn, tags, keep(naming.table_name(table))) for table in naming.TABLES
+        }
 
         # --- command channel -------------------------------------------------------------------------
         base = Output.all(args.account_id, key.arn, args.tenant_role_arn).apply(
