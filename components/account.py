@@ -19,6 +19,7 @@ from pulumi import Input, Output, ResourceOptions
 from components import iam_documents, naming
 from components.config import IamConfig, TenantConfig
 from components.constants import MANAGED_POLICY_NAMES
+from components.iam_documents import descriptions
 
 
 @dataclass
@@ -58,7 +59,7 @@ class AccountBootstrap(pulumi.ComponentResource):
             boundary = aws.iam.Policy(
                 f"{name}-boundary",
                 name=naming.default_boundary_name(iam_names),
-                description="Caps what Elastio connector and vault roles can ever do (permissions boundary).",
+                description=descriptions.BOUNDARY_DESCRIPTION,
                 policy=scope.apply(lambda s: _json(iam_documents.default_permissions_boundary(s))),
                 tags=args.tags,
                 opts=child,
@@ -114,10 +115,12 @@ class AccountBootstrap(pulumi.ComponentResource):
             installer_policy = aws.iam.Policy(
                 f"{name}-installer-access-{part}",
                 name=naming.installer_policy_name(iam_names, part),
-                description=f"ElastioInstaller permissions, part {part} of {part_count}.",
+                description=descriptions.installer_policy_description(part, part_count),
                 policy=installer_parts.apply(lambda parts, part=part: _json(_part(parts, part, part_count))),
                 tags=args.tags,
-                opts=child,
+                opts=ResourceOptions.merge(
+                    child, ResourceOptions(ignore_changes=descriptions.INSTALLER_POLICY_IGNORED_CHANGES)
+                ),
             )
             aws.iam.RolePolicyAttachment(
                 f"{name}-installer-access-{part}",
@@ -128,12 +131,11 @@ class AccountBootstrap(pulumi.ComponentResource):
 
         policy_arns: dict[str, Output[str]] = {}
         documents = scope.apply(iam_documents.managed_policies)
-        purposes = iam_documents.managed_policy_purposes()
         for base in MANAGED_POLICY_NAMES:
             policy = aws.iam.Policy(
                 f"{name}-{_kebab(base)}",
                 name=naming.managed_policy_name(iam_names, base),
-                description=purposes[base],
+                description=descriptions.MANAGED_POLICY_DESCRIPTIONS[base],
                 policy=documents.apply(lambda docs, base=base: _json(docs[base])),
                 tags=args.tags,
                 opts=child,

@@ -9,11 +9,14 @@ per-GB charge.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, ResourceOptions
 
-from components.config import NetworkConfig
+if TYPE_CHECKING:  # config.py validates `existingEndpoints` against the lists below
+    from components.config import NetworkConfig
 
 # Service suffix -> why the vault tasks need it.
 INTERFACE_SERVICES: dict[str, str] = {
@@ -28,23 +31,45 @@ INTERFACE_SERVICES: dict[str, str] = {
     "ecs": "the ScaleZ server task's cluster API calls",
 }
 GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
+# The short names `regions[].network.existingEndpoints` may list.
+ENDPOINT_SERVICES: tuple[str, ...] = (*GATEWAY_SERVICES, *INTERFACE_SERVICES)
 
 
 def service_name(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
-def interface_services(network: NetworkConfig) -> list[str]:
+def needed_interface_services(network: NetworkConfig) -> list[str]:
+    """The interface endpoints the vault tasks need (PrivateLink), whether the VPC has them or not."""
     return list(INTERFACE_SERVICES) if network.private_link else []
 
 
+def needed_gateway_services(network: NetworkConfig) -> list[str]:
+    """The gateway endpoints the vault tasks use: PrivateLink needs them; with route tables they are free."""
+    wanted = network.private_link or network.route_table_ids
+    return list(GATEWAY_SERVICES) if wanted else []
+
+
+def interface_services(network: NetworkConfig) -> list[str]:
+    """The interface endpoints this program creates: the needed ones the VPC does not have yet."""
+    return [s for s in needed_interface_services(network) if s not in network.existing_endpoints]
+
+
 def gateway_services(network: NetworkConfig) -> list[str]:
-    return list(GATEWAY_SERVICES) if network.route_table_ids else []
+    """The gateway endpoints this program creates (on routeTableIds): those the route tables lack."""
+    if not network.route_table_ids:
+        return []
+    return [s for s in needed_gateway_services(network) if s not in network.existing_endpoints]
 
 
 def required_service_names(region: str, network: NetworkConfig) -> list[str]:
-    """The endpoint service names this region's VPC gets (and, with PrivateLink, cannot work without)."""
-    return [service_name(region, s) for s in (*interface_services(network), *gateway_services(network))]
+    """The endpoint service names this region's vault tasks need (with PrivateLink, cannot work without)."""
+    needed = (*needed_interface_services(network), *needed_gateway_services(network))
+    return [service_name(region, s) for s in needed]
+
+
+def existing_service_names(region: str, network: NetworkConfig) -> list[str]:
+    return [service_name(region, s) for s in network.existing_endpoints]
 
 
 def https_ingress(client_security_group_ids: list) -> list[dict]:
@@ -85,7 +110,8 @@ def create_endpoints(
         )
         for service in gateway_services(network)
     ]
-    if not network.private_link:
+    created = interface_services(network)
+    if not created:
         return endpoints
     security_group = aws.ec2.SecurityGroup(
         f"{name}-endpoints",
@@ -107,6 +133,6 @@ def create_endpoints(
             tags=tags,
             opts=child,
         )
-        for service in INTERFACE_SERVICES
+        for service in created
     ]
     return endpoints

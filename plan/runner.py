@@ -55,6 +55,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "inputs": _redacted_inputs(request.object, self.secret_values),
                     "protect": bool(request.protect),
                     "retain_on_delete": bool(request.retainOnDelete),
+                    "ignore_changes": sorted(request.ignoreChanges),
+                    "import_id": request.importId or None,
                     "provider": request.provider or None,
                     "providers": dict(request.providers),
                     "property_dependencies": {
@@ -254,6 +256,8 @@ def _resolve(registrations: list[dict[str, Any]]) -> list[PlannedResource]:
                 inputs=reg["inputs"],
                 protect=reg["protect"],
                 retain_on_delete=reg["retain_on_delete"],
+                ignore_changes=reg["ignore_changes"],
+                import_id=reg["import_id"],
                 property_dependencies=reg["property_dependencies"],
                 custom=reg["custom"],
             )

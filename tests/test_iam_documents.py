@@ -393,14 +393,6 @@ def test_managed_policies_contain_no_deny_that_would_override_a_customers_own_gr
         assert statements(document, "Deny") == [], name
 
 
-def test_each_managed_policy_has_a_one_line_purpose():
-    purposes = docs.managed_policy_purposes()
-    assert tuple(purposes) == MANAGED_POLICY_NAMES
-    assert all(
-        purpose and "\n" not in purpose and not purpose.startswith("For:") for purpose in purposes.values()
-    )
-
-
 def test_only_full_admin_reads_vault_reports():
     readers = [n for n, d in docs.managed_policies(SCOPE).items() if "/reports/*" in json.dumps(d)]
     assert readers == ["ElastioFullAdmin"]

@@ -32,7 +32,7 @@ from components.iam_documents._common import (
 )
 from components.iam_documents.boundary import default_permissions_boundary
 from components.iam_documents.installer import installer_policies, installer_policy
-from components.iam_documents.people import managed_policies, managed_policy_purposes
+from components.iam_documents.people import managed_policies
 from components.iam_documents.tenant import tenant_access_policy
 from components.iam_documents.trust import installer_trust_policy, tenant_principal, tenant_trust_policy
 
@@ -52,7 +52,6 @@ __all__ = [
     "installer_policy",
     "installer_trust_policy",
     "managed_policies",
-    "managed_policy_purposes",
     "policy_arn",
     "policy_size",
     "queue_arns",

@@ -1,4 +1,4 @@
-"""The six customer-attachable managed policies for people, and the one-line purpose of each."""
+"""The six customer-attachable managed policies for people (their frozen descriptions are in descriptions.py)."""
 
 from __future__ import annotations
 
@@ -268,11 +268,3 @@ MANAGED_POLICY_BUILDERS: dict[str, Callable[[AccountScope], dict]] = {
 def managed_policies(scope: AccountScope) -> dict[str, dict]:
     """The six managed policies, keyed by their base names (constants.MANAGED_POLICY_NAMES)."""
     return {name: MANAGED_POLICY_BUILDERS[name](scope) for name in MANAGED_POLICY_NAMES}
-
-
-def managed_policy_purposes() -> dict[str, str]:
-    """Base name → the one-line "For: ..." of each managed policy (for the README and descriptions)."""
-    return {
-        name: " ".join(MANAGED_POLICY_BUILDERS[name].__doc__.split()).removeprefix("For: ")
-        for name in MANAGED_POLICY_NAMES
-    }

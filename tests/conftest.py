@@ -1,4 +1,6 @@
-"""Shared offline plans for the component tests: planning is the slow part, so each stack is planned once."""
+"""Shared offline plans for the tests: planning is the slow part, so each stack is planned once per session.
+
+Tests must not change these plans in place (copy.deepcopy one first)."""
 
 from __future__ import annotations
 
