@@ -19,6 +19,7 @@ from cost.assumptions import Assumptions
 from cost.diff import diff
 from cost.errors import CostInputError
 from cost.estimate import estimate
+from cost.graph import existing_endpoints
 from cost.prices import DEFAULT_PATH, PriceTable
 from cost.profiles import PROFILES
 from cost.report import render_breakdown, render_diff
@@ -254,6 +255,17 @@ def _workloads(
     return Workload.from_usage({}, **flags), None, [note]
 
 
+def _existing_endpoints(config: Any, document: Any) -> dict[str, Any]:
+    """The endpoints the VPCs already have: from the stack's config, or as a preview document carried them."""
+    if config is not None:
+        return existing_endpoints(config)
+    if isinstance(document, dict):
+        found = ((document.get("cost") or {}).get("assumptions") or {}).get("existing_endpoints")
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
 def _name(field: str) -> str:
     """How the user gave `field`: its flag, else it is already a config key."""
     return FLAGS.get(field, field)
@@ -302,7 +314,12 @@ def _estimate_of(stack: str | None, args: argparse.Namespace, options: dict[str,
     try:
         workload, by_vault, notes = _workloads(config, document, args, label)
         result = estimate(
-            records, workload, usage_by_vault=by_vault, region=getattr(args, "region", None), **options
+            records,
+            workload,
+            usage_by_vault=by_vault,
+            region=getattr(args, "region", None),
+            existing_endpoints=_existing_endpoints(config, document),
+            **options,
         )
     except CostInputError as err:
         if not err.field.startswith("elastio:"):

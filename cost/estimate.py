@@ -177,6 +177,7 @@ class Estimate:
                 "free_tier_included": self.free_tier,
                 "prices_as_of": self.prices_as_of,
                 "graph_regions": list(self.facts.regions),
+                "existing_endpoints": {r: list(s) for r, s in self.facts.existing_endpoints.items()},
                 "priced_by_use_only": self.facts.priced_by_use,
             },
             "notes": list(self.notes),
@@ -251,6 +252,7 @@ def estimate(
     region: str | None = None,
     measurement: Measurement | None = None,
     sample_label: str = "a sample",
+    existing_endpoints: Mapping[str, Iterable[str]] | None = None,
 ) -> Estimate:
     """Price `records` (the planned graph) at rest and with its workloads, against EBS snapshots and AWS
     Backup.
@@ -258,11 +260,13 @@ def estimate(
     `usage_by_vault` maps vault components (`us-east-1/vault:primary`) to (workload, where it came from);
     each is priced in its vault's region with that vault's settings. Without it, the one `workload` goes
     on the home region's first vault, or on the first vault of `region` when given. A `measurement` of
-    real data replaces the profiles' dedup and compression factors.
+    real data replaces the profiles' dedup and compression factors. `existing_endpoints` (region ->
+    services, from `cost.graph.existing_endpoints(config)`) are endpoints the VPCs already have: the graph
+    does not show them, but the engine's bytes take them.
     """
     records = list(records)
     prices = prices or default_table()
-    facts = graph_facts.facts(records, prices)
+    facts = graph_facts.facts(records, prices, existing_endpoints)
     base = assumptions or Assumptions()
     notes: list[str] = []
     if measurement is not None and not measurement.logical_bytes:
@@ -347,7 +351,13 @@ def summary(
     if config is not None:
         sources, notes = usage_sources(config)
         by_vault = {s.component: (workload_of(s), s.key) for s in sources}
-        result = estimate(records, usage_by_vault=by_vault, free_tier=free_tier, prices=prices)
+        result = estimate(
+            records,
+            usage_by_vault=by_vault,
+            free_tier=free_tier,
+            prices=prices,
+            existing_endpoints=graph_facts.existing_endpoints(config),
+        )
         document = result.as_dict()
         document["notes"] += notes
         return document

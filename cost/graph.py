@@ -77,11 +77,27 @@ class VaultFacts:
     dynamodb_gateway: bool = False
 
 
+# AWS offers gateway endpoints for S3 and DynamoDB only; every other service is an interface endpoint
+# (Amazon VPC User Guide, "Gateway endpoints").
+GATEWAY_ENDPOINT_SERVICES = ("s3", "dynamodb")
+
+
+def existing_endpoints(config: Any) -> dict[str, tuple[str, ...]]:
+    """region -> the endpoint services its VPC already has (`regions[].network.existingEndpoints`): the
+    program creates none of them, so the graph cannot show them. `config` is the validated stack config,
+    duck-typed."""
+    return {
+        region.region: tuple(getattr(region.network, "existing_endpoints", None) or ())
+        for region in getattr(config, "regions", None) or ()
+    }
+
+
 @dataclass(frozen=True)
 class GraphFacts:
     """Settings in the graph that change usage prices; None where the graph does not say."""
 
     regions: tuple[str, ...] = ()
+    existing_endpoints: dict[str, tuple[str, ...]] = field(default_factory=dict)  # from the config
     home_region: str | None = None  # the account bootstrap's region (where the stack-wide usage goes)
     vaults: tuple[VaultFacts, ...] = ()
     log_retention_days: float | None = None
@@ -361,7 +377,12 @@ def network_path(assign_public_ip: bool, interface_services: set[str]) -> str:
     return "nat"
 
 
-def facts(records: Iterable[Mapping[str, Any]], prices: PriceTable) -> GraphFacts:
+def facts(
+    records: Iterable[Mapping[str, Any]],
+    prices: PriceTable,
+    existing: Mapping[str, Iterable[str]] | None = None,
+) -> GraphFacts:
+    """What the graph says, plus the endpoints `existing` says each region's VPC already has."""
     all_records = list(records)
     paths = components(all_records)
     records = _custom(all_records)
@@ -370,6 +391,10 @@ def facts(records: Iterable[Mapping[str, Any]], prices: PriceTable) -> GraphFact
         if record.get("region") and record["region"] not in regions:
             regions.append(_region(record, prices))
     endpoints = _endpoint_services(records)
+    for region, services in (existing or {}).items():
+        for service in services:
+            kind = "Gateway" if service in GATEWAY_ENDPOINT_SERVICES else "Interface"
+            endpoints[(region, kind)].add(service)
     by_component: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
         by_component[paths.get(record.get("urn", ""), "")].append(record)
@@ -402,6 +427,7 @@ def facts(records: Iterable[Mapping[str, Any]], prices: PriceTable) -> GraphFact
     account = next((r for r in all_records if r.get("type") == ACCOUNT_COMPONENT and r.get("region")), None)
     return GraphFacts(
         regions=tuple(regions),
+        existing_endpoints={region: tuple(services) for region, services in (existing or {}).items() if services},
         home_region=account.get("region") if account else None,
         vaults=vault_facts,
         log_retention_days=max(retention) if retention else None,

@@ -204,3 +204,32 @@ def test_json_carries_the_time_view_and_schema(capsys, project):
     assert time["year_3_monthly_usd"] - time["steady_monthly_usd"] == pytest.approx(4.0)  # 2 keys x 2 rotations
     assert all("component" in line for line in result["elastio"]["lines"])
     assert sum(result["totals"]["by_component"].values()) == pytest.approx(result["elastio"]["monthly_usd"])
+
+
+def nat_lines(capsys, stack, project) -> list[str]:
+    _, out, _ = run(capsys, "--stack", stack, "--project-dir", project.dir, "--json")
+    lines = json.loads(out)["elastio"]["lines"]
+    return sorted(line["resource"] for line in lines if line["price_key"] == "vpc.nat_gateway.data")
+
+
+def test_gateway_endpoints_the_vpc_already_has_keep_s3_and_dynamodb_off_the_nat(capsys, project):
+    # existingEndpoints: the program creates no endpoint, so the graph has none; the bytes still take them.
+    stack = project("existing", minimal_stack(assignPublicIp=False, existingEndpoints=["s3", "dynamodb"]))
+    assert nat_lines(capsys, stack, project) == ["NAT data processed (EBS direct API reads)"]
+
+
+def test_an_existing_ebs_endpoint_carries_the_engines_reads_at_the_endpoint_rate(capsys, project):
+    network = {
+        "assignPublicIp": False,
+        "privateLink": True,
+        "routeTableIds": ["rtb-0a1b2c3d4e5f60001"],
+        "existingEndpoints": ["ebs"],
+    }
+    stack = project("existing-ebs", minimal_stack(**network))
+    _, out, _ = run(capsys, "--stack", stack, "--project-dir", project.dir, "--json")
+    result = json.loads(out)
+    keys = {line["price_key"] for line in result["elastio"]["lines"]}
+    assert "vpce.interface.data" in keys and "vpc.nat_gateway.data" not in keys
+    endpoints = [line["resource"] for line in result["elastio"]["lines"] if line["price_key"] == "vpce.interface.hours"]
+    assert not any("-ebs," in name for name in endpoints)  # the VPC's own ebs endpoint is not this stack's to bill
+    assert result["assumptions"]["existing_endpoints"] == {"us-east-1": ["ebs"]}
