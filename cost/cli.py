@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import traceback
@@ -293,6 +294,18 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _check_fail_above(args: argparse.Namespace, *, delta: bool) -> None:
+    """--fail-above must be a number every amount compares with (NaN compares false with all, so it would fail
+    every check); an estimate's threshold is an amount, so 0 or more, a diff's is a delta and may be negative."""
+    limit = args.fail_above
+    if limit is None:
+        return
+    if math.isnan(limit):
+        raise CliError(f"--fail-above {limit:g}: not a number; give USD a month, e.g. --fail-above 25")
+    if not delta and limit < 0:
+        raise CliError(f"--fail-above {limit:g}: a monthly amount in USD must be 0 or more")
+
+
 def _over(amount: float, args: argparse.Namespace, what: str, out) -> int:
     """Exit 4 when `amount` is above --fail-above; the reason goes to stderr, after the estimate."""
     if args.fail_above is None or amount <= args.fail_above:
@@ -331,8 +344,7 @@ def _estimate_of(stack: str | None, args: argparse.Namespace, options: dict[str,
 def run(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
     output = _format(args)
-    if args.fail_above is not None and args.fail_above < 0:
-        raise CliError(f"--fail-above {args.fail_above:g}: a monthly amount in USD must be 0 or more")
+    _check_fail_above(args, delta=False)
     if args.plot:
         _check_plot_path(args.plot)
     options = _options(args)
@@ -377,6 +389,7 @@ def run(args: argparse.Namespace, out=None) -> int:
 def run_diff(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
     output = _format(args)
+    _check_fail_above(args, delta=True)
     options = _options(args)
     base, base_notes, base_label, _, _ = _estimate_of(args.base, args, options, flag="diff BASE")
     new, new_notes, new_label, _, _ = _estimate_of(args.new, args, options, flag="diff NEW")

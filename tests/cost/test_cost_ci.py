@@ -117,6 +117,16 @@ def test_bad_fail_above_is_bad_input(capsys, project):
     assert code == 2 and out == "" and err.startswith("error: --fail-above -1:")
 
 
+@pytest.mark.parametrize("command", ["estimate", "diff"])
+def test_fail_above_nan_is_bad_input_not_a_failed_check(capsys, project, command):
+    # Every amount compares false with NaN, so `amount <= nan` failed the check (exit 4, "above nan") for any
+    # estimate or delta: a typo or an unset CI variable must be exit 2, naming the flag.
+    stack = project("one", minimal_stack())
+    argv = ["--stack", stack] if command == "estimate" else ["diff", stack, stack]
+    code, out, err = run(capsys, *argv, "--project-dir", project.dir, "--fail-above", "nan")
+    assert code == 2 and out == "" and err.startswith("error: --fail-above nan:")
+
+
 def test_markdown_estimate_has_component_lines_totals_and_the_floor_check(capsys, project):
     stack = project("one", minimal_stack())
     code, out, _ = run(capsys, "--stack", stack, "--project-dir", project.dir, "--format", "markdown")
