@@ -345,6 +345,12 @@ def run(args: argparse.Namespace, out=None) -> int:
     out = out or sys.stdout
     output = _format(args)
     _check_fail_above(args, delta=False)
+    sweeping = bool(args.sweep or args.plot or args.sweep_retention or args.sweep_change_rate)
+    if sweeping and args.fail_above is not None:
+        raise CliError(
+            f"--fail-above {args.fail_above:g} checks one estimate, and --sweep/--plot print a grid of them: "
+            "drop one of them (run the check without --sweep)"
+        )
     if args.plot:
         _check_plot_path(args.plot)
     options = _options(args)
@@ -352,7 +358,7 @@ def run(args: argparse.Namespace, out=None) -> int:
         options["measurement"] = _measure(args.sample)
         options["sample_label"] = str(args.sample)
     result, notes, label, records, first = _estimate_of(args.stack, args, options)
-    if args.sweep or args.plot or args.sweep_retention or args.sweep_change_rate:
+    if sweeping:
         try:
             table = sweep(
                 records,

@@ -127,6 +127,14 @@ def test_fail_above_nan_is_bad_input_not_a_failed_check(capsys, project, command
     assert code == 2 and out == "" and err.startswith("error: --fail-above nan:")
 
 
+def test_fail_above_with_a_sweep_is_refused_not_ignored(capsys, project):
+    # A sweep prints a grid, not one amount: the check used to be skipped and the run passed (exit 0), so a
+    # CI gate written as `--sweep --fail-above 25` could never fail.
+    stack = project("one", minimal_stack())
+    code, out, err = run(capsys, "--stack", stack, "--project-dir", project.dir, "--sweep", "--fail-above", 25)
+    assert code == 2 and out == "" and err.startswith("error: --fail-above 25 checks one estimate")
+
+
 def test_markdown_estimate_has_component_lines_totals_and_the_floor_check(capsys, project):
     stack = project("one", minimal_stack())
     code, out, _ = run(capsys, "--stack", stack, "--project-dir", project.dir, "--format", "markdown")
