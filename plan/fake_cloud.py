@@ -75,16 +75,23 @@ class FakeCloud(pulumi.runtime.Mocks):
                 "id": self.account_id,
             }
         if args.token == "aws:kms/getAlias:getAlias":
-            # The key an alias points to, with the id the key got when it was planned (see new_resource).
+            # Aliases are regional: the same name in two regions points to two keys, so the answer depends on
+            # the region of the provider the lookup was made with.
             name = args.args["name"]
-            key_id = f"{name.removeprefix('alias/')}-key-id"
-            key_arn = f"arn:aws:kms:us-east-1:{self.account_id}:key/{key_id}"
+            region = self._provider_regions.get((args.provider or "").rsplit("::", 1)[-1], "us-east-1")
+            key_id = self.alias_target_key_id(name, region)
+            key_arn = f"arn:aws:kms:{region}:{self.account_id}:key/{key_id}"
             return {"name": name, "targetKeyId": key_id, "targetKeyArn": key_arn, "id": key_arn}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"}
         return {}
+
+    @staticmethod
+    def alias_target_key_id(alias_name: str, region: str) -> str:
+        """The id of the key `alias_name` points to in `region` (a deterministic stand-in for a random id)."""
+        return f"{alias_name.removeprefix('alias/')}-{region}-key-id"
 
     def _arn(self, module: str, typ: str, region: str, name: str) -> str:
         kind = typ.rsplit(":", 1)[-1]

@@ -104,7 +104,7 @@ def test_an_adopted_resource_is_imported_by_the_id_aws_knows_it_by(redeployed):
         elif resource.type == KEY:
             # Key ids are random: the key is found through its alias (the fake cloud answers the lookup).
             alias = next(r for r in _of(redeployed, ALIAS) if r.property_dependencies["targetKeyId"] == [resource.urn])
-            expected = FakeCloud().call(_alias_lookup(alias.inputs["name"]))["targetKeyId"]
+            expected = FakeCloud.alias_target_key_id(alias.inputs["name"], resource.region)
         else:  # S3 bucket-level configurations import by their bucket's name
             expected = by_urn[guards[resource.urn]].inputs["bucket"]
         assert resource.import_id == expected, resource.name
@@ -112,12 +112,6 @@ def test_an_adopted_resource_is_imported_by_the_id_aws_knows_it_by(redeployed):
 
 def test_adopting_plans_the_same_inputs_so_no_import_is_refused(deployed, redeployed):
     assert {r.urn: r.inputs for r in redeployed.resources} == {r.urn: r.inputs for r in deployed.resources}
-
-
-def _alias_lookup(name: str):
-    from pulumi.runtime import MockCallArgs
-
-    return MockCallArgs(token="aws:kms/getAlias:getAlias", args={"name": name}, provider="")
 
 
 def _of(plan: Plan, type_token: str) -> list:
@@ -139,6 +133,16 @@ def test_the_preview_tree_shows_what_a_redeploy_adopts(redeployed):
         for line in lines
     )
     assert sum("adopts existing" in line for line in lines) == len([r for r in redeployed.resources if r.import_id])
+
+
+def test_each_key_is_looked_up_by_its_alias_in_its_own_region(redeployed):
+    # Alias names repeat across regions (a vault "primary" in two regions, one connector per region): a lookup
+    # made with the default provider instead of the region's would import another region's key, or fail.
+    keys = _of(redeployed, KEY)
+    assert {k.region for k in keys} == {"us-east-1", "eu-west-1"}
+    for key in keys:
+        alias = next(r for r in _of(redeployed, ALIAS) if r.property_dependencies["targetKeyId"] == [key.urn])
+        assert key.import_id == FakeCloud.alias_target_key_id(alias.inputs["name"], key.region), key.name
 
 
 def test_an_adopted_key_leaves_what_destroy_made_stale_and_the_next_run_rewrites_it(deployed, redeployed):
