@@ -53,4 +53,14 @@ def known(account_id: Any) -> str:
 
 def key_id_by_alias(parent: pulumi.Resource, alias_name: str) -> str:
     """The id of the key `alias_name` points to (a synchronous lookup, with the parent's provider)."""
-    return aws.kms.get_alias(name=alias_name, opts=pulumi.InvokeOptions(parent=parent)).target_key_id
+    try:
+        return aws.kms.get_alias(name=alias_name, opts=pulumi.InvokeOptions(parent=parent)).target_key_id
+    except Exception as err:  # the provider's NotFound: nothing was kept here, or the key predates aliases
+        # A RunError is reported as this one line, without the program's traceback.
+        reason = " ".join(str(err).split())  # provider errors may span lines; this stays one
+        raise pulumi.RunError(
+            f"elastio:options.adoptRetained: no KMS alias {alias_name} to adopt a kept key by ({reason}); for a first "
+            "deploy set adoptRetained false, or for a key kept by a version without aliases run `aws kms "
+            f"create-alias --alias-name {alias_name} --target-key-id <id>` in that region first (README.md, "
+            "'pulumi destroy, and deploying again')"
+        ) from None

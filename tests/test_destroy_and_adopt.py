@@ -145,6 +145,28 @@ def test_each_key_is_looked_up_by_its_alias_in_its_own_region(redeployed):
         assert key.import_id == FakeCloud.alias_target_key_id(alias.inputs["name"], key.region), key.name
 
 
+def test_adopting_where_no_key_was_kept_is_one_line_naming_the_alias_and_the_fix(monkeypatch):
+    # adoptRetained on an account where nothing was kept (a first deploy) or where a key was kept by a version
+    # without aliases: the alias lookup fails. The user gets one line naming the alias, the region and what to
+    # do, not the provider's exception with the program's traceback.
+    from plan import PlanError
+
+    answer = FakeCloud.call
+
+    def no_aliases(self, args):
+        if args.token == "aws:kms/getAlias:getAlias":
+            return {}, [("name", f"reading KMS Alias ({args.args['name']}): couldn't find resource")]
+        return answer(self, args)
+
+    monkeypatch.setattr(FakeCloud, "call", no_aliases)
+    with pytest.raises(PlanError) as raised:
+        build_plan("example", stack_values=_adopting_values())
+    message = str(raised.value)
+    assert "\n" not in message and "Traceback" not in message
+    assert "elastio:options.adoptRetained" in message and "alias/elastio-" in message
+    assert "create-alias" in message and "adoptRetained false" in message
+
+
 def test_an_adopted_key_leaves_what_destroy_made_stale_and_the_next_run_rewrites_it(deployed, redeployed):
     # After destroy KMS shows the deleted task role in the key policy as a unique id, and never reports the
     # deletion window: importing with those inputs compared would be refused. The run after adopting (no flag)
