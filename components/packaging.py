@@ -172,7 +172,8 @@ def read_lock(text: str, source: str) -> list[Pin]:
     """
     fix = f"regenerate it with `{LOCK_COMMAND}`"
     pins: list[Pin] = []
-    for line in text.replace("\\\n", " ").splitlines():
+    # CRLF too (a checkout with core.autocrlf=true): a continuation is a backslash before either line ending.
+    for line in text.replace("\r\n", "\n").replace("\\\n", " ").splitlines():
         line = re.sub(r"(^|\s)#.*", "", line).strip()
         if not line:
             continue

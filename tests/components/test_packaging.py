@@ -233,6 +233,16 @@ def test_the_layer_lock_pins_every_package_with_hashes():
     assert {"aws-lambda-powertools", "pydantic", "pydantic-core", "jmespath"} <= {p.name for p in pins}
 
 
+def test_a_lock_checked_out_with_crlf_line_endings_reads_the_same_pins(tmp_path):
+    # Git for Windows checks out with CRLF by default (core.autocrlf=true): each continuation line then ends in a
+    # backslash and CRLF, and the lock must still read as the same pins instead of failing every preview.
+    text = packaging.LAYER_LOCK.read_text()
+    crlf = tmp_path / "lambda-layer.txt"
+    crlf.write_bytes(text.replace("\n", "\r\n").encode())
+    packaging.layer_path(crlf, tmp_path / "build")  # checks the lock as the program does
+    assert packaging.read_lock(crlf.read_bytes().decode(), "crlf") == packaging.read_lock(text, "lf")
+
+
 # --- when the layer is built ----------------------------------------------------------------------------------
 
 
