@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Lambda zips are the same bytes on every machine. This checkout, after `make test` (bytecode, caches,
-# older mtimes), and a fresh clone of its HEAD (new mtimes, another umask and time zone) must report the same
-# codeSha256 for every function and layer in `python -m preview --json`. Each builds its own layer, so this
+# older mtimes), and a fresh clone of its HEAD (new mtimes, another umask and time zone, CRLF line endings)
+# must report the same codeSha256 for every function and layer in `python -m preview --json`. Each builds its
+# own layer, so this
 # needs PyPI or a mirror (PIP_INDEX_URL); it is a separate CI step, not part of `make test`. 12 s on a quiet
 # 2-core machine with pip's cache warm (two offline previews, two layer builds), ~25 s on a busy one.
 set -euo pipefail
@@ -26,7 +27,9 @@ PYTHONDONTWRITEBYTECODE= "$python" -m compileall -q lambdas >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-git clone --quiet --no-hardlinks "$checkout" "$work/clone"
+# The clone checks out as Git for Windows does by default (core.autocrlf=true: CRLF in the working tree), so
+# a zip built from line endings git rewrote, not from the committed bytes, shows as a difference.
+git -c core.autocrlf=true clone --quiet --no-hardlinks "$checkout" "$work/clone"
 started=$SECONDS
 
 # Writes "<resource name> <codeSha256>" per function and layer; the layer is built if this tree has none.
