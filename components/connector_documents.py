@@ -360,7 +360,9 @@ def _allow_tenant(scope: ConnectorScope, sid: str, actions: list[str], queue: st
 
 
 def command_queue_policy(scope: ConnectorScope) -> dict:
-    """TLS only; only the account's ElastioTenant role may send commands (not even other admins)."""
+    """TLS only; principals of this account send commands, as their IAM policies allow: the ElastioTenant role
+    and the people holding one of the six managed policies (which grant sending and redriving failed commands
+    back). No principal of another account may send, whatever this policy or another grants it later."""
     queue = scope.queue_arn(naming.COMMANDS_QUEUE)
     return _document(
         _deny_insecure_transport("sqs:*", queue),
@@ -368,13 +370,12 @@ def command_queue_policy(scope: ConnectorScope) -> dict:
             scope, "TenantSends", ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], queue
         ),
         {
-            # Same-account identity policies could otherwise grant SendMessage; this makes the rule absolute.
-            "Sid": "OnlyTenantSends",
+            "Sid": "OnlyThisAccountSends",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "sqs:SendMessage",
             "Resource": queue,
-            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": scope.tenant_role_arn}},
+            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": scope.account_id}},
         },
     )
 
