@@ -55,7 +55,7 @@ class CloudConnectorArgs:
     iam: IamConfig
     account_id: Input[str]
     tenant_role_arn: Input[str]
-    """Only this role may send commands (account bootstrap's ElastioTenant)."""
+    """Account bootstrap's ElastioTenant: sends commands and receives events (the queue and key policies name it)."""
     permissions_boundary_arn: Input[str]
     """Attached to every role the connector and its vaults create."""
     code: pulumi.Archive

@@ -43,14 +43,6 @@ KNOWN_FINDINGS: tuple[KnownFinding, ...] = (
         frozenset({"ec2:CreateVolume", "ec2:AttachVolume", "ec2:DetachVolume"}),
         SPLIT_MULTI_RESOURCE,
     ),
-    KnownFinding(
-        "RESOURCE_POLICY_PRIVILEGE_ESCALATION",
-        "installer",
-        frozenset({"s3:PutBucketPolicy"}),
-        "the installer writes the vault bucket policy (TLS-only, Elastio roles only); the installer policy "
-        "explicitly denies itself object reads, writes and deletes on vault buckets, which wins over any "
-        "bucket-policy Allow in the same account. Parliament's check ignores Deny statements.",
-    ),
 )
 
 

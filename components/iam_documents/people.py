@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from components import naming
-from components.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from components.constants import (
+    LOCAL_BACKUP_TAG_KEY,
+    MANAGED_POLICY_NAMES,
+    RESOURCE_TAG_KEY,
+    RESOURCE_TAG_VALUE,
+)
 from components.iam_documents._common import (
     ASSETS_TABLE,
     COMMANDS_DLQ,
@@ -45,13 +50,18 @@ def _create_tagged_snapshots(scope: AccountScope) -> dict:
     )
 
 
-def _snapshot_source_volumes(scope: AccountScope) -> dict:
-    # The source volumes are the customer's (not tagged by Elastio); snapshotting them only reads them.
-    return statement(
-        "SnapshotCustomerVolumes",
-        ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
-        _regional(scope, "ec2", "volume/*") + _regional(scope, "ec2", "instance/*"),
-    )
+def _snapshot_opted_in_volumes(scope: AccountScope) -> list[dict]:
+    """Only the customer's volumes opted in with LOCAL_BACKUP_TAG_KEY; CreateSnapshots (every volume of an
+    instance) authorises each volume too, so an instance with one volume not opted in is refused."""
+    return [
+        statement(
+            "SnapshotOptedInVolumes",
+            ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
+            _regional(scope, "ec2", "volume/*"),
+            {"StringEquals": {f"aws:ResourceTag/{LOCAL_BACKUP_TAG_KEY}": RESOURCE_TAG_VALUE}},
+        ),
+        statement("SnapshotInstanceVolumes", ["ec2:CreateSnapshots"], _regional(scope, "ec2", "instance/*")),
+    ]
 
 
 def _send_commands(scope: AccountScope) -> list[dict]:
@@ -194,7 +204,7 @@ def local_backup(scope: AccountScope) -> dict:
         _read_tables(scope, ASSETS_TABLE, JOBS_TABLE),
         _inventory_read(),
         _create_tagged_snapshots(scope),
-        _snapshot_source_volumes(scope),
+        *_snapshot_opted_in_volumes(scope),
         _tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots"]),
         statement(
             "ReadTaggedSnapshotBlocks",

@@ -53,8 +53,12 @@ def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
     }
 
 
-# The vault and connector keys are used by S3 and DynamoDB on the engine's behalf.
-ON_ITS_BEHALF = {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"}
+# The vault and connector keys are used by S3 and DynamoDB on the engine's behalf; EC2 uses the vault key and a
+# source snapshot's key for the EBS direct APIs and CreateVolume (components.iam_documents.EBS_KEY_USE).
+ON_ITS_BEHALF = {
+    "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncrypt*", "kms:CreateGrant",
+}
 
 
 def engine_sources():

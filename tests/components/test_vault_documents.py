@@ -95,11 +95,12 @@ def test_task_may_not_delete_the_bucket_or_tables():
     assert not actions & destructive
 
 
-def test_task_uses_keys_only_through_s3_and_dynamodb():
+def test_task_uses_keys_only_through_s3_dynamodb_and_ec2_of_its_region():
+    # EC2 for the EBS direct APIs and CreateVolume on encrypted snapshots (restores, encrypted sources).
     for stmt in IDENTITY_POLICIES["task"]["Statement"]:
         if any(a.startswith("kms:") for a in _actions(stmt)):
             via = stmt["Condition"]["StringEquals"]["kms:ViaService"]
-            assert via in (f"s3.{REGION}.amazonaws.com", f"dynamodb.{REGION}.amazonaws.com")
+            assert via in (f"{s}.{REGION}.amazonaws.com" for s in ("s3", "dynamodb", "ec2"))
 
 
 def test_task_ebs_actions_are_regional_and_tag_conditioned():
