@@ -100,12 +100,15 @@ def agentless_backup_and_restore(scope: AccountScope) -> dict:
 
 
 def _dead_letters(scope: AccountScope) -> list[dict]:
-    """Inspect failed commands and move them back to the command queue (redrive)."""
+    """Inspect failed commands and move them back to the command queue (redrive). The move task receives and
+    deletes each message on the dead-letter queue as the caller, so redrive needs sqs:DeleteMessage there
+    (SQS Developer Guide, "Configure queue permissions for dead-letter queue redrive")."""
     return [
         statement(
             "InspectAndRedriveFailedCommands",
             [
                 "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility",
                 "sqs:GetQueueAttributes",
                 "sqs:GetQueueUrl",
