@@ -22,12 +22,16 @@ from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
 from tests.components.test_engine_permissions import calls as engine_calls
 from tests.components.test_function_permissions import calls as function_calls
 from tests.iam.evaluator import Principal, Request
+from tests.iam.service_reference import actions_matching
 from tests.iam.stack import StackIam, aws_managed_ebs_key_policy, default_key_policy
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 LAMBDA = "lambda.amazonaws.com"
-# Batch job tags set by lambdas/shared/jobs.py submit_job (propagated to the job's ECS tasks).
-JOB_TAGS = {"elastio:job-id": "0f1e2d3c-aaaa-bbbb-cccc-000011112222", "elastio:vault": "vault"}
+
+
+def job_tags(vault: str) -> dict[str, str]:
+    """The tags lambdas/shared/jobs.py submit_job puts on a vault's Batch job (and so the job carries)."""
+    return {"elastio:job-id": "0f1e2d3c-aaaa-bbbb-cccc-000011112222", "elastio:vault": vault}
 # What the EBS direct APIs and CreateVolume do with the snapshot's key through EC2 (issue 11; EBS User Guide,
 # "Use encryption with EBS direct APIs", https://docs.aws.amazon.com/ebs/latest/userguide/ebsapis-using-encryption.html).
 EBS_KEY_ACTIONS = (
@@ -79,10 +83,11 @@ def function_request_keys(scope, function: str, action: str, resource: str) -> d
     if action == "ec2:CreateTags":  # background_jobs/snapshots.py tags the customer's snapshot for the engine
         tag = {ENGINE_READABLE_TAG["Key"]: ENGINE_READABLE_TAG["Value"]}
         return _request_tags(tag)
-    if action in ("batch:SubmitJob", "batch:TagResource") and ":job/" in resource:
-        return _request_tags(JOB_TAGS)
-    if action in ("batch:TerminateJob", "batch:CancelJob"):
-        return _tag_keys(JOB_TAGS, "ResourceTag")
+    if action in ("batch:SubmitJob", "batch:TagResource", "batch:TerminateJob", "batch:CancelJob"):
+        tags = job_tags(scope.vaults[0].name) if scope.vaults else {}
+        if action.startswith("batch:Terminate") or action.startswith("batch:Cancel"):
+            return _tag_keys(tags, "ResourceTag")
+        return _request_tags(tags) if ":job/" in resource else {}
     return {}
 
 
@@ -96,10 +101,9 @@ def engine_request_keys(vault_name: str, action: str, resource: str) -> dict[str
         return _tag_keys(written, "ResourceTag")
     if action.startswith("ebs:"):
         return _tag_keys(readable, "ResourceTag")
-    if action == "ec2:CreateVolume":
-        if ":volume/" in resource:
-            return _request_tags(written)
-        return _tag_keys(written, "ResourceTag")
+    if action == "ec2:CreateVolume":  # one request: its volume tags, and the restored snapshot's own tags
+        keys = _request_tags(written)
+        return keys if ":volume/" in resource else keys | _tag_keys(written, "ResourceTag")
     if action == "ec2:CreateTags":
         return _request_tags(written) | {"ec2:CreateAction": "CreateVolume"}
     return {}
@@ -299,7 +303,8 @@ def _satisfying(condition: dict, stack: StackIam) -> dict[str, object]:
 def witness(stack: StackIam, statement: dict) -> Iterator[Request]:
     """One request per action and resource pattern of an Allow statement, with keys that satisfy it."""
     keys = _satisfying(statement.get("Condition", {}), stack)
-    for action in _as_list(statement.get("Action", [])):
+    actions = [a for pattern in _as_list(statement.get("Action", [])) for a in actions_matching(pattern)]
+    for action in actions:
         for pattern in _as_list(statement.get("Resource", "*")):
             resource = _concrete(pattern, stack)
             yield stack.request(action, resource, inherent_keys(action, resource) | keys)

@@ -68,3 +68,12 @@ def request_context(action: str, resource: str, keys: Mapping[str, object]) -> d
     """The keys AWS puts into this request, of those the caller could know."""
     patterns = supported_keys(action, resource)
     return {k: v for k, v in keys.items() if _supported(k, patterns)}
+
+
+def actions_matching(pattern: str) -> list[str]:
+    """The actions of the reference an action pattern (kms:ReEncrypt*) names."""
+    if "*" not in pattern and "?" not in pattern:
+        return [pattern]
+    prefix, name = pattern.split(":", 1)
+    regex = re.compile("^" + re.escape(name).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.IGNORECASE)
+    return [f"{prefix}:{p['privilege']}" for p in _services()[prefix]["privileges"] if regex.match(p["privilege"])]

@@ -159,8 +159,8 @@ class StackIam:
             resource = resource.split("/", 1)[0]
         if resource in self.resource_policies:
             return self.resource_policies[resource]
-        if resource.startswith("arn:aws:kms:") and ":key/" in resource:
-            return self.outside_keys[resource]
+        if resource.startswith("arn:aws:kms:") and ":key/" in resource:  # a key of the customer's
+            return self.outside_keys.get(resource) or default_key_policy(self.account)
         return None
 
     @cached_property
