@@ -93,3 +93,22 @@ def test_the_planned_bucket_policies_name_the_configured_break_glass_role():
         statements = json.loads(record.inputs["policy"])["Statement"]
         readers = next(s for s in statements if s["Sid"] == "DataReadOnlyByVaultRoles")
         assert role in readers["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+
+
+@pytest.mark.parametrize("action", ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"])
+def test_a_bucket_of_the_vault_name_owned_by_another_account_gets_nothing_from_the_task_role(action):
+    # S3 names are global: someone could own a bucket matching our name first (s3:ResourceAccount).
+    foreign = Request(TASK_ROLE_ARN, action, DATA[0], {"s3:ResourceAccount": "999988887777"})
+    assert not is_allowed(foreign, [TASK_POLICY])
+    assert is_allowed(Request(TASK_ROLE_ARN, action, DATA[0], IN_ACCOUNT), [TASK_POLICY])
+
+
+def test_integrity_reports_are_not_written_to_a_bucket_of_another_account():
+    from components import connector_documents as connector
+    from tests.components.test_connector_documents import SCOPE as CONNECTOR
+
+    role = f"arn:aws:iam::{CONNECTOR.account_id}:role/ElastioIntegrityChecks-euw1"
+    policy = connector.function_role_policy(CONNECTOR, "integrity_checks")
+    report = f"{CONNECTOR.vaults[0].bucket_arn}/reports/integrity/x.json"
+    assert not is_allowed(Request(role, "s3:PutObject", report, {"s3:ResourceAccount": "999988887777"}), [policy])
+    assert is_allowed(Request(role, "s3:PutObject", report, {"s3:ResourceAccount": CONNECTOR.account_id}), [policy])
