@@ -28,6 +28,7 @@ INTERFACE_SERVICES: dict[str, str] = {
     "ecs": "the ScaleZ server task's cluster API calls",
 }
 GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
+HTTPS = 443
 
 
 def service_name(region: str, service: str) -> str:
@@ -56,9 +57,29 @@ def https_ingress(client_security_group_ids: list) -> list[dict]:
         {
             "description": "HTTPS to AWS APIs from Elastio vault tasks",
             "protocol": "tcp",
-            "from_port": 443,
-            "to_port": 443,
+            "from_port": HTTPS,
+            "to_port": HTTPS,
             "security_groups": list(client_security_group_ids),
+        }
+    ]
+
+
+def vault_task_egress(network: NetworkConfig) -> list[dict] | None:
+    """Inline egress of the vault-task security group. Without PrivateLink the tasks reach AWS's public endpoints
+    (NAT, internet gateway or the S3/DynamoDB gateway endpoints): HTTPS anywhere. With PrivateLink there is no
+    other way out, so nothing inline: `create_endpoints` adds rules to the interface endpoints' group and to the
+    S3 and DynamoDB prefix lists only (separate rules, because the endpoints' group admits this group: inline
+    rules both ways would be a cycle). Omitting `egress` leaves the rules unmanaged here, and the provider drops
+    the default allow-all rule AWS adds to a new group."""
+    if network.private_link:
+        return None
+    return [
+        {
+            "description": "AWS APIs (gateway endpoints, NAT or internet gateway)",
+            "protocol": "tcp",
+            "from_port": HTTPS,
+            "to_port": HTTPS,
+            "cidr_blocks": ["0.0.0.0/0"],
         }
     ]
 
@@ -95,6 +116,7 @@ def create_endpoints(
         tags=tags,
         opts=child,
     )
+    gateways = list(endpoints)
     endpoints += [
         aws.ec2.VpcEndpoint(
             f"{name}-{service.replace('.', '-')}",
@@ -109,4 +131,29 @@ def create_endpoints(
         )
         for service in INTERFACE_SERVICES
     ]
+    # The vault tasks' only ways out: the interface endpoints and the gateway endpoints' prefix lists.
+    for client in client_security_group_ids:
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-vault-tasks-to-endpoints",
+            security_group_id=client,
+            description="HTTPS to the interface endpoints",
+            ip_protocol="tcp",
+            from_port=HTTPS,
+            to_port=HTTPS,
+            referenced_security_group_id=security_group.id,
+            tags=tags,
+            opts=child,
+        )
+        for service, gateway in zip(gateway_services(network), gateways, strict=True):
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-vault-tasks-to-{service}",
+                security_group_id=client,
+                description=f"HTTPS to {service} through its gateway endpoint",
+                ip_protocol="tcp",
+                from_port=HTTPS,
+                to_port=HTTPS,
+                prefix_list_id=gateway.prefix_list_id,
+                tags=tags,
+                opts=child,
+            )
     return endpoints

@@ -266,12 +266,47 @@ def key_policy(account_id: str, region: str, task_role_arn: str) -> dict:
     )
 
 
-def bucket_policy(bucket_arn: str, key_arn: str) -> dict:
-    """Deny plain HTTP, and deny writes that ask for any encryption but SSE-KMS with the vault key.
+# Reading vault data (packs, manifests, whatever the engine keeps beside them): the task role, and a
+# break-glass role if configured. Changing or deleting it: the task role alone.
+DATA_READS = ["s3:GetObject", "s3:GetObjectVersion"]
+DATA_CHANGES = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+]
+
+
+def _account_of(role_arn: str) -> str:
+    return role_arn.split(":")[4]
+
+
+def bucket_policy(
+    bucket_arn: str,
+    key_arn: str,
+    task_role_arn: str,
+    break_glass_role_arn: str | None = None,
+) -> dict:
+    """Deny plain HTTP; deny writes that ask for any encryption but SSE-KMS with the vault key; and keep the
+    vault's data to the vault: every principal but the task role (and the break-glass role, for reading) is
+    refused the objects outside reports/, whatever its IAM policies grant (an administrator included: the
+    operator who must empty a bucket removes this policy first, docs/networking-and-data.md).
 
     Writes that send no encryption headers get the bucket default (the vault key), so they pass; the `Null`
-    conditions keep UploadPart (authorized as s3:PutObject, without the headers) working."""
+    conditions keep UploadPart (authorized as s3:PutObject, without the headers) working. The data denies name
+    principals with aws:PrincipalArn, not NotPrincipal: for a role session NotPrincipal must list the session
+    ARN too, and a bounded role's requests would be refused
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html)."""
+    if break_glass_role_arn and _account_of(break_glass_role_arn) != _account_of(task_role_arn):
+        raise ValueError(
+            f"elastio:iam.breakGlassRoleArn: {break_glass_role_arn} is not a role of this account "
+            f"({_account_of(task_role_arn)}): name a role of the account you deploy to"
+        )
     everyone = {"AWS": "*"}
+    data = {"NotResource": f"{bucket_arn}/{REPORTS_PREFIX}*"}
+    readers = [task_role_arn, *([break_glass_role_arn] if break_glass_role_arn else [])]
     return document(
         {
             "Sid": "DenyInsecureTransport",
@@ -302,6 +337,22 @@ def bucket_policy(bucket_arn: str, key_arn: str) -> dict:
                 "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
                 "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
             },
+        },
+        {
+            "Sid": "DataReadOnlyByVaultRoles",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": DATA_READS,
+            **data,
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}},
+        },
+        {
+            "Sid": "DataChangedOnlyByTaskRole",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": DATA_CHANGES,
+            **data,
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": task_role_arn}},
         },
     )
 

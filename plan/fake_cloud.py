@@ -64,6 +64,8 @@ class FakeCloud(pulumi.runtime.Mocks):
             state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucket"] = inputs.get("bucket", name)
+        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+            state["prefixListId"] = f"pl-{args.name}"  # AWS's managed prefix list of the service
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from components.iam_documents._common import (
     document,
     function_arns,
     function_log_group_arns,
+    in_account_s3,
     key_arns,
     queue_arns,
     snapshot_arns,
@@ -172,9 +173,15 @@ def full_admin(scope: AccountScope) -> dict:
             "ListVaultReports",
             ["s3:ListBucket"],
             vault_bucket_arns(scope),
-            {"StringLike": {"s3:prefix": ["reports/*"]}},
+            {"StringLike": {"s3:prefix": ["reports/*"]}, **in_account_s3(scope.account_id)},
         ),
-        statement("ReadVaultReports", ["s3:GetObject"], vault_bucket_arns(scope, "reports/*")),
+        statement(
+            # The vault bucket policy refuses everything else in the bucket to everyone but the vault's roles.
+            "ReadVaultReports",
+            ["s3:GetObject"],
+            vault_bucket_arns(scope, "reports/*"),
+            in_account_s3(scope.account_id),
+        ),
         statement(
             "DecryptReportsViaS3",
             ["kms:Decrypt"],
