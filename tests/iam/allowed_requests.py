@@ -17,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from components import naming
+from components.constants import LOCAL_BACKUP_TAG_KEY, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from components.vault_documents import INTEGRITY_REPORTS_PREFIX
 from engine.restore import restore_tags
 from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
 from tests.components.test_engine_permissions import calls as engine_calls
@@ -71,8 +73,16 @@ def inherent_keys(action: str, resource: str) -> dict[str, object]:
 # --- the requests' condition keys -------------------------------------------------------------------------
 
 
+def sse_kms_headers(key_arn: str) -> dict[str, object]:
+    """What PutObject sends when the code names the vault key (engine/packs.py, integrity_checks/handler.py)."""
+    return {"s3:x-amz-server-side-encryption": "aws:kms", "s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn}
+
+
 def function_request_keys(scope, function: str, action: str, resource: str) -> dict[str, object]:
     """Condition keys a handler's call carries beyond the resource's own tags (read off lambdas/)."""
+    if action == "s3:PutObject":
+        (vault,) = [v for v in scope.vaults if resource.startswith(f"{v.bucket_arn}/")]
+        return sse_kms_headers(vault.key_arn)
     if action == "iam:PassRole":  # RunTask hands the server task definition's roles to ECS tasks
         return {"iam:PassedToService": ECS_TASKS}
     if action == "ecs:RunTask":
@@ -91,10 +101,12 @@ def function_request_keys(scope, function: str, action: str, resource: str) -> d
     return {}
 
 
-def engine_request_keys(vault_name: str, action: str, resource: str) -> dict[str, object]:
+def engine_request_keys(scope, action: str, resource: str) -> dict[str, object]:
     """Condition keys an engine call carries (read off engine/restore.py and the snapshot it reads)."""
-    written = restore_tags(vault_name, "rp-1")  # the tags a restore puts on its snapshot and volume
+    written = restore_tags(scope.vault_name, "rp-1")  # the tags a restore puts on its snapshot and volume
     readable = {ENGINE_READABLE_TAG["Key"]: ENGINE_READABLE_TAG["Value"]}  # set by Background jobs
+    if action == "s3:PutObject":
+        return sse_kms_headers(scope.key_arn)
     if action == "ebs:StartSnapshot":
         return _request_tags(written)
     if action in ("ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"):
@@ -186,7 +198,7 @@ def vault_rows(stack: StackIam) -> Iterator[Row]:
 
             for action, resources in engine_calls(scope).items():
                 for resource in resources:
-                    yield row(action, resource, engine_request_keys(scope.vault_name, action, resource), "engine code")
+                    yield row(action, resource, engine_request_keys(scope, action, resource), "engine code")
                     for kms_action, key, keys, why in on_behalf(stack, region, action, resource):
                         yield row(kms_action, key, keys, why)
             # Restore writes a snapshot encrypted with the vault key and creates a volume from it; backup reads
@@ -263,10 +275,62 @@ def tenant_rows(stack: StackIam) -> Iterator[Row]:
                 yield Row(f"tenant@{region}", tenant, stack.request(kms_action, key, keys), why)
 
 
+# Someone the customer trusts broadly (an administrator, the break-glass role): IAM lets them do anything.
+ADMINISTRATOR = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+
+
+def purpose_rows(stack: StackIam) -> Iterator[Row]:
+    """What each managed policy is for (its description), done by someone who holds it."""
+    region = stack.regions[0]
+    scope = stack.connector_scope(region)
+    vault = scope.vaults[0]
+    via_s3 = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
+    opted_in = {LOCAL_BACKUP_TAG_KEY: RESOURCE_TAG_VALUE}
+    elastio = {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE}
+    volume = f"arn:aws:ec2:{region}:{stack.account}:volume/vol-0optedin000000000"
+    snapshot = f"arn:aws:ec2:{region}::snapshot/snap-0new0000000000000"
+    instance = f"arn:aws:ec2:{region}:{stack.account}:instance/i-0customer00000000"
+    restored = f"arn:aws:ec2:{region}:{stack.account}:volume/vol-0restored0000000"
+    report = f"{vault.bucket_arn}/{INTEGRITY_REPORTS_PREFIX}2026-12-02T00-00-00Z.json"
+    wanted = {
+        "ElastioLocalBackup": [
+            ("ec2:CreateSnapshot", volume, _tag_keys(opted_in, "ResourceTag") | _request_tags(elastio)),
+            ("ec2:CreateSnapshot", snapshot, _request_tags(elastio)),
+            ("ec2:CreateTags", snapshot, _request_tags(elastio) | {"ec2:CreateAction": "CreateSnapshot"}),
+        ],
+        "ElastioMountAndRestore": [
+            ("ec2:AttachVolume", restored, _tag_keys(elastio, "ResourceTag")),
+            ("ec2:AttachVolume", instance, {}),
+        ],
+        "ElastioFullAdmin": [("s3:GetObject", report, {}), ("kms:Decrypt", vault.key_arn, via_s3)],
+    }
+    for base, requests in wanted.items():
+        person = stack.person(base)
+        for action, resource, keys in requests:
+            yield Row(f"{base}@{region}", person, stack.request(action, resource, keys), "what the policy is for")
+
+
+def break_glass_rows(stack: StackIam) -> Iterator[Row]:
+    """The configured break-glass role reads every vault's packs and manifests (to restore by hand)."""
+    arn = stack.plan.config.iam.break_glass_role_arn
+    if not arn:
+        return
+    role = Principal(arn, (ADMINISTRATOR,))
+    for region in stack.regions:
+        for vault in stack.connector_scope(region).vaults:
+            for key in ("packs/0001.pack", "manifests/vol-1/rp-1.json"):
+                yield Row(f"break-glass@{region}", role, stack.request("s3:GetObject", f"{vault.bucket_arn}/{key}"),
+                          "restore by hand")
+            yield Row(f"break-glass@{region}", role,
+                      stack.request("kms:Decrypt", vault.key_arn, {"kms:ViaService": f"s3.{region}.amazonaws.com"}),
+                      "s3 decrypts the objects it reads")
+
+
 def allowed_rows(stack: StackIam) -> list[Row]:
     stack.outside_keys.update(outside_keys(stack))
     return [
-        *function_rows(stack), *vault_rows(stack), *installer_rows(stack), *tenant_rows(stack), *people_rows(stack)
+        *function_rows(stack), *vault_rows(stack), *installer_rows(stack), *tenant_rows(stack), *people_rows(stack),
+        *purpose_rows(stack), *break_glass_rows(stack),
     ]
 
 

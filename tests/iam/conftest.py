@@ -14,14 +14,20 @@ from tests.conftest import largest_values
 from tests.iam.stack import StackIam
 from tests.support import example_stack_values
 
-# A customer's own boundary, by ARN (with a path, as organisations often keep them).
+# A customer's own boundary, by ARN (with a path, as organisations often keep them), and a break-glass role:
+# the customer-boundary stacks configure both, the default ones neither.
 CUSTOMER_BOUNDARY_ARN = "arn:aws:iam::111122223333:policy/security/AcmeElastioBoundary"
+BREAK_GLASS_ROLE_ARN = "arn:aws:iam::111122223333:role/security/BackupBreakGlass"
 
 STACKS = ("example", "example-customer-boundary", "largest", "largest-customer-boundary")
 
 
 def _with_customer_boundary(values: dict) -> dict:
-    values["elastio:iam"] = {**values.get("elastio:iam", {}), "permissionsBoundaryArn": CUSTOMER_BOUNDARY_ARN}
+    values["elastio:iam"] = {
+        **values.get("elastio:iam", {}),
+        "permissionsBoundaryArn": CUSTOMER_BOUNDARY_ARN,
+        "breakGlassRoleArn": BREAK_GLASS_ROLE_ARN,
+    }
     return values
 
 

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from components import naming
-from tests.iam.allowed_requests import ECS_TASKS, LAMBDA, Row
-from tests.iam.evaluator import Decision, decide
+from components.constants import LOCAL_BACKUP_TAG_KEY
+from tests.iam.allowed_requests import ADMINISTRATOR, ECS_TASKS, LAMBDA, Row
+from tests.iam.evaluator import Decision, Principal, decide
 from tests.iam.stack import StackIam
 
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -157,7 +158,24 @@ def people_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
     scope = stack.connector_scope(region)
     vault = scope.vaults[0]
     pack = f"{vault.bucket_arn}/packs/0001.pack"
+    manifest = f"{vault.bucket_arn}/manifests/vol-1/rp-1.json"
     untagged_volume = f"arn:aws:ec2:{region}:{stack.account}:volume/vol-0notoptedin00000"
+    opted_in_volume = f"arn:aws:ec2:{region}:{stack.account}:volume/vol-0optedin000000000"
+
+    # The bucket policy keeps backup data from everyone but the vault, whatever their IAM policies say.
+    administrator = Principal(f"arn:aws:iam::{stack.account}:role/Administrator", (ADMINISTRATOR,))
+    for action in ("s3:GetObject", "s3:PutObject", "s3:DeleteObject"):
+        for key in (pack, manifest):
+            yield Row("an administrator", administrator, stack.request(action, key),
+                      "backup data outside the vault's own roles"), None
+    if stack.plan.config.iam.break_glass_role_arn:
+        glass = Principal(stack.plan.config.iam.break_glass_role_arn, (ADMINISTRATOR,))
+        for action in ("s3:PutObject", "s3:DeleteObject"):
+            yield Row("break-glass", glass, stack.request(action, pack), "break-glass reads, never changes"), None
+    restorer = stack.person("ElastioMountAndRestore")
+    yield Row("ElastioMountAndRestore", restorer,
+              stack.request("ec2:AttachVolume", opted_in_volume, {f"aws:ResourceTag/{LOCAL_BACKUP_TAG_KEY}": "true"}),
+              "attach a customer's volume that is opted in to local backup, not Elastio's"), None
     for base in stack.plan.outputs["managedPolicyArns"]:
         person = stack.person(base)
 

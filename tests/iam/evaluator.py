@@ -220,10 +220,12 @@ def _glob(pattern: str, *, ignore_case: bool = False, stop_at_colon: bool = Fals
     return re.compile(f"^{body}$", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
+@cache
 def action_matches(pattern: str, action: str) -> bool:
     return bool(_glob(pattern, ignore_case=True).match(action))
 
 
+@cache
 def resource_matches(pattern: str, arn: str) -> bool:
     """ARN glob: wildcards stay within each of the first five fields; the resource part may hold colons."""
     if pattern == "*":

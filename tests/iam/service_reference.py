@@ -42,6 +42,7 @@ def _privilege(action: str) -> dict:
     return found
 
 
+@cache
 def supported_keys(action: str, resource: str) -> tuple[str, ...]:
     """Key patterns (lower case, ${TagKey} as a wildcard) the action supports on this resource."""
     privilege = _privilege(action)
@@ -57,6 +58,7 @@ def supported_keys(action: str, resource: str) -> tuple[str, ...]:
     return tuple(k.lower() for k in keys)
 
 
+@cache
 def _supported(key: str, patterns: tuple[str, ...]) -> bool:
     key = key.lower()
     if key.startswith("aws:") and not key.startswith(_TAG_KEYS):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 from components import connector_documents, naming, vault_documents
 from plan import Plan, PlannedResource
@@ -236,11 +236,22 @@ class StackIam:
     def regions(self) -> list[str]:
         return [r.region for r in self.plan.config.regions]
 
+    @cached_property
+    def _by_parent(self) -> dict[str | None, list[PlannedResource]]:
+        found: dict[str | None, list[PlannedResource]] = {}
+        for r in self.plan.resources:
+            found.setdefault(r.parent, []).append(r)
+        return found
+
     def _children(self, parent: PlannedResource, typ: str) -> list[PlannedResource]:
-        return [r for r in self.plan.children(parent.urn) if r.type == typ]
+        return [r for r in self._by_parent.get(parent.urn, []) if r.type == typ]
+
+    @cached_property
+    def _connectors(self) -> dict[str, PlannedResource]:
+        return {c.region: c for c in self.of_type("elastio:connector:CloudConnector")}
 
     def connector(self, region: str) -> PlannedResource:
-        return next(c for c in self.of_type("elastio:connector:CloudConnector") if c.region == region)
+        return self._connectors[region]
 
     def vaults(self, region: str) -> list[PlannedResource]:
         return self._children(self.connector(region), "elastio:vault:Vault")
@@ -275,6 +286,7 @@ class StackIam:
                  if _physical(f) == name]
         return self.roles[fn.inputs["role"]]
 
+    @cache  # noqa: B019 - one stack object per planned stack, kept for the session anyway
     def connector_scope(self, region: str) -> connector_documents.ConnectorScope:
         refs = []
         for vault in self.vaults(region):
