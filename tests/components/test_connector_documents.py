@@ -9,6 +9,7 @@ from components import connector_documents as docs
 from components import iam_documents, naming
 from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import (
+    findings,
     parliament,  # noqa: F401 - installs parliament's pkg_resources stand-in
     raw_issues,
 )
@@ -80,7 +81,7 @@ def allowed(document: dict) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("service", naming.FUNCTIONS)
 def test_function_role_policy_has_no_parliament_findings(service):
-    assert raw_issues(docs.function_role_policy(SCOPE, service)) == []
+    assert findings(f"function-{service}", docs.function_role_policy(SCOPE, service)) == []
 
 
 def test_parliament_reports_a_function_statement_naming_the_wrong_resource_type():

@@ -24,6 +24,7 @@ from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
 from tests.components.test_engine_permissions import calls as engine_calls
 from tests.components.test_function_permissions import calls as function_calls
 from tests.iam.evaluator import Principal, Request
+from tests.parliament_known import SPLIT_STATEMENTS
 from tests.iam.service_reference import actions_matching
 from tests.iam.stack import StackIam, aws_managed_ebs_key_policy, default_key_policy
 
@@ -48,6 +49,7 @@ class Row:
     principal: Principal
     request: Request
     why: str
+    confirms: str = ""  # the accepted parliament finding (tests/parliament_known.py) whose reason this row shows
 
     def __str__(self) -> str:
         keys = ", ".join(f"{k}={v}" for k, v in sorted(self.request.context.items()) if not k.startswith("aws:Principal"))
@@ -307,7 +309,8 @@ def purpose_rows(stack: StackIam) -> Iterator[Row]:
     for base, requests in wanted.items():
         person = stack.person(base)
         for action, resource, keys in requests:
-            yield Row(f"{base}@{region}", person, stack.request(action, resource, keys), "what the policy is for")
+            yield Row(f"{base}@{region}", person, stack.request(action, resource, keys), "what the policy is for",
+                      confirms=SPLIT_STATEMENTS if action.startswith("ec2:") else "")
 
 
 def break_glass_rows(stack: StackIam) -> Iterator[Row]:

@@ -13,6 +13,14 @@ from components import naming
 from components.constants import LOCAL_BACKUP_TAG_KEY
 from tests.iam.allowed_requests import ADMINISTRATOR, ECS_TASKS, LAMBDA, Row
 from tests.iam.evaluator import Decision, Principal, decide
+from tests.parliament_known import (
+    ECR_TOKEN_SCOPED_BY_ROLE,
+    INSTALLER_CODE_RUNS_BOUNDED,
+    INSTALLER_MANAGES_ONLY_ITS_OWN,
+    KMS_GRANTS_ONLY_FOR_AWS_RESOURCES,
+    PASS_ROLE_ONLY_TO_ITS_SERVICE,
+    SPLIT_STATEMENTS,
+)
 from tests.iam.stack import StackIam
 
 ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -31,8 +39,8 @@ def installer_rows(stack: StackIam) -> Iterator[Row]:
     vault = scope.vaults[0]
     with_boundary = {"iam:PermissionsBoundary": boundary}
 
-    def row(action, resource, keys=None, why="", policy=None):
-        return Row("installer", installer, stack.request(action, resource, keys), why), policy
+    def row(action, resource, keys=None, why="", policy=None, confirms=INSTALLER_MANAGES_ONLY_ITS_OWN):
+        return Row("installer", installer, stack.request(action, resource, keys), why, confirms), policy
 
     # Roles: whoever can rewrite a trust policy, add a policy or lift a boundary owns the role.
     for role in (tenant, function_role, vault.task_role_arn):
@@ -106,6 +114,12 @@ def installer_rows(stack: StackIam) -> Iterator[Row]:
         "Principal": {"AWS": [installer_arn, installer.session_arn]}, "Action": "s3:*", "Resource": f"{bucket}/*"}]}
     yield row("s3:GetObject", pack, {}, "read backup data after rewriting the bucket policy (s3:PutBucketPolicy)",
               policy=everyone)
+    # Functions run bounded: the installer may deploy code, not run it with more than the boundary allows.
+    outside = naming.arn("lambda", region, account, "function:customer-function")
+    yield row("lambda:UpdateFunctionCode", outside, {}, "change a function that is not Elastio's",
+              confirms=INSTALLER_CODE_RUNS_BOUNDED)
+    yield row("lambda:CreateFunction", outside, {}, "create a function outside the elastio- names",
+              confirms=INSTALLER_CODE_RUNS_BOUNDED)
 
     # Tables: a TTL on the index's epoch would empty the dedup index; PITR off loses the restore window.
     for table in (vault.index_table_arn, scope.table_arn("recovery-points"), scope.table_arn("jobs")):
@@ -127,14 +141,28 @@ def bounded_role_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
         principals = [(f"{fn}@{region}", stack.function_role(region, fn)) for fn in naming.FUNCTIONS]
         principals += [(f"vault {v.name}@{region} task", stack.roles[v.task_role_arn]) for v in vaults]
         for who, principal in principals:
-            def row(action, resource, keys=None, why="", who=who, principal=principal):
-                return Row(who, principal, stack.request(action, resource, keys), why), None
+            def row(action, resource, keys=None, why="", who=who, principal=principal, confirms=INSTALLER_CODE_RUNS_BOUNDED):
+                return Row(who, principal, stack.request(action, resource, keys), why, confirms), None
 
             yield row("ec2:CreateSnapshot", customer_volume, {}, "snapshot any volume of the customer's")
             yield row("ec2:DeleteSnapshot", customer_snapshot, {}, "delete a customer's snapshot")
             yield row("iam:PutRolePolicy", principal.role_arn, {"iam:PermissionsBoundary": stack.boundary_arn},
                       "widen its own role")
             yield row("iam:CreateRole", naming.iam_arn(stack.account, "role/Anything"), {}, "create a role")
+            repository = naming.arn("ecr", region, stack.account, "repository/elastio/scalez-worker")
+            for action in ("ecr:PutImage", "ecr:InitiateLayerUpload"):
+                yield row(action, repository, {}, "push an image (an ECR token only does what the role may)",
+                          confirms=ECR_TOKEN_SCOPED_BY_ROLE)
+            yield row("iam:PassRole", stack.function_role(region, "catalog").role_arn, {"iam:PassedToService": ECS_TASKS},
+                      "pass a function role to a task", confirms=PASS_ROLE_ONLY_TO_ITS_SERVICE)
+            for vault in vaults:
+                yield row("iam:PassRole", vault.task_role_arn, {"iam:PassedToService": LAMBDA},
+                          "pass a vault role to a function", confirms=PASS_ROLE_ONLY_TO_ITS_SERVICE)
+                yield row("kms:CreateGrant", vault.key_arn, {}, "grant itself or anyone the vault key directly",
+                          confirms=KMS_GRANTS_ONLY_FOR_AWS_RESOURCES)
+                yield row("kms:CreateGrant", vault.key_arn, {"kms:ViaService": f"ec2.{region}.amazonaws.com"},
+                          "a grant through EC2 that is not for an AWS resource",
+                          confirms=KMS_GRANTS_ONLY_FOR_AWS_RESOURCES)
         if len(vaults) > 1:  # vaults are isolated namespaces: one vault's code never reads another's data
             first, second = vaults[0], vaults[1]
             other = stack.roles[second.task_role_arn]
@@ -175,16 +203,17 @@ def people_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
     restorer = stack.person("ElastioMountAndRestore")
     yield Row("ElastioMountAndRestore", restorer,
               stack.request("ec2:AttachVolume", opted_in_volume, {f"aws:ResourceTag/{LOCAL_BACKUP_TAG_KEY}": "true"}),
-              "attach a customer's volume that is opted in to local backup, not Elastio's"), None
+              "attach a customer's volume that is opted in to local backup, not Elastio's", SPLIT_STATEMENTS), None
     for base in stack.plan.outputs["managedPolicyArns"]:
         person = stack.person(base)
 
-        def row(action, resource, keys=None, why="", person=person, base=base):
-            return Row(base, person, stack.request(action, resource, keys), why), None
+        def row(action, resource, keys=None, why="", person=person, base=base, confirms=""):
+            return Row(base, person, stack.request(action, resource, keys), why, confirms), None
 
         yield row("s3:GetObject", pack, {}, "read backup data (only the vault task role and break-glass may)")
         yield row("s3:DeleteObject", pack, {}, "delete backup data")
-        yield row("ec2:CreateSnapshot", untagged_volume, {}, "snapshot a volume the customer did not opt in")
+        yield row("ec2:CreateSnapshot", untagged_volume, {}, "snapshot a volume the customer did not opt in",
+                  confirms=SPLIT_STATEMENTS)
         yield row("kms:ScheduleKeyDeletion", vault.key_arn, {}, "destroy the vault key")
 
 
