@@ -23,10 +23,10 @@ from engine.restore import restore_tags
 from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
 from tests.components.test_engine_permissions import calls as engine_calls
 from tests.components.test_function_permissions import calls as function_calls
-from tests.iam.evaluator import Principal, Request
-from tests.parliament_known import SPLIT_STATEMENTS
+from tests.iam.evaluator import Principal, Request, default_key_policy
 from tests.iam.service_reference import actions_matching
-from tests.iam.stack import StackIam, aws_managed_ebs_key_policy, default_key_policy
+from tests.iam.stack import StackIam, aws_managed_ebs_key_policy
+from tests.parliament_known import SPLIT_STATEMENTS
 
 ECS_TASKS = "ecs-tasks.amazonaws.com"
 LAMBDA = "lambda.amazonaws.com"
@@ -35,11 +35,17 @@ LAMBDA = "lambda.amazonaws.com"
 def job_tags(vault: str) -> dict[str, str]:
     """The tags lambdas/shared/jobs.py submit_job puts on a vault's Batch job (and so the job carries)."""
     return {"elastio:job-id": "0f1e2d3c-aaaa-bbbb-cccc-000011112222", "elastio:vault": vault}
+
+
 # What the EBS direct APIs and CreateVolume do with the snapshot's key through EC2 (issue 11; EBS User Guide,
 # "Use encryption with EBS direct APIs", https://docs.aws.amazon.com/ebs/latest/userguide/ebsapis-using-encryption.html).
 EBS_KEY_ACTIONS = (
-    "kms:GenerateDataKeyWithoutPlaintext", "kms:Decrypt", "kms:DescribeKey", "kms:ReEncryptFrom",
-    "kms:ReEncryptTo", "kms:CreateGrant",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:CreateGrant",
 )
 
 
@@ -52,7 +58,9 @@ class Row:
     confirms: str = ""  # the accepted parliament finding (tests/parliament_known.py) whose reason this row shows
 
     def __str__(self) -> str:
-        keys = ", ".join(f"{k}={v}" for k, v in sorted(self.request.context.items()) if not k.startswith("aws:Principal"))
+        keys = ", ".join(
+            f"{k}={v}" for k, v in sorted(self.request.context.items()) if not k.startswith("aws:Principal")
+        )
         return f"{self.who}: {self.request.action} on {self.request.resource} [{keys}] ({self.why})"
 
 
@@ -177,8 +185,12 @@ def function_rows(stack: StackIam) -> Iterator[Row]:
                 for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
                     yield row(action, "*", {}, "active tracing")
             for queue in stack.polled_queues(region, function):
-                for action in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                               "sqs:GetQueueAttributes"):
+                for action in (
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                ):
                     yield row(action, queue, {}, "Lambda polls the event source as the function")
                     for kms_action, key, keys, why in on_behalf(stack, region, action, queue):
                         yield row(kms_action, key, keys, why)
@@ -205,15 +217,25 @@ def vault_rows(stack: StackIam) -> Iterator[Row]:
                         yield row(kms_action, key, keys, why)
             # Restore writes a snapshot encrypted with the vault key and creates a volume from it; backup reads
             # source snapshots encrypted with the account's aws/ebs key or a key of the customer's.
-            for kms_action, key, keys, why in ebs_key_use(stack, region, scope.key_arn, "restore: EBS with the vault key"):
+            for kms_action, key, keys, why in ebs_key_use(
+                stack, region, scope.key_arn, "restore: EBS with the vault key"
+            ):
                 yield row(kms_action, key, keys, why)
             for key in stack.customer_ebs_keys(region):
-                for kms_action, k, keys, why in ebs_key_use(stack, region, key, "backup: reading an encrypted source snapshot"):
+                for kms_action, k, keys, why in ebs_key_use(
+                    stack, region, key, "backup: reading an encrypted source snapshot"
+                ):
                     yield row(kms_action, k, keys, why)
             execution = stack.vault_execution_role(vault)
             for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
-                yield row(action, f"{scope.log_group_arn}:log-stream:engine/default/0123", {},
-                          "ECS writes the task's logs", principal=execution, who=f"vault {scope.vault_name}@{region} execution")
+                yield row(
+                    action,
+                    f"{scope.log_group_arn}:log-stream:engine/default/0123",
+                    {},
+                    "ECS writes the task's logs",
+                    principal=execution,
+                    who=f"vault {scope.vault_name}@{region} execution",
+                )
 
 
 def installer_rows(stack: StackIam) -> Iterator[Row]:
@@ -222,24 +244,39 @@ def installer_rows(stack: StackIam) -> Iterator[Row]:
     for region in stack.regions:
         scope = stack.connector_scope(region)
 
-        def row(action, resource, keys=None, why="routine update"):
-            return Row(f"installer@{region}", installer, stack.request(action, resource, keys), why)
+        def row(action, resource, keys=None, why="routine update", who=f"installer@{region}"):
+            return Row(who, installer, stack.request(action, resource, keys), why)
 
         for vault in scope.vaults:
-            yield row("ecs:DeregisterTaskDefinition", vault.server_task_definition_arn, why="a task definition revision is replaced")
+            yield row(
+                "ecs:DeregisterTaskDefinition",
+                vault.server_task_definition_arn,
+                why="a task definition revision is replaced",
+            )
         for group in stack.security_groups(region):
             yield row("ec2:AuthorizeSecurityGroupIngress", group, why="a security group rule changes")
         subscription = f"{scope.topic_arn()}:0f1e2d3c-aaaa-bbbb-cccc-000011112222"
         yield row("sns:GetSubscriptionAttributes", subscription, why="refresh of an alert e-mail subscription")
         yield row("sns:Unsubscribe", subscription, why="an alert e-mail is removed")
-        yield row("kms:CreateGrant", scope.key_arn,
-                  {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:GrantIsForAWSResource": "true"},
-                  why="a table encrypted with the connector key is updated")
+        yield row(
+            "kms:CreateGrant",
+            scope.key_arn,
+            {"kms:ViaService": f"dynamodb.{region}.amazonaws.com", "kms:GrantIsForAWSResource": "true"},
+            why="a table encrypted with the connector key is updated",
+        )
         yield row("lambda:UpdateFunctionCode", scope.function_arn("catalog"), why="a new function version")
-        yield row("iam:PassRole", stack.function_role(region, "catalog").role_arn, {"iam:PassedToService": LAMBDA},
-                  why="a function's configuration is updated")
-        yield row("iam:PutRolePolicy", stack.function_role(region, "catalog").role_arn,
-                  {"iam:PermissionsBoundary": stack.boundary_arn}, why="a function role's policy changes")
+        yield row(
+            "iam:PassRole",
+            stack.function_role(region, "catalog").role_arn,
+            {"iam:PassedToService": LAMBDA},
+            why="a function's configuration is updated",
+        )
+        yield row(
+            "iam:PutRolePolicy",
+            stack.function_role(region, "catalog").role_arn,
+            {"iam:PermissionsBoundary": stack.boundary_arn},
+            why="a function role's policy changes",
+        )
 
 
 def people_rows(stack: StackIam) -> Iterator[Row]:
@@ -254,8 +291,15 @@ def people_rows(stack: StackIam) -> Iterator[Row]:
             if "sqs:SendMessage" in grants:
                 wanted.append(("sqs:SendMessage", commands))
             if "sqs:StartMessageMoveTask" in grants:  # SQS Developer Guide, "configure a dead-letter queue redrive"
-                wanted += [(a, dlq) for a in ("sqs:StartMessageMoveTask", "sqs:ReceiveMessage", "sqs:DeleteMessage",
-                                             "sqs:GetQueueAttributes")] + [("sqs:SendMessage", commands)]
+                wanted += [
+                    (a, dlq)
+                    for a in (
+                        "sqs:StartMessageMoveTask",
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                    )
+                ] + [("sqs:SendMessage", commands)]
             for action, queue in dict.fromkeys(wanted):
                 yield Row(f"{base}@{region}", person, stack.request(action, queue), "a person's command or redrive")
                 for kms_action, key, keys, why in on_behalf(stack, region, action, queue):
@@ -268,9 +312,11 @@ def tenant_rows(stack: StackIam) -> Iterator[Row]:
     for region in stack.regions:
         scope = stack.connector_scope(region)
         events = scope.queue_arn(naming.TENANT_EVENTS_QUEUE)
-        wanted = [("sqs:SendMessage", scope.queue_arn(naming.COMMANDS_QUEUE))] + [
-            (a, events) for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")
-        ] + [("dynamodb:GetItem", scope.table_arn(t)) for t in ("jobs", "recovery-points")]
+        wanted = (
+            [("sqs:SendMessage", scope.queue_arn(naming.COMMANDS_QUEUE))]
+            + [(a, events) for a in ("sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility")]
+            + [("dynamodb:GetItem", scope.table_arn(t)) for t in ("jobs", "recovery-points")]
+        )
         for action, resource in wanted:
             yield Row(f"tenant@{region}", tenant, stack.request(action, resource), "the tenant's control plane")
             for kms_action, key, keys, why in on_behalf(stack, region, action, resource):
@@ -309,8 +355,13 @@ def purpose_rows(stack: StackIam) -> Iterator[Row]:
     for base, requests in wanted.items():
         person = stack.person(base)
         for action, resource, keys in requests:
-            yield Row(f"{base}@{region}", person, stack.request(action, resource, keys), "what the policy is for",
-                      confirms=SPLIT_STATEMENTS if action.startswith("ec2:") else "")
+            yield Row(
+                f"{base}@{region}",
+                person,
+                stack.request(action, resource, keys),
+                "what the policy is for",
+                confirms=SPLIT_STATEMENTS if action.startswith("ec2:") else "",
+            )
 
 
 def break_glass_rows(stack: StackIam) -> Iterator[Row]:
@@ -322,18 +373,30 @@ def break_glass_rows(stack: StackIam) -> Iterator[Row]:
     for region in stack.regions:
         for vault in stack.connector_scope(region).vaults:
             for key in ("packs/0001.pack", "manifests/vol-1/rp-1.json"):
-                yield Row(f"break-glass@{region}", role, stack.request("s3:GetObject", f"{vault.bucket_arn}/{key}"),
-                          "restore by hand")
-            yield Row(f"break-glass@{region}", role,
-                      stack.request("kms:Decrypt", vault.key_arn, {"kms:ViaService": f"s3.{region}.amazonaws.com"}),
-                      "s3 decrypts the objects it reads")
+                yield Row(
+                    f"break-glass@{region}",
+                    role,
+                    stack.request("s3:GetObject", f"{vault.bucket_arn}/{key}"),
+                    "restore by hand",
+                )
+            yield Row(
+                f"break-glass@{region}",
+                role,
+                stack.request("kms:Decrypt", vault.key_arn, {"kms:ViaService": f"s3.{region}.amazonaws.com"}),
+                "s3 decrypts the objects it reads",
+            )
 
 
 def allowed_rows(stack: StackIam) -> list[Row]:
     stack.outside_keys.update(outside_keys(stack))
     return [
-        *function_rows(stack), *vault_rows(stack), *installer_rows(stack), *tenant_rows(stack), *people_rows(stack),
-        *purpose_rows(stack), *break_glass_rows(stack),
+        *function_rows(stack),
+        *vault_rows(stack),
+        *installer_rows(stack),
+        *tenant_rows(stack),
+        *people_rows(stack),
+        *purpose_rows(stack),
+        *break_glass_rows(stack),
     ]
 
 

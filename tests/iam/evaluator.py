@@ -47,8 +47,7 @@ from functools import cache
 ContextValue = str | tuple[str, ...]
 
 NEGATED_OPERATORS = frozenset(
-    {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike",
-     "NumericNotEquals"}
+    {"StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals", "ArnNotLike", "NumericNotEquals"}
 )
 
 
@@ -89,7 +88,7 @@ class Decision:
 
 def decide(principal: Principal, request: Request, resource_policy: dict | None = None) -> Decision:
     """Whether AWS allows `request` by a session of `principal`, given the resource's policy if it has one."""
-    if _is_kms_key(request.resource) and resource_policy is None:
+    if is_kms_key(request.resource) and resource_policy is None:
         raise ValueError(f"{request.resource}: a KMS key always has a key policy; pass it")
     context = _context(principal, request)
     identity = _matching(principal.policies, request, context)
@@ -112,7 +111,7 @@ def decide(principal: Principal, request: Request, resource_policy: dict | None 
         if boundary_allows:
             return Decision(True, "the resource policy grants the role and the boundary allows it")
         return Decision(False, "the resource policy grants the role, but the boundary does not allow it")
-    if _is_kms_key(request.resource) and "account" not in kinds:
+    if is_kms_key(request.resource) and "account" not in kinds:
         return Decision(False, "the key policy allows neither the principal nor the account")
     if not identity_allows:
         return Decision(False, "no identity policy allows it")
@@ -142,13 +141,7 @@ def _context(principal: Principal, request: Request) -> dict[str, tuple[str, ...
 
 
 def _matching(policies: Iterable[dict | None], request: Request, context) -> list[dict]:
-    return [
-        s
-        for policy in policies
-        if policy
-        for s in _statements(policy)
-        if _statement_applies(s, request, context)
-    ]
+    return [s for policy in policies if policy for s in _statements(policy) if _statement_applies(s, request, context)]
 
 
 def _statements(policy: dict) -> list[dict]:
@@ -205,7 +198,24 @@ def _principal_kind(element, principal: Principal) -> str | None:
     return None
 
 
-def _is_kms_key(resource: str) -> bool:
+def default_key_policy(account: str) -> dict:
+    """The key policy KMS gives a key created without one: the account administers it, IAM policies decide
+    (https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html)."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EnableIAMUserPermissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            }
+        ],
+    }
+
+
+def is_kms_key(resource: str) -> bool:
     return resource.startswith("arn:aws:kms:") and ":key/" in resource
 
 
@@ -234,9 +244,7 @@ def resource_matches(pattern: str, arn: str) -> bool:
     if len(wanted) != len(actual):
         return False
     last = len(wanted) - 1
-    return all(
-        _glob(w, stop_at_colon=i < last).match(a) for i, (w, a) in enumerate(zip(wanted, actual, strict=True))
-    )
+    return all(_glob(w, stop_at_colon=i < last).match(a) for i, (w, a) in enumerate(zip(wanted, actual, strict=True)))
 
 
 # --- conditions ----------------------------------------------------------------------------------------
@@ -289,11 +297,18 @@ def _compare(operator: str, value: str, wanted: list[str]) -> bool:
         hit = any(resource_matches(w, value) for w in wanted)
     elif positive == "Bool":
         hit = value.lower() in {w.lower() for w in wanted}
-    elif positive in ("NumericEquals", "NumericLessThan", "NumericLessThanEquals", "NumericGreaterThan",
-                      "NumericGreaterThanEquals"):
+    elif positive in (
+        "NumericEquals",
+        "NumericLessThan",
+        "NumericLessThanEquals",
+        "NumericGreaterThan",
+        "NumericGreaterThanEquals",
+    ):
         compare = {
-            "NumericEquals": float.__eq__, "NumericLessThan": float.__lt__,
-            "NumericLessThanEquals": float.__le__, "NumericGreaterThan": float.__gt__,
+            "NumericEquals": float.__eq__,
+            "NumericLessThan": float.__lt__,
+            "NumericLessThanEquals": float.__le__,
+            "NumericGreaterThan": float.__gt__,
             "NumericGreaterThanEquals": float.__ge__,
         }[positive]
         hit = any(compare(float(value), float(w)) for w in wanted)

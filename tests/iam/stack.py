@@ -16,7 +16,7 @@ from functools import cache, cached_property
 from components import connector_documents, naming, vault_documents
 from plan import Plan, PlannedResource
 from plan.fake_cloud import FakeCloud
-from tests.iam.evaluator import Decision, Principal, Request, decide
+from tests.iam.evaluator import Decision, Principal, Request, decide, default_key_policy
 from tests.iam.service_reference import request_context
 
 # A customer-supplied boundary is the customer's document, not in the graph. The tables assume the widest
@@ -27,15 +27,6 @@ CUSTOMER_BOUNDARY_DOCUMENT = {
     "Statement": [{"Sid": "CustomerAllowsEverything", "Effect": "Allow", "Action": "*", "Resource": "*"}],
 }
 
-# A key the customer made, with the default key policy (the account administers it; IAM policies decide):
-# https://docs.aws.amazon.com/kms/latest/developerguide/key-policy-default.html
-def default_key_policy(account: str) -> dict:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [{"Sid": "EnableIAMUserPermissions", "Effect": "Allow",
-                       "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"}],
-    }
-
 
 def aws_managed_ebs_key_policy(account: str, region: str) -> dict:
     """The policy AWS gives the aws/ebs key: any principal of the account, through EC2 in its region.
@@ -43,15 +34,30 @@ def aws_managed_ebs_key_policy(account: str, region: str) -> dict:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "AllowAccessThroughEBS", "Effect": "Allow", "Principal": {"AWS": "*"},
-             "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:CreateGrant",
-                        "kms:DescribeKey"],
-             "Resource": "*",
-             "Condition": {"StringEquals": {"kms:CallerAccount": account,
-                                            "kms:ViaService": f"ec2.{region}.amazonaws.com"}}},
-            {"Sid": "AllowDirectAccessToKeyMetadata", "Effect": "Allow",
-             "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
-             "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"], "Resource": "*"},
+            {
+                "Sid": "AllowAccessThroughEBS",
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": [
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncrypt*",
+                    "kms:GenerateDataKey*",
+                    "kms:CreateGrant",
+                    "kms:DescribeKey",
+                ],
+                "Resource": "*",
+                "Condition": {
+                    "StringEquals": {"kms:CallerAccount": account, "kms:ViaService": f"ec2.{region}.amazonaws.com"}
+                },
+            },
+            {
+                "Sid": "AllowDirectAccessToKeyMetadata",
+                "Effect": "Allow",
+                "Principal": {"AWS": f"arn:aws:iam::{account}:root"},
+                "Action": ["kms:Describe*", "kms:Get*", "kms:List*", "kms:RevokeGrant"],
+                "Resource": "*",
+            },
         ],
     }
 
@@ -166,8 +172,11 @@ class StackIam:
     @cached_property
     def _encryption_keys(self) -> dict[str, str]:
         """Queue, topic and bucket ARN -> the KMS key the service encrypts it with."""
-        found = {self.arn(r): r.inputs["kmsMasterKeyId"]
-                 for r in self.of_type("aws:sqs/queue:Queue", "aws:sns/topic:Topic") if r.inputs.get("kmsMasterKeyId")}
+        found = {
+            self.arn(r): r.inputs["kmsMasterKeyId"]
+            for r in self.of_type("aws:sqs/queue:Queue", "aws:sns/topic:Topic")
+            if r.inputs.get("kmsMasterKeyId")
+        }
         buckets = {f"{b.name}-id": self.arn(b) for b in self.of_type("aws:s3/bucket:Bucket")}
         for config in self.of_type(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -191,23 +200,31 @@ class StackIam:
 
     def function_log_group(self, region: str, function: str) -> str:
         name = naming.function_log_group_name(function)
-        (group,) = [g for g in self._children(self.connector(region), "aws:cloudwatch/logGroup:LogGroup")
-                    if _physical(g) == name]
+        (group,) = [
+            g
+            for g in self._children(self.connector(region), "aws:cloudwatch/logGroup:LogGroup")
+            if _physical(g) == name
+        ]
         return self.arn(group)
 
     def polled_queues(self, region: str, function: str) -> list[str]:
         name = naming.function_name(function)
-        return [m.inputs["eventSourceArn"]
-                for m in self._children(self.connector(region), "aws:lambda/eventSourceMapping:EventSourceMapping")
-                if m.inputs["functionName"] in (name, self.connector_scope(region).function_arn(function))]
+        return [
+            m.inputs["eventSourceArn"]
+            for m in self._children(self.connector(region), "aws:lambda/eventSourceMapping:EventSourceMapping")
+            if m.inputs["functionName"] in (name, self.connector_scope(region).function_arn(function))
+        ]
 
     def failure_destinations(self, region: str, function: str) -> list[str]:
         name = naming.function_name(function)
         configs = self._children(
             self.connector(region), "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
         )
-        return [c.inputs["destinationConfig"]["onFailure"]["destination"]
-                for c in configs if c.inputs["functionName"] == name]
+        return [
+            c.inputs["destinationConfig"]["onFailure"]["destination"]
+            for c in configs
+            if c.inputs["functionName"] == name
+        ]
 
     def security_groups(self, region: str) -> list[str]:
         return [self.arn(g) for g in self.of_type("aws:ec2/securityGroup:SecurityGroup") if g.region == region]
@@ -260,7 +277,9 @@ class StackIam:
         return vault.name.removeprefix(f"{self.connector(vault.region).name}-")
 
     def _vault_role(self, vault: PlannedResource, purpose: str) -> str:
-        return next(self.arn(r) for r in self._children(vault, "aws:iam/role:Role") if r.name.endswith(f"-{purpose}-role"))
+        return next(
+            self.arn(r) for r in self._children(vault, "aws:iam/role:Role") if r.name.endswith(f"-{purpose}-role")
+        )
 
     def vault_task_role(self, vault: PlannedResource) -> Principal:
         return self.roles[self._vault_role(vault, "task")]
@@ -282,8 +301,9 @@ class StackIam:
 
     def function_role(self, region: str, function: str) -> Principal:
         name = naming.function_name(function)
-        (fn,) = [f for f in self._children(self.connector(region), "aws:lambda/function:Function")
-                 if _physical(f) == name]
+        (fn,) = [
+            f for f in self._children(self.connector(region), "aws:lambda/function:Function") if _physical(f) == name
+        ]
         return self.roles[fn.inputs["role"]]
 
     @cache  # noqa: B019 - one stack object per planned stack, kept for the session anyway
@@ -291,18 +311,22 @@ class StackIam:
         refs = []
         for vault in self.vaults(region):
             record = self._vault_record(vault)
-            refs.append(connector_documents.VaultRefs(
-                name=self.vault_name(vault),
-                bucket_arn=f"arn:aws:s3:::{record['bucketName']['S']}",
-                key_arn=record["kmsKeyArn"]["S"],
-                index_table_arn=naming.arn("dynamodb", region, self.account, f"table/{record['indexTableName']['S']}"),
-                job_queue_arn=record["jobQueueArn"]["S"],
-                job_definition_arns=tuple(v["S"] for v in record["jobDefinitions"]["M"].values()),
-                cluster_arn=record["clusterArn"]["S"],
-                server_task_definition_arn=record["serverTaskDefinitionArn"]["S"],
-                task_role_arn=self._vault_role(vault, "task"),
-                execution_role_arn=self._vault_role(vault, "exec"),
-            ))
+            refs.append(
+                connector_documents.VaultRefs(
+                    name=self.vault_name(vault),
+                    bucket_arn=f"arn:aws:s3:::{record['bucketName']['S']}",
+                    key_arn=record["kmsKeyArn"]["S"],
+                    index_table_arn=naming.arn(
+                        "dynamodb", region, self.account, f"table/{record['indexTableName']['S']}"
+                    ),
+                    job_queue_arn=record["jobQueueArn"]["S"],
+                    job_definition_arns=tuple(v["S"] for v in record["jobDefinitions"]["M"].values()),
+                    cluster_arn=record["clusterArn"]["S"],
+                    server_task_definition_arn=record["serverTaskDefinitionArn"]["S"],
+                    task_role_arn=self._vault_role(vault, "task"),
+                    execution_role_arn=self._vault_role(vault, "exec"),
+                )
+            )
         return connector_documents.ConnectorScope(
             region=region,
             account_id=self.account,

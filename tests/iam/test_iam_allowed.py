@@ -16,7 +16,11 @@ def rows(stack: StackIam):
 
 
 def test_every_request_of_the_code_and_of_aws_on_its_behalf_is_allowed(stack):
-    denied = [f"{row} -> {decision.reason}" for row in rows(stack) if not (decision := stack.decide(row.principal, row.request))]
+    denied = [
+        f"{row} -> {decision.reason}"
+        for row in rows(stack)
+        if not (decision := stack.decide(row.principal, row.request))
+    ]
     assert denied == [], "\n".join(denied)
 
 
@@ -41,6 +45,8 @@ def test_no_grant_of_a_bounded_role_is_dead(stack):
                 for request in witness(stack, statement):
                     decision = stack.decide(alone, request)
                     if not decision:
-                        dead.append(f"{arn} {statement.get('Sid', '?')}: {request.action} on {request.resource} -> "
-                                    f"{decision.reason}")
+                        dead.append(
+                            f"{arn} {statement.get('Sid', '?')}: {request.action} on {request.resource} -> "
+                            f"{decision.reason}"
+                        )
     assert dead == [], "\n".join(dead)

@@ -72,8 +72,11 @@ def test_the_boundary_grants_nothing_by_itself():
 
 
 def test_a_deny_in_the_boundary_wins():
-    bounded = Principal(ROLE, (EVERYTHING,), boundary={
-        "Version": "2012-10-17", "Statement": EVERYTHING["Statement"] + deny("s3:*", "*")["Statement"]})
+    bounded = Principal(
+        ROLE,
+        (EVERYTHING,),
+        boundary={"Version": "2012-10-17", "Statement": EVERYTHING["Statement"] + deny("s3:*", "*")["Statement"]},
+    )
     assert not decide(bounded, GET)
 
 
@@ -112,8 +115,9 @@ def test_a_not_principal_deny_always_denies_a_bounded_role_even_when_it_lists_th
 
 def test_an_arn_not_equals_principal_arn_deny_spares_the_listed_role():
     """The documented replacement for NotPrincipal: a Deny conditioned on aws:PrincipalArn."""
-    bucket_policy = resource_policy("*", "s3:*", f"{BUCKET}/*", effect="Deny",
-                                    condition={"ArnNotEquals": {"aws:PrincipalArn": ROLE}})
+    bucket_policy = resource_policy(
+        "*", "s3:*", f"{BUCKET}/*", effect="Deny", condition={"ArnNotEquals": {"aws:PrincipalArn": ROLE}}
+    )
     assert decide(Principal(ROLE, (EVERYTHING,), boundary=EVERYTHING), GET, bucket_policy)
     other = Principal(f"arn:aws:iam::{ACCOUNT}:role/Other", (EVERYTHING,))
     assert not decide(other, GET, bucket_policy)
@@ -159,11 +163,17 @@ def test_a_key_request_without_its_key_policy_is_a_mistake_in_the_table():
         ({"StringEquals": {"AWS:REQUESTTAG/team": "a"}}, {"aws:RequestTag/team": "a"}, True),  # key names: any case
         ({"StringEquals": {"aws:RequestTag/team": "a"}}, {"aws:RequestTag/team": "A"}, False),  # values: exact
         ({"StringEquals": {"aws:RequestTag/team": ["b", "a"]}}, {"aws:RequestTag/team": "a"}, True),  # values OR
-        ({"StringEquals": {"aws:RequestTag/team": "a", "aws:RequestTag/env": "p"}},
-         {"aws:RequestTag/team": "a"}, False),  # keys AND
+        (
+            {"StringEquals": {"aws:RequestTag/team": "a", "aws:RequestTag/env": "p"}},
+            {"aws:RequestTag/team": "a"},
+            False,
+        ),  # keys AND
         ({"StringLike": {"s3:prefix": "reports/*"}}, {"s3:prefix": "reports/2025/x"}, True),
-        ({"ArnLike": {"ecs:cluster": f"arn:aws:ecs:*:{ACCOUNT}:cluster/elastio-*"}},
-         {"ecs:cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/elastio-a"}, True),
+        (
+            {"ArnLike": {"ecs:cluster": f"arn:aws:ecs:*:{ACCOUNT}:cluster/elastio-*"}},
+            {"ecs:cluster": f"arn:aws:ecs:eu-west-1:{ACCOUNT}:cluster/elastio-a"},
+            True,
+        ),
         ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {}, True),  # empty set: vacuously true
         ({"ForAllValues:StringEquals": {"aws:TagKeys": ["a", "b"]}}, {"aws:TagKeys": ("a", "c")}, False),
         ({"ForAnyValue:StringEquals": {"aws:TagKeys": ["a"]}}, {}, False),
@@ -192,8 +202,11 @@ def test_an_unknown_operator_is_refused_rather_than_guessed():
     [
         ("arn:aws:sqs:*:111122223333:elastio-*", "arn:aws:sqs:eu-west-1:111122223333:elastio-commands", True),
         ("arn:aws:sqs:*:111122223333:elastio-*", "arn:aws:sqs:eu-west-1:444455556666:elastio-commands", False),
-        ("arn:aws:logs:*:1:log-group:/aws/lambda/e-*", "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/e-x:log-stream:s",
-         True),  # the resource part may hold colons
+        (
+            "arn:aws:logs:*:1:log-group:/aws/lambda/e-*",
+            "arn:aws:logs:us-east-1:1:log-group:/aws/lambda/e-x:log-stream:s",
+            True,
+        ),  # the resource part may hold colons
         ("arn:aws:s3:::elastio-*", "arn:aws:s3:::elastio-a/packs/1", True),
         ("arn:aws:iam::1:role/Elastio*", "arn:aws:iam::1:role/elastioX", False),  # case-sensitive
         ("arn:aws:ec2:*::snapshot/*", "arn:aws:ec2:us-east-1:1:volume/vol-1", False),
@@ -204,8 +217,10 @@ def test_resource_patterns(pattern, arn, matches):
 
 
 def test_not_action_and_not_resource_grant_everything_else():
-    policy = {"Version": "2012-10-17", "Statement": [
-        {"Effect": "Allow", "NotAction": "iam:*", "NotResource": f"{BUCKET}/secret/*"}]}
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "NotAction": "iam:*", "NotResource": f"{BUCKET}/secret/*"}],
+    }
     principal = Principal(ROLE, (policy,))
     assert decide(principal, GET)
     assert not decide(principal, Request("iam:PutRolePolicy", ROLE))

@@ -10,7 +10,11 @@ ROLE_INLINE_MAX_CHARS = 10_240
 
 
 def test_every_planned_managed_policy_fits_its_quota(stack):
-    over = {arn: policy_size(doc) for arn, doc in stack.managed_policies.items() if policy_size(doc) > MANAGED_POLICY_MAX_CHARS}
+    over = {
+        arn: policy_size(doc)
+        for arn, doc in stack.managed_policies.items()
+        if policy_size(doc) > MANAGED_POLICY_MAX_CHARS
+    }
     assert over == {}
 
 
