@@ -277,6 +277,24 @@ def installer_rows(stack: StackIam) -> Iterator[Row]:
             {"iam:PermissionsBoundary": stack.boundary_arn},
             why="a function role's policy changes",
         )
+        # README, "What the installer can and cannot do after the first deploy": the left column.
+        function_role = stack.function_role(region, "catalog").role_arn
+        yield row(
+            "iam:CreateRole",
+            function_role,
+            {"iam:PermissionsBoundary": stack.boundary_arn},
+            why="a function role is replaced, with the boundary",
+        )
+        yield row("iam:TagRole", function_role, why="tags change")
+        for key in (scope.key_arn, *(v.key_arn for v in scope.vaults)):
+            yield row(
+                "kms:PutKeyPolicy", key, {"kms:BypassPolicyLockoutSafetyCheck": "false"}, why="a key policy is updated"
+            )
+        yield row("lambda:UpdateFunctionConfiguration", scope.function_arn("catalog"), why="environment changes")
+        yield row("sqs:SetQueueAttributes", scope.queue_arn(naming.COMMANDS_QUEUE), why="a queue setting changes")
+        for vault in scope.vaults:
+            yield row("batch:UpdateJobQueue", vault.job_queue_arn, why="a job queue changes")
+            yield row("ecs:RegisterTaskDefinition", vault.server_task_definition_arn, why="a new server image")
 
 
 def people_rows(stack: StackIam) -> Iterator[Row]:

@@ -143,6 +143,7 @@ def installer_rows(stack: StackIam) -> Iterator[Row]:
         ("s3:PutEncryptionConfiguration", "change encryption"),
         ("s3:PutBucketPublicAccessBlock", "open the bucket"),
         ("s3:PutLifecycleConfiguration", "an expiration rule that deletes every object"),
+        ("s3:PutBucketOwnershipControls", "hand object ownership to writers (ACLs back on)"),
         ("s3:DeleteBucket", "delete the bucket"),
     ):
         yield row(action, bucket, {}, why)
@@ -193,6 +194,9 @@ def installer_rows(stack: StackIam) -> Iterator[Row]:
             ("dynamodb:DeleteTable", "delete the table"),
         ):
             yield row(action, table, {}, why)
+        yield row(
+            "dynamodb:DeleteBackup", f"{table}/backup/01733097600000-0f1e2d3c", {}, "delete a backup of the table"
+        )
 
 
 def bounded_role_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
