@@ -116,7 +116,6 @@ def create_endpoints(
         tags=tags,
         opts=child,
     )
-    gateways = list(endpoints)
     endpoints += [
         aws.ec2.VpcEndpoint(
             f"{name}-{service.replace('.', '-')}",
@@ -131,14 +130,19 @@ def create_endpoints(
         )
         for service in INTERFACE_SERVICES
     ]
-    # The vault tasks' only ways out: the interface endpoints and the gateway endpoints' prefix lists.
+    # The vault tasks' only ways out: the interface endpoints and S3's and DynamoDB's prefix lists. AWS keeps a
+    # managed prefix list per gateway service in every region, whoever created the gateway endpoint, so the
+    # rules hold for endpoints this program did not create too.
     for index, client in enumerate(client_security_group_ids):
         rule = f"{name}-vault-tasks" + (f"-{index}" if index else "")
         _https_out(f"{rule}-to-endpoints", client, "the interface endpoints", tags, child,
                    referenced_security_group_id=security_group.id)
-        for service, gateway in zip(gateway_services(network), gateways, strict=True):
-            _https_out(f"{rule}-to-{service}", client, f"{service} through its gateway endpoint", tags, child,
-                       prefix_list_id=gateway.prefix_list_id)
+        for service in GATEWAY_SERVICES:
+            prefix_list = aws.ec2.get_prefix_list_output(
+                name=service_name(region, service), opts=pulumi.InvokeOutputOptions(parent=parent)
+            )
+            _https_out(f"{rule}-to-{service}", client, f"{service} (its gateway endpoint's prefix list)", tags,
+                       child, prefix_list_id=prefix_list.id)
     return endpoints
 
 
