@@ -392,7 +392,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement(
             # Only the roles the connector and the vaults create, by their exact name patterns, and only with the
-            # boundary. Permissions are inline role policies: nothing is ever attached (DenyAttachingPolicies).
+            # boundary. Permissions are inline role policies: nothing is ever attached
+            # (DenyTrustChangesAndAttachedPolicies).
             "CreateServiceRolesOnlyWithBoundary",
             [
                 "iam:CreateRole",
