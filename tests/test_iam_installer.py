@@ -94,6 +94,8 @@ def routine_updates(boundary: str) -> list[tuple[str, str, dict]]:
         ("iam:PutRolePolicy", FUNCTION, bounded),
         ("iam:CreateRole", VAULT_TASK, bounded),
         ("iam:GetRole", TENANT, {}),
+        # A change of elastio:tags retags every resource, the account roles included.
+        *[(action, arn, {}) for arn in (TENANT, INSTALLER, FUNCTION) for action in ("iam:TagRole", "iam:UntagRole")],
         ("kms:PutKeyPolicy", KEY, TAGGED),
         ("s3:GetBucketPolicy", BUCKET, {"s3:ResourceAccount": ACCOUNT}),
     ]

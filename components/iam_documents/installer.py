@@ -406,13 +406,16 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement(
             "ManageServiceRoles",
-            ["iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"],
+            ["iam:UpdateRole", "iam:DeleteRole"],
             service_roles,
         ),
         statement(
-            # Refresh reads every Elastio role, the account roles included.
-            "ReadElastioRoles",
+            # Refresh reads every Elastio role, the account roles included, and a change of the stack's tags
+            # retags them (no IAM condition here reads a role's tags).
+            "ReadAndTagElastioRoles",
             [
+                "iam:TagRole",
+                "iam:UntagRole",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListRolePolicies",
