@@ -84,6 +84,7 @@ def routine_updates(boundary: str) -> list[tuple[str, str, dict]]:
     return [
         ("ecs:DeregisterTaskDefinition", "*", {}),
         ("ec2:AuthorizeSecurityGroupIngress", f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-1", TAGGED),
+        ("ec2:ModifySecurityGroupRules", f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-1", TAGGED),
         ("sns:GetSubscriptionAttributes", "*", {}),
         ("sns:Unsubscribe", "*", {}),
         (

@@ -50,6 +50,7 @@ def installer_policies(scope: AccountScope, boundary_arn: str) -> list[dict]:
 _NETWORK_CHANGES = (
     "ec2:AuthorizeSecurityGroupEgress",
     "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:ModifySecurityGroupRules",  # updates of an aws.vpc.SecurityGroupEgressRule
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:DeleteSecurityGroup",
