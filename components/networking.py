@@ -116,7 +116,6 @@ def create_endpoints(
         tags=tags,
         opts=child,
     )
-    gateways = list(endpoints)
     endpoints += [
         aws.ec2.VpcEndpoint(
             f"{name}-{service.replace('.', '-')}",
@@ -131,29 +130,34 @@ def create_endpoints(
         )
         for service in INTERFACE_SERVICES
     ]
-    # The vault tasks' only ways out: the interface endpoints and the gateway endpoints' prefix lists.
-    for client in client_security_group_ids:
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-vault-tasks-to-endpoints",
-            security_group_id=client,
-            description="HTTPS to the interface endpoints",
-            ip_protocol="tcp",
-            from_port=HTTPS,
-            to_port=HTTPS,
-            referenced_security_group_id=security_group.id,
-            tags=tags,
-            opts=child,
-        )
-        for service, gateway in zip(gateway_services(network), gateways, strict=True):
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-vault-tasks-to-{service}",
-                security_group_id=client,
-                description=f"HTTPS to {service} through its gateway endpoint",
-                ip_protocol="tcp",
-                from_port=HTTPS,
-                to_port=HTTPS,
-                prefix_list_id=gateway.prefix_list_id,
-                tags=tags,
-                opts=child,
+    # The vault tasks' only ways out: the interface endpoints and S3's and DynamoDB's prefix lists. AWS keeps a
+    # managed prefix list per gateway service in every region, whoever created the gateway endpoint, so the
+    # rules hold for endpoints this program did not create too.
+    for index, client in enumerate(client_security_group_ids):
+        rule = f"{name}-vault-tasks" + (f"-{index}" if index else "")
+        _https_out(f"{rule}-to-endpoints", client, "the interface endpoints", tags, child,
+                   referenced_security_group_id=security_group.id)
+        for service in GATEWAY_SERVICES:
+            prefix_list = aws.ec2.get_prefix_list_output(
+                name=service_name(region, service), opts=pulumi.InvokeOutputOptions(parent=parent)
             )
+            _https_out(f"{rule}-to-{service}", client, f"{service} (its gateway endpoint's prefix list)", tags,
+                       child, prefix_list_id=prefix_list.id)
     return endpoints
+
+
+def _https_out(
+    resource_name: str, group: Input[str], to: str, tags: dict[str, str], opts: ResourceOptions, **destination
+) -> aws.vpc.SecurityGroupEgressRule:
+    """One egress rule of `group`: HTTPS to `destination` (a security group or a prefix list)."""
+    return aws.vpc.SecurityGroupEgressRule(
+        resource_name,
+        security_group_id=group,
+        description=f"HTTPS to {to}",
+        ip_protocol="tcp",
+        from_port=HTTPS,
+        to_port=HTTPS,
+        tags=tags,
+        opts=opts,
+        **destination,
+    )

@@ -64,8 +64,6 @@ class FakeCloud(pulumi.runtime.Mocks):
             state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucket"] = inputs.get("bucket", name)
-        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
-            state["prefixListId"] = f"pl-{args.name}"  # AWS's managed prefix list of the service
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -78,6 +76,10 @@ class FakeCloud(pulumi.runtime.Mocks):
             }
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:ec2/getPrefixList:getPrefixList":
+            # AWS's managed prefix list of a gateway service (name com.amazonaws.<region>.<service>).
+            name = args.args.get("name", "")
+            return {"id": f"pl-{name}", "prefixListId": f"pl-{name}", "name": name, "cidrBlocks": []}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"}
         return {}

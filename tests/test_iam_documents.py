@@ -95,7 +95,7 @@ def test_known_parliament_findings_still_occur_so_the_list_stays_current():
         assert known.issue in raw_issues(IDENTITY[known.document]), known
 
 
-# --- tag conditions only where the action supports them ----------------------------------------------------
+# --- condition keys the actions support ------------------------------------------------------------------
 
 
 def _condition_keys(action: str) -> set[str]:
@@ -111,16 +111,8 @@ def _condition_keys(action: str) -> set[str]:
     return keys
 
 
-@pytest.mark.parametrize("name", sorted(IDENTITY))
-def test_tag_conditions_are_only_on_actions_that_support_them(name):
-    for stmt in statements(IDENTITY[name]):
-        for operator in stmt.get("Condition", {}).values():
-            for key in operator:
-                if not key.startswith(("aws:ResourceTag/", "aws:RequestTag/")):
-                    continue
-                generic = key.split("/")[0] + "/${TagKey}"
-                for action in as_list(stmt["Action"]):
-                    assert generic in _condition_keys(action), (name, stmt["Sid"], action, key)
+# Which condition keys each action supports (tag keys included, action wildcards expanded):
+# tests/test_iam_condition_keys.py, over these documents and the regional roles.
 
 
 # --- trust -----------------------------------------------------------------------------------------

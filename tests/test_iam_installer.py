@@ -84,6 +84,7 @@ def routine_updates(boundary: str) -> list[tuple[str, str, dict]]:
     return [
         ("ecs:DeregisterTaskDefinition", "*", {}),
         ("ec2:AuthorizeSecurityGroupIngress", f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-1", TAGGED),
+        ("ec2:ModifySecurityGroupRules", f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/sg-1", TAGGED),
         ("sns:GetSubscriptionAttributes", "*", {}),
         ("sns:Unsubscribe", "*", {}),
         (
@@ -94,6 +95,8 @@ def routine_updates(boundary: str) -> list[tuple[str, str, dict]]:
         ("iam:PutRolePolicy", FUNCTION, bounded),
         ("iam:CreateRole", VAULT_TASK, bounded),
         ("iam:GetRole", TENANT, {}),
+        # A change of elastio:tags retags every resource, the account roles included.
+        *[(action, arn, {}) for arn in (TENANT, INSTALLER, FUNCTION) for action in ("iam:TagRole", "iam:UntagRole")],
         ("kms:PutKeyPolicy", KEY, TAGGED),
         ("s3:GetBucketPolicy", BUCKET, {"s3:ResourceAccount": ACCOUNT}),
     ]

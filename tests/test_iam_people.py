@@ -7,6 +7,7 @@ import pytest
 
 from components import iam_documents as docs
 from components import naming
+from components import vault_documents as vault
 from components.constants import LOCAL_BACKUP_TAG_KEY
 from tests.iam_requests import Request, is_allowed
 
@@ -49,3 +50,26 @@ def test_the_opt_in_tag_grants_mount_and_restore_nothing_on_the_volume():
     # elastio:resource on a customer volume would let ElastioMountAndRestore attach and detach it.
     opted_in = Request(PERSON, "ec2:DetachVolume", VOLUME, {f"aws:ResourceTag/{LOCAL_BACKUP_TAG_KEY}": "true"})
     assert not is_allowed(opted_in, [PEOPLE["ElastioMountAndRestore"]])
+
+
+VAULT_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/vault-key"
+CUSTOMER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/customer-key"
+# A key policy that delegates to IAM, as the vault keys' and most customer keys' do.
+DELEGATING = vault.key_policy(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:role/ElastioVault-primary-euw1-task")
+VIA_EC2 = {"kms:ViaService": f"ec2.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
+
+
+@pytest.mark.parametrize("action", ["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKeyWithoutPlaintext"])
+def test_mount_and_restore_uses_the_vault_key_through_ec2_to_create_a_volume_from_a_restored_snapshot(action):
+    context = {**VIA_EC2, "aws:ResourceTag/elastio:resource": "true", "kms:GrantIsForAWSResource": True}
+    request = Request(PERSON, action, VAULT_KEY, context)
+    assert is_allowed(request, [PEOPLE["ElastioMountAndRestore"]], key_policy=DELEGATING)
+    direct = Request(PERSON, action, VAULT_KEY, {**context, "kms:ViaService": f"s3.{REGION}.amazonaws.com"})
+    assert not is_allowed(direct, [PEOPLE["ElastioMountAndRestore"]], key_policy=DELEGATING)
+
+
+def test_local_backup_reads_a_snapshot_encrypted_with_a_customer_key_through_ec2_only():
+    through_ec2 = Request(PERSON, "kms:Decrypt", CUSTOMER_KEY, VIA_EC2)
+    assert is_allowed(through_ec2, [PEOPLE["ElastioLocalBackup"]], key_policy=DELEGATING)
+    directly = Request(PERSON, "kms:Decrypt", CUSTOMER_KEY, {"kms:CallerAccount": ACCOUNT})
+    assert not is_allowed(directly, [PEOPLE["ElastioLocalBackup"]], key_policy=DELEGATING)

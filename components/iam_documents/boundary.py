@@ -104,8 +104,8 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             {"Null": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": "false"}},
         ),
         statement(
-            # Read-only; these actions support no resource-level permissions.
-            "Describe",
+            # Reads, telemetry and the registry login: none of these supports resource-level permissions.
+            "NoResourceLevelPermissions",
             [
                 "ec2:DescribeInstances",
                 "ec2:DescribeVolumes",
@@ -113,6 +113,9 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
                 "batch:DescribeJobQueues",
                 "batch:DescribeComputeEnvironments",
                 "batch:DescribeJobDefinitions",
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "ecr:GetAuthorizationToken",
             ],
             "*",
         ),
@@ -173,8 +176,6 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         statement(
             "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
         ),
-        statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
-        statement("PullImagesAuth", ["ecr:GetAuthorizationToken"], "*"),
         statement(
             "PullImages",
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],

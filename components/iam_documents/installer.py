@@ -50,6 +50,7 @@ def installer_policies(scope: AccountScope, boundary_arn: str) -> list[dict]:
 _NETWORK_CHANGES = (
     "ec2:AuthorizeSecurityGroupEgress",
     "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:ModifySecurityGroupRules",  # updates of an aws.vpc.SecurityGroupEgressRule
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:DeleteSecurityGroup",
@@ -392,7 +393,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement(
             # Only the roles the connector and the vaults create, by their exact name patterns, and only with the
-            # boundary. Permissions are inline role policies: nothing is ever attached (DenyAttachingPolicies).
+            # boundary. Permissions are inline role policies: nothing is ever attached
+            # (DenyTrustChangesAndAttachedPolicies).
             "CreateServiceRolesOnlyWithBoundary",
             [
                 "iam:CreateRole",
@@ -405,13 +407,16 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement(
             "ManageServiceRoles",
-            ["iam:UpdateRole", "iam:TagRole", "iam:UntagRole", "iam:DeleteRole"],
+            ["iam:UpdateRole", "iam:DeleteRole"],
             service_roles,
         ),
         statement(
-            # Refresh reads every Elastio role, the account roles included.
-            "ReadElastioRoles",
+            # Refresh reads every Elastio role, the account roles included, and a change of the stack's tags
+            # retags them (no IAM condition here reads a role's tags).
+            "ReadAndTagElastioRoles",
             [
+                "iam:TagRole",
+                "iam:UntagRole",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListRolePolicies",

@@ -34,6 +34,7 @@ from components.iam_documents._common import (
     function_log_group_arns,
     in_account_s3,
     key_arns,
+    keys_via_ebs,
     queue_arns,
     snapshot_arns,
     statement,
@@ -222,6 +223,9 @@ def local_backup(scope: AccountScope) -> dict:
             snapshot_arns(scope),
             TAGGED,
         ),
+        # The snapshots of the customer's volumes are encrypted with the customer's keys (aws/ebs needs no grant:
+        # its key policy admits the account's principals through EC2): only through EC2, in the regions.
+        *keys_via_ebs(key_arns(scope), {"StringEquals": {"kms:ViaService": _via("ec2", scope)}}),
     )
 
 
@@ -251,6 +255,12 @@ def mount_and_restore(scope: AccountScope) -> dict:
             ["ec2:AttachVolume", "ec2:DetachVolume"],
             _regional(scope, "ec2", "volume/*"),
             TAGGED,
+        ),
+        # Restored snapshots are encrypted with the vault key: writing them and creating volumes from them uses it
+        # through EC2 (vault keys carry the Elastio tag).
+        *keys_via_ebs(
+            key_arns(scope),
+            {"StringEquals": {"kms:ViaService": _via("ec2", scope), f"aws:ResourceTag/{RESOURCE_TAG_KEY}": "true"}},
         ),
         statement(
             # The target instance is the customer's own; the volume statement above carries the tag scope.
