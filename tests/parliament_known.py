@@ -74,10 +74,11 @@ KNOWN_FINDINGS: tuple[KnownFinding, ...] = (
             document,
             frozenset({"kms:CreateGrant"}),
             "EC2 creates grants on the vault and snapshot keys for the EBS direct APIs and CreateVolume; the "
-            "grant is allowed only through EC2 and only for an AWS resource (kms:GrantIsForAWSResource)",
+            "grant is allowed only through EC2 and only for an AWS resource (kms:GrantIsForAWSResource), so the "
+            "holder cannot grant a key to anyone directly",
             KMS_GRANTS_ONLY_FOR_AWS_RESOURCES,
         )
-        for document in ("boundary", "vault-task")
+        for document in ("boundary", "vault-task", "ElastioLocalBackup", "ElastioMountAndRestore")
     ),
     *(
         KnownFinding(

@@ -370,6 +370,13 @@ def purpose_rows(stack: StackIam) -> Iterator[Row]:
         ],
         "ElastioFullAdmin": [("s3:GetObject", report, {}), ("kms:Decrypt", vault.key_arn, via_s3)],
     }
+    # EC2 uses a snapshot's key as the caller: local backups read snapshots encrypted with the customer's keys,
+    # restores write snapshots encrypted with the vault key.
+    for base, key in (
+        ("ElastioLocalBackup", stack.customer_ebs_keys(region)[0]),
+        ("ElastioMountAndRestore", vault.key_arn),
+    ):
+        wanted[base] += [(a, key, keys) for a, _, keys, _ in ebs_key_use(stack, region, key, "")]
     for base, requests in wanted.items():
         person = stack.person(base)
         for action, resource, keys in requests:

@@ -345,6 +345,14 @@ def people_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
             confirms=SPLIT_STATEMENTS,
         )
         yield row("kms:ScheduleKeyDeletion", vault.key_arn, {}, "destroy the vault key")
+        for keys in ({}, {"kms:ViaService": f"ec2.{region}.amazonaws.com"}):
+            yield row(
+                "kms:CreateGrant",
+                vault.key_arn,
+                keys,
+                "grant the vault key to anyone, not for an AWS resource",
+                confirms=KMS_GRANTS_ONLY_FOR_AWS_RESOURCES,
+            )
 
 
 def denied_rows(stack: StackIam) -> list[tuple[Row, dict | None]]:
