@@ -457,6 +457,11 @@ def _satisfying(condition: dict, stack: StackIam) -> dict[str, object]:
 
 def witness(stack: StackIam, statement: dict) -> Iterator[Request]:
     """One request per action and resource pattern of an Allow statement, with keys that satisfy it."""
+    if "NotAction" in statement or "NotResource" in statement:
+        raise ValueError(
+            f"{statement.get('Sid', '?')}: an Allow with NotAction/NotResource grants more than a "
+            "witness can show; name the actions and resources"
+        )
     keys = _satisfying(statement.get("Condition", {}), stack)
     actions = [a for pattern in _as_list(statement.get("Action", [])) for a in actions_matching(pattern)]
     for action in actions:
