@@ -355,9 +355,25 @@ def people_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
             )
 
 
+def tenant_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
+    """The tenant talks to the connector through its queues only: no data, no functions, no changes."""
+    tenant = stack.roles[stack.plan.outputs["tenantRoleArn"]]
+    region = stack.regions[0]
+    scope = stack.connector_scope(region)
+    vault = scope.vaults[0]
+    for action, resource, why in (
+        ("s3:GetObject", f"{vault.bucket_arn}/packs/0001.pack", "read backup data"),
+        ("sqs:ReceiveMessage", scope.queue_arn(naming.COMMANDS_QUEUE), "take commands off the queue"),
+        ("lambda:InvokeFunction", scope.function_arn("background_jobs"), "call a service around the router"),
+        ("dynamodb:PutItem", scope.table_arn("jobs"), "forge a job record"),
+        ("batch:SubmitJob", vault.job_queue_arn, "run a job directly"),
+    ):
+        yield Row("tenant", tenant, stack.request(action, resource), why), None
+
+
 def denied_rows(stack: StackIam) -> list[tuple[Row, dict | None]]:
     """(row, a resource policy that replaces the planned one for this row, or None)."""
-    return [*installer_rows(stack), *bounded_role_rows(stack), *people_rows(stack)]
+    return [*installer_rows(stack), *bounded_role_rows(stack), *tenant_rows(stack), *people_rows(stack)]
 
 
 def decide_row(stack: StackIam, row: Row, policy: dict | None) -> Decision:
