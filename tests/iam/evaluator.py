@@ -120,11 +120,6 @@ def decide(principal: Principal, request: Request, resource_policy: dict | None 
     return Decision(True, "an identity policy and the boundary allow it")
 
 
-def allowing_statements(document: dict, request: Request, principal: Principal) -> list[dict]:
-    """The Allow statements of an identity document that match the request (for dead-grant checks)."""
-    return [s for s in _matching((document,), request, _context(principal, request)) if s["Effect"] == "Allow"]
-
-
 # --- matching -------------------------------------------------------------------------------------------
 
 
