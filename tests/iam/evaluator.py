@@ -7,7 +7,7 @@ principalmapper Graph/Node per principal, and it is wrong in two cases our docum
   ARN pass an implicit deny of the boundary;
 - StringNotLike on a key absent from the request returns False; AWS returns True for every negated
   operator on an absent key (and so fires a Deny written with it).
-What this module implements, with the AWS page each rule comes from (tests/iam/test_evaluator.py checks each):
+What this module implements, with the AWS page each rule comes from (tests/iam/test_iam_evaluator.py checks each):
 
 1. Deny wins. Any matching Deny in an identity policy, the permissions boundary or the resource policy is
    final ("How AWS enforcement code logic evaluates requests", https://docs.aws.amazon.com/IAM/latest/
@@ -17,7 +17,9 @@ What this module implements, with the AWS page each rule comes from (tests/iam/t
    access_policies_boundaries.html).
 3. Same-account resource policies: a grant to the role's session ARN is enough on its own; a grant to the
    role ARN is still limited by an implicit deny of the boundary; a grant to the account (root) only
-   delegates to identity policies (same two pages, "Resource-based policies").
+   delegates to identity policies (same two pages, "Resource-based policies"). `"Principal": "*"` is taken
+   as a grant to the role (the boundary still applies): the docs do not say, and this is the stricter reading
+   for the positive table.
 4. KMS keys: the key policy must allow the request, either to the principal or to the account (then IAM
    policies decide); without it an identity policy grants nothing ("Key policies in AWS KMS",
    https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html).
