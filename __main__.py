@@ -24,7 +24,12 @@ providers = {
     region.region: aws.Provider(f"aws-{region.region}", region=region.region) for region in CONFIG.regions
 }
 home_provider = providers[CONFIG.account_region]
-account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=home_provider)).account_id
+if CONFIG.options.adopt_retained:
+    # Adopting what `pulumi destroy` kept imports it by name, and import ids must be known before anything
+    # runs: the account id (part of each bucket name) is read now instead of as an Output.
+    account_id = aws.get_caller_identity(opts=pulumi.InvokeOptions(provider=home_provider)).account_id
+else:
+    account_id = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=home_provider)).account_id
 
 account = AccountBootstrap(
     "elastio-account",

@@ -38,7 +38,13 @@ def largest_stack_values(private_link: bool = True) -> dict[str, Any]:
         "elastio:externalId": "benchmark-external-id",
         "elastio:regions": regions,
         "elastio:iam": {"namePrefix": "acme-", "nameSuffix": "-prod"},
-        "elastio:options": {"tracing": True, "alertEmails": ["ops@example.com", "backup@example.com"]},
+        "elastio:options": {
+            "tracing": True,
+            "alertEmails": ["ops@example.com", "backup@example.com"],
+            # PrivateLink regions pull from their own region's private ECR.
+            "workerImage": "123456789012.dkr.ecr.{region}.amazonaws.com/scalez-worker:1.0.0",
+            "serverImage": "123456789012.dkr.ecr.{region}.amazonaws.com/scalez-server:1.0.0",
+        },
         "elastio:tags": {"team": "platform"},
     }
 

@@ -33,6 +33,7 @@ from components.constants import (
     SUPPORTED_REGIONS,
     VAULT_NAME_MAX,
 )
+from components.networking import ENDPOINT_SERVICES, GATEWAY_SERVICES
 
 NAMESPACE = "elastio"
 
@@ -56,6 +57,12 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 
 DEFAULT_WORKER_IMAGE = "public.ecr.aws/elastio/scalez-worker:1.0.0"
 DEFAULT_SERVER_IMAGE = "public.ecr.aws/elastio/scalez-server:1.0.0"
+# An image may name its region: `123456789012.dkr.ecr.{region}.amazonaws.com/scalez-worker@sha256:...` is filled
+# in per region, so every region pulls from its own registry.
+REGION_PLACEHOLDER = "{region}"
+# A private ECR registry: the only one a VPC without internet reaches, through its own region's ecr.api and
+# ecr.dkr interface endpoints (public ECR, public.ecr.aws, has no PrivateLink endpoint).
+PRIVATE_ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
 
 
 class ConfigError(Exception):
@@ -114,14 +121,26 @@ IamAffix = Annotated[
     _pattern(r"[\w+=,.@-]*", "made of letters, digits and + = , . @ _ - only (IAM name characters)"),
 ]
 Email = Annotated[str, _pattern(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")]
-Image = Annotated[
-    str,
-    _pattern(
-        r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\.[a-z0-9-]+)*(?::\d+)?(?:/[a-z0-9._-]+)+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})",
-        "a container image reference with a tag or digest, like 123456789012.dkr.ecr.us-east-1.amazonaws.com/"
-        "scalez-worker:1.0.0",
-    ),
-]
+_IMAGE = re.compile(
+    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\.[a-z0-9-]+)*(?::\d+)?(?:/[a-z0-9._-]+)+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
+)
+
+
+def _image(value: str) -> str:
+    if not _IMAGE.fullmatch(image_in_region(value, SUPPORTED_REGIONS[0])):
+        raise ValueError(
+            "is not a container image reference with a tag or digest, like 123456789012.dkr.ecr.{region}."
+            "amazonaws.com/scalez-worker:1.0.0 ({region} is filled in per region)"
+        )
+    return value
+
+
+Image = Annotated[str, AfterValidator(_image)]
+
+
+def image_in_region(image: str, region: str) -> str:
+    """The image a region pulls: `{region}` in the reference becomes that region."""
+    return image.replace(REGION_PLACEHOLDER, region)
 
 
 def _region(value: str) -> str:
@@ -180,10 +199,39 @@ class ObjectLockConfig(_Model):
     days: int = Field(ge=1, le=36500)
 
 
+class UsageConfig(_Model):
+    """Workload assumptions for the cost preview (`usage` and `regions[].vaults[].usage`). Unset keys are
+    None: their defaults and the data profile names belong to the cost model (cost/workload.py)."""
+
+    protected_gb: float | None = Field(default=None, ge=0)
+    daily_change_rate: float | None = Field(default=None, ge=0, le=1)
+    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    data_profile: str | None = None
+    change_rate_basis: Literal["data", "blocks"] | None = None
+
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=False
+    )
+
+
 class VaultConfig(_Model):
     name: VaultName
     subnet_ids: list[SubnetId] | None = Field(default=None, min_length=1)
     object_lock: ObjectLockConfig | None = None
+    usage: UsageConfig | None = None  # this vault's workload for the cost preview (same shape as `usage`)
+
+
+def _endpoint_services(services: list[str]) -> list[str]:
+    unknown = [s for s in services if s not in ENDPOINT_SERVICES]
+    if unknown:
+        raise ValueError(
+            f"{', '.join(map(repr, unknown))} is not an endpoint the vault tasks use; "
+            f"the names are {', '.join(ENDPOINT_SERVICES)}"
+        )
+    repeated = sorted({s for s in services if services.count(s) > 1})
+    if repeated:
+        raise ValueError(f"lists {', '.join(map(repr, repeated))} more than once; name each service once")
+    return services
 
 
 class NetworkConfig(_Model):
@@ -192,13 +240,17 @@ class NetworkConfig(_Model):
     route_table_ids: list[RouteTableId] = Field(default_factory=list)
     private_link: bool = False
     assign_public_ip: bool = False
+    existing_endpoints: Annotated[list[str], AfterValidator(_endpoint_services)] = Field(default_factory=list)
+    """VPC endpoints the VPC already has (short names: s3, dynamodb, ecr.api, ...): not created again."""
 
     @model_validator(mode="after")
     def _private_link_needs_route_tables(self) -> NetworkConfig:
-        if self.private_link and not self.route_table_ids:
+        gateways_exist = set(GATEWAY_SERVICES) <= set(self.existing_endpoints)
+        if self.private_link and not self.route_table_ids and not gateways_exist:
             raise ValueError(
                 "privateLink is true but routeTableIds is empty: the S3 gateway endpoint on the subnets' route "
-                "tables is the only private route to the vault bucket and image layers; list them"
+                "tables is the only private route to the vault bucket and image layers; list them (or list s3 "
+                "and dynamodb in existingEndpoints if the route tables already have those gateway endpoints)"
             )
         if self.private_link and self.assign_public_ip:
             raise ValueError(
@@ -246,6 +298,8 @@ class OptionsConfig(_Model):
     server_image: Image = DEFAULT_SERVER_IMAGE
     alert_emails: list[Email] = Field(default_factory=list)
     log_retention_days: int = 30
+    adopt_retained: bool = False
+    """Import the resources an earlier `pulumi destroy` kept (components/retained.py) instead of creating them."""
 
     @field_validator("log_retention_days")
     @classmethod
@@ -255,19 +309,6 @@ class OptionsConfig(_Model):
                 f"is not a CloudWatch Logs retention period; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
             )
         return days
-
-
-class UsageConfig(_Model):
-    """Workload assumptions for the cost preview; the data profile names are checked by cost/."""
-
-    protected_gb: float = Field(default=1000.0, ge=0)
-    daily_change_rate: float = Field(default=0.02, ge=0, le=1)
-    retention_days: int = Field(default=30, ge=1, le=3650)
-    data_profile: str = "general"
-
-    model_config = ConfigDict(
-        alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=False
-    )
 
 
 def _tags(tags: dict[str, str]) -> dict[str, str]:
@@ -395,10 +436,37 @@ def parse_config(raw: Mapping[str, Any]) -> DeploymentConfig:
     except ValidationError as err:
         problems += [_describe(e) for e in err.errors()]
         cfg = None
+    if cfg is not None:
+        problems += private_link_image_problems(cfg)
     if problems:
         raise ConfigError(problems)
     assert cfg is not None
     return cfg
+
+
+def private_link_image_problems(cfg: DeploymentConfig) -> list[str]:
+    """Images a region with privateLink cannot pull: only its own region's private ECR has an endpoint there."""
+    problems = []
+    for key, image in (("workerImage", cfg.options.worker_image), ("serverImage", cfg.options.server_image)):
+        unreachable = [
+            region.region
+            for region in cfg.regions
+            if region.network.private_link
+            and not _pulls_privately(image_in_region(image, region.region), region.region)
+        ]
+        if unreachable:
+            problems.append(
+                f"{NAMESPACE}:options.{key}: {json.dumps(image)} cannot be pulled in {', '.join(unreachable)} "
+                "(privateLink: true, no internet, and only the region's own private ECR has an endpoint); push "
+                "the image to a private ECR repository or ECR pull-through cache in this account and name it "
+                "as <account>.dkr.ecr.{region}.amazonaws.com/<repository>:<tag>"
+            )
+    return problems
+
+
+def _pulls_privately(image: str, region: str) -> bool:
+    host = PRIVATE_ECR_HOST.fullmatch(image.split("/", 1)[0])
+    return host is not None and host["region"] == region
 
 
 def _path(loc: tuple[Any, ...]) -> str:

@@ -20,7 +20,7 @@ import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from components import connector_documents as docs
-from components import naming, networking, packaging
+from components import naming, networking, packaging, retained
 from components.config import IamConfig, OptionsConfig, RegionConfig
 from components.vault import Vault, VaultArgs
 
@@ -58,10 +58,10 @@ class CloudConnectorArgs:
     """Account bootstrap's ElastioTenant: sends commands and receives events (the queue and key policies name it)."""
     permissions_boundary_arn: Input[str]
     """Attached to every role the connector and its vaults create."""
-    code: pulumi.Archive
-    """The `lambdas/` archive (components.packaging.function_code)."""
-    layer_code: pulumi.Archive
-    """The dependency layer (components.packaging.ensure_layer)."""
+    code: packaging.LambdaZip
+    """The functions' code zip (components.packaging.function_code)."""
+    layer_code: packaging.LambdaZip
+    """The dependency layer's zip (components.packaging.ensure_layer)."""
     tags: dict[str, str]
 
 
@@ -76,12 +76,14 @@ class CloudConnector(pulumi.ComponentResource):
     def __init__(self, name: str, args: CloudConnectorArgs, opts: ResourceOptions | None = None):
         super().__init__("elastio:connector:CloudConnector", name, None, opts)
         child = ResourceOptions(parent=self)
-        # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted.
-        keep = ResourceOptions(parent=self, retain_on_delete=True)
+        # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted
+        # (and adopted again by name with options.adoptRetained, components/retained.py).
+        keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         region = args.region.region
         tags = args.tags
 
         # --- key and tables --------------------------------------------------------------------------
+        alias_name = naming.connector_key_alias_name()
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Elastio Cloud Connector {region}: tables, queues and alerts",
@@ -91,9 +93,15 @@ class CloudConnector(pulumi.ComponentResource):
                 lambda v: _json(docs.connector_key_policy(_base_scope(region, v[0], "*", v[1])))
             ),
             tags=tags,
-            opts=keep,
+            opts=keep(
+                lambda: retained.key_id_by_alias(self, alias_name), retained.KEY_INPUTS_STALE_AFTER_DESTROY
+            ),
         )
-        tables = {table: self._table(name, table, key.arn, tags, keep) for table in naming.TABLES}
+        # Key ids are random: the alias is how the key kept after `pulumi destroy` is found again.
+        aws.kms.Alias(f"{name}-key-alias", name=alias_name, target_key_id=key.key_id, opts=keep(alias_name))
+        tables = {
+            table: self._table(name, table, key.arn, tags, keep(naming.table_name(table))) for table in naming.TABLES
+        }
 
         # --- command channel -------------------------------------------------------------------------
         base = Output.all(args.account_id, key.arn, args.tenant_role_arn).apply(
@@ -187,7 +195,10 @@ class CloudConnector(pulumi.ComponentResource):
             f"{name}-dependencies",
             layer_name=naming.layer_name(),
             description="Dependencies of the Elastio connector functions (wheels for Lambda's platform)",
-            code=args.layer_code,
+            code=args.layer_code.archive(),
+            # The zip's base64 SHA-256 (what Lambda reports as the version's CodeSha256): changing it publishes
+            # a new layer version (pulumi-aws `lambda.LayerVersion` docs, `source_code_hash`).
+            source_code_hash=args.layer_code.code_sha256,
             compatible_runtimes=[packaging.RUNTIME],
             compatible_architectures=[packaging.ARCHITECTURE],
             opts=child,
@@ -379,7 +390,11 @@ class CloudConnector(pulumi.ComponentResource):
             runtime=packaging.RUNTIME,
             architectures=[packaging.ARCHITECTURE],
             handler=f"lambdas.{service}.handler.handler",
-            code=args.code,
+            code=args.code.archive(),
+            # What Lambda reports as the function's CodeSha256 (base64 SHA-256 of the zip): the provider
+            # updates the code when the deployed function's differs, even after a change made outside Pulumi
+            # (pulumi-aws `lambda.Function` docs, `code_sha256`).
+            code_sha256=args.code.code_sha256,
             layers=[layer.arn],
             role=role.arn,
             memory_size=MEMORY_MB.get(service, 512),

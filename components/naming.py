@@ -127,6 +127,15 @@ def vault_index_table_name(vault: str) -> str:
     return f"{vault_prefix(vault)}-index"
 
 
+def vault_key_alias_name(vault: str) -> str:
+    # "vault-" keeps a vault named "connector" apart from the connector key's alias.
+    return f"alias/{NAME_ROOT}-vault-{vault}"
+
+
+def connector_key_alias_name() -> str:
+    return f"alias/{NAME_ROOT}-connector"
+
+
 def vault_role_name(iam: IamNaming, vault: str, region: str, kind: str) -> str:
     return iam.name(f"ElastioVault-{vault}-{_region_code(region)}-{kind}")
 

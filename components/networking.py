@@ -9,11 +9,14 @@ per-GB charge.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import pulumi
 import pulumi_aws as aws
 from pulumi import Input, ResourceOptions
 
-from components.config import NetworkConfig
+if TYPE_CHECKING:  # config.py validates `existingEndpoints` against the lists below
+    from components.config import NetworkConfig
 
 # Service suffix -> why the vault tasks need it.
 INTERFACE_SERVICES: dict[str, str] = {
@@ -29,23 +32,50 @@ INTERFACE_SERVICES: dict[str, str] = {
 }
 GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
 HTTPS = 443
+# The short names `regions[].network.existingEndpoints` may list.
+ENDPOINT_SERVICES: tuple[str, ...] = (*GATEWAY_SERVICES, *INTERFACE_SERVICES)
 
 
 def service_name(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
-def interface_services(network: NetworkConfig) -> list[str]:
+def needed_interface_services(network: NetworkConfig) -> list[str]:
+    """The interface endpoints the vault tasks need (PrivateLink), whether the VPC has them or not."""
     return list(INTERFACE_SERVICES) if network.private_link else []
 
 
+def needed_gateway_services(network: NetworkConfig) -> list[str]:
+    """The gateway endpoints the vault tasks use: PrivateLink needs them; with route tables they are free."""
+    wanted = network.private_link or network.route_table_ids
+    return list(GATEWAY_SERVICES) if wanted else []
+
+
+def egress_only_to_endpoints(network: NetworkConfig) -> bool:
+    """PrivateLink with every interface endpoint created here: the vault tasks' egress can name them all."""
+    return network.private_link and interface_services(network) == needed_interface_services(network)
+
+
+def interface_services(network: NetworkConfig) -> list[str]:
+    """The interface endpoints this program creates: the needed ones the VPC does not have yet."""
+    return [s for s in needed_interface_services(network) if s not in network.existing_endpoints]
+
+
 def gateway_services(network: NetworkConfig) -> list[str]:
-    return list(GATEWAY_SERVICES) if network.route_table_ids else []
+    """The gateway endpoints this program creates (on routeTableIds): those the route tables lack."""
+    if not network.route_table_ids:
+        return []
+    return [s for s in needed_gateway_services(network) if s not in network.existing_endpoints]
 
 
 def required_service_names(region: str, network: NetworkConfig) -> list[str]:
-    """The endpoint service names this region's VPC gets (and, with PrivateLink, cannot work without)."""
-    return [service_name(region, s) for s in (*interface_services(network), *gateway_services(network))]
+    """The endpoint service names this region's vault tasks need (with PrivateLink, cannot work without)."""
+    needed = (*needed_interface_services(network), *needed_gateway_services(network))
+    return [service_name(region, s) for s in needed]
+
+
+def existing_service_names(region: str, network: NetworkConfig) -> list[str]:
+    return [service_name(region, s) for s in network.existing_endpoints]
 
 
 def https_ingress(client_security_group_ids: list) -> list[dict]:
@@ -70,8 +100,10 @@ def vault_task_egress(network: NetworkConfig) -> list[dict] | None:
     other way out, so nothing inline: `create_endpoints` adds rules to the interface endpoints' group and to the
     S3 and DynamoDB prefix lists only (separate rules, because the endpoints' group admits this group: inline
     rules both ways would be a cycle). Omitting `egress` leaves the rules unmanaged here, and the provider drops
-    the default allow-all rule AWS adds to a new group."""
-    if network.private_link:
+    the default allow-all rule AWS adds to a new group. Interface endpoints the VPC already has
+    (`existingEndpoints`) sit behind security groups this program does not know, so a region that uses any of
+    them keeps HTTPS anywhere (in a VPC without NAT, that still reaches only its endpoints)."""
+    if egress_only_to_endpoints(network):
         return None
     return [
         {
@@ -106,7 +138,8 @@ def create_endpoints(
         )
         for service in gateway_services(network)
     ]
-    if not network.private_link:
+    created = interface_services(network)
+    if not created:
         return endpoints
     security_group = aws.ec2.SecurityGroup(
         f"{name}-endpoints",
@@ -128,11 +161,13 @@ def create_endpoints(
             tags=tags,
             opts=child,
         )
-        for service in INTERFACE_SERVICES
+        for service in created
     ]
+    if not egress_only_to_endpoints(network):
+        return endpoints  # the vault-task group keeps its inline egress (vault_task_egress)
     # The vault tasks' only ways out: the interface endpoints and S3's and DynamoDB's prefix lists. AWS keeps a
     # managed prefix list per gateway service in every region, whoever created the gateway endpoint, so the
-    # rules hold for endpoints this program did not create too.
+    # rules hold for gateway endpoints this program did not create too.
     for index, client in enumerate(client_security_group_ids):
         rule = f"{name}-vault-tasks" + (f"-{index}" if index else "")
         _https_out(f"{rule}-to-endpoints", client, "the interface endpoints", tags, child,

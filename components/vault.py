@@ -6,12 +6,16 @@ Fargate Batch environment with a job queue and the four engine job definitions, 
 server task definition). Nothing here runs or bills by the hour while idle.
 
 Documents come from components.vault_documents (pure); this module only wires them. The bucket, the index
-table and the key are `retain_on_delete`: `pulumi destroy` (or a vault rename, which replaces them) removes
-them from the stack but leaves them, and the backups in them, in the account (docs/networking-and-data.md).
+table and the key are `retain_on_delete`, and so is everything that protects them (the key's alias, the
+bucket's policy, public access block, encryption default, versioning, lifecycle, ownership controls and
+object-lock configuration): `pulumi destroy` (or a vault rename, which replaces them) removes them from the
+stack but leaves them, guarded as they were, in the account. With `options.adoptRetained` a redeploy imports
+them by name instead of failing on the names they hold (docs/networking-and-data.md).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -20,8 +24,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components import naming, vault_documents
-from components.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig
+from components import naming, retained, vault_documents
+from components.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
 from components.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
@@ -77,7 +81,7 @@ class Vault(pulumi.ComponentResource):
         super().__init__("elastio:vault:Vault", name, None, opts)
         child = ResourceOptions(parent=self)
         # Backups must outlive the stack: destroy or replacement forgets these resources, it does not delete.
-        keep = ResourceOptions(parent=self, retain_on_delete=True)
+        keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         vault = args.vault.name
         region = args.region
         tags = args.tags
@@ -107,6 +111,7 @@ class Vault(pulumi.ComponentResource):
         exec_role = role("exec", f"ECS starts Elastio vault {vault} tasks with it: image pulls and logs.")
 
         # --- key -------------------------------------------------------------------------------------------
+        alias_name = naming.vault_key_alias_name(vault)
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Elastio vault {vault}: packs, manifests and the dedup index.",
@@ -116,27 +121,34 @@ class Vault(pulumi.ComponentResource):
                 lambda v: _json(vault_documents.key_policy(v[0], region, v[1]))
             ),
             tags=tags,
-            opts=keep,
+            opts=keep(
+                lambda: retained.key_id_by_alias(self, alias_name), retained.KEY_INPUTS_STALE_AFTER_DESTROY
+            ),
         )
-        # No alias: the description and tags name the vault, and an alias per vault is one more resource to
-        # plan, update and keep within the account's alias quota.
+        # Key ids are random: the alias is how a key kept after `pulumi destroy` is found (and adopted) again.
+        aws.kms.Alias(f"{name}-key-alias", name=alias_name, target_key_id=key.key_id, opts=keep(alias_name))
 
         # --- bucket ----------------------------------------------------------------------------------------
         lock = args.vault.object_lock
+        bucket_name = account_id.apply(lambda acct: naming.vault_bucket_name(vault, acct, region))
+        def adopt_bucket() -> str:
+            return naming.vault_bucket_name(vault, retained.known(args.account_id), region)
+
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
-            bucket=account_id.apply(lambda acct: naming.vault_bucket_name(vault, acct, region)),
-            object_lock_enabled=bool(lock),
+            bucket=bucket_name,
             force_destroy=False,
             tags=tags,
-            opts=keep,
+            # Object Lock is turned on by the lock configuration below, which S3 accepts on an existing
+            # versioned bucket. `objectLockEnabled` on the bucket is replace-on-change, so it stays as each
+            # bucket was created (stacks deployed before this set it at creation): never a new bucket.
+            opts=keep(adopt_bucket, ignore_changes=["objectLockEnabled"]),
         )
-        bucket_child = ResourceOptions(parent=self, depends_on=[bucket])
         ownership = aws.s3.BucketOwnershipControls(
             f"{name}-bucket-ownership",
             bucket=bucket.id,
             rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-            opts=bucket_child,
+            opts=keep(adopt_bucket),
         )
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-bucket-public-access",
@@ -145,13 +157,13 @@ class Vault(pulumi.ComponentResource):
             block_public_policy=True,
             ignore_public_acls=True,
             restrict_public_buckets=True,
-            opts=bucket_child,
+            opts=keep(adopt_bucket),
         )
         versioning = aws.s3.BucketVersioning(
             f"{name}-bucket-versioning",
             bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=bucket_child,
+            opts=keep(adopt_bucket),
         )
         aws.s3.BucketServerSideEncryptionConfiguration(
             f"{name}-bucket-encryption",
@@ -165,7 +177,7 @@ class Vault(pulumi.ComponentResource):
                     bucket_key_enabled=True,
                 )
             ],
-            opts=bucket_child,
+            opts=keep(adopt_bucket),
         )
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
@@ -174,7 +186,7 @@ class Vault(pulumi.ComponentResource):
                 lambda v: _json(vault_documents.bucket_policy(v[0], v[1], v[2], args.iam.break_glass_role_arn))
             ),
             # The public access block first, so the policy is never checked against an unguarded bucket.
-            opts=ResourceOptions(parent=self, depends_on=[public_access, ownership]),
+            opts=keep(adopt_bucket, depends_on=[public_access, ownership]),
         )
         aws.s3.BucketLifecycleConfiguration(
             f"{name}-bucket-lifecycle",
@@ -198,18 +210,24 @@ class Vault(pulumi.ComponentResource):
                     ),
                 ),
             ],
-            opts=ResourceOptions(parent=self, depends_on=[versioning]),
+            opts=keep(adopt_bucket, depends_on=[versioning]),
         )
         if lock:
+            # S3 enables Object Lock on an existing bucket once versioning is on (Amazon S3 User Guide,
+            # "Configuring S3 Object Lock" > "Enable Object Lock on an existing S3 bucket"; pulumi-aws
+            # BucketObjectLockConfiguration "can be used to enable Object Lock for new and existing buckets"),
+            # so the bucket comes through its versioning: the lock is applied after it, on new and old vaults.
+            # Object Lock cannot be turned off again, and a COMPLIANCE retention cannot be shortened or removed.
             aws.s3.BucketObjectLockConfiguration(
                 f"{name}-bucket-object-lock",
-                bucket=bucket.id,
+                bucket=versioning.bucket,
+                object_lock_enabled="Enabled",
                 rule=aws.s3.BucketObjectLockConfigurationRuleArgs(
                     default_retention=aws.s3.BucketObjectLockConfigurationRuleDefaultRetentionArgs(
                         mode=lock.mode, days=lock.days
                     )
                 ),
-                opts=ResourceOptions(parent=self, depends_on=[versioning]),
+                opts=keep(adopt_bucket),
             )
 
         # --- dedup index -----------------------------------------------------------------------------------
@@ -224,7 +242,7 @@ class Vault(pulumi.ComponentResource):
                 enabled=True, kms_key_arn=key.arn
             ),
             tags=tags,
-            opts=keep,
+            opts=keep(naming.vault_index_table_name(vault)),
         )
 
         # --- logs and role permissions ---------------------------------------------------------------------
@@ -252,7 +270,10 @@ class Vault(pulumi.ComponentResource):
             policy=scope.apply(lambda s: _json(vault_documents.task_role_policy(s))),
             opts=child,
         )
-        images = [args.options.worker_image, args.options.server_image]
+        # `{region}` in an image names this region's registry (a PrivateLink region reaches only its own).
+        worker_image = image_in_region(args.options.worker_image, region)
+        server_image = image_in_region(args.options.server_image, region)
+        images = [worker_image, server_image]
         aws.iam.RolePolicy(
             f"{name}-exec-policy",
             name="ElastioVaultExecution",
@@ -294,7 +315,7 @@ class Vault(pulumi.ComponentResource):
             task_role.arn, exec_role.arn, args.recovery_points_table_name,
         ).apply(
             lambda v: EngineSettings(
-                vault_name=vault, region=region, image=args.options.worker_image,
+                vault_name=vault, region=region, image=worker_image,
                 bucket_name=v[0], key_arn=v[1],
                 index_table_name=v[2], jobs_table_name=v[3], catalog_function_name=v[4], task_role_arn=v[5],
                 execution_role_arn=v[6], recovery_points_table_name=v[7],
@@ -347,7 +368,7 @@ class Vault(pulumi.ComponentResource):
             task_role_arn=task_role.arn,
             execution_role_arn=exec_role.arn,
             container_definitions=settings.apply(
-                lambda s: _json(vault_documents.server_container_definitions(s, args.options.server_image))
+                lambda s: _json(vault_documents.server_container_definitions(s, server_image))
             ),
             tags=tags,
             opts=child,
@@ -397,12 +418,23 @@ class Vault(pulumi.ComponentResource):
         )
 
 
+# The stopped reason of a task Fargate Spot reclaims: "Your Spot Task was interrupted." (Amazon ECS Developer
+# Guide, "AWS Fargate capacity providers", the task state change event of a Fargate Spot interruption). Batch
+# globs allow letters, digits, '.', ':' and white space with one '*' only at the end (AWS Batch API reference,
+# EvaluateOnExit; the provider refuses anything else at preview), so the rule matches that prefix.
+FARGATE_SPOT_INTERRUPTED = "Your Spot Task was interrupted*"
+# The stopped reason when the EC2 host under a task goes away (AWS Batch User Guide, "Automated job retries").
+HOST_TERMINATED = "Host EC2*"
+
+
 def _retry_only_when_reclaimed() -> list[aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs]:
-    # A Spot reclaim (or host loss) stops the task with a "Host EC2..." / "Spot" reason: retry those; a job
-    # that exited on its own failed for a reason a retry would repeat.
+    # A Spot reclaim or host loss is worth a retry; a job that exited on its own failed for a reason a retry
+    # would repeat.
     return [
-        aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(action="RETRY", on_status_reason="Host EC2*"),
-        aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(action="RETRY", on_status_reason="*Spot*"),
+        aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(action="RETRY", on_status_reason=HOST_TERMINATED),
+        aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(
+            action="RETRY", on_status_reason=FARGATE_SPOT_INTERRUPTED
+        ),
         aws.batch.JobDefinitionRetryStrategyEvaluateOnExitArgs(action="EXIT", on_reason="*"),
     ]
 

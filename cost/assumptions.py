@@ -45,6 +45,9 @@ class Assumptions:
     # Lambda keeps polling an SQS event source even when idle: five long polls of 20 s each at a time.
     sqs_pollers: float = 5.0
     sqs_poll_wait_s: float = 20.0
+    # The tenant polls its events queue from outside (assumption: one long poller of 20 s per region).
+    tenant_pollers: float = 1.0
+    tenant_poll_wait_s: float = 20.0
     # Restores read packs with ranged GETs of runs of adjacent chunks.
     restore_read_mib: float = 4.0
     # Control plane per backup job: router, background jobs, job status, catalog invocations and log lines.

@@ -20,6 +20,7 @@ class Line:
     unit_price_usd: float
     price_key: str
     note: str = ""
+    component: str = ""  # "us-east-1/vault:primary", "us-east-1/connector", "account"; the region if outside one
 
     @property
     def monthly_usd(self) -> float:
@@ -28,6 +29,7 @@ class Line:
     def as_dict(self) -> dict[str, Any]:
         return {
             "resource": self.resource,
+            "component": self.component or self.region,
             "region": self.region,
             "part": self.part,
             "quantity": self.quantity,
@@ -40,10 +42,17 @@ class Line:
 
 
 def priced(
-    prices: PriceTable, key: str, region: str, resource: str, quantity: float, part: Part, note: str = ""
+    prices: PriceTable,
+    key: str,
+    region: str,
+    resource: str,
+    quantity: float,
+    part: Part,
+    note: str = "",
+    component: str = "",
 ) -> Line:
     price = prices.price(key, region)
-    return Line(resource, region, part, quantity, price.unit, price.usd, key, note)
+    return Line(resource, region, part, quantity, price.unit, price.usd, key, note, component)
 
 
 def total(lines: list[Line]) -> float:
@@ -73,7 +82,17 @@ def apply_free_tier(lines: list[Line], prices: PriceTable) -> list[Line]:
                     line.unit_price_usd,
                     key,
                     free.description,
+                    line.component,
                 )
             )
             remaining -= taken
     return lines + credits
+
+
+def rollup(lines: list[Line], by: str) -> dict[str, float]:
+    """Monthly USD per `region` or per `component`, in first-seen order."""
+    totals: dict[str, float] = {}
+    for line in lines:
+        key = line.region if by == "region" else (line.component or line.region)
+        totals[key] = totals.get(key, 0.0) + line.monthly_usd
+    return totals

@@ -1,9 +1,11 @@
 """`python -m cost refresh-prices`: update the price table from the AWS Price List API (boto3 `pricing`).
 
-Each mapped price is looked up per region with `GetProducts` (service code + `regionCode`), matched on its
-usage type (region prefix stripped), and the lowest-range paid tier of its on-demand terms is taken. A
-refreshed region records the SKU and the date as its source; prices without a mapping, or not found, keep
-their published value and are listed.
+Each mapped price is looked up per region with `GetProducts` filtered by service code, `regionCode` and its
+usage type (`usagetype` CONTAINS the type without the region prefix, one of the API's filter types), so
+a lookup reads a page or two instead of the whole EC2 catalogue; the match is then exact on the usage type
+(region prefix stripped), and the lowest-range paid tier of its on-demand terms is taken. A refreshed region
+records the SKU and the date as its source; prices without a mapping, or not found, keep their published
+value and are listed. The run reports how many requests it made and how long it took.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import datetime as dt
 import json
 import re
 import sys
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +61,8 @@ MAPPINGS: dict[str, Mapping_] = {
     "vpce.interface.hours": Mapping_("AmazonVPC", "VpcEndpoint-Hours"),
     "vpce.interface.data": Mapping_("AmazonVPC", "VpcEndpoint-Bytes"),
     "vpc.nat_gateway.hours": Mapping_("AmazonEC2", "NatGateway-Hours"),
+    "vpc.nat_gateway.data": Mapping_("AmazonEC2", "NatGateway-Bytes"),
+    "vpc.public_ipv4.hours": Mapping_("AmazonVPC", "PublicIPv4:InUseAddress"),
     "ebs.snapshot.standard": Mapping_("AmazonEC2", "EBS:SnapshotUsage"),
     "ebs.snapshot.archive": Mapping_("AmazonEC2", "EBS:SnapshotArchiveStorage"),
     "ebs.snapshot.archive_retrieval": Mapping_("AmazonEC2", "EBS:SnapshotArchiveRetrieval"),
@@ -98,23 +103,37 @@ def find_price(products: Iterable[str | Mapping[str, Any]], usage_type: str) -> 
     return None
 
 
-def _products(client: Any, service_code: str, region: str) -> list[str]:
+def _products(client: Any, service_code: str, region: str, usage_type: str) -> tuple[list[str], int]:
+    """The region's products of one usage type, and the number of GetProducts requests it took."""
     items: list[str] = []
-    token = None
+    token, requests = None, 0
     while True:
         request: dict[str, Any] = {
             "ServiceCode": service_code,
-            "Filters": [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": region}],
+            "Filters": [
+                {"Type": "TERM_MATCH", "Field": "regionCode", "Value": region},
+                # Usage types carry a region prefix outside us-east-1 ("EUC1-NatGateway-Bytes"): match the rest.
+                {"Type": "CONTAINS", "Field": "usagetype", "Value": usage_type},
+            ],
             "FormatVersion": "aws_v1",
             "MaxResults": 100,
         }
         if token:
             request["NextToken"] = token
         page = client.get_products(**request)
+        requests += 1
         items += page.get("PriceList", [])
         token = page.get("NextToken")
         if not token:
-            return items
+            return items, requests
+
+
+@dataclass
+class Lookups:
+    """What a refresh asked the Price List API: reported with the time it took."""
+
+    requests: int = 0
+    prices: int = 0
 
 
 def refresh(
@@ -123,14 +142,15 @@ def refresh(
     regions: Iterable[str],
     keys: Iterable[str] | None = None,
     today: dt.date | None = None,
+    lookups: Lookups | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """A copy of the price table `document` with every mapped price looked up, and a report line per change
-    or miss. `client` is a boto3 `pricing` client."""
+    or miss. `client` is a boto3 `pricing` client; `lookups` counts the requests made."""
     today_text = (today or dt.date.today()).isoformat()
     updated = copy.deepcopy(document)
     report: list[str] = []
+    lookups = lookups if lookups is not None else Lookups()
     wanted = list(keys or updated["prices"])
-    cache: dict[tuple[str, str], list[str]] = {}
     for key in wanted:
         mapping = MAPPINGS.get(key)
         if mapping is None:
@@ -138,9 +158,10 @@ def refresh(
             continue
         entry = updated["prices"][key]
         for region in regions:
-            if (mapping.service_code, region) not in cache:
-                cache[(mapping.service_code, region)] = _products(client, mapping.service_code, region)
-            found = find_price(cache[(mapping.service_code, region)], mapping.usage_type)
+            products, requests = _products(client, mapping.service_code, region, mapping.usage_type)
+            lookups.requests += requests
+            lookups.prices += 1
+            found = find_price(products, mapping.usage_type)
             if found is None:
                 report.append(f"{key} {region}: not found in the Price List; kept {entry['usd'][region]}")
                 continue
@@ -172,9 +193,10 @@ def main(argv: list[str]) -> int:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+    lookups, started = Lookups(), time.monotonic()
     try:
         client = boto3.client("pricing", region_name=PRICE_LIST_ENDPOINT_REGION)
-        updated, report = refresh(table.document, client, regions)
+        updated, report = refresh(table.document, client, regions, lookups=lookups)
     except NoCredentialsError:
         print(
             "error: refresh-prices needs AWS credentials allowed pricing:GetProducts "
@@ -191,6 +213,10 @@ def main(argv: list[str]) -> int:
         print(f"error: cannot reach the Price List API: {err}", file=sys.stderr)
         return 2
     print("\n".join(report) or "no changes")
+    print(
+        f"looked up {lookups.prices} prices in {lookups.requests} Price List requests, "
+        f"{time.monotonic() - started:.1f} s"
+    )
     if not args.dry_run:
         args.prices.write_text(json.dumps(updated, indent=1) + "\n")
         print(f"wrote {args.prices}")

@@ -21,41 +21,48 @@ def sweep(
     change_rates: Sequence[float] = CHANGE_RATES,
     **options: Any,
 ) -> dict[str, Any]:
-    """Savings vs EBS snapshots (percent) for each retention (rows) and change rate (columns)."""
+    """Savings (percent) against both baselines for each retention (rows) and change rate (columns)."""
     records = list(records)
-    rows = []
+    snapshots, backup = [], []
     for days in retentions:
-        row = []
+        snapshot_row, backup_row = [], []
         for rate in change_rates:
             result = estimate(
                 records, replace(workload, retention_days=days, daily_change_rate=rate), **options
             )
-            row.append(result.savings_pct(result.ebs_snapshots))
-        rows.append(row)
+            snapshot_row.append(result.savings_pct(result.ebs_snapshots))
+            backup_row.append(result.savings_pct(result.aws_backup))
+        snapshots.append(snapshot_row)
+        backup.append(backup_row)
     return {
         "workload": workload.as_dict(),
         "retention_days": list(retentions),
         "daily_change_rates": list(change_rates),
-        "savings_vs_snapshots_pct": rows,
+        "savings_vs_snapshots_pct": snapshots,
+        "savings_vs_aws_backup_pct": backup,
     }
 
 
 def render_sweep(table: dict[str, Any]) -> str:
+    """Both baselines' savings tables, one under the other."""
     w = table["workload"]
     rates = table["daily_change_rates"]
     head = f"{'retention':>10} | " + " ".join(f"{rate:>7.1%}" for rate in rates)
-    out = [
-        f"Savings vs EBS snapshots (%), {w['protected_gb']:g} GB of '{w['data_profile']}' data; "
-        "rows: retention days, columns: daily change rate",
-        head,
-        "-" * len(head),
-    ]
-    for days, row in zip(table["retention_days"], table["savings_vs_snapshots_pct"], strict=True):
-        out.append(
-            f"{days:>10} | "
-            + " ".join(f"{value:>7.0f}" if value is not None else f"{'n/a':>7}" for value in row)
-        )
-    return "\n".join(out)
+    out = []
+    for baseline, key in (("EBS snapshots", "savings_vs_snapshots_pct"), ("AWS Backup", "savings_vs_aws_backup_pct")):
+        out += [
+            f"Savings vs {baseline} (%), {w['protected_gb']:g} GB of '{w['data_profile']}' data; "
+            f"rows: retention days, columns: daily change rate ({w['change_rate_basis']} basis)",
+            head,
+            "-" * len(head),
+        ]
+        for days, row in zip(table["retention_days"], table[key], strict=True):
+            out.append(
+                f"{days:>10} | "
+                + " ".join(f"{value:>7.0f}" if value is not None else f"{'n/a':>7}" for value in row)
+            )
+        out.append("")
+    return "\n".join(out).rstrip("\n")
 
 
 def plot_sweep(table: dict[str, Any], path: Path) -> Path:

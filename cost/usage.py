@@ -11,11 +11,10 @@ from dataclasses import dataclass
 
 from cost.assumptions import Assumptions
 from cost.lines import Line, priced
+from cost.operations import KIB_PER_GB, OperationCounts, operation_counts
 from cost.prices import PriceTable
 from cost.profiles import DataProfile
 from cost.workload import Workload
-
-KIB_PER_GB = 1024 * 1024
 
 
 def amplification(granularity_kib: float, extent_kib: float) -> float:
@@ -52,15 +51,42 @@ class DataFlow:
         )
 
 
+def changed_share(rate: float, amplification_factor: float) -> float:
+    """Share of units changed in a day when a share `rate` of the data is rewritten in runs that each touch
+    `amplification_factor` units per unit of data.
+
+    Rewrites overlap instead of adding up: with independent writes a unit escapes a day's changes with
+    probability (1 - rate) ** amplification_factor, so the share changed is 1 - (1 - r)^a (r * a for small
+    r, never above 1). The same rule gives the share changed over d independent days: 1 - (1 - r)^d."""
+    return 1.0 - (1.0 - rate) ** amplification_factor
+
+
+def data_rate(workload: Workload, profile: DataProfile, assumptions: Assumptions) -> float:
+    """The share of the data rewritten a day. A `blocks` basis (what snapshot sizes show: the share of
+    512 KiB blocks changed) is turned back into data through the profile's run length."""
+    if workload.change_rate_basis == "data":
+        return workload.daily_change_rate
+    block_amp = amplification(assumptions.ebs_block_kib, profile.changed_extent_kib)
+    return 1.0 - (1.0 - workload.daily_change_rate) ** (1.0 / block_amp)
+
+
+def changed_block_share(workload: Workload, profile: DataProfile, assumptions: Assumptions) -> float:
+    """Share of the volumes' 512 KiB blocks a day changes: what snapshots store and the engine reads."""
+    rate = data_rate(workload, profile, assumptions)
+    return changed_share(rate, amplification(assumptions.ebs_block_kib, profile.changed_extent_kib))
+
+
 def data_flow(workload: Workload, profile: DataProfile, assumptions: Assumptions) -> DataFlow:
     a = assumptions
-    protected, rate, days = workload.protected_gb, workload.daily_change_rate, workload.retention_days
-    block_amp = amplification(a.ebs_block_kib, profile.changed_extent_kib)
-    chunk_amp = amplification(a.chunk_avg_kib, profile.changed_extent_kib)
-    changed_blocks = protected * rate * block_amp
+    protected, days = workload.protected_gb, workload.retention_days
+    rate = data_rate(workload, profile, a)
+    changed_blocks = protected * changed_block_share(workload, profile, a)
     # The engine reads whole changed blocks, but chunks of them that did not change dedup against the index,
     # so the vault keeps changes at chunk granularity.
-    new_chunks = protected * rate * chunk_amp / profile.dedup_factor
+    new_chunks = (
+        protected * changed_share(rate, amplification(a.chunk_avg_kib, profile.changed_extent_kib))
+        / profile.dedup_factor
+    )
     new_stored = new_chunks / profile.compression_factor
     retained = new_stored * days
     t = a.compaction_live_threshold
@@ -82,6 +108,80 @@ def data_flow(workload: Workload, profile: DataProfile, assumptions: Assumptions
     )
 
 
+def index_bytes_moved(write_units: float, read_units: float, ops: OperationCounts) -> float:
+    """GB the index requests carry over the network: an item per write, an item per lookup request."""
+    requests = write_units + read_units / ops.index_read_units_per_chunk_read
+    return requests * ops.index_item_bytes / 2**30
+
+
+@dataclass(frozen=True)
+class Network:
+    """How one vault's tasks reach AWS (from `cost.graph.VaultFacts`): `public`, `endpoint` or `nat`."""
+
+    path: str = "public"
+    s3_gateway: bool = False
+    dynamodb_gateway: bool = False
+
+
+def network_lines(
+    line,  # the caller's line factory: (price key, resource, quantity, note) -> Line
+    network: Network,
+    *,
+    ebs_gb: float,
+    s3_gb: float,
+    dynamodb_gb: float,
+    task_hours: float,
+) -> list:
+    """The per-GB and per-address charges of the path the engine's bytes take out of the tasks' subnets."""
+    lines = []
+    if network.path == "public":
+        # A Fargate task with assignPublicIp holds one public IPv4 address while it runs.
+        lines.append(
+            line("vpc.public_ipv4.hours", "Public IPv4 addresses of running tasks", task_hours,
+                 "assignPublicIp: one address per task-hour")
+        )
+    elif network.path == "endpoint":
+        lines.append(
+            line("vpce.interface.data", "Interface endpoint data processed (EBS direct API reads)", ebs_gb,
+                 "the ebs endpoint carries the blocks the engine reads")
+        )
+    else:
+        lines.append(
+            line("vpc.nat_gateway.data", "NAT data processed (EBS direct API reads)", ebs_gb,
+                 "private subnets without PrivateLink: the customer's NAT gateway (assumed)")
+        )
+        if not network.s3_gateway:
+            lines.append(
+                line("vpc.nat_gateway.data", "NAT data processed (S3 packs, no gateway endpoint)", s3_gb,
+                     "no routeTableIds: no S3 gateway endpoint")
+            )
+        if not network.dynamodb_gateway:
+            lines.append(
+                line("vpc.nat_gateway.data", "NAT data processed (DynamoDB index, no gateway endpoint)",
+                     dynamodb_gb, "no routeTableIds: no DynamoDB gateway endpoint")
+            )
+    return lines
+
+
+def compute_lines(line, job_hours: float, a: Assumptions, *, spot: bool, jobs: str) -> list[Line]:
+    """Fargate (or Fargate Spot) vCPU and memory of `job_hours` of Batch jobs of the graph's size."""
+    fargate, label = ("fargate_spot", "Fargate Spot") if spot else ("fargate", "Fargate")
+    return [
+        line(
+            f"{fargate}.vcpu",
+            f"Batch {label} vCPU ({jobs})",
+            job_hours * a.job_vcpu,
+            f"{job_hours:.3g} job-hours x {a.job_vcpu:g} vCPU",
+        ),
+        line(
+            f"{fargate}.memory",
+            f"Batch {label} memory",
+            job_hours * a.job_memory_gb,
+            f"{job_hours:.3g} job-hours x {a.job_memory_gb:g} GB",
+        ),
+    ]
+
+
 def elastio_usage_lines(
     workload: Workload,
     profile: DataProfile,
@@ -92,14 +192,18 @@ def elastio_usage_lines(
     spot: bool = False,
     bucket_key: bool = False,
     pitr: bool = True,
+    network: Network = Network(),
+    component: str = "",
 ) -> list[Line]:
+    """A month of steady daily backups of `workload` into one vault in `region`."""
     a = assumptions
+    ops = operation_counts(a)
     flow = data_flow(workload, profile, a)
     month = a.days_per_month
     restore = workload.restore_gb_per_month
 
     def line(key: str, resource: str, quantity: float, note: str = "") -> Line:
-        return priced(prices, key, region, resource, quantity, "usage", note)
+        return priced(prices, key, region, resource, quantity, "usage", note, component)
 
     lines = [
         line(
@@ -130,15 +234,18 @@ def elastio_usage_lines(
         ),
     ]
 
-    packs_per_gb = 1024 / a.pack_mib
     puts = month * (
-        (flow.new_stored_gb_per_day + flow.rewritten_gb_per_day) * packs_per_gb + flow.jobs_per_day
+        (flow.new_stored_gb_per_day + flow.rewritten_gb_per_day) * ops.packs_per_stored_gb
+        + flow.jobs_per_day * ops.s3_puts_per_job
     )
     restored_stored = restore / profile.compression_factor
     gets = (
         month
-        * (flow.new_stored_gb_per_day / (1 - a.compaction_live_threshold) * packs_per_gb + flow.jobs_per_day)
-        + restored_stored * 1024 / a.restore_read_mib
+        * (
+            flow.new_stored_gb_per_day / (1 - a.compaction_live_threshold) * ops.packs_per_stored_gb
+            + flow.jobs_per_day * ops.s3_gets_per_job
+        )
+        + restored_stored * ops.restore_gets_per_stored_gb
     )
     lines += [
         line(
@@ -156,17 +263,19 @@ def elastio_usage_lines(
         ),
     ]
 
-    chunks_per_gb = KIB_PER_GB / a.chunk_avg_kib
-    index_gb = flow.unique_chunk_gb * chunks_per_gb * a.index_item_bytes / 2**30
-    moved_chunks = flow.rewritten_gb_per_day * profile.compression_factor * chunks_per_gb
-    writes = month * (2 * flow.new_chunk_gb_per_day * chunks_per_gb + moved_chunks)  # add, later delete, move
-    lookups = month * flow.changed_block_gb_per_day * chunks_per_gb * a.index_read_units_per_lookup
+    index_gb = flow.unique_chunk_gb * ops.chunks_per_gb * ops.index_item_bytes / 2**30
+    moved_chunks = flow.rewritten_gb_per_day * profile.compression_factor * ops.chunks_per_gb
+    writes = month * (
+        ops.index_writes_per_new_chunk * flow.new_chunk_gb_per_day * ops.chunks_per_gb
+        + ops.index_writes_per_moved_chunk * moved_chunks
+    )
+    lookups = month * flow.changed_block_gb_per_day * ops.chunks_per_gb * ops.index_read_units_per_chunk_read
     lines += [
         line(
             "dynamodb.storage",
             "Dedup index storage",
             index_gb,
-            f"one {a.index_item_bytes:g}-byte item per {a.chunk_avg_kib:g} KiB chunk",
+            f"one {ops.index_item_bytes:g}-byte item per chunk ({ops.chunks_per_gb:g} chunks/GB)",
         ),
         *([line("dynamodb.pitr", "Dedup index point-in-time recovery", index_gb)] if pitr else []),
         line("dynamodb.write_request_units", "Dedup index writes", writes / 1e6),
@@ -184,24 +293,9 @@ def elastio_usage_lines(
         + restore_jobs * a.job_overhead_minutes / 60
         + restore / throughput_gb_h
     )
-    fargate = "fargate_spot" if spot else "fargate"
-    label = "Fargate Spot" if spot else "Fargate"
-    lines += [
-        line(
-            f"{fargate}.vcpu",
-            f"Batch {label} vCPU (backup, compaction, restore jobs)",
-            job_hours * a.job_vcpu,
-            f"{job_hours:.3g} job-hours x {a.job_vcpu:g} vCPU",
-        ),
-        line(
-            f"{fargate}.memory",
-            f"Batch {label} memory",
-            job_hours * a.job_memory_gb,
-            f"{job_hours:.3g} job-hours x {a.job_memory_gb:g} GB",
-        ),
-    ]
+    lines += compute_lines(line, job_hours, a, spot=spot, jobs="backup, compaction, restore jobs")
 
-    blocks_per_gb = KIB_PER_GB / a.ebs_block_kib
+    blocks_per_gb = ops.blocks_per_gb
     lines += [
         line(
             "ebs.direct.get_block",
@@ -215,7 +309,10 @@ def elastio_usage_lines(
             * flow.jobs_per_day
             * max(
                 1.0,
-                math.ceil(flow.changed_block_gb_per_day * blocks_per_gb / max(flow.jobs_per_day, 1) / 10_000),
+                math.ceil(
+                    flow.changed_block_gb_per_day * blocks_per_gb / max(flow.jobs_per_day, 1)
+                    / ops.blocks_per_list_page
+                ),
             )
             / 1e3,
         ),
@@ -233,14 +330,23 @@ def elastio_usage_lines(
             line(
                 "ebs.snapshot.standard",
                 "Change-tracking snapshot (latest per volume)",
-                workload.protected_gb
-                * (
-                    1
-                    + workload.daily_change_rate * amplification(a.ebs_block_kib, profile.changed_extent_kib)
-                ),
+                workload.protected_gb * (1 + changed_block_share(workload, profile, a)),
                 "kept until the next backup so ListChangedBlocks can diff against it",
             )
         )
+    s3_gb = (
+        month * (flow.new_stored_gb_per_day * (1 + 1 / (1 - a.compaction_live_threshold))
+                 + flow.rewritten_gb_per_day)
+        + restored_stored
+    )
+    lines += network_lines(
+        line,
+        network,
+        ebs_gb=month * flow.changed_block_gb_per_day + restore,
+        s3_gb=s3_gb,
+        dynamodb_gb=index_bytes_moved(writes, lookups, ops),
+        task_hours=job_hours,
+    )
 
     invocations = month * flow.jobs_per_day * a.invocations_per_job
     log_gb = (
@@ -270,19 +376,25 @@ def snapshot_quantities(
     workload: Workload, profile: DataProfile, assumptions: Assumptions
 ) -> tuple[float, float]:
     """GB a chain of daily EBS snapshots keeps: the first full copy of the used blocks, and the changed
-    512 KiB     blocks of each retained day (standard tier: incremental, not compressed, not deduplicated)."""
-    changed = workload.daily_change_rate * amplification(
-        assumptions.ebs_block_kib, profile.changed_extent_kib
-    )
+    512 KiB blocks of each retained day (standard tier: incremental, not compressed, not deduplicated)."""
+    changed = changed_block_share(workload, profile, assumptions)
     return workload.protected_gb, workload.protected_gb * changed * workload.retention_days
 
 
 def ebs_snapshot_lines(
-    workload: Workload, profile: DataProfile, region: str, prices: PriceTable, assumptions: Assumptions
+    workload: Workload,
+    profile: DataProfile,
+    region: str,
+    prices: PriceTable,
+    assumptions: Assumptions,
+    component: str = "",
 ) -> list[Line]:
     full, changes = snapshot_quantities(workload, profile, assumptions)
     return [
-        priced(prices, "ebs.snapshot.standard", region, "EBS snapshots: first full snapshot", full, "usage"),
+        priced(
+            prices, "ebs.snapshot.standard", region, "EBS snapshots: first full snapshot", full, "usage",
+            component=component,
+        ),
         priced(
             prices,
             "ebs.snapshot.standard",
@@ -291,16 +403,25 @@ def ebs_snapshot_lines(
             changes,
             "usage",
             f"{workload.retention_days} daily snapshots",
+            component,
         ),
     ]
 
 
 def aws_backup_lines(
-    workload: Workload, profile: DataProfile, region: str, prices: PriceTable, assumptions: Assumptions
+    workload: Workload,
+    profile: DataProfile,
+    region: str,
+    prices: PriceTable,
+    assumptions: Assumptions,
+    component: str = "",
 ) -> list[Line]:
     full, changes = snapshot_quantities(workload, profile, assumptions)
     lines = [
-        priced(prices, "backup.ebs.warm", region, "AWS Backup EBS: first full backup", full, "usage"),
+        priced(
+            prices, "backup.ebs.warm", region, "AWS Backup EBS: first full backup", full, "usage",
+            component=component,
+        ),
         priced(
             prices,
             "backup.ebs.warm",
@@ -309,6 +430,7 @@ def aws_backup_lines(
             changes,
             "usage",
             f"{workload.retention_days} daily recovery points",
+            component,
         ),
     ]
     if workload.restore_gb_per_month:
@@ -320,6 +442,53 @@ def aws_backup_lines(
                 "AWS Backup EBS restores",
                 workload.restore_gb_per_month,
                 "usage",
+                component=component,
             )
         )
     return lines
+
+
+def first_backup_lines(
+    workload: Workload,
+    profile: DataProfile,
+    region: str,
+    prices: PriceTable,
+    assumptions: Assumptions,
+    *,
+    spot: bool = False,
+    network: Network = Network(),
+    component: str = "",
+) -> list[Line]:
+    """What month 1 adds once: the first full backup reads every used block, looks up and indexes every
+    chunk, and packs the first full copy (its storage is already in the steady month)."""
+    a = assumptions
+    protected = workload.protected_gb
+    if protected <= 0:
+        return []
+
+    def line(key: str, resource: str, quantity: float, note: str = "") -> Line:
+        return priced(prices, key, region, f"First full backup: {resource}", quantity, "usage", note, component)
+
+    ops = operation_counts(a)
+    stored = protected / profile.reduction
+    writes = protected / profile.dedup_factor * ops.chunks_per_gb  # added now; the delete is years away
+    lookups = protected * ops.chunks_per_gb * ops.index_read_units_per_chunk_read
+    puts = stored * ops.packs_per_stored_gb + math.ceil(protected / a.volume_gb) * ops.s3_puts_per_job
+    throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
+    job_hours = protected / throughput_gb_h
+    lines = [
+        line("ebs.direct.get_block", "EBS direct APIs: every used block read", protected * ops.blocks_per_gb / 1e3),
+        line("dynamodb.write_request_units", "dedup index writes", writes / 1e6),
+        line("dynamodb.read_request_units", "dedup index lookups", lookups / 1e6),
+        line("s3.put_requests", "S3 PUT requests", puts / 1e3),
+        *compute_lines(line, job_hours, a, spot=spot, jobs="the full read"),
+    ]
+    lines += network_lines(
+        line,
+        network,
+        ebs_gb=protected,
+        s3_gb=stored,
+        dynamodb_gb=index_bytes_moved(writes, lookups, ops),
+        task_hours=job_hours,
+    )
+    return [x for x in lines if x.quantity > 0]

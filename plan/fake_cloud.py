@@ -74,6 +74,12 @@ class FakeCloud(pulumi.runtime.Mocks):
                 "userId": "AIDAOFFLINEPLAN",
                 "id": self.account_id,
             }
+        if args.token == "aws:kms/getAlias:getAlias":
+            # The key an alias points to, with the id the key got when it was planned (see new_resource).
+            name = args.args["name"]
+            key_id = f"{name.removeprefix('alias/')}-key-id"
+            key_arn = f"arn:aws:kms:us-east-1:{self.account_id}:key/{key_id}"
+            return {"name": name, "targetKeyId": key_id, "targetKeyArn": key_arn, "id": key_arn}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
         if args.token == "aws:ec2/getPrefixList:getPrefixList":

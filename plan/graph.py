@@ -18,6 +18,8 @@ class PlannedResource:
     protect: bool = False
     retain_on_delete: bool = False
     ignore_changes: list[str] = field(default_factory=list)
+    import_id: str | None = None
+    """The `import_` resource option: the id of an existing resource the engine adopts instead of creating."""
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     custom: bool = True
 

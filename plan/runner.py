@@ -56,6 +56,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "protect": bool(request.protect),
                     "retain_on_delete": bool(request.retainOnDelete),
                     "ignore_changes": sorted(request.ignoreChanges),
+                    "import_id": request.importId or None,
                     "provider": request.provider or None,
                     "providers": dict(request.providers),
                     "property_dependencies": {
@@ -256,6 +257,7 @@ def _resolve(registrations: list[dict[str, Any]]) -> list[PlannedResource]:
                 protect=reg["protect"],
                 retain_on_delete=reg["retain_on_delete"],
                 ignore_changes=reg["ignore_changes"],
+                import_id=reg["import_id"],
                 property_dependencies=reg["property_dependencies"],
                 custom=reg["custom"],
             )

@@ -10,7 +10,9 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from components import packaging
 from plan import Plan, PlanError, build_plan
+from preview.lambda_code import lambda_code, render_lambda_code
 from preview.network_check import network_findings
 from preview.tree import render_counts, render_tree
 
@@ -50,6 +52,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--free-tier", action="store_true", help="count the AWS free tier in the cost (off: it is shared)"
+    )
+    parser.add_argument(
+        "--build-layer",
+        action="store_true",
+        help="build the functions' dependency layer first if it is not built (needs PyPI), so its codeSha256 shows",
     )
     parser.add_argument("--debug", action="store_true", help="show the Python traceback of an internal error")
     return parser.parse_args(argv)
@@ -92,9 +99,8 @@ def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any],
         verdicts = evaluate(records, _policy_config(args.policy_config))
     except PolicyConfigError as err:
         raise BadInput(f"--policy-config: {err}") from None
-    usage = plan.config.usage.model_dump(by_alias=True) if plan.config is not None else None
-    try:
-        estimate = cost.summary(records, usage, free_tier=args.free_tier)
+    try:  # each vault's usage is priced in its own region; errors name the full config key
+        estimate = cost.summary(records, config=plan.config, free_tier=args.free_tier)
     except cost.CostInputError as err:
         raise BadInput(err.describe(cost.config_key(err.field))) from None
     network = network_findings(records, plan.config) if plan.config is not None else {"warnings": [], "notes": []}
@@ -104,8 +110,13 @@ def _assess(plan: Plan, args: argparse.Namespace) -> tuple[list, dict[str, Any],
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        if args.build_layer:
+            packaging.ensure_layer(mocked=False)
         plan = build_plan(args.stack, project_dir=args.project_dir)
         verdicts, estimate, network = _assess(plan, args)
+    except packaging.PackagingError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except PlanError as err:
         # One problem is one line (it names the stack or file); a list of problems gets a heading.
         message = str(err)
@@ -137,6 +148,7 @@ def _print_report(args: argparse.Namespace, plan: Plan, verdicts: list, estimate
         document["policies"] = to_json(verdicts)
         document["cost"] = estimate
         document["network"] = network
+        document["lambdaCode"] = lambda_code(document["resources"])
         print(json.dumps(document, indent=2, default=str))
         return
 
@@ -147,6 +159,11 @@ def _print_report(args: argparse.Namespace, plan: Plan, verdicts: list, estimate
     print("\n".join(render_tree(plan)))
     print()
     print("\n".join(render_counts(plan)))
+    print()
+    code = lambda_code(plan.records())
+    print("\n".join(render_lambda_code(code)))
+    for note in code["notes"]:
+        print(f"note: {note}")
     print()
     for warning in network["warnings"]:
         print(f"warning: {warning}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components import networking
+from components import naming, networking
 from components.config import DeploymentConfig
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
@@ -26,13 +26,23 @@ def network_findings(records: Iterable[Mapping[str, Any]], config: DeploymentCon
     warnings, notes = [], []
     for region in config.regions:
         network = region.network
-        have = present.get((region.region, network.vpc_id), set())
+        # Endpoints the VPC already has (existingEndpoints) count as present: the program does not create them.
+        have = present.get((region.region, network.vpc_id), set()) | set(
+            networking.existing_service_names(region.region, network)
+        )
         for service in networking.required_service_names(region.region, network):
             if service not in have:
                 warnings.append(
                     f"{region.region}: no VPC endpoint for {service} in {network.vpc_id}; the vault tasks "
                     f"{'cannot reach it (PrivateLink, no internet)' if network.private_link else 'will use NAT'}"
                 )
+        existing_interfaces = [s for s in network.existing_endpoints if s in networking.INTERFACE_SERVICES]
+        if existing_interfaces:
+            notes.append(
+                f"{region.region}: existing interface endpoints ({', '.join(existing_interfaces)}) must admit HTTPS "
+                f"(443) from the vault tasks' security group {naming.vault_tasks_security_group_name()!r} in "
+                f"{network.vpc_id}, and have private DNS on (not checked offline)"
+            )
         if not network.private_link and not network.assign_public_ip:
             notes.append(
                 f"{region.region}: vault tasks run in private subnets without PrivateLink; they need a NAT route "

@@ -11,6 +11,8 @@ def _label(resource: PlannedResource) -> str:
         flags.append("protected")
     if resource.retain_on_delete:
         flags.append("retained on delete")
+    if resource.import_id:
+        flags.append(f"adopts existing {resource.import_id}")
     suffix = f"  ({', '.join(flags)})" if flags else ""
     return f"{resource.name}  {resource.type}{suffix}"
 

@@ -1,5 +1,7 @@
-"""Shared offline plans: planning is the slow part, so each stack is planned once per session and every test
-layer that reads a planned graph (components, IAM tables) shares it."""
+"""Shared offline plans for the tests: planning is the slow part, so each stack is planned once per session and
+every test layer that reads a planned graph (components, IAM tables) shares it.
+
+Tests must not change these plans in place (copy.deepcopy one first)."""
 
 from __future__ import annotations
 
@@ -27,6 +29,6 @@ def example_plan() -> Plan:
 
 @pytest.fixture(scope="session")
 def largest_plan() -> Plan:
-    """Every supported region with the maximum number of vaults and PrivateLink, with the longest IAM name
-    prefix and suffix."""
+    """Every supported region with the maximum number of vaults and PrivateLink (the benchmark's stack), with
+    the longest IAM name prefix and suffix."""
     return build_plan("largest", stack_values=largest_values())

@@ -6,8 +6,6 @@ fails here means a change would replace a live IAM policy: restore the old wordi
 
 from __future__ import annotations
 
-import pytest
-
 from components import iam_documents
 from plan import build_plan
 from tests.replacement import replacements
@@ -42,11 +40,6 @@ PINNED = {
     "elastio-account-installer-access-2": "ElastioInstaller permissions, part 2 of 3.",
     "elastio-account-installer-access-3": "ElastioInstaller permissions, part 3 of 3.",
 }
-
-
-@pytest.fixture(scope="module")
-def example_plan():
-    return build_plan("example")
 
 
 def _policies(plan) -> dict[str, dict]:

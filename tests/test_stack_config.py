@@ -119,10 +119,61 @@ def test_private_link_needs_route_tables():
     assert problem.startswith("elastio:regions[0].network: privateLink is true but routeTableIds is empty")
 
 
+PRIVATE_IMAGES = {
+    "workerImage": "123456789012.dkr.ecr.{region}.amazonaws.com/scalez-worker:1.0.0",
+    "serverImage": "123456789012.dkr.ecr.{region}.amazonaws.com/scalez-server@sha256:" + "a" * 64,
+}
+
+
 def test_private_link_with_route_tables_is_valid():
     raw = minimal()
     raw["regions"][0]["network"].update(privateLink=True, routeTableIds=["rtb-0123456789abcdef0"])
+    raw["options"] = dict(PRIVATE_IMAGES)
     assert parse_config(raw).regions[0].network.private_link
+
+
+def test_private_link_refuses_the_default_public_images_naming_both_keys_and_the_fix():
+    raw = minimal()
+    raw["regions"][0]["network"].update(privateLink=True, routeTableIds=["rtb-0123456789abcdef0"])
+    problems = problems_of(raw)
+    assert [p.split(":", 2)[1] for p in problems] == ["options.workerImage", "options.serverImage"]
+    assert problems[0].startswith(
+        'elastio:options.workerImage: "public.ecr.aws/elastio/scalez-worker:1.0.0" cannot be pulled in us-east-1'
+    )
+    assert "private ECR repository or ECR pull-through cache" in problems[0] and "\n" not in problems[0]
+
+
+def test_private_link_refuses_a_private_registry_of_another_region():
+    raw = minimal()
+    raw["regions"][0]["network"].update(privateLink=True, routeTableIds=["rtb-0123456789abcdef0"])
+    raw["options"] = {**PRIVATE_IMAGES, "workerImage": "123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:1"}
+    (problem,) = problems_of(raw)
+    assert problem.startswith('elastio:options.workerImage: "123456789012.dkr.ecr.eu-west-1.amazonaws.com/w:1"')
+
+
+def test_public_images_are_fine_without_private_link():
+    assert parse_config(minimal()).options.worker_image.startswith("public.ecr.aws/")
+
+
+def test_an_image_may_name_its_region_and_a_malformed_one_is_refused():
+    raw = minimal()
+    raw["options"] = {"workerImage": "123456789012.dkr.ecr.{region}.amazonaws.com/scalez-worker"}
+    (problem,) = problems_of(raw)
+    assert problem.startswith("elastio:options.workerImage: ") and "{region} is filled in per region" in problem
+
+
+def test_existing_gateway_endpoints_stand_in_for_route_tables():
+    raw = minimal()
+    raw["regions"][0]["network"].update(privateLink=True, existingEndpoints=["s3", "dynamodb", "ecr.api"])
+    raw["options"] = dict(PRIVATE_IMAGES)
+    assert parse_config(raw).regions[0].network.existing_endpoints == ["s3", "dynamodb", "ecr.api"]
+
+
+def test_existing_endpoints_must_be_services_the_endpoint_list_knows():
+    raw = with_change(["regions", 0, "network", "existingEndpoints"], ["s3", "ecr"])
+    (problem,) = problems_of(raw)
+    assert problem.startswith("elastio:regions[0].network.existingEndpoints: ")
+    assert "'ecr' is not an endpoint the vault tasks use" in problem and "ecr.api" in problem
 
 
 def test_unknown_keys_are_errors_at_every_level():
@@ -186,6 +237,28 @@ def test_an_unquoted_account_id_asks_for_quotes():
         'elastio:tenant.accountId: 12345678901 is a number; quote the account id in the stack file: '
         'accountId: "012345678901"'
     )
+
+
+@pytest.mark.parametrize(
+    ("usage", "expected"),
+    [
+        ({"dailyChangeRate": 1.5}, "elastio:regions[0].vaults[0].usage.dailyChangeRate: 1.5 is above the maximum, 1"),
+        ({"protectedGB": 10}, "elastio:regions[0].vaults[0].usage.protectedGB: unknown key"),
+        ({"changeRateBasis": "bytes"}, "elastio:regions[0].vaults[0].usage.changeRateBasis: \"bytes\" is not allowed"),
+    ],
+)
+def test_a_vaults_own_usage_is_checked_like_the_stack_usage(usage, expected):
+    raw = minimal()
+    raw["regions"][0]["vaults"][0]["usage"] = usage
+    problems = problems_of(raw)
+    assert any(p.startswith(expected) for p in problems), problems
+
+
+def test_a_vaults_usage_leaves_unset_keys_to_the_cost_models_defaults():
+    raw = minimal()
+    raw["regions"][0]["vaults"][0]["usage"] = {"protectedGb": 500, "changeRateBasis": "blocks"}
+    usage = parse_config(raw).regions[0].vaults[0].usage
+    assert (usage.protected_gb, usage.change_rate_basis, usage.daily_change_rate) == (500, "blocks", None)
 
 
 # --- iam.breakGlassRoleArn (issue 11) ----------------------------------------------------------------------

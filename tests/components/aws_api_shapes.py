@@ -12,7 +12,8 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import botocore.session
@@ -293,3 +294,201 @@ def fargate_size_problems(vcpu: float, memory_mib: float, where: str) -> list[st
     if memory_mib not in allowed:
         return [f"{where}: {memory_mib:g} MiB is not offered with {vcpu:g} vCPU on Fargate"]
     return []
+
+
+# --- provider and AWS rules the SDK does not check -------------------------------------------------------
+# Each rule: the resource type, the input path ("[]" steps into each item of a list), what is allowed, and
+# where the rule comes from. The provider checks most of these at preview (its schema validators), AWS the
+# rest at the first API call: either way after the SDK and the mocks have accepted the value.
+
+TF_BATCH_JOB_DEFINITION = "terraform-provider-aws internal/service/batch/job_definition.go (retry_strategy, timeout)"
+TF_BATCH_NAME = "terraform-provider-aws internal/service/batch/validate.go validName"
+ECS_NAME = "Amazon ECS API reference, CreateCluster clusterName / RegisterTaskDefinition family"
+KMS_ALIAS = "terraform-provider-aws internal/service/kms/validate.go validName; AWS KMS API reference, CreateAlias"
+S3_BUCKET = "Amazon S3 User Guide, 'General purpose bucket naming rules'"
+DYNAMODB_TABLE = "Amazon DynamoDB Developer Guide, 'Supported data types and naming rules'"
+LAMBDA_NAME = "AWS Lambda API reference, CreateFunction FunctionName (64 characters for a bare name)"
+SQS_NAME = "Amazon SQS API reference, CreateQueue QueueName"
+
+
+@dataclass(frozen=True)
+class InputRule:
+    """One rule on one input of one resource type, with its source."""
+
+    type_token: str
+    path: str
+    allowed: str
+    """What AWS or the provider accepts, in words (the message of a violation)."""
+    check: Callable[[Any], bool]
+    source: str
+
+
+def _glob(chars: str) -> Callable[[Any], bool]:
+    """A Batch retry glob: 1-512 characters of `chars`, at most one `*`, and only at the end."""
+    pattern = re.compile(rf"[{chars}]*\*?")
+    return lambda v: isinstance(v, str) and 1 <= len(v) <= 512 and pattern.fullmatch(v) is not None
+
+
+def _name(regex: str, low: int, high: int) -> Callable[[Any], bool]:
+    pattern = re.compile(regex)
+    return lambda v: isinstance(v, str) and low <= len(v) <= high and pattern.fullmatch(v) is not None
+
+
+def _bucket_name(value: Any) -> bool:
+    return (
+        _name(r"[a-z0-9][a-z0-9.-]*[a-z0-9]", 3, 63)(value)
+        and ".." not in value
+        and not re.fullmatch(r"\d+\.\d+\.\d+\.\d+", value)
+        and not value.startswith(("xn--", "sthree-", "amzn-s3-demo-"))
+        and not value.endswith(("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"))
+    )
+
+
+def _alias_name(value: Any) -> bool:
+    return _name(r"alias/[a-zA-Z0-9:/_-]+", 7, 256)(value) and not value.startswith("alias/aws/")
+
+
+def _whole_in(low: int, high: float) -> Callable[[Any], bool]:
+    return lambda v: not isinstance(v, bool) and isinstance(v, (int, float)) and v == int(v) and low <= v <= high
+
+
+JOB_DEFINITION_TYPE = "aws:batch/jobDefinition:JobDefinition"
+BATCH_NAME = _name(r"[0-9A-Za-z][0-9A-Za-z_-]*", 1, 128)
+ECS_NAME_RULE = _name(r"[a-zA-Z0-9_-]+", 1, 255)
+
+INPUT_RULES: tuple[InputRule, ...] = (
+    InputRule(
+        JOB_DEFINITION_TYPE, "retryStrategy.evaluateOnExits[].onStatusReason",
+        "1-512 letters, digits, '.', ':' and white space, with at most one '*', only at the end",
+        _glob(r"0-9A-Za-z.:\s"), f"{TF_BATCH_JOB_DEFINITION}; AWS Batch API reference, EvaluateOnExit",
+    ),
+    InputRule(
+        JOB_DEFINITION_TYPE, "retryStrategy.evaluateOnExits[].onReason",
+        "1-512 letters, digits, '.', ':' and white space, with at most one '*', only at the end",
+        _glob(r"0-9A-Za-z.:\s"), f"{TF_BATCH_JOB_DEFINITION}; AWS Batch API reference, EvaluateOnExit",
+    ),
+    InputRule(
+        JOB_DEFINITION_TYPE, "retryStrategy.evaluateOnExits[].onExitCode",
+        "1-512 digits, with at most one '*', only at the end",
+        _glob(r"0-9"), f"{TF_BATCH_JOB_DEFINITION}; AWS Batch API reference, EvaluateOnExit",
+    ),
+    InputRule(
+        JOB_DEFINITION_TYPE, "retryStrategy.evaluateOnExits",
+        "at most 5 conditions", lambda v: isinstance(v, list) and len(v) <= 5, TF_BATCH_JOB_DEFINITION,
+    ),
+    InputRule(JOB_DEFINITION_TYPE, "retryStrategy.attempts", "1 to 10", _whole_in(1, 10), TF_BATCH_JOB_DEFINITION),
+    InputRule(
+        JOB_DEFINITION_TYPE, "timeout.attemptDurationSeconds", "at least 60 seconds",
+        _whole_in(60, float("inf")), TF_BATCH_JOB_DEFINITION,
+    ),
+    InputRule(
+        JOB_DEFINITION_TYPE, "name", "1-128 letters, digits, '_' and '-', starting with a letter or digit",
+        BATCH_NAME, TF_BATCH_NAME,
+    ),
+    InputRule(
+        "aws:batch/jobQueue:JobQueue", "name", "1-128 letters, digits, '_' and '-', starting with a letter or digit",
+        BATCH_NAME, TF_BATCH_NAME,
+    ),
+    InputRule(
+        "aws:batch/computeEnvironment:ComputeEnvironment", "name",
+        "1-128 letters, digits, '_' and '-', starting with a letter or digit", BATCH_NAME, TF_BATCH_NAME,
+    ),
+    InputRule("aws:ecs/cluster:Cluster", "name", "1-255 letters, digits, '_' and '-'", ECS_NAME_RULE, ECS_NAME),
+    InputRule(
+        "aws:ecs/taskDefinition:TaskDefinition", "family", "1-255 letters, digits, '_' and '-'", ECS_NAME_RULE,
+        ECS_NAME,
+    ),
+    InputRule(
+        "aws:kms/alias:Alias", "name", "'alias/' then letters, digits, ':', '/', '_', '-' (256 at most), not "
+        "'alias/aws/'", _alias_name, KMS_ALIAS,
+    ),
+    InputRule(
+        "aws:s3/bucket:Bucket", "bucket", "3-63 lowercase letters, digits, '.' and '-', no reserved prefix or "
+        "suffix", _bucket_name, S3_BUCKET,
+    ),
+    InputRule(
+        "aws:dynamodb/table:Table", "name", "3-255 letters, digits, '_', '-' and '.'",
+        _name(r"[a-zA-Z0-9_.-]+", 3, 255), DYNAMODB_TABLE,
+    ),
+    InputRule(
+        "aws:lambda/function:Function", "name", "1-64 letters, digits, '_' and '-'",
+        _name(r"[a-zA-Z0-9_-]+", 1, 64), LAMBDA_NAME,
+    ),
+    InputRule(
+        "aws:sqs/queue:Queue", "name", "1-80 letters, digits, '_' and '-'", _name(r"[a-zA-Z0-9_-]+", 1, 80), SQS_NAME,
+    ),
+)  # fmt: skip
+
+
+def input_rule_problems(type_token: str, inputs: Mapping[str, Any], where: str) -> list[str]:
+    """Every INPUT_RULES violation of one resource's inputs."""
+    problems = []
+    for rule in INPUT_RULES:
+        if rule.type_token != type_token:
+            continue
+        for path, value in values_at(inputs, rule.path):
+            if not rule.check(value):
+                problems.append(f"{where}.{path}: {value!r} is not {rule.allowed} ({rule.source})")
+    return problems
+
+
+def values_at(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """The values at a dotted input path; "name[]" steps into each item of a list."""
+    head, _, rest = path.partition(".")
+    key, is_list = head.removesuffix("[]"), head.endswith("[]")
+    if not isinstance(value, Mapping) or value.get(key) is None:
+        return
+    items = list(enumerate(value[key])) if is_list else [(None, value[key])]
+    for index, item in items:
+        where = key if index is None else f"{key}[{index}]"
+        if rest:
+            yield from ((f"{where}.{sub}", v) for sub, v in values_at(item, rest))
+        else:
+            yield where, item
+
+
+# S3 accepts an Object Lock configuration on an existing bucket only once the bucket is versioned (Amazon S3
+# User Guide, "Configuring S3 Object Lock" > "Enable Object Lock on an existing S3 bucket"; S3 API reference,
+# PutObjectLockConfiguration). A lock configuration planned without an ordering after the bucket's
+# versioning may be applied first and fail.
+OBJECT_LOCK_CONFIGURATION = "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
+BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+
+
+def object_lock_ordering_problems(resources: Sequence[Any]) -> list[str]:
+    """Lock configurations whose `bucket` does not come through an enabled versioning of the same bucket."""
+    by_urn = {r.urn: r for r in resources}
+    problems = []
+    for lock in (r for r in resources if r.type == OBJECT_LOCK_CONFIGURATION):
+        before = [by_urn.get(urn) for urn in lock.property_dependencies.get("bucket", [])]
+        versioned = [
+            r for r in before
+            if r is not None and r.type == BUCKET_VERSIONING and r.inputs.get("bucket") == lock.inputs.get("bucket")
+            and (r.inputs.get("versioningConfiguration") or {}).get("status") == "Enabled"
+        ]
+        if not versioned:
+            problems.append(
+                f"{lock.name}: the lock configuration of bucket {lock.inputs.get('bucket')!r} is not ordered after "
+                "the bucket's enabled versioning (S3 accepts Object Lock on an existing bucket only once it is "
+                "versioned)"
+            )
+    return problems
+
+
+def batch_retry_action(conditions: Sequence[Mapping[str, Any]], status_reason: str, reason: str, exit_code: str) -> str:
+    """What Batch does with a failed attempt (AWS Batch API reference, EvaluateOnExit and RetryStrategy): the first
+    condition whose given patterns all match decides; a pattern ending in '*' matches a prefix; no match retries."""
+
+    def matches(pattern: str | None, value: str) -> bool:
+        if pattern is None:
+            return True
+        return value.startswith(pattern[:-1]) if pattern.endswith("*") else value == pattern
+
+    for condition in conditions:
+        if (
+            matches(condition.get("onStatusReason"), status_reason)
+            and matches(condition.get("onReason"), reason)
+            and matches(condition.get("onExitCode"), exit_code)
+        ):
+            return str(condition["action"]).upper()
+    return "RETRY"

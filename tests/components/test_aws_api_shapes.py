@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -111,6 +111,7 @@ SCALAR_MEMBERS: dict[str, dict[str, tuple[str, ...]]] = {
         "rule.defaultRetention.mode": (
             "s3", "PutObjectLockConfiguration", "ObjectLockConfiguration", "Rule", "DefaultRetention", "Mode",
         ),
+        "objectLockEnabled": ("s3", "PutObjectLockConfiguration", "ObjectLockConfiguration", "ObjectLockEnabled"),
     },
     "aws:ec2/vpcEndpoint:VpcEndpoint": {"vpcEndpointType": ("ec2", "CreateVpcEndpoint", "VpcEndpointType")},
 }  # fmt: skip
@@ -122,21 +123,6 @@ def _plan(request, name: str) -> Plan:
 
 def _of_type(plan: Plan, type_token: str) -> list:
     return [r for r in plan.resources if r.type == type_token]
-
-
-def _values_at(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """The values at a dotted input path; "name[]" steps into each item of a list."""
-    head, _, rest = path.partition(".")
-    key, is_list = head.removesuffix("[]"), head.endswith("[]")
-    if not isinstance(value, dict) or value.get(key) is None:
-        return
-    items = list(enumerate(value[key])) if is_list else [(None, value[key])]
-    for index, item in items:
-        where = key if index is None else f"{key}[{index}]"
-        if rest:
-            yield from ((f"{where}.{sub}", v) for sub, v in _values_at(item, rest))
-        else:
-            yield where, item
 
 
 def _json_member_problems(plan: Plan) -> list[str]:
@@ -154,7 +140,7 @@ def _scalar_problems(plan: Plan) -> list[str]:
         for resource in _of_type(plan, type_token):
             for path, member in members.items():
                 shape = api.member_shape(*member)
-                for where, value in _values_at(resource.inputs, path):
+                for where, value in api.values_at(resource.inputs, path):
                     problems += api.scalar_problems(value, shape, f"{resource.name}.{where}")
     return problems
 
@@ -260,7 +246,21 @@ def _fargate_size_problems(plan: Plan) -> list[str]:
     return problems
 
 
+def _input_rule_problems(plan: Plan) -> list[str]:
+    return [
+        problem
+        for resource in plan.resources
+        for problem in api.input_rule_problems(resource.type, resource.inputs, resource.name)
+    ]
+
+
+def _object_lock_ordering_problems(plan: Plan) -> list[str]:
+    return api.object_lock_ordering_problems(plan.resources)
+
+
 CHECKS: dict[str, Callable[[Plan], list[str]]] = {
+    "input_rules": _input_rule_problems,
+    "object_lock_ordering": _object_lock_ordering_problems,
     "json_members": _json_member_problems,
     "scalars": _scalar_problems,
     "policies": _policy_problems,
@@ -285,7 +285,8 @@ def test_iam_policies_fit_the_iam_size_quotas(request, plan_name):
 
 def test_the_checks_see_every_kind_of_resource_they_check(example_plan):
     checked = {t for t, _ in JSON_MEMBERS} | {t for t, _ in POLICY_INPUTS} | set(SCALAR_MEMBERS)
-    checked |= {EVENT_RULE, QUEUE, LOG_GROUP, EVENT_SOURCE_MAPPING}
+    checked |= {EVENT_RULE, QUEUE, LOG_GROUP, EVENT_SOURCE_MAPPING, api.OBJECT_LOCK_CONFIGURATION}
+    checked |= {rule.type_token for rule in api.INPUT_RULES}
     assert {t: bool(_of_type(example_plan, t)) for t in checked} == dict.fromkeys(checked, True)
 
 
@@ -483,3 +484,97 @@ def test_a_fargate_memory_size_not_offered_for_the_vcpu_is_rejected(example_plan
 def test_a_task_cpu_that_is_not_a_fargate_size_is_rejected(example_plan):
     problems = _fargate_size_problems(_broken(example_plan, TASK_DEFINITION, lambda i: i.update(cpu="3072")))
     assert len(problems) == 1 and "3 vCPU is not a Fargate size" in problems[0]
+
+
+# --- the provider rules table: each rule has a negative case -------------------------------------------
+
+
+def _retry_conditions(inputs: dict) -> list[dict]:
+    return inputs["retryStrategy"]["evaluateOnExits"]
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("onStatusReason", "*Spot*"),  # a leading '*' (and two of them): the provider refuses it at preview
+        ("onStatusReason", "Spot*interrupted"),  # '*' only at the end
+        ("onStatusReason", "Task failed (OOM)"),  # parentheses are not allowed characters
+        ("onReason", "CannotPullContainerError*" + "x" * 512),  # over 512 characters
+        ("onExitCode", "13?"),  # exit codes are digits and one trailing '*'
+    ],
+)
+def test_a_batch_retry_glob_the_provider_refuses_is_rejected(example_plan, key, value):
+    def change(inputs):
+        _retry_conditions(inputs)[0][key] = value
+
+    problems = _input_rule_problems(_broken(example_plan, JOB_DEFINITION, change))
+    assert len(problems) == 1 and f"evaluateOnExits[0].{key}: {value!r} is not" in problems[0]
+
+
+def test_more_than_five_retry_conditions_are_rejected(example_plan):
+    def change(inputs):
+        inputs["retryStrategy"]["evaluateOnExits"] = [{"action": "RETRY", "onExitCode": str(n)} for n in range(6)]
+
+    problems = _input_rule_problems(_broken(example_plan, JOB_DEFINITION, change))
+    assert len(problems) == 1 and "at most 5 conditions" in problems[0]
+
+
+def test_retry_attempts_and_a_timeout_batch_refuses_are_rejected(example_plan):
+    def change(inputs):
+        inputs["retryStrategy"]["attempts"] = 11.0
+        inputs["timeout"]["attemptDurationSeconds"] = 30.0
+
+    problems = _input_rule_problems(_broken(example_plan, JOB_DEFINITION, change))
+    assert [p.split(":")[0] for p in problems] == [
+        f"{_of_type(example_plan, JOB_DEFINITION)[0].name}.retryStrategy.attempts",
+        f"{_of_type(example_plan, JOB_DEFINITION)[0].name}.timeout.attemptDurationSeconds",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("type_token", "key", "value"),
+    [
+        (JOB_DEFINITION, "name", "elastio.primary.backup"),
+        ("aws:batch/jobQueue:JobQueue", "name", "-elastio-primary"),
+        ("aws:batch/computeEnvironment:ComputeEnvironment", "name", "e" * 129),
+        ("aws:ecs/cluster:Cluster", "name", "elastio primary"),
+        (TASK_DEFINITION, "family", "elastio/primary"),
+        ("aws:kms/alias:Alias", "name", "alias/aws/elastio"),
+        ("aws:kms/alias:Alias", "name", "elastio-primary"),
+        ("aws:s3/bucket:Bucket", "bucket", "Elastio-Primary-111122223333"),
+        ("aws:s3/bucket:Bucket", "bucket", "elastio-" + "p" * 60),
+        ("aws:dynamodb/table:Table", "name", "ab"),
+        (FUNCTION, "name", "elastio-" + "f" * 60),
+        (QUEUE, "name", "elastio-commands.fifo.x"),
+    ],
+)
+def test_a_name_aws_refuses_is_rejected(example_plan, type_token, key, value):
+    problems = _input_rule_problems(_broken(example_plan, type_token, lambda i: i.update({key: value})))
+    assert len(problems) == 1 and f".{key}: {value!r} is not" in problems[0]
+
+
+def test_an_object_lock_configuration_not_ordered_after_versioning_is_rejected(example_plan):
+    broken = copy.deepcopy(example_plan)
+    lock = _of_type(broken, api.OBJECT_LOCK_CONFIGURATION)[0]
+    lock.property_dependencies["bucket"] = [
+        urn for urn in lock.property_dependencies["bucket"] if "bucketVersioning" not in urn
+    ]
+    problems = _object_lock_ordering_problems(broken)
+    assert len(problems) == 1 and "not ordered after the bucket's enabled versioning" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("status_reason", "reason", "exit_code", "action"),
+    [
+        # Fargate Spot reclaims the task (Amazon ECS Developer Guide, Fargate Spot interruption event).
+        ("Your Spot Task was interrupted.", "", "137", "RETRY"),
+        ("Host EC2 (instance i-0123456789abcdef0) terminated.", "", "", "RETRY"),
+        # The engine failed on its own: a retry would fail the same way.
+        ("Essential container in task exited", "Essential container in task exited", "1", "EXIT"),
+        ("Task failed to start", "CannotPullContainerError: pull access denied", "", "EXIT"),
+    ],
+)
+def test_job_retries_only_when_fargate_takes_the_task_away(example_plan, status_reason, reason, exit_code, action):
+    for job in _of_type(example_plan, JOB_DEFINITION):
+        conditions = _retry_conditions(job.inputs)
+        assert api.batch_retry_action(conditions, status_reason, reason, exit_code) == action, job.name

@@ -31,7 +31,7 @@ def of_type(plan: Plan, type_suffix: str) -> list[PlannedResource]:
 def expected_connector_children(region_config, emails: int) -> int:
     """The connector's own resources, counted from the design (docs/CONTRACT.md), not from the code."""
     functions = len(naming.FUNCTIONS)
-    count = 1 + len(naming.TABLES) + 4  # key, tables, four queues
+    count = 2 + len(naming.TABLES) + 4  # key and its alias, tables, four queues
     count += 4 * functions  # role, role policy, log group, function
     count += len(naming.SERVICES)  # on-failure destination config of each asynchronously invoked service
     count += 1 + 1  # dependency layer, router event source mapping
@@ -39,12 +39,13 @@ def expected_connector_children(region_config, emails: int) -> int:
     count += 1 + emails + 2  # alerts topic, its email subscriptions, two DLQ alarms
     count += 1  # the vault tasks' security group, shared by the region's vaults
     count += 2 * len(region_config.vaults)  # the vault components and their records
-    if region_config.network.private_link:
-        count += 1 + len(networking.INTERFACE_SERVICES)  # the endpoints' security group and endpoints
-        # the vault tasks' egress rules: to the endpoints' group and to each gateway endpoint's prefix list
+    created = networking.interface_services(region_config.network)
+    if created:
+        count += 1 + len(created)  # the endpoints' security group and endpoints
+    if networking.egress_only_to_endpoints(region_config.network):
+        # the vault tasks' egress rules: to the endpoints' group and to each gateway service's prefix list
         count += 1 + len(networking.GATEWAY_SERVICES)
-    if region_config.network.route_table_ids:
-        count += len(networking.GATEWAY_SERVICES)  # free gateway endpoints whenever route tables are given
+    count += len(networking.gateway_services(region_config.network))  # free, whenever route tables are given
     return count
 
 

@@ -99,6 +99,8 @@ class _Recorder(pulumi_mocks.MockMonitor):
                 inputs=rpc.deserialize_properties(request.object, keep_unknowns=True),
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
+                ignore_changes=sorted(request.ignoreChanges),
+                property_dependencies={k: sorted(d.urns) for k, d in request.propertyDependencies.items()},
                 custom=bool(request.custom),
             )
         )
@@ -158,6 +160,7 @@ def test_vault_without_object_lock_registers_the_lean_resource_set(run):
         "aws:iam/role:Role": 2,
         "aws:iam/rolePolicy:RolePolicy": 2,
         "aws:kms/key:Key": 1,
+        "aws:kms/alias:Alias": 1,
         "aws:s3/bucket:Bucket": 1,
         "aws:s3/bucketOwnershipControls:BucketOwnershipControls": 1,
         "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": 1,
@@ -207,9 +210,33 @@ def test_data_bearing_resources_are_retained_on_delete(run, typ):
     assert run.one("vault-primary", typ).retain_on_delete
 
 
-def test_nothing_else_is_retained(run):
+# What keeps retained data safe and findable: left behind, it must stay as it was (a deleted encryption default
+# falls back to SSE-S3, a deleted lifecycle lets noncurrent versions pile up, a deleted alias loses the key).
+GUARDS = {
+    "aws:kms/alias:Alias",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketVersioning:BucketVersioning",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration",
+}
+
+
+def test_everything_that_guards_retained_data_is_retained_and_nothing_else(run):
     data = {"aws:s3/bucket:Bucket", "aws:dynamodb/table:Table", "aws:kms/key:Key"}
-    assert [r.name for r in run.of("vault-primary") if r.retain_on_delete and r.type not in data] == []
+    for vault in ("vault-primary", "vault-locked"):
+        kept = {r.type for r in run.of(vault) if r.retain_on_delete}
+        present = {r.type for r in run.of(vault)}
+        assert kept == (data | GUARDS) & present, vault
+
+
+def test_each_vault_key_has_an_alias_that_finds_it_after_destroy(run):
+    alias = run.one("vault-primary", "aws:kms/alias:Alias")
+    key = run.one("vault-primary", "aws:kms/key:Key")
+    assert alias.inputs["name"] == "alias/elastio-vault-primary"
+    assert alias.property_dependencies["targetKeyId"] == [key.urn]
 
 
 def test_key_rotates(run):
@@ -263,13 +290,15 @@ def test_lifecycle_aborts_uploads_and_expires_noncurrent_versions(run):
     assert all(r["status"] == "Enabled" for r in rules)
 
 
-def test_object_lock_follows_the_vault_config(run):
-    assert run.one("vault-locked", "aws:s3/bucket:Bucket").inputs["objectLockEnabled"] is True
-    assert run.one("vault-primary", "aws:s3/bucket:Bucket").inputs["objectLockEnabled"] is False
-    retention = run.one(
-        "vault-locked", "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration"
-    ).inputs["rule"]["defaultRetention"]
-    assert (retention["mode"], retention["days"]) == ("COMPLIANCE", 30)
+def test_object_lock_follows_the_vault_config_without_touching_the_bucket(run):
+    # The lock is turned on by its configuration (S3 accepts it on an existing versioned bucket); the
+    # bucket's own objectLockEnabled is replace-on-change, so no bucket sets it and each keeps what it has.
+    for vault in ("vault-primary", "vault-locked"):
+        bucket = run.one(vault, "aws:s3/bucket:Bucket")
+        assert "objectLockEnabled" not in bucket.inputs and "objectLockEnabled" in bucket.ignore_changes
+    lock = run.one("vault-locked", "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration")
+    retention = lock.inputs["rule"]["defaultRetention"]
+    assert (lock.inputs["objectLockEnabled"], retention["mode"], retention["days"]) == ("Enabled", "COMPLIANCE", 30)
 
 
 def test_index_table_is_on_demand_with_pitr_and_the_vault_key(run):

@@ -14,12 +14,13 @@ def _record(
     region: str,
     inputs: dict[str, Any] | None = None,
     deps: dict[str, list[str]] | None = None,
+    parent: str | None = None,
 ) -> dict[str, Any]:
     return {
         "urn": f"urn:pulumi:example::elastio::{kind}::{name}",
         "type": kind,
         "name": name,
-        "parent": None,
+        "parent": parent,
         "region": region,
         "inputs": inputs or {},
         "protect": False,
@@ -28,11 +29,39 @@ def _record(
     }
 
 
-def _vault(region: str, name: str, compute_type: str) -> list[dict[str, Any]]:
+def tenant_receives(region: str) -> str:
+    """The tenant events queue's policy: the tenant role (outside the stack's functions) receives."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "TenantReceives",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": "arn:aws:iam::123456789012:role/ElastioTenant"},
+                    "Action": ["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+                    "Resource": f"arn:aws:sqs:{region}:123456789012:elastio-tenant-events",
+                }
+            ],
+        }
+    )
+
+
+def _component(kind: str, name: str, region: str, parent: str | None = None) -> dict[str, Any]:
+    return {**_record(kind, name, region, parent=parent), "custom": False}
+
+
+def _parented(records: list[dict[str, Any]], parent: dict[str, Any]) -> list[dict[str, Any]]:
+    """The records as children of the component `parent` (the real program's tree)."""
+    return [parent] + [{**r, "parent": r["parent"] or parent["urn"]} for r in records]
+
+
+def _vault(region: str, name: str, compute_type: str, public_ip: bool = True) -> list[dict[str, Any]]:
     job = json.dumps(
         {
             "image": "worker:1",
             "resourceRequirements": [{"type": "VCPU", "value": "2"}, {"type": "MEMORY", "value": "4096"}],
+            "networkConfiguration": {"assignPublicIp": "ENABLED" if public_ip else "DISABLED"},
         }
     )
     records = [
@@ -86,16 +115,23 @@ def _vault(region: str, name: str, compute_type: str) -> list[dict[str, Any]]:
 
 
 def region_records(
-    region: str, vaults: int = 1, private_link: bool = False, subnets: int = 2, compute_type: str = "FARGATE"
+    region: str,
+    vaults: int = 1,
+    private_link: bool = False,
+    subnets: int = 2,
+    compute_type: str = "FARGATE",
+    public_ip: bool = True,
+    route_tables: bool = False,
 ) -> list[dict[str, Any]]:
-    """One regional Cloud Connector with `vaults` vaults."""
+    """One regional Cloud Connector with `vaults` vaults; their tasks get public IPs unless `public_ip` is
+    False (private subnets: PrivateLink or, without it, a NAT)."""
     queue_urn = f"urn:pulumi:example::elastio::aws:sqs/queue:Queue::{region}-commands"
     records = [
         _record("aws:kms/key:Key", f"{region}-connector-key", region, {"enableKeyRotation": True}),
         _record("aws:sqs/queue:Queue", f"{region}-commands", region, {}),
         _record("aws:sqs/queue:Queue", f"{region}-commands-dlq", region, {}),
         _record("aws:sqs/queue:Queue", f"{region}-failed-invocations", region, {}),
-        _record("aws:sqs/queue:Queue", f"{region}-tenant-events", region, {}),
+        _record("aws:sqs/queue:Queue", f"{region}-tenant-events", region, {"policy": tenant_receives(region)}),
         _record(
             "aws:lambda/eventSourceMapping:EventSourceMapping",
             f"{region}-router-commands",
@@ -162,17 +198,21 @@ def region_records(
             )
             for service in PRIVATE_LINK_SERVICES
         ]
-        records.append(
+    if private_link or route_tables:
+        records += [
             _record(
                 "aws:ec2/vpcEndpoint:VpcEndpoint",
-                f"{region}-s3-gateway",
+                f"{region}-{service}-gateway",
                 region,
-                {"vpcEndpointType": "Gateway", "serviceName": f"com.amazonaws.{region}.s3"},
+                {"vpcEndpointType": "Gateway", "serviceName": f"com.amazonaws.{region}.{service}"},
             )
-        )
+            for service in ("s3", "dynamodb")
+        ]
+    connector = _component("elastio:connector:CloudConnector", f"elastio-{region}", region)
     for i in range(vaults):
-        records += _vault(region, f"vault{i}", compute_type)
-    return records
+        vault = _component("elastio:vault:Vault", f"elastio-{region}-vault{i}", region, connector["urn"])
+        records += _parented(_vault(region, f"vault{i}", compute_type, public_ip and not private_link), vault)
+    return _parented(records, connector)
 
 
 def stack_records(
@@ -180,6 +220,8 @@ def stack_records(
     vaults: int = 1,
     private_link: bool = False,
     compute_type: str = "FARGATE",
+    public_ip: bool = True,
+    route_tables: bool = False,
 ) -> list[dict[str, Any]]:
     account = [
         {
@@ -191,9 +233,17 @@ def stack_records(
             "inputs": {},
             "custom": False,
         },
+        _component("elastio:account:AccountBootstrap", "elastio-account", regions[0]),
         _record("aws:iam/role:Role", "tenant-role", regions[0], {}),
     ]
     records = list(account)
     for region in regions:
-        records += region_records(region, vaults=vaults, private_link=private_link, compute_type=compute_type)
+        records += region_records(
+            region,
+            vaults=vaults,
+            private_link=private_link,
+            compute_type=compute_type,
+            public_ip=public_ip,
+            route_tables=route_tables,
+        )
     return records

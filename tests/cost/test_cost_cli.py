@@ -7,6 +7,7 @@ import types
 import pytest
 
 from cost.cli import main
+from cost.workload import CHANGE_RATE_BASES
 from tests.cost.graphs import stack_records
 
 
@@ -66,6 +67,8 @@ def test_flags_set_the_workload(capsys, graph):
         "retention_days": 90,
         "data_profile": "media",
         "restore_gb_per_month": 10,
+        "change_rate_basis": "data",
+        "daily_change_rate_meaning": CHANGE_RATE_BASES["data"],
     }
 
 
@@ -124,7 +127,27 @@ def test_sweep_prints_retention_rows_and_change_rate_columns(capsys, graph):
     code, out, _ = run(capsys, "--graph", graph, "--sweep")
     assert code == 0
     assert "retention" in out and "10.0%" in out
-    assert len([line for line in out.splitlines() if "|" in line]) == 1 + 7
+    assert len([line for line in out.splitlines() if "|" in line]) == 2 * (1 + 7)  # both baselines
+    assert "Savings vs EBS snapshots" in out and "Savings vs AWS Backup" in out
+
+
+def test_sweep_takes_its_grid_and_profile_from_flags(capsys, graph):
+    code, out, _ = run(
+        capsys, "--graph", graph, "--sweep-retention", "30,365", "--sweep-change-rate", "0.01,0.05",
+        "--data-profile", "database", "--json",
+    )
+    table = json.loads(out)
+    assert code == 0 and table["retention_days"] == [30, 365] and table["daily_change_rates"] == [0.01, 0.05]
+    assert table["workload"]["data_profile"] == "database"
+    assert len(table["savings_vs_aws_backup_pct"]) == 2 and len(table["savings_vs_aws_backup_pct"][0]) == 2
+
+
+def test_a_bad_sweep_grid_names_the_flag(capsys, graph):
+    with pytest.raises(SystemExit) as exit_:
+        main(["--graph", str(graph), "--sweep-retention", "30,a-year"])
+    assert exit_.value.code == 2 and "--sweep-retention" in capsys.readouterr().err
+    code, out, err = run(capsys, "--graph", graph, "--sweep-change-rate", "0.01,1.5")
+    assert code == 2 and out == "" and err.startswith("error: --sweep-change-rate: 1.5 is above 1")
 
 
 def test_sweep_json_is_a_matrix(capsys, graph):
@@ -289,3 +312,14 @@ def test_an_internal_error_is_one_line_with_exit_3_and_the_traceback_only_with_d
     assert err.strip() == "internal error: KeyError: 'bug' (rerun with --debug for details)"
     assert cli.main(["--stack", "example", "--debug"]) == 3
     assert "Traceback" in capsys.readouterr().err
+
+
+def test_the_preview_summary_checks_the_three_dollar_claim_and_names_what_breaks_it():
+    from cost import format_summary, summary
+
+    minimal = format_summary(summary(stack_records()), stack="prod")
+    assert "within the $3 claim" in minimal
+    assert "over $3 from year 2: 2 x KMS key rotations $2.00" in minimal  # the claim lasts one year
+    private = format_summary(summary(stack_records(private_link=True)), stack="prod")
+    assert "above the $3 claim" in private
+    assert "over $3 from year 1: 20 x interface endpoint AZs $146.00" in private  # 10 endpoints x 2 AZs

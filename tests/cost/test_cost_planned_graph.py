@@ -45,15 +45,34 @@ def plans():
 def test_planned_single_region_single_vault_stack_idles_at_or_under_three_dollars(plans):
     result = estimate(plans["minimal"])
     assert 0 < result.idle_monthly_usd <= 3.0
-    assert {line.resource for line in result.elastio if line.part == "fixed"} == {
-        "KMS keys",
-        "CloudWatch alarms",
-        "SQS long polls of an idle queue (Lambda event source)",
-    }
+    fixed = sorted((line.component, line.price_key) for line in result.idle)
+    assert fixed == [
+        ("us-east-1/connector", "cloudwatch.alarm"),
+        ("us-east-1/connector", "cloudwatch.alarm"),
+        ("us-east-1/connector", "kms.key"),
+        ("us-east-1/connector", "sqs.requests"),  # the router's event source
+        ("us-east-1/connector", "sqs.requests"),  # the tenant polling its events queue
+        ("us-east-1/vault:primary", "kms.key"),
+    ]
+    document = result.as_dict()
+    assert document["within_three_dollar_floor"] is True and document["floor_breakers"][0]["from_year"] == 2
 
 
-def test_planned_private_link_adds_endpoint_hours_per_az(plans):
+def test_rotation_adds_a_dollar_per_key_at_the_first_and_second_yearly_rotation(plans):
+    by_year = estimate(plans["minimal"]).as_dict()["idle_monthly_usd_by_year"]
+    assert by_year["2"] == pytest.approx(by_year["1"] + 2)  # two keys, one rotation each
+    assert by_year["3"] == pytest.approx(by_year["1"] + 4)  # the second rotation; later ones are free
+
+
+def test_planned_private_link_adds_endpoint_hours_per_az_and_breaks_the_floor(plans):
     minimal, private = estimate(plans["minimal"]), estimate(plans["private_link"])
-    endpoints = next(line for line in private.elastio if line.resource == "Interface VPC endpoints (per AZ)")
-    assert endpoints.quantity % (2 * 730) == 0  # every interface endpoint in both subnets' AZs
-    assert private.idle_monthly_usd == pytest.approx(minimal.idle_monthly_usd + endpoints.monthly_usd)
+    endpoints = [line for line in private.idle if line.price_key == "vpce.interface.hours"]
+    assert len(endpoints) == 9 * 2  # every interface endpoint in both subnets' AZs, a line each
+    assert {line.component for line in endpoints} == {"us-east-1/connector"}
+    assert private.idle_monthly_usd == pytest.approx(
+        minimal.idle_monthly_usd + sum(line.monthly_usd for line in endpoints)
+    )
+    document = private.as_dict()
+    assert document["within_three_dollar_floor"] is False
+    year_one = [b for b in document["floor_breakers"] if b["from_year"] == 1]
+    assert {b["price_key"] for b in year_one} == {"vpce.interface.hours"}

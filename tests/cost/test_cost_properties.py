@@ -39,8 +39,13 @@ def test_savings_grow_with_retention(gb, rate, days_a, days_b, profile):
     ) > savings(protected_gb=gb, daily_change_rate=rate, retention_days=short, data_profile=profile)
 
 
+# Up to 5%/day: above it overlapping rewrites saturate the changed blocks of both the vault and the
+# snapshots (1-(1-r)^a), so savings flatten (databases, a = 5) instead of growing further.
+moderate_rates = st.floats(min_value=0.005, max_value=0.05)
+
+
 @settings(max_examples=150, deadline=None)
-@given(protected, rates, rates, st.integers(min_value=45, max_value=365), profiles)
+@given(protected, moderate_rates, moderate_rates, st.integers(min_value=45, max_value=365), profiles)
 def test_savings_grow_with_change_rate_from_45_days_retention(gb, rate_a, rate_b, days, profile):
     low, high = sorted((rate_a, rate_b))
     if high - low < 1e-6:

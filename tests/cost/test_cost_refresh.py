@@ -2,13 +2,14 @@
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import Stubber
 
 from cost.prices import DEFAULT_PATH, PriceTable
-from cost.refresh import find_price, paid_rate, refresh
+from cost.refresh import MAPPINGS, Lookups, find_price, paid_rate, refresh
 
 
 def product(service, usage_type, sku, tiers):
@@ -50,12 +51,16 @@ def product(service, usage_type, sku, tiers):
     )
 
 
-def request(service, token=None):
+def request(service, usage_type, token=None):
+    """What refresh asks: one service's products of one usage type in eu-west-1, not the whole catalogue."""
     params = {
         "ServiceCode": service,
         "FormatVersion": "aws_v1",
         "MaxResults": 100,
-        "Filters": [{"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"}],
+        "Filters": [
+            {"Type": "TERM_MATCH", "Field": "regionCode", "Value": "eu-west-1"},
+            {"Type": "CONTAINS", "Field": "usagetype", "Value": usage_type},
+        ],
     }
     if token:
         params["NextToken"] = token
@@ -76,10 +81,10 @@ def test_refresh_takes_the_paid_tier_pages_through_and_records_the_sku(client):
                 "FormatVersion": "aws_v1",
                 "NextToken": "page2",
                 "PriceList": [
-                    product("AmazonS3", "EU-TimedStorage-SIA-ByteHrs", "SIA1", [("0", "Inf", "0.0125")]),
+                    product("AmazonS3", "EU-TimedStorage-GlacierByteHrs", "GL1", [("0", "Inf", "0.0036")]),
                 ],
             },
-            request("AmazonS3"),
+            request("AmazonS3", "TimedStorage-ByteHrs"),
         )
         stub.add_response(
             "get_products",
@@ -92,10 +97,17 @@ def test_refresh_takes_the_paid_tier_pages_through_and_records_the_sku(client):
                         "STD1",
                         [("0", "51200", "0.0240000000"), ("51200", "512000", "0.0230000000")],
                     ),
-                    product("AmazonS3", "EU-Requests-Tier1", "PUT1", [("0", "Inf", "0.0000055000")]),
                 ],
             },
-            request("AmazonS3", "page2"),
+            request("AmazonS3", "TimedStorage-ByteHrs", "page2"),
+        )
+        stub.add_response(
+            "get_products",
+            {
+                "FormatVersion": "aws_v1",
+                "PriceList": [product("AmazonS3", "EU-Requests-Tier1", "PUT1", [("0", "Inf", "0.0000055000")])],
+            },
+            request("AmazonS3", "Requests-Tier1"),
         )
         stub.add_response(
             "get_products",
@@ -110,14 +122,16 @@ def test_refresh_takes_the_paid_tier_pages_through_and_records_the_sku(client):
                     ),
                 ],
             },
-            request("AWSQueueService"),
+            request("AWSQueueService", "Requests-RBP"),
         )
+        lookups = Lookups()
         updated, report = refresh(
             document,
             client,
             ["eu-west-1"],
             keys=["s3.standard.storage", "s3.put_requests", "sqs.requests"],
             today=dt.date(2027, 1, 5),
+            lookups=lookups,
         )
         stub.assert_no_pending_responses()
     table = PriceTable(updated)
@@ -129,12 +143,66 @@ def test_refresh_takes_the_paid_tier_pages_through_and_records_the_sku(client):
     assert table.price("sqs.requests", "us-east-1").source.startswith("https://")  # untouched region
     assert "s3.standard.storage eu-west-1: 0.023 -> 0.024" in report
     assert document["prices"]["s3.standard.storage"]["usd"]["eu-west-1"] == 0.023  # input left as it was
+    assert (lookups.prices, lookups.requests) == (3, 4)
+
+
+FIXTURE = Path(__file__).with_name("fixtures") / "price_list_responses.json"
+
+
+def recorded() -> list[dict]:
+    return json.loads(FIXTURE.read_text())["responses"]
+
+
+@pytest.mark.parametrize(
+    "entry", recorded(), ids=lambda e: f"{e['price_key']}-{e['request']['Filters'][0]['Value']}"
+)
+def test_prices_json_agrees_with_the_price_list_responses(client, entry):
+    """Each recorded GetProducts response (see the fixture's provenance and date), run through the refresh
+    parser, gives the value prices.json holds: the table is checked against the Price List's numbers."""
+    document = json.loads(DEFAULT_PATH.read_text())
+    region = entry["request"]["Filters"][0]["Value"]
+    with Stubber(client) as stub:  # Stubber also checks the response against the API's own shape
+        stub.add_response("get_products", entry["response"], entry["request"])
+        updated, report = refresh(document, client, [region], keys=[entry["price_key"]])
+        stub.assert_no_pending_responses()
+    assert report == []  # found, and no change
+    assert PriceTable(updated).usd(entry["price_key"], region) == document["prices"][entry["price_key"]]["usd"][region]
+    assert updated["prices"][entry["price_key"]]["regional_sources"][region]["source"].startswith("AWS Price List API")
+
+
+def test_the_fixture_says_when_and_how_it_was_made():
+    document = json.loads(FIXTURE.read_text())
+    assert dt.date.fromisoformat(document["recorded"])
+    assert "NOT captured from a live call" in document["provenance"]
+
+
+def test_the_refresh_reports_its_requests_and_time(capsys, monkeypatch, tmp_path):
+    import boto3 as boto3_module
+
+    from cost.cli import main
+
+    class FromFixture:
+        def get_products(self, **request):
+            for entry in recorded():
+                if entry["request"] == request:
+                    return entry["response"]
+            return {"FormatVersion": "aws_v1", "PriceList": []}
+
+    monkeypatch.setattr(boto3_module, "client", lambda *a, **k: FromFixture())
+    table = tmp_path / "prices.json"
+    table.write_text(DEFAULT_PATH.read_text())
+    assert main(["refresh-prices", "--prices", str(table), "--regions", "eu-west-2", "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    mapped = len(MAPPINGS)
+    assert f"looked up {mapped} prices in {mapped} Price List requests, " in out and out.rstrip().endswith(" s")
 
 
 def test_price_missing_from_the_price_list_is_kept_and_reported(client):
     document = json.loads(DEFAULT_PATH.read_text())
     with Stubber(client) as stub:
-        stub.add_response("get_products", {"FormatVersion": "aws_v1", "PriceList": []}, request("awskms"))
+        stub.add_response(
+            "get_products", {"FormatVersion": "aws_v1", "PriceList": []}, request("awskms", "KMS-Keys")
+        )
         updated, report = refresh(document, client, ["eu-west-1"], keys=["kms.key", "ebs.direct.get_block"])
     assert updated["prices"]["kms.key"]["usd"]["eu-west-1"] == 1.0
     assert report == [

@@ -9,6 +9,7 @@ from cost.errors import CostInputError
 from cost.usage import (
     amplification,
     aws_backup_lines,
+    changed_share,
     data_flow,
     ebs_snapshot_lines,
     elastio_usage_lines,
@@ -55,8 +56,9 @@ def test_retained_changes_grow_linearly_with_retention():
 
 def test_vault_keeps_changes_at_chunk_not_block_granularity():
     flow = data_flow(Workload(protected_gb=1000, daily_change_rate=0.01), get_profile("database"), A)
-    assert flow.changed_block_gb_per_day == pytest.approx(10 * amplification(512, 128))
-    assert flow.new_chunk_gb_per_day == pytest.approx(10 * amplification(64, 128))
+    assert flow.changed_block_gb_per_day == pytest.approx(1000 * changed_share(0.01, amplification(512, 128)))
+    assert flow.new_chunk_gb_per_day == pytest.approx(1000 * changed_share(0.01, amplification(64, 128)))
+    assert flow.changed_block_gb_per_day > 3 * flow.new_chunk_gb_per_day
 
 
 def test_compaction_slack_and_noncurrent_versions_follow_the_threshold_and_lifecycle():
@@ -138,7 +140,7 @@ def test_change_tracking_snapshot_is_a_full_copy_of_the_volumes():
     line = lines_by_resource(Workload(protected_gb=1000, daily_change_rate=0.02))[
         "Change-tracking snapshot (latest per volume)"
     ]
-    assert line.quantity == pytest.approx(1000 * (1 + 0.02 * amplification(512, 1024)))
+    assert line.quantity == pytest.approx(1000 * (1 + changed_share(0.02, amplification(512, 1024))))
     assert "Change-tracking snapshot (latest per volume)" not in lines_by_resource(
         assumptions=replace(A, keep_parent_snapshot=False)
     )
@@ -157,7 +159,34 @@ def test_snapshots_store_the_full_copy_and_amplified_changed_blocks():
         Workload(protected_gb=1000, daily_change_rate=0.01, retention_days=30), GENERAL, A
     )
     assert full == 1000
-    assert changes == pytest.approx(1000 * 0.01 * 1.5 * 30)
+    assert changes == pytest.approx(1000 * (1 - 0.99**1.5) * 30)
+    assert changes == pytest.approx(1000 * 0.01 * 1.5 * 30, rel=0.01)  # r * a at low rates
+
+
+def test_overlapping_rewrites_never_change_more_than_every_block():
+    # Databases amplify 5x: 30% of the data rewritten a day cannot change 150% of the blocks.
+    database = get_profile("database")
+    flow = data_flow(Workload(protected_gb=100, daily_change_rate=0.3), database, A)
+    assert flow.changed_block_gb_per_day == pytest.approx(100 * (1 - 0.7**5))
+    assert flow.changed_block_gb_per_day < 100
+    assert data_flow(Workload(protected_gb=100, daily_change_rate=1.0), database, A).changed_block_gb_per_day == 100
+
+
+def test_over_days_independent_changes_overlap_as_one_minus_survivors():
+    assert changed_share(0.1, 7) == pytest.approx(1 - 0.9**7)
+    assert changed_share(0.1, 7) < 0.7
+
+
+def test_a_block_basis_rate_is_the_share_of_blocks_snapshots_store():
+    # Users read their rate off snapshot sizes: already 512 KiB blocks, so no run-length factor applies.
+    blocks = Workload(protected_gb=1000, daily_change_rate=0.03, change_rate_basis="blocks")
+    data = Workload(protected_gb=1000, daily_change_rate=0.03)
+    assert data_flow(blocks, GENERAL, A).changed_block_gb_per_day == pytest.approx(30)
+    assert data_flow(data, GENERAL, A).changed_block_gb_per_day == pytest.approx(1000 * (1 - 0.97**1.5))
+    assert snapshot_quantities(blocks, GENERAL, A)[1] == pytest.approx(30 * 30)
+    with pytest.raises(CostInputError) as caught:
+        Workload(change_rate_basis="bytes")
+    assert caught.value.field == "change_rate_basis"
 
 
 def test_aws_backup_prices_the_same_bytes_at_its_warm_rate():
