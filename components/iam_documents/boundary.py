@@ -5,6 +5,7 @@ from __future__ import annotations
 from components import naming
 from components.constants import JOB_VAULT_TAG_KEY
 from components.iam_documents._common import (
+    ANY_REGION,
     ECS_TASKS_SERVICE,
     QUEUES,
     REQUEST_TAGGED,
@@ -177,9 +178,11 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
         ),
         statement(
+            # The execution role pulls the configured images from whichever account's registry they name (a
+            # central registry's repository policy admits this account); the actions only read images.
             "PullImages",
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            _regional(scope, "ecr", "repository/*"),
+            naming.arn("ecr", ANY_REGION, "*", "repository/*"),
         ),
         statement("DenyIamChanges", IAM_CHANGES, "*", effect="Deny"),
     )
