@@ -17,8 +17,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from components import naming
+from components.config import image_in_region
 from components.constants import LOCAL_BACKUP_TAG_KEY, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-from components.vault_documents import INTEGRITY_REPORTS_PREFIX
+from components.vault_documents import INTEGRITY_REPORTS_PREFIX, ecr_repository_arn
 from engine.restore import restore_tags
 from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
 from tests.components.test_engine_permissions import calls as engine_calls
@@ -227,6 +228,24 @@ def vault_rows(stack: StackIam) -> Iterator[Row]:
                 ):
                     yield row(kms_action, k, keys, why)
             execution = stack.vault_execution_role(vault)
+            options = stack.plan.config.options
+            for image in (options.worker_image, options.server_image):
+                repository = ecr_repository_arn(image_in_region(image, region))
+                if repository is None:  # a public registry: no IAM
+                    continue
+                pulls = [("ecr:GetAuthorizationToken", "*")] + [
+                    (a, repository)
+                    for a in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability")
+                ]
+                for action, resource in pulls:
+                    yield row(
+                        action,
+                        resource,
+                        {},
+                        "ECS pulls the task's image",
+                        principal=execution,
+                        who=f"vault {scope.vault_name}@{region} execution",
+                    )
             for action in ("logs:CreateLogStream", "logs:PutLogEvents"):
                 yield row(
                     action,
