@@ -2,7 +2,8 @@
 longest IAM name affixes), each with the default boundary and with a customer-supplied boundary ARN.
 
 Each stack is planned once per session (the default-boundary plans are the ones tests/conftest.py shares with
-the component tests). Budget of the layer: under 20 s on an idle 2-core machine, plans included.
+the component tests). Budget on 2 cores: the tables under 3 s on all four stacks (1.7 s measured), the two
+customer-boundary plans about 9 s; alone, with imports and all four plans, the layer takes about 25 s.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ def _with_customer_boundary(values: dict) -> dict:
 
 
 @pytest.fixture(scope="session")
-def stacks(request) -> dict[str, StackIam]:
+def stacks() -> dict[str, StackIam]:
     return {}
 
 
