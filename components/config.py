@@ -283,6 +283,8 @@ class IamConfig(_Model):
     name_suffix: IamAffix = ""
     permissions_boundary_arn: PolicyArn | None = None
     installer_principals: list[PrincipalArn] = Field(default_factory=list)
+    break_glass_role_arn: RoleArn | None = None
+    """A role of this account that may read vault data (and so restore) besides the vault's task role."""
 
     @property
     def naming(self) -> naming.IamNaming:
@@ -346,6 +348,27 @@ class DeploymentConfig(_Model):
             raise ValueError(
                 f"homeRegion {self.home_region!r} is not one of the configured regions "
                 f"({', '.join(self.region_names)}): add it to regions or leave homeRegion empty"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _break_glass_role_is_this_accounts(self) -> DeploymentConfig:
+        # The deployment account is known only at run time (the vault's bucket policy checks it then); what the
+        # config can tell: it is not the tenant's, and it is the account the customer boundary belongs to.
+        role = self.iam.break_glass_role_arn
+        if not role:
+            return self
+        account = role.split(":")[4]
+        if account == self.tenant.account_id:
+            raise ValueError(
+                f"iam.breakGlassRoleArn {role!r} is a role of the Elastio tenant's account: name a role of the "
+                "account you deploy to"
+            )
+        boundary = self.iam.permissions_boundary_arn
+        if boundary and boundary.split(":")[4] not in ("aws", account):
+            raise ValueError(
+                f"iam.breakGlassRoleArn {role!r} is not in the account of iam.permissionsBoundaryArn "
+                f"({boundary.split(':')[4]}): name a role of the account you deploy to"
             )
         return self
 

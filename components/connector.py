@@ -55,7 +55,7 @@ class CloudConnectorArgs:
     iam: IamConfig
     account_id: Input[str]
     tenant_role_arn: Input[str]
-    """Only this role may send commands (account bootstrap's ElastioTenant)."""
+    """Account bootstrap's ElastioTenant: sends commands and receives events (the queue and key policies name it)."""
     permissions_boundary_arn: Input[str]
     """Attached to every role the connector and its vaults create."""
     code: packaging.LambdaZip
@@ -138,15 +138,7 @@ class CloudConnector(pulumi.ComponentResource):
             name=naming.vault_tasks_security_group_name(),
             description="Elastio vault tasks: no inbound; HTTPS out to AWS APIs only",
             vpc_id=args.region.network.vpc_id,
-            egress=[
-                aws.ec2.SecurityGroupEgressArgs(
-                    description="AWS APIs (endpoints, gateway or NAT)",
-                    protocol="tcp",
-                    from_port=443,
-                    to_port=443,
-                    cidr_blocks=["0.0.0.0/0"],
-                )
-            ],
+            egress=networking.vault_task_egress(args.region.network),
             tags=tags,
             opts=child,
         )

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from components import naming
-from components.constants import RESOURCE_TAG_KEY
-from components.iam_documents import REQUEST_TAGGED
-from components.vault_documents import snapshot_arns
+from components.constants import JOB_VAULT_TAG_KEY
+from components.iam_documents import in_account_s3, mark_snapshots_readable
+from components.vault_documents import INTEGRITY_REPORTS_PREFIX, snapshot_arns
 
 VERSION = "2012-10-17"
 
@@ -152,7 +152,22 @@ def _submit_jobs(scope: ConnectorScope) -> dict | None:
     # IAM also authorises SubmitJob on the new job, whose id does not exist yet; the queue and definition
     # resources above are what bound it (every resource of the call must be allowed).
     resources.append(scope.jobs_arn_pattern())
-    return _statement("SubmitVaultJobs", ("batch:SubmitJob",), resources)
+    # The submitter tags each job with its vault (JOB_VAULT_TAG_KEY); Batch authorises those tags as
+    # batch:TagResource on the new job, in the same request.
+    return _statement("SubmitVaultJobs", ("batch:SubmitJob", "batch:TagResource"), resources)
+
+
+def _terminate_vault_jobs(scope: ConnectorScope) -> dict | None:
+    """TerminateJob addresses a job by id alone, and a job ARN names no queue: the vault tag every submitted job
+    carries keeps this to jobs of this region's vaults (batch:TerminateJob supports aws:ResourceTag)."""
+    if not scope.vaults:
+        return None
+    return _statement(
+        "CancelVaultJobs",
+        ("batch:TerminateJob",),
+        [scope.jobs_arn_pattern()],
+        Condition={"StringEquals": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": [v.name for v in scope.vaults]}},
+    )
 
 
 def _router(scope: ConnectorScope) -> list[dict | None]:
@@ -185,13 +200,7 @@ def _mark_snapshots_for_the_engine(scope: ConnectorScope) -> list[dict]:
     return [
         # DescribeSnapshots supports no resource-level permissions; read-only (checks the snapshot is ours).
         _statement("FindSourceSnapshots", ("ec2:DescribeSnapshots",), ["*"]),
-        _statement(
-            # Not ec2:CreateAction: that key is set only when tagging on create, and these snapshots exist.
-            "MarkSourceSnapshotsForEngine",
-            ("ec2:CreateTags",),
-            snapshot_arns(scope.region),
-            Condition={**REQUEST_TAGGED, "ForAllValues:StringEquals": {"aws:TagKeys": [RESOURCE_TAG_KEY]}},
-        ),
+        mark_snapshots_readable(snapshot_arns(scope.region)),
     ]
 
 
@@ -201,8 +210,7 @@ def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
         _statement("ReadRecoveryPoints", (GET,), [scope.table_arn(naming.RECOVERY_POINTS_TABLE)]),
         _statement("Jobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
         _submit_jobs(scope),
-        # TerminateJob is only addressable by job id; job ids are not known in advance.
-        _statement("CancelJobs", ("batch:TerminateJob",), [scope.jobs_arn_pattern()]),
+        _terminate_vault_jobs(scope),
         *_mark_snapshots_for_the_engine(scope),
     ]
 
@@ -260,8 +268,18 @@ def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
     buckets = [v.bucket_arn for v in scope.vaults]
     return statements + [
         _statement("DescribeClusters", ("ecs:DescribeClusters",), [v.cluster_arn for v in scope.vaults]),
-        _statement("CheckBucketEncryption", ("s3:GetEncryptionConfiguration",), buckets),
-        _statement("WriteReports", ("s3:PutObject",), [f"{b}/reports/integrity/*" for b in buckets]),
+        _statement(
+            "CheckBucketEncryption",
+            ("s3:GetEncryptionConfiguration",),
+            buckets,
+            Condition=in_account_s3(scope.account_id),
+        ),
+        _statement(
+            "WriteReports",
+            ("s3:PutObject",),
+            [f"{b}/{INTEGRITY_REPORTS_PREFIX}*" for b in buckets],
+            Condition=in_account_s3(scope.account_id),
+        ),
         # DescribeKey and GetKeyRotationStatus are the checks; GenerateDataKey encrypts the report (SSE-KMS).
         _statement(
             "VaultKeys",
@@ -342,7 +360,9 @@ def _allow_tenant(scope: ConnectorScope, sid: str, actions: list[str], queue: st
 
 
 def command_queue_policy(scope: ConnectorScope) -> dict:
-    """TLS only; only the account's ElastioTenant role may send commands (not even other admins)."""
+    """TLS only; principals of this account send commands, as their IAM policies allow: the ElastioTenant role
+    and the people holding one of the six managed policies (which grant sending and redriving failed commands
+    back). No principal of another account may send, whatever this policy or another grants it later."""
     queue = scope.queue_arn(naming.COMMANDS_QUEUE)
     return _document(
         _deny_insecure_transport("sqs:*", queue),
@@ -350,13 +370,12 @@ def command_queue_policy(scope: ConnectorScope) -> dict:
             scope, "TenantSends", ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], queue
         ),
         {
-            # Same-account identity policies could otherwise grant SendMessage; this makes the rule absolute.
-            "Sid": "OnlyTenantSends",
+            "Sid": "OnlyThisAccountSends",
             "Effect": "Deny",
             "Principal": "*",
             "Action": "sqs:SendMessage",
             "Resource": queue,
-            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": scope.tenant_role_arn}},
+            "Condition": {"StringNotEquals": {"aws:PrincipalAccount": scope.account_id}},
         },
     )
 

@@ -35,6 +35,12 @@ MAX_VAULTS_PER_REGION = 4
 # Every taggable resource carries this tag; IAM conditions scope destructive actions to it.
 RESOURCE_TAG_KEY = "elastio:resource"
 RESOURCE_TAG_VALUE = "true"
+# Customers opt their own volumes in to ElastioLocalBackup's snapshots with this tag (value RESOURCE_TAG_VALUE).
+# A key of its own: elastio:resource on a customer volume would also hand ElastioMountAndRestore attach/detach.
+LOCAL_BACKUP_TAG_KEY = "elastio:local-backup"
+# Every Batch job the connector submits carries the vault it runs for under this tag (lambdas/shared/jobs.py
+# sets it on SubmitJob); job ARNs name no queue, so IAM scopes batch:TerminateJob to jobs with this tag.
+JOB_VAULT_TAG_KEY = "elastio:vault"
 
 # All supported regions are in the commercial partition.
 PARTITION = "aws"

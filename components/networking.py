@@ -31,6 +31,7 @@ INTERFACE_SERVICES: dict[str, str] = {
     "ecs": "the ScaleZ server task's cluster API calls",
 }
 GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
+HTTPS = 443
 # The short names `regions[].network.existingEndpoints` may list.
 ENDPOINT_SERVICES: tuple[str, ...] = (*GATEWAY_SERVICES, *INTERFACE_SERVICES)
 
@@ -48,6 +49,11 @@ def needed_gateway_services(network: NetworkConfig) -> list[str]:
     """The gateway endpoints the vault tasks use: PrivateLink needs them; with route tables they are free."""
     wanted = network.private_link or network.route_table_ids
     return list(GATEWAY_SERVICES) if wanted else []
+
+
+def egress_only_to_endpoints(network: NetworkConfig) -> bool:
+    """PrivateLink with every interface endpoint created here: the vault tasks' egress can name them all."""
+    return network.private_link and interface_services(network) == needed_interface_services(network)
 
 
 def interface_services(network: NetworkConfig) -> list[str]:
@@ -81,9 +87,31 @@ def https_ingress(client_security_group_ids: list) -> list[dict]:
         {
             "description": "HTTPS to AWS APIs from Elastio vault tasks",
             "protocol": "tcp",
-            "from_port": 443,
-            "to_port": 443,
+            "from_port": HTTPS,
+            "to_port": HTTPS,
             "security_groups": list(client_security_group_ids),
+        }
+    ]
+
+
+def vault_task_egress(network: NetworkConfig) -> list[dict] | None:
+    """Inline egress of the vault-task security group. Without PrivateLink the tasks reach AWS's public endpoints
+    (NAT, internet gateway or the S3/DynamoDB gateway endpoints): HTTPS anywhere. With PrivateLink there is no
+    other way out, so nothing inline: `create_endpoints` adds rules to the interface endpoints' group and to the
+    S3 and DynamoDB prefix lists only (separate rules, because the endpoints' group admits this group: inline
+    rules both ways would be a cycle). Omitting `egress` leaves the rules unmanaged here, and the provider drops
+    the default allow-all rule AWS adds to a new group. Interface endpoints the VPC already has
+    (`existingEndpoints`) sit behind security groups this program does not know, so a region that uses any of
+    them keeps HTTPS anywhere (in a VPC without NAT, that still reaches only its endpoints)."""
+    if egress_only_to_endpoints(network):
+        return None
+    return [
+        {
+            "description": "AWS APIs (gateway endpoints, NAT or internet gateway)",
+            "protocol": "tcp",
+            "from_port": HTTPS,
+            "to_port": HTTPS,
+            "cidr_blocks": ["0.0.0.0/0"],
         }
     ]
 
@@ -135,4 +163,36 @@ def create_endpoints(
         )
         for service in created
     ]
+    if not egress_only_to_endpoints(network):
+        return endpoints  # the vault-task group keeps its inline egress (vault_task_egress)
+    # The vault tasks' only ways out: the interface endpoints and S3's and DynamoDB's prefix lists. AWS keeps a
+    # managed prefix list per gateway service in every region, whoever created the gateway endpoint, so the
+    # rules hold for gateway endpoints this program did not create too.
+    for index, client in enumerate(client_security_group_ids):
+        rule = f"{name}-vault-tasks" + (f"-{index}" if index else "")
+        _https_out(f"{rule}-to-endpoints", client, "the interface endpoints", tags, child,
+                   referenced_security_group_id=security_group.id)
+        for service in GATEWAY_SERVICES:
+            prefix_list = aws.ec2.get_prefix_list_output(
+                name=service_name(region, service), opts=pulumi.InvokeOutputOptions(parent=parent)
+            )
+            _https_out(f"{rule}-to-{service}", client, f"{service} (its gateway endpoint's prefix list)", tags,
+                       child, prefix_list_id=prefix_list.id)
     return endpoints
+
+
+def _https_out(
+    resource_name: str, group: Input[str], to: str, tags: dict[str, str], opts: ResourceOptions, **destination
+) -> aws.vpc.SecurityGroupEgressRule:
+    """One egress rule of `group`: HTTPS to `destination` (a security group or a prefix list)."""
+    return aws.vpc.SecurityGroupEgressRule(
+        resource_name,
+        security_group_id=group,
+        description=f"HTTPS to {to}",
+        ip_protocol="tcp",
+        from_port=HTTPS,
+        to_port=HTTPS,
+        tags=tags,
+        opts=opts,
+        **destination,
+    )

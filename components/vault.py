@@ -182,8 +182,8 @@ class Vault(pulumi.ComponentResource):
         aws.s3.BucketPolicy(
             f"{name}-bucket-policy",
             bucket=bucket.id,
-            policy=Output.all(bucket.arn, key.arn).apply(
-                lambda v: _json(vault_documents.bucket_policy(v[0], v[1]))
+            policy=Output.all(bucket.arn, key.arn, task_role.arn).apply(
+                lambda v: _json(vault_documents.bucket_policy(v[0], v[1], v[2], args.iam.break_glass_role_arn))
             ),
             # The public access block first, so the policy is never checked against an unguarded bucket.
             opts=keep(adopt_bucket, depends_on=[public_access, ownership]),

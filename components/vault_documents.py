@@ -12,9 +12,22 @@ import re
 from dataclasses import dataclass
 
 from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-from components.iam_documents import ECS_TASKS_SERVICE, REQUEST_TAGGED, TAGGED, document, statement
+from components.iam_documents import (
+    ECS_TASKS_SERVICE,
+    REQUEST_TAGGED,
+    TAGGED,
+    document,
+    in_account_s3,
+    keys_via_ebs,
+    statement,
+)
 
 JOB_TYPES: tuple[str, ...] = ("backup", "restore", "scan", "compact")
+
+# Reports (integrity checks, scans) live under their own prefix of the vault bucket: readable to account
+# principals with IAM permission, unlike packs and manifests (bucket_policy).
+REPORTS_PREFIX = "reports/"
+INTEGRITY_REPORTS_PREFIX = f"{REPORTS_PREFIX}integrity/"  # lambdas/integrity_checks/handler.py writes here
 
 # Batch parameters per job type (docs/CONTRACT.md, "Batch jobs"), beyond jobId and vaultName. The value is
 # the default Batch substitutes when the submitter leaves a parameter out: every parameter the submitter may
@@ -123,13 +136,24 @@ def volume_arns(region: str, account_id: str) -> list[str]:
     return [f"arn:{PARTITION}:ec2:{region}:{account_id}:volume/*"]
 
 
+def _via_ec2(region: str) -> dict:
+    return {"StringEquals": {"kms:ViaService": f"ec2.{region}.amazonaws.com"}}
+
+
+def _keys_of_region(region: str, account_id: str) -> list[str]:
+    # The vault key (restored snapshots) and whatever key a source snapshot is encrypted with (aws/ebs or the
+    # customer's own): only through EC2/EBS in this region, which is all the condition lets through.
+    return [f"arn:{PARTITION}:kms:{region}:{account_id}:key/*"]
+
+
 def task_role_policy(scope: VaultScope) -> dict:
     """The engine (Batch jobs) and the ScaleZ server: this vault's data, its job records, the expired recovery
     points compaction removes, the Catalog call, and the EBS direct APIs on snapshots Elastio tagged."""
     points = scope.recovery_points_table_arn
+    in_account = in_account_s3(scope.account_id)
     return document(
-        statement("VaultObjects", ENGINE_OBJECT_ACTIONS, [f"{scope.bucket_arn}/*"]),
-        statement("ListVault", ["s3:ListBucket"], [scope.bucket_arn]),
+        statement("VaultObjects", ENGINE_OBJECT_ACTIONS, [f"{scope.bucket_arn}/*"], in_account),
+        statement("ListVault", ["s3:ListBucket"], [scope.bucket_arn], in_account),
         statement(
             # Only through S3 and DynamoDB in this region: the key protects packs and the index, nothing else.
             "VaultKeyViaS3",
@@ -169,6 +193,7 @@ def task_role_policy(scope: VaultScope) -> dict:
             volume_arns(scope.region, scope.account_id),
             {"StringEquals": {"ec2:CreateAction": "CreateVolume"}},
         ),
+        *keys_via_ebs(_keys_of_region(scope.region, scope.account_id), _via_ec2(scope.region)),
     )
 
 
@@ -232,15 +257,56 @@ def key_policy(account_id: str, region: str, task_role_arn: str) -> dict:
                 }
             },
         },
+        # Restores write snapshots encrypted with this key through the EBS direct APIs and create volumes from
+        # them: EC2 uses the key on the task role's behalf.
+        *(
+            {**grant, "Sid": f"VaultTask{grant['Sid']}", "Principal": {"AWS": task_role_arn}}
+            for grant in keys_via_ebs(["*"], _via_ec2(region))
+        ),
     )
 
 
-def bucket_policy(bucket_arn: str, key_arn: str) -> dict:
-    """Deny plain HTTP, and deny writes that ask for any encryption but SSE-KMS with the vault key.
+# Reading vault data (packs, manifests, whatever the engine keeps beside them): the task role, and a
+# break-glass role if configured. Changing or deleting it: the task role alone.
+DATA_READS = ["s3:GetObject", "s3:GetObjectVersion"]
+DATA_CHANGES = [
+    "s3:PutObject",
+    "s3:DeleteObject",
+    "s3:DeleteObjectVersion",
+    "s3:PutObjectRetention",
+    "s3:PutObjectLegalHold",
+    "s3:BypassGovernanceRetention",
+]
+
+
+def _account_of(role_arn: str) -> str:
+    return role_arn.split(":")[4]
+
+
+def bucket_policy(
+    bucket_arn: str,
+    key_arn: str,
+    task_role_arn: str,
+    break_glass_role_arn: str | None = None,
+) -> dict:
+    """Deny plain HTTP; deny writes that ask for any encryption but SSE-KMS with the vault key; and keep the
+    vault's data to the vault: every principal but the task role (and the break-glass role, for reading) is
+    refused the objects outside reports/, whatever its IAM policies grant (an administrator included: the
+    operator who must empty a bucket removes this policy first, docs/networking-and-data.md).
 
     Writes that send no encryption headers get the bucket default (the vault key), so they pass; the `Null`
-    conditions keep UploadPart (authorized as s3:PutObject, without the headers) working."""
+    conditions keep UploadPart (authorized as s3:PutObject, without the headers) working. The data denies name
+    principals with aws:PrincipalArn, not NotPrincipal: for a role session NotPrincipal must list the session
+    ARN too, and a bounded role's requests would be refused
+    (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_elements_notprincipal.html)."""
+    if break_glass_role_arn and _account_of(break_glass_role_arn) != _account_of(task_role_arn):
+        raise ValueError(
+            f"elastio:iam.breakGlassRoleArn: {break_glass_role_arn} is not a role of this account "
+            f"({_account_of(task_role_arn)}): name a role of the account you deploy to"
+        )
     everyone = {"AWS": "*"}
+    data = {"NotResource": f"{bucket_arn}/{REPORTS_PREFIX}*"}
+    readers = [task_role_arn, *([break_glass_role_arn] if break_glass_role_arn else [])]
     return document(
         {
             "Sid": "DenyInsecureTransport",
@@ -271,6 +337,22 @@ def bucket_policy(bucket_arn: str, key_arn: str) -> dict:
                 "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": key_arn},
                 "Null": {"s3:x-amz-server-side-encryption-aws-kms-key-id": "false"},
             },
+        },
+        {
+            "Sid": "DataReadOnlyByVaultRoles",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": DATA_READS,
+            **data,
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": readers}},
+        },
+        {
+            "Sid": "DataChangedOnlyByTaskRole",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": DATA_CHANGES,
+            **data,
+            "Condition": {"ArnNotEquals": {"aws:PrincipalArn": task_role_arn}},
         },
     )
 

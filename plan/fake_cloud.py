@@ -34,6 +34,7 @@ _ARN_RESOURCE = {
     "aws:ecs/cluster:Cluster": "cluster/{name}",
     "aws:ecs/taskDefinition:TaskDefinition": "task-definition/{name}:1",
     "aws:dynamodb/table:Table": "table/{name}",
+    "aws:ec2/securityGroup:SecurityGroup": "security-group/{name}",
 }
 
 
@@ -51,10 +52,9 @@ class FakeCloud(pulumi.runtime.Mocks):
             self._provider_regions[provider_id] = inputs.get("region", "us-east-1")
             return provider_id, inputs
         name = _physical_name(args.name, inputs)
-        module = args.typ.split(":")[1].split("/")[0]
         provider_id = (args.provider or "").rsplit("::", 1)[-1]
         region = inputs.get("region") or self._provider_regions.get(provider_id, "us-east-1")
-        arn = self._arn(module, args.typ, region, name)
+        arn = self.planned_arn(args.typ, args.name, inputs, region)
         state = {"arn": arn, "id": name, "name": name, **inputs}
         if args.typ == "aws:sqs/queue:Queue":
             state["url"] = f"https://sqs.{region}.amazonaws.com/{self.account_id}/{name}"
@@ -84,6 +84,10 @@ class FakeCloud(pulumi.runtime.Mocks):
             return {"name": name, "targetKeyId": key_id, "targetKeyArn": key_arn, "id": key_arn}
         if args.token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+        if args.token == "aws:ec2/getPrefixList:getPrefixList":
+            # AWS's managed prefix list of a gateway service (name com.amazonaws.<region>.<service>).
+            name = args.args.get("name", "")
+            return {"id": f"pl-{name}", "prefixListId": f"pl-{name}", "name": name, "cidrBlocks": []}
         if args.token == "aws:index/getRegion:getRegion":
             return {"name": "us-east-1", "region": "us-east-1", "id": "us-east-1"}
         return {}
@@ -92,6 +96,11 @@ class FakeCloud(pulumi.runtime.Mocks):
     def alias_target_key_id(alias_name: str, region: str) -> str:
         """The id of the key `alias_name` points to in `region` (a deterministic stand-in for a random id)."""
         return f"{alias_name.removeprefix('alias/')}-{region}-key-id"
+
+    def planned_arn(self, typ: str, logical_name: str, inputs: dict[str, Any], region: str) -> str:
+        """The ARN this fake gives a resource: tests that read the planned graph address resources by it."""
+        module = typ.split(":")[1].split("/")[0]
+        return self._arn(module, typ, region, _physical_name(logical_name, inputs))
 
     def _arn(self, module: str, typ: str, region: str, name: str) -> str:
         kind = typ.rsplit(":", 1)[-1]

@@ -1,4 +1,5 @@
-"""Shared offline plans for the tests: planning is the slow part, so each stack is planned once per session.
+"""Shared offline plans for the tests: planning is the slow part, so each stack is planned once per session and
+every test layer that reads a planned graph (components, IAM tables) shares it.
 
 Tests must not change these plans in place (copy.deepcopy one first)."""
 
@@ -9,6 +10,16 @@ import pytest
 from benchmarks.plan_benchmark import largest_stack_values
 from plan import Plan, build_plan
 
+# The longest IAM name affixes the role names leave room for (10 characters each): role and policy names,
+# and so the IAM documents, are at their largest.
+LONGEST_IAM_AFFIXES = {"namePrefix": "acmecorp1-", "nameSuffix": "-euprod-01"}
+
+
+def largest_values() -> dict:
+    values = largest_stack_values()
+    values["elastio:iam"] = dict(LONGEST_IAM_AFFIXES)
+    return values
+
 
 @pytest.fixture(scope="session")
 def example_plan() -> Plan:
@@ -18,5 +29,6 @@ def example_plan() -> Plan:
 
 @pytest.fixture(scope="session")
 def largest_plan() -> Plan:
-    """Every supported region with the maximum number of vaults and PrivateLink (the benchmark's stack)."""
-    return build_plan("largest", stack_values=largest_stack_values())
+    """Every supported region with the maximum number of vaults and PrivateLink (the benchmark's stack), with
+    the longest IAM name prefix and suffix."""
+    return build_plan("largest", stack_values=largest_values())

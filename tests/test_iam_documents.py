@@ -82,18 +82,20 @@ def test_parliament_check_reports_a_policy_naming_the_wrong_resource_type():
     assert "RESOURCE_MISMATCH" in raw_issues(wrong)
 
 
-def test_every_known_parliament_finding_names_a_document_and_a_reason():
+ACCOUNT_FINDINGS = [known for known in KNOWN_FINDINGS if known.document in IDENTITY]
+
+
+def test_every_known_parliament_finding_names_a_reason_and_the_rows_that_confirm_it():
     for known in KNOWN_FINDINGS:
-        assert known.document in IDENTITY
-        assert known.actions and len(known.reason) > 40
+        assert len(known.reason) > 40 and known.confirmed_by, known
 
 
 def test_known_parliament_findings_still_occur_so_the_list_stays_current():
-    for known in KNOWN_FINDINGS:
+    for known in ACCOUNT_FINDINGS:
         assert known.issue in raw_issues(IDENTITY[known.document]), known
 
 
-# --- tag conditions only where the action supports them ----------------------------------------------------
+# --- condition keys the actions support ------------------------------------------------------------------
 
 
 def _condition_keys(action: str) -> set[str]:
@@ -109,16 +111,8 @@ def _condition_keys(action: str) -> set[str]:
     return keys
 
 
-@pytest.mark.parametrize("name", sorted(IDENTITY))
-def test_tag_conditions_are_only_on_actions_that_support_them(name):
-    for stmt in statements(IDENTITY[name]):
-        for operator in stmt.get("Condition", {}).values():
-            for key in operator:
-                if not key.startswith(("aws:ResourceTag/", "aws:RequestTag/")):
-                    continue
-                generic = key.split("/")[0] + "/${TagKey}"
-                for action in as_list(stmt["Action"]):
-                    assert generic in _condition_keys(action), (name, stmt["Sid"], action, key)
+# Which condition keys each action supports (tag keys included, action wildcards expanded):
+# tests/test_iam_condition_keys.py, over these documents and the regional roles.
 
 
 # --- trust -----------------------------------------------------------------------------------------
@@ -192,6 +186,14 @@ def test_pass_role_names_elastio_roles_and_the_service_they_go_to(name):
             assert "iam:PassedToService" in stmt["Condition"]["StringEquals"]
 
 
+def _names_no_resource_type(action: str) -> bool:
+    """The service authorization reference lists no resource type for the action: "*" is its only form."""
+    service, name = action.split(":")
+    definition = next(s for s in parliament.iam_definition if s["prefix"] == service)
+    privilege = next(p for p in definition["privileges"] if p["privilege"] == name)
+    return all(not r["resource_type"] for r in privilege["resource_types"])
+
+
 @pytest.mark.parametrize("name", sorted(IDENTITY))
 def test_destructive_actions_are_never_allowed_on_every_resource(name):
     for stmt in statements(IDENTITY[name], "Allow"):
@@ -199,7 +201,8 @@ def test_destructive_actions_are_never_allowed_on_every_resource(name):
             continue
         for action in as_list(stmt["Action"]):
             verb = action.split(":")[1]
-            assert not verb.startswith(DESTRUCTIVE_VERBS), (name, stmt["Sid"], action)
+            if verb.startswith(DESTRUCTIVE_VERBS):
+                assert _names_no_resource_type(action), (name, stmt["Sid"], action)
 
 
 # --- scope -----------------------------------------------------------------------------------------
@@ -209,10 +212,17 @@ def _arns(document: dict, effect: str = "Allow") -> list[str]:
     return [arn for s in statements(document, effect) for arn in as_list(s["Resource"]) if arn != "*"]
 
 
+# Images may come from another account's registry (a central one); the boundary lets the execution role pull.
+ANY_ACCOUNT_REPOSITORIES = "arn:aws:ecr:*:*:repository/*"
+
+
 @pytest.mark.parametrize("name", sorted(IDENTITY))
 def test_resources_belong_to_this_account(name):
     for arn in _arns(IDENTITY[name]):
         _, _, service, region, account, _ = arn.split(":", 5)
+        if arn == ANY_ACCOUNT_REPOSITORIES:
+            assert name == "boundary", arn
+            continue
         assert account in (ACCOUNT, ""), arn  # S3 buckets and EBS snapshots carry no account
         assert region in (docs.ANY_REGION, ""), arn  # names and the account scope regional ARNs; IAM has none
         if service == "s3":
@@ -251,7 +261,7 @@ def test_documents_survive_a_json_round_trip(name):
 def test_iam_prefix_and_suffix_flow_into_role_and_policy_arns():
     installer = json.dumps(IDENTITY["installer"])
     assert f"arn:aws:iam::{ACCOUNT}:role/Acme-Elastio*-prod" in installer
-    assert f"arn:aws:iam::{ACCOUNT}:policy/Acme-ElastioInstallerAccess*-prod" in installer
+    assert f"arn:aws:iam::{ACCOUNT}:policy/Acme-Elastio*-prod" in installer
     assert "role/Acme-ElastioRouter-*-prod" in installer
     router_role = naming.function_role_name(IAM, "router", "eu-west-1")
     assert fnmatch.fnmatchcase(router_role, "Acme-ElastioRouter-*-prod")
@@ -313,7 +323,7 @@ def test_installer_creates_roles_only_with_the_boundary():
 
 
 def test_installer_cannot_change_or_remove_the_boundary():
-    denied = _statement(IDENTITY["installer"], "DenyChangingBoundaryAndOwnPolicy")
+    denied = _statement(IDENTITY["installer"], "DenyChangingElastioPolicies")
     assert BOUNDARY in denied["Resource"] and "iam:CreatePolicyVersion" in denied["Action"]
     assert (
         "iam:DeleteRolePermissionsBoundary"

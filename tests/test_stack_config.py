@@ -259,3 +259,35 @@ def test_a_vaults_usage_leaves_unset_keys_to_the_cost_models_defaults():
     raw["regions"][0]["vaults"][0]["usage"] = {"protectedGb": 500, "changeRateBasis": "blocks"}
     usage = parse_config(raw).regions[0].vaults[0].usage
     assert (usage.protected_gb, usage.change_rate_basis, usage.daily_change_rate) == (500, "blocks", None)
+
+
+# --- iam.breakGlassRoleArn (issue 11) ----------------------------------------------------------------------
+
+
+def test_a_break_glass_role_of_the_deployment_account_is_accepted():
+    raw = minimal()
+    raw["iam"] = {"breakGlassRoleArn": "arn:aws:iam::123456789012:role/ops/BreakGlass"}
+    assert parse_config(raw).iam.break_glass_role_arn == "arn:aws:iam::123456789012:role/ops/BreakGlass"
+
+
+@pytest.mark.parametrize(
+    ("iam", "expected"),
+    [
+        ({"breakGlassRoleArn": "arn:aws:iam::123456789012:user/alice"}, "is not an IAM role ARN"),
+        ({"breakGlassRoleArn": "arn:aws:iam::210987654321:role/Glass"}, "a role of the Elastio tenant's account"),
+        (
+            {
+                "breakGlassRoleArn": "arn:aws:iam::123456789012:role/Glass",
+                "permissionsBoundaryArn": "arn:aws:iam::111111111111:policy/Boundary",
+            },
+            "not in the account of iam.permissionsBoundaryArn (111111111111)",
+        ),
+    ],
+    ids=["not-a-role", "tenant-account", "other-account-than-the-boundary"],
+)
+def test_a_break_glass_role_outside_the_deployment_account_is_one_line_naming_key_value_and_fix(iam, expected):
+    raw = minimal()
+    raw["iam"] = iam
+    [problem] = problems_of(raw)
+    assert "iam.breakGlassRoleArn" in problem and iam["breakGlassRoleArn"] in problem and expected in problem
+    assert "\n" not in problem

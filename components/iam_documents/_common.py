@@ -230,13 +230,58 @@ def _kms_via_sqs(sid: str, scope: AccountScope) -> dict:
     )
 
 
-def _tag_on_create(scope: AccountScope, create_actions: list[str]) -> dict:
+def _tag_on_create(scope: AccountScope, create_actions: list[str], resources: list[str] | None = None) -> dict:
     return statement(
         "TagOnCreate",
         ["ec2:CreateTags"],
-        snapshot_arns(scope) + _regional(scope, "ec2", "volume/*"),
+        resources or snapshot_arns(scope) + _regional(scope, "ec2", "volume/*"),
         {"StringEquals": {"ec2:CreateAction": create_actions}},
     )
+
+
+def mark_snapshots_readable(snapshots: list[str]) -> dict:
+    """backup.start tags the (existing, customer's) snapshots a backup reads with elastio:resource=true, which
+    the EBS direct API grants require (lambdas/background_jobs/snapshots.py): that one tag with that one
+    value, nothing else. Not ec2:CreateAction: that key is only in the request when tagging on create."""
+    return statement(
+        "MarkSnapshotsReadable",
+        ["ec2:CreateTags"],
+        snapshots,
+        {**REQUEST_TAGGED, "ForAllValues:StringEquals": {"aws:TagKeys": [RESOURCE_TAG_KEY]}},
+    )
+
+
+# What the EBS direct APIs and EC2 ask KMS for, as the caller, through ec2.<region>.amazonaws.com, when they
+# read an encrypted snapshot (encrypted with aws/ebs or a customer key), write one (StartSnapshot with
+# Encrypted and KmsKeyArn) or create a volume from one; CreateGrant only for a grant EC2 makes for its own use
+# (https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-permissions.html, "Permissions to use AWS KMS keys").
+EBS_KEY_USE: tuple[str, ...] = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncrypt*",
+)
+
+
+def keys_via_ebs(keys: list[str], via_ec2: dict) -> list[dict]:
+    """`via_ec2`: the kms:ViaService condition naming EC2 (one region's name, or ec2.*.amazonaws.com)."""
+    return [
+        statement("KeysViaEbs", EBS_KEY_USE, keys, via_ec2),
+        statement(
+            "GrantsForEbs", ["kms:CreateGrant"], keys, {**via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}}
+        ),
+    ]
+
+
+def _keys_via_ebs(scope: AccountScope) -> list[dict]:
+    # Source snapshots may be encrypted with any key of the account (aws/ebs has no Elastio tag): no tag scope.
+    return keys_via_ebs(key_arns(scope), {"StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"}})
+
+
+def in_account_s3(account_id: str) -> dict:
+    """S3 names are global: a bucket of our name pattern that another account owns must never be read or
+    written (s3:ResourceAccount, supported by every S3 action the documents grant)."""
+    return {"StringEquals": {"s3:ResourceAccount": account_id}}
 
 
 # --- IAM's size quota ---------------------------------------------------------------------------------

@@ -3,24 +3,28 @@
 from __future__ import annotations
 
 from components import naming
+from components.constants import JOB_VAULT_TAG_KEY
 from components.iam_documents._common import (
-    EC2_INVENTORY_READ,
+    ANY_REGION,
     ECS_TASKS_SERVICE,
     QUEUES,
+    REQUEST_TAGGED,
     TAGGED,
     AccountScope,
     _batch_arns,
     _ec2,
     _ecs_cluster_arns,
+    _keys_via_ebs,
     _regional,
     _tag_on_create,
     _write_tagged_snapshots,
     all_table_arns,
-    deny_unless_tagged,
     document,
     function_arns,
     function_log_group_arns,
+    in_account_s3,
     key_arns,
+    mark_snapshots_readable,
     queue_arns,
     snapshot_arns,
     statement,
@@ -46,8 +50,11 @@ IAM_CHANGES: tuple[str, ...] = (
 
 
 def default_permissions_boundary(scope: AccountScope) -> dict:
-    """The most any connector or vault role (and the tenant role) may ever do: the union of the services'
-    needs on Elastio resources. It grants nothing by itself; it caps."""
+    """The most any connector or vault role may ever do: the union of what the function roles
+    (components/connector_documents.py) and the vault roles (components/vault_documents.py) grant, on Elastio
+    resources, and nothing wider (tests/test_iam_boundary.py holds the two to each other). It grants nothing by
+    itself; it caps. Nothing in it depends on the configured regions, so adding a region never has to change it
+    (the installer may not: DenyChangingElastioPolicies)."""
     return document(
         statement(
             "FunctionLogs",
@@ -62,7 +69,6 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
                 "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility",
                 "sqs:GetQueueAttributes",
-                "sqs:GetQueueUrl",
             ],
             queue_arns(scope, *QUEUES),
         ),
@@ -78,13 +84,13 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
                 "dynamodb:UpdateItem",
                 "dynamodb:DeleteItem",
                 "dynamodb:BatchWriteItem",
-                "dynamodb:ConditionCheckItem",
                 "dynamodb:DescribeTable",
             ],
             all_table_arns(scope),
         ),
         statement("InvokeServices", ["lambda:InvokeFunction"], function_arns(scope)),
         statement(
+            # SubmitJob with tags is also authorised as batch:TagResource.
             "SubmitJobs",
             ["batch:SubmitJob", "batch:TagResource"],
             _batch_arns(scope, "job-queue")
@@ -92,11 +98,26 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             + _regional(scope, "batch", "job/*"),
         ),
         statement(
-            "TerminateJobs", ["batch:TerminateJob", "batch:CancelJob"], _regional(scope, "batch", "job/*")
+            # Job ARNs carry no queue: the vault tag the submitter puts on every job scopes them.
+            "TerminateVaultJobs",
+            ["batch:TerminateJob"],
+            _regional(scope, "batch", "job/*"),
+            {"Null": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": "false"}},
         ),
         statement(
-            "ReadJobsAndInventory",
-            ["batch:DescribeJobs", "batch:ListJobs", "ecs:DescribeTaskDefinition", *EC2_INVENTORY_READ],
+            # Reads, telemetry and the registry login: none of these supports resource-level permissions.
+            "NoResourceLevelPermissions",
+            [
+                "ec2:DescribeInstances",
+                "ec2:DescribeVolumes",
+                "ec2:DescribeSnapshots",
+                "batch:DescribeJobQueues",
+                "batch:DescribeComputeEnvironments",
+                "batch:DescribeJobDefinitions",
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "ecr:GetAuthorizationToken",
+            ],
             "*",
         ),
         statement(
@@ -106,10 +127,10 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             {"ArnLike": {"ecs:cluster": _ecs_cluster_arns(scope)}},
         ),
         statement(
-            "StopVaultServer",
-            ["ecs:StopTask", "ecs:DescribeTasks"],
-            _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*"),
-            {"ArnLike": {"ecs:cluster": _ecs_cluster_arns(scope)}},
+            # Task ARNs name their cluster (task/<cluster>/<id>), so the ARN alone keeps these to vault clusters.
+            "VaultServerTasks",
+            ["ecs:StopTask", "ecs:DescribeTasks", "ecs:DescribeClusters"],
+            _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*") + _ecs_cluster_arns(scope),
         ),
         statement(
             "PassVaultRoles",
@@ -120,16 +141,23 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         statement(
             # Compaction rewrites packs and deletes the old ones: object deletion, never bucket deletion.
             "VaultObjects",
-            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectRetention"],
             vault_bucket_arns(scope, "*"),
+            in_account_s3(scope.account_id),
         ),
-        statement("ListVaultBuckets", ["s3:ListBucket"], vault_bucket_arns(scope)),
+        statement(
+            "VaultBuckets",
+            ["s3:ListBucket", "s3:GetEncryptionConfiguration"],
+            vault_bucket_arns(scope),
+            in_account_s3(scope.account_id),
+        ),
         statement(
             "UseTaggedKeys",
-            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:GetKeyRotationStatus"],
             key_arns(scope),
             TAGGED,
         ),
+        *_keys_via_ebs(scope),
         statement(
             "ReadTaggedSnapshotBlocks",
             ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"],
@@ -138,37 +166,23 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         ),
         *_write_tagged_snapshots(scope),
         statement(
-            "SnapshotVolumes",
-            ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
-            snapshot_arns(scope) + _ec2(scope, "volume") + _ec2(scope, "instance"),
+            # Restore to an availability zone; CreateVolume authorises the source snapshot too.
+            "CreateTaggedVolumes",
+            ["ec2:CreateVolume"],
+            _ec2(scope, "volume") + snapshot_arns(scope),
+            REQUEST_TAGGED,
         ),
-        deny_unless_tagged(
-            "NewSnapshotsTagged",
-            ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
-            snapshot_arns(scope),
-            request=True,
-        ),
-        _tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots"]),
+        _tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
+        mark_snapshots_readable(snapshot_arns(scope)),
         statement(
-            # Only the temporary snapshots Elastio made.
-            "DeleteTaggedSnapshots",
-            ["ec2:DeleteSnapshot"],
-            snapshot_arns(scope),
-            TAGGED,
+            "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
         ),
-        statement("PublishAlerts", ["sns:Publish"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")),
         statement(
-            "Telemetry",
-            ["cloudwatch:PutMetricData"],
-            "*",
-            {"StringEquals": {"cloudwatch:namespace": "Elastio"}},
-        ),
-        statement("Tracing", ["xray:PutTraceSegments", "xray:PutTelemetryRecords"], "*"),
-        statement("PullImagesAuth", ["ecr:GetAuthorizationToken"], "*"),
-        statement(
+            # The execution role pulls the configured images from whichever account's registry they name (a
+            # central registry's repository policy admits this account); the actions only read images.
             "PullImages",
             ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-            _regional(scope, "ecr", "repository/*"),
+            naming.arn("ecr", ANY_REGION, "*", "repository/*"),
         ),
         statement("DenyIamChanges", IAM_CHANGES, "*", effect="Deny"),
     )

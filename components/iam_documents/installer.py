@@ -28,8 +28,8 @@ from components.iam_documents._common import (
     function_arns,
     function_log_group_arns,
     function_role_arns,
+    in_account_s3,
     key_arns,
-    policy_arn,
     queue_arns,
     role_arn,
     split_document,
@@ -49,6 +49,8 @@ def installer_policies(scope: AccountScope, boundary_arn: str) -> list[dict]:
 # narrowed by a Deny to the ones tagged for Elastio.
 _NETWORK_CHANGES = (
     "ec2:AuthorizeSecurityGroupEgress",
+    "ec2:AuthorizeSecurityGroupIngress",
+    "ec2:ModifySecurityGroupRules",  # updates of an aws.vpc.SecurityGroupEgressRule
     "ec2:RevokeSecurityGroupEgress",
     "ec2:RevokeSecurityGroupIngress",
     "ec2:DeleteSecurityGroup",
@@ -63,7 +65,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
     account = scope.account_id
     elastio_roles = elastio_role_arn_pattern(scope)
     installer_role = role_arn(scope, naming.installer_role_name(scope.iam))
-    installer_access = policy_arn(scope, naming.installer_policy_name(scope.iam, "*"))
+    tenant_role = role_arn(scope, naming.tenant_role_name(scope.iam))
+    service_roles = function_role_arns(scope) + vault_role_arns(scope)
     with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": boundary_arn}}
     return document(
         statement(
@@ -81,15 +84,14 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             queue_arns(scope, *QUEUES),
         ),
         statement(
+            # Not CreateTable: a new table needs UpdateContinuousBackups (point-in-time recovery), which only the
+            # operator may call (DenyWeakeningTables), so adding a region or a vault is the operator's run.
             "ManageTables",
             [
-                "dynamodb:CreateTable",
                 "dynamodb:UpdateTable",
                 "dynamodb:DescribeTable",
                 "dynamodb:DescribeContinuousBackups",
-                "dynamodb:UpdateContinuousBackups",
                 "dynamodb:DescribeTimeToLive",
-                "dynamodb:UpdateTimeToLive",
                 "dynamodb:TagResource",
                 "dynamodb:UntagResource",
                 "dynamodb:ListTagsOfResource",
@@ -187,6 +189,17 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             TAGGED,
         ),
         statement(
+            # Updating a table encrypted with a customer managed key: DynamoDB asks for a grant as the caller.
+            "GrantsForTables",
+            ["kms:CreateGrant"],
+            key_arns(scope),
+            {
+                **TAGGED,
+                "StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"},
+                "Bool": {"kms:GrantIsForAWSResource": "true"},
+            },
+        ),
+        statement(
             "ManageAliases",
             ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
             alias_arns(scope) + key_arns(scope),
@@ -196,27 +209,21 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement("ListAliases", ["kms:ListAliases"], "*"),
         statement(
-            "ManageVaultBuckets",
+            # Read (refresh) and retag the vault buckets; every setting that protects the data is the operator's
+            # to change (DenyWeakeningVaultBuckets), so creating a vault bucket is the operator's run too.
+            "ReadVaultBuckets",
             [
-                "s3:CreateBucket",
                 "s3:ListBucket",
                 "s3:GetBucketLocation",
                 "s3:GetBucketPolicy",
-                "s3:PutBucketPolicy",
-                "s3:DeleteBucketPolicy",
                 "s3:GetBucketTagging",
                 "s3:PutBucketTagging",
                 "s3:GetBucketVersioning",
-                "s3:PutBucketVersioning",
                 "s3:GetEncryptionConfiguration",
-                "s3:PutEncryptionConfiguration",
                 "s3:GetBucketPublicAccessBlock",
-                "s3:PutBucketPublicAccessBlock",
                 "s3:GetBucketOwnershipControls",
-                "s3:PutBucketOwnershipControls",
                 "s3:GetLifecycleConfiguration",
                 "s3:GetBucketObjectLockConfiguration",
-                "s3:PutBucketObjectLockConfiguration",
                 "s3:GetBucketAcl",
                 "s3:GetBucketCORS",
                 "s3:GetBucketWebsite",
@@ -226,6 +233,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "s3:GetAccelerateConfiguration",
             ],
             vault_bucket_arns(scope),
+            in_account_s3(scope.account_id),
         ),
         statement(
             "ManageBatch",
@@ -285,6 +293,9 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
             _regional(scope, "ecs", f"task-definition/{naming.NAME_ROOT}-*:*"),
         ),
+        # A new server image or role replaces the task definition's revision, and the old one is deregistered.
+        # DeregisterTaskDefinition supports no resource-level permissions (Service Authorization Reference).
+        statement("DeregisterTaskDefinitions", ["ecs:DeregisterTaskDefinition"], "*"),
         statement(
             "CreateSecurityGroups",
             ["ec2:CreateSecurityGroup"],
@@ -374,41 +385,51 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             + _regional(scope, "cloudwatch", f"alarm:{naming.NAME_ROOT}-*"),
         ),
         statement(
-            "CreateRolesOnlyWithBoundary",
+            # Alert e-mail subscriptions are read on refresh and removed when an address leaves the config; neither
+            # action supports resource-level permissions.
+            "ManageAlertSubscriptions",
+            ["sns:GetSubscriptionAttributes", "sns:Unsubscribe"],
+            "*",
+        ),
+        statement(
+            # Only the roles the connector and the vaults create, by their exact name patterns, and only with the
+            # boundary. Permissions are inline role policies: nothing is ever attached
+            # (DenyTrustChangesAndAttachedPolicies).
+            "CreateServiceRolesOnlyWithBoundary",
             [
                 "iam:CreateRole",
                 "iam:PutRolePermissionsBoundary",
                 "iam:PutRolePolicy",
                 "iam:DeleteRolePolicy",
-                "iam:AttachRolePolicy",
-                "iam:DetachRolePolicy",
             ],
-            elastio_roles,
+            service_roles,
             with_boundary,
         ),
         statement(
-            "ManageElastioRoles",
+            "ManageServiceRoles",
+            ["iam:UpdateRole", "iam:DeleteRole"],
+            service_roles,
+        ),
+        statement(
+            # Refresh reads every Elastio role, the account roles included, and a change of the stack's tags
+            # retags them (no IAM condition here reads a role's tags).
+            "ReadAndTagElastioRoles",
             [
+                "iam:TagRole",
+                "iam:UntagRole",
                 "iam:GetRole",
                 "iam:GetRolePolicy",
                 "iam:ListRolePolicies",
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
-                "iam:UpdateRole",
-                "iam:UpdateAssumeRolePolicy",
-                "iam:TagRole",
-                "iam:UntagRole",
-                "iam:DeleteRole",
             ],
             elastio_roles,
         ),
         statement(
-            "ManageElastioPolicies",
+            # The boundary, the six policies for people and the installer's own are written by the operator's
+            # run (DenyChangingElastioPolicies); the installer reads and retags them.
+            "ReadElastioPolicies",
             [
-                "iam:CreatePolicy",
-                "iam:CreatePolicyVersion",
-                "iam:DeletePolicy",
-                "iam:DeletePolicyVersion",
                 "iam:GetPolicy",
                 "iam:GetPolicyVersion",
                 "iam:ListPolicyVersions",
@@ -439,8 +460,9 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         # --- guarantees: explicit Deny wins over any other policy attached to the installer ---
         statement(
+            # Also no inline or attached policy on a role without it, whatever else the installer is granted.
             "DenyRolesWithoutBoundary",
-            ["iam:CreateRole", "iam:PutRolePermissionsBoundary"],
+            ["iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy"],
             naming.iam_arn(account, "role/*"),
             {"ArnNotEquals": {"iam:PermissionsBoundary": boundary_arn}},
             effect="Deny",
@@ -452,19 +474,22 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             effect="Deny",
         ),
         statement(
-            # Rewriting the boundary or the installer's own policy would lift every limit at once.
-            "DenyChangingBoundaryAndOwnPolicy",
+            # A new version of the boundary, of the installer's own policies or of a policy people hold would lift
+            # a limit at once (the customer's boundary, when configured, is named too).
+            "DenyChangingElastioPolicies",
             [
                 "iam:CreatePolicyVersion",
                 "iam:DeletePolicy",
                 "iam:DeletePolicyVersion",
                 "iam:SetDefaultPolicyVersion",
             ],
-            [boundary_arn, installer_access],
+            [boundary_arn, elastio_policy_arn_pattern(scope)],
             effect="Deny",
         ),
         statement(
-            "DenyChangingOwnRole",
+            # The installer's own role, and the tenant's: the tenant role has no boundary unless the customer
+            # configures one, so setting ours and then any inline policy would be a two-step escalation.
+            "DenyChangingAccountRoles",
             [
                 "iam:AttachRolePolicy",
                 "iam:DetachRolePolicy",
@@ -474,7 +499,15 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "iam:DeleteRole",
                 "iam:PutRolePermissionsBoundary",
             ],
-            installer_role,
+            [installer_role, tenant_role],
+            effect="Deny",
+        ),
+        statement(
+            # Who may assume an Elastio role is fixed when it is created; managed policies are never attached to
+            # one (the program uses inline policies only), so attaching e.g. AdministratorAccess is refused.
+            "DenyTrustChangesAndAttachedPolicies",
+            ["iam:UpdateAssumeRolePolicy", "iam:AttachRolePolicy"],
+            elastio_roles,
             effect="Deny",
         ),
         statement(
@@ -496,9 +529,34 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             effect="Deny",
         ),
         statement(
+            # Each of these weakens a vault after creation: its bucket policy (who may read and delete), versioning
+            # (suspended, a deletion is final), object lock, encryption, the public access block, ownership (ACLs).
+            # They are the operator's own credentials' job (README, "What the installer can and cannot do").
+            "DenyWeakeningVaultBuckets",
+            [
+                "s3:PutBucketPolicy",
+                "s3:DeleteBucketPolicy",
+                "s3:PutBucketVersioning",
+                "s3:PutBucketObjectLockConfiguration",
+                "s3:PutEncryptionConfiguration",
+                "s3:PutBucketPublicAccessBlock",
+                "s3:PutBucketOwnershipControls",
+            ],
+            vault_bucket_arns(scope),
+            effect="Deny",
+        ),
+        statement(
             # Every connector and vault table is named elastio-*; the name holds even before tags are read.
             "DenyDeletingTables",
             ["dynamodb:DeleteTable", "dynamodb:DeleteBackup"],
+            all_table_arns(scope),
+            effect="Deny",
+        ),
+        statement(
+            # A TTL on the index (e.g. on its epoch attribute) would empty it; without point-in-time recovery a
+            # damaged table cannot be restored. Both are the operator's, and so is creating a table with PITR.
+            "DenyWeakeningTables",
+            ["dynamodb:UpdateTimeToLive", "dynamodb:UpdateContinuousBackups"],
             all_table_arns(scope),
             effect="Deny",
         ),
@@ -518,6 +576,14 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "StringEquals": {f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE},
                 "ForAnyValue:StringEquals": {"aws:TagKeys": [RESOURCE_TAG_KEY]},
             },
+            effect="Deny",
+        ),
+        statement(
+            # The safety check keeps a key policy from locking out the caller; skipping it is never needed here.
+            "DenyBypassingKeyPolicyLockoutCheck",
+            ["kms:PutKeyPolicy", "kms:CreateKey"],
+            "*",
+            {"Bool": {"kms:BypassPolicyLockoutSafetyCheck": "true"}},
             effect="Deny",
         ),
     )

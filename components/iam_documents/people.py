@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from components import naming
-from components.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from components.constants import (
+    LOCAL_BACKUP_TAG_KEY,
+    MANAGED_POLICY_NAMES,
+    RESOURCE_TAG_KEY,
+    RESOURCE_TAG_VALUE,
+)
 from components.iam_documents._common import (
     ASSETS_TABLE,
     COMMANDS_DLQ,
@@ -27,7 +32,9 @@ from components.iam_documents._common import (
     document,
     function_arns,
     function_log_group_arns,
+    in_account_s3,
     key_arns,
+    keys_via_ebs,
     queue_arns,
     snapshot_arns,
     statement,
@@ -45,13 +52,18 @@ def _create_tagged_snapshots(scope: AccountScope) -> dict:
     )
 
 
-def _snapshot_source_volumes(scope: AccountScope) -> dict:
-    # The source volumes are the customer's (not tagged by Elastio); snapshotting them only reads them.
-    return statement(
-        "SnapshotCustomerVolumes",
-        ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
-        _regional(scope, "ec2", "volume/*") + _regional(scope, "ec2", "instance/*"),
-    )
+def _snapshot_opted_in_volumes(scope: AccountScope) -> list[dict]:
+    """Only the customer's volumes opted in with LOCAL_BACKUP_TAG_KEY; CreateSnapshots (every volume of an
+    instance) authorises each volume too, so an instance with one volume not opted in is refused."""
+    return [
+        statement(
+            "SnapshotOptedInVolumes",
+            ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
+            _regional(scope, "ec2", "volume/*"),
+            {"StringEquals": {f"aws:ResourceTag/{LOCAL_BACKUP_TAG_KEY}": RESOURCE_TAG_VALUE}},
+        ),
+        statement("SnapshotInstanceVolumes", ["ec2:CreateSnapshots"], _regional(scope, "ec2", "instance/*")),
+    ]
 
 
 def _send_commands(scope: AccountScope) -> list[dict]:
@@ -90,12 +102,15 @@ def agentless_backup_and_restore(scope: AccountScope) -> dict:
 
 
 def _dead_letters(scope: AccountScope) -> list[dict]:
-    """Inspect failed commands and move them back to the command queue (redrive)."""
+    """Inspect failed commands and move them back to the command queue (redrive). The move task receives and
+    deletes each message on the dead-letter queue as the caller, so redrive needs sqs:DeleteMessage there
+    (SQS Developer Guide, "Configure queue permissions for dead-letter queue redrive")."""
     return [
         statement(
             "InspectAndRedriveFailedCommands",
             [
                 "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
                 "sqs:ChangeMessageVisibility",
                 "sqs:GetQueueAttributes",
                 "sqs:GetQueueUrl",
@@ -159,9 +174,15 @@ def full_admin(scope: AccountScope) -> dict:
             "ListVaultReports",
             ["s3:ListBucket"],
             vault_bucket_arns(scope),
-            {"StringLike": {"s3:prefix": ["reports/*"]}},
+            {"StringLike": {"s3:prefix": ["reports/*"]}, **in_account_s3(scope.account_id)},
         ),
-        statement("ReadVaultReports", ["s3:GetObject"], vault_bucket_arns(scope, "reports/*")),
+        statement(
+            # The vault bucket policy refuses everything else in the bucket to everyone but the vault's roles.
+            "ReadVaultReports",
+            ["s3:GetObject"],
+            vault_bucket_arns(scope, "reports/*"),
+            in_account_s3(scope.account_id),
+        ),
         statement(
             "DecryptReportsViaS3",
             ["kms:Decrypt"],
@@ -194,7 +215,7 @@ def local_backup(scope: AccountScope) -> dict:
         _read_tables(scope, ASSETS_TABLE, JOBS_TABLE),
         _inventory_read(),
         _create_tagged_snapshots(scope),
-        _snapshot_source_volumes(scope),
+        *_snapshot_opted_in_volumes(scope),
         _tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots"]),
         statement(
             "ReadTaggedSnapshotBlocks",
@@ -202,6 +223,9 @@ def local_backup(scope: AccountScope) -> dict:
             snapshot_arns(scope),
             TAGGED,
         ),
+        # The snapshots of the customer's volumes are encrypted with the customer's keys (aws/ebs needs no grant:
+        # its key policy admits the account's principals through EC2): only through EC2, in the regions.
+        *keys_via_ebs(key_arns(scope), {"StringEquals": {"kms:ViaService": _via("ec2", scope)}}),
     )
 
 
@@ -231,6 +255,12 @@ def mount_and_restore(scope: AccountScope) -> dict:
             ["ec2:AttachVolume", "ec2:DetachVolume"],
             _regional(scope, "ec2", "volume/*"),
             TAGGED,
+        ),
+        # Restored snapshots are encrypted with the vault key: writing them and creating volumes from them uses it
+        # through EC2 (vault keys carry the Elastio tag).
+        *keys_via_ebs(
+            key_arns(scope),
+            {"StringEquals": {"kms:ViaService": _via("ec2", scope), f"aws:ResourceTag/{RESOURCE_TAG_KEY}": "true"}},
         ),
         statement(
             # The target instance is the customer's own; the volume statement above carries the tag scope.

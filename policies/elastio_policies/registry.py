@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from .rules import compute, iam, lambdas, s3, sqs, storage, tags
+from .rules import compute, iam, images, lambdas, s3, sqs, storage, tags
 
 ALL_POLICIES: list[Policy] = [
     *s3.POLICIES,
@@ -13,6 +13,7 @@ ALL_POLICIES: list[Policy] = [
     *lambdas.POLICIES,
     *iam.POLICIES,
     *compute.POLICIES,
+    *images.POLICIES,
     *tags.POLICIES,
 ]
 

@@ -6,8 +6,10 @@ from __future__ import annotations
 import pytest
 
 from components import connector_documents as docs
-from components import naming
+from components import iam_documents, naming
+from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import (
+    findings,
     parliament,  # noqa: F401 - installs parliament's pkg_resources stand-in
     raw_issues,
 )
@@ -79,7 +81,7 @@ def allowed(document: dict) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("service", naming.FUNCTIONS)
 def test_function_role_policy_has_no_parliament_findings(service):
-    assert raw_issues(docs.function_role_policy(SCOPE, service)) == []
+    assert findings(f"function-{service}", docs.function_role_policy(SCOPE, service)) == []
 
 
 def test_parliament_reports_a_function_statement_naming_the_wrong_resource_type():
@@ -237,13 +239,35 @@ def test_queue_and_topic_policies_deny_insecure_transport(name):
     assert any(s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in denies)
 
 
-def test_only_the_tenant_role_may_send_commands():
-    policy = docs.command_queue_policy(SCOPE)
-    allow = [s for s in policy["Statement"] if s["Effect"] == "Allow"]
-    assert [s["Principal"] for s in allow] == [{"AWS": TENANT}]
-    deny = next(s for s in policy["Statement"] if s.get("Sid") == "OnlyTenantSends")
-    assert deny["Action"] == "sqs:SendMessage"
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": TENANT}}
+def _sends(principal: str, identity: list[dict]) -> bool:
+    request = Request(principal, "sqs:SendMessage", SCOPE.queue_arn("commands"))
+    return is_allowed(request, identity, resource_policy=docs.command_queue_policy(SCOPE))
+
+
+PEOPLE = iam_documents.managed_policies(iam_documents.AccountScope(ACCOUNT, (REGION,), naming.IamNaming()))
+
+
+@pytest.mark.parametrize("policy", sorted(PEOPLE))
+def test_a_person_holding_a_managed_policy_may_send_commands(policy):
+    # Each of the six policies grants sending (and the admins redriving, which sends back to the queue); the
+    # queue's deny must not make those grants dead.
+    assert _sends(f"arn:aws:iam::{ACCOUNT}:user/alice", [PEOPLE[policy]])
+
+
+def test_the_tenant_role_may_send_commands():
+    tenant_access = iam_documents.tenant_access_policy(
+        iam_documents.AccountScope(ACCOUNT, (REGION,), naming.IamNaming())
+    )
+    assert _sends(TENANT, [tenant_access])
+
+
+def test_no_principal_of_another_account_may_send_commands_even_when_its_policies_allow_everything():
+    everything = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+    assert not _sends("arn:aws:iam::999988887777:role/Admin", [everything])
+
+
+def test_a_principal_of_this_account_without_a_grant_may_not_send_commands():
+    assert not _sends(f"arn:aws:iam::{ACCOUNT}:role/SomeApp", [])
 
 
 def test_dead_letter_queue_accepts_redrives_only_from_the_command_and_tenant_events_queues():

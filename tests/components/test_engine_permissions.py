@@ -15,8 +15,6 @@ from tests.components.test_connector_documents import allowed
 from tests.components.test_vault_documents import SCOPE, SETTINGS
 
 ENGINE_SERVICES = ("s3", "dynamodb", "lambda", "ebs", "ec2")
-SNAPSHOT = f"arn:aws:ec2:{SCOPE.region}::snapshot/snap-0123456789abcdef0"
-VOLUME = f"arn:aws:ec2:{SCOPE.region}:{SCOPE.account_id}:volume/vol-0123456789abcdef0"
 # Listed actions no boto3 call in engine/ names: HeadObject returns the object-lock retain-until date only
 # with GetObjectRetention, and CreateVolume's TagSpecifications are authorised as CreateTags.
 NOT_IN_SOURCE = {"s3:GetObjectRetention", "ec2:CreateTags"}
@@ -27,6 +25,8 @@ def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
     objects = [f"{scope.bucket_arn}/packs/0001.pack", f"{scope.bucket_arn}/manifests/vol-1/rp-1.json"]
     index = [scope.index_table_arn]
     points = scope.recovery_points_table_arn
+    snapshot = f"arn:aws:ec2:{scope.region}::snapshot/snap-0123456789abcdef0"
+    volume = f"arn:aws:ec2:{scope.region}:{scope.account_id}:volume/vol-0123456789abcdef0"
     return {
         "s3:GetObject": objects,
         "s3:PutObject": objects,
@@ -42,19 +42,23 @@ def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
         "dynamodb:Query": [f"{points}/index/byVault"],
         "lambda:InvokeFunction": [scope.catalog_function_arn],
         **{
-            f"ebs:{a}": [SNAPSHOT]
+            f"ebs:{a}": [snapshot]
             for a in (
                 "ListSnapshotBlocks", "ListChangedBlocks", "GetSnapshotBlock", "StartSnapshot",
                 "PutSnapshotBlock", "CompleteSnapshot",
             )
         },
-        "ec2:CreateVolume": [VOLUME, SNAPSHOT],
-        "ec2:CreateTags": [VOLUME],
+        "ec2:CreateVolume": [volume, snapshot],
+        "ec2:CreateTags": [volume],
     }
 
 
-# The vault and connector keys are used by S3 and DynamoDB on the engine's behalf.
-ON_ITS_BEHALF = {"kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt"}
+# The vault and connector keys are used by S3 and DynamoDB on the engine's behalf; EC2 uses the vault key and a
+# source snapshot's key for the EBS direct APIs and CreateVolume (components.iam_documents.EBS_KEY_USE).
+ON_ITS_BEHALF = {
+    "kms:Decrypt", "kms:GenerateDataKey", "kms:Encrypt", "kms:DescribeKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncrypt*", "kms:CreateGrant",
+}
 
 
 def engine_sources():

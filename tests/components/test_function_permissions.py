@@ -19,8 +19,9 @@ from tests.components.test_connector_documents import SCOPE, allowed
 
 LAMBDA_SERVICES = ("dynamodb", "sqs", "sns", "s3", "kms", "batch", "ecs", "lambda", "ec2")
 # Listed actions no boto3 call in lambdas/ names: Powertools' DynamoDB idempotency layer (router) also deletes
-# records in the commands table, and ecs:RunTask passes the task definition's roles (iam:PassRole).
-NOT_IN_SOURCE = {"dynamodb:DeleteItem", "iam:PassRole"}
+# records in the commands table, ecs:RunTask passes the task definition's roles (iam:PassRole), and SubmitJob's
+# tags are authorised as batch:TagResource on the new job.
+NOT_IN_SOURCE = {"dynamodb:DeleteItem", "iam:PassRole", "batch:TagResource"}
 
 
 def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
@@ -31,7 +32,10 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
     events = {"sqs:SendMessage": [scope.queue_arn("tenant-events")]}
     alerts = {"sns:Publish": [scope.topic_arn()]}
     definitions = [d for v in vaults for d in v.job_definition_arns]
-    submit = {"batch:SubmitJob": [v.job_queue_arn for v in vaults] + definitions + [some_job]}
+    submit = {
+        "batch:SubmitJob": [v.job_queue_arn for v in vaults] + definitions + [some_job],
+        "batch:TagResource": [some_job],
+    }
     return {
         naming.ROUTER: {
             **events,

@@ -98,8 +98,9 @@ def test_vaults_differ_only_by_object_lock(largest_plan):
 # The count the 8-second plan target was sized for; raise it only with a reason (each resource costs ~4 ms
 # offline and may cost money online).
 # 1926: the vaults share one security group per region; each KMS key has an alias (55 of them), so a key
-# retained after `pulumi destroy` can be found again.
-LARGEST_STACK_BUDGET = 1950
+# retained after `pulumi destroy` can be found again; +3 per PrivateLink region (issue 11: the vault-task
+# group's egress rules to the endpoints and the S3/DynamoDB prefix lists).
+LARGEST_STACK_BUDGET = 1990
 
 
 def test_largest_stack_stays_within_its_resource_budget(largest_plan):

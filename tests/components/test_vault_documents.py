@@ -95,11 +95,12 @@ def test_task_may_not_delete_the_bucket_or_tables():
     assert not actions & destructive
 
 
-def test_task_uses_keys_only_through_s3_and_dynamodb():
+def test_task_uses_keys_only_through_s3_dynamodb_and_ec2_of_its_region():
+    # EC2 for the EBS direct APIs and CreateVolume on encrypted snapshots (restores, encrypted sources).
     for stmt in IDENTITY_POLICIES["task"]["Statement"]:
         if any(a.startswith("kms:") for a in _actions(stmt)):
             via = stmt["Condition"]["StringEquals"]["kms:ViaService"]
-            assert via in (f"s3.{REGION}.amazonaws.com", f"dynamodb.{REGION}.amazonaws.com")
+            assert via in (f"{s}.{REGION}.amazonaws.com" for s in ("s3", "dynamodb", "ec2"))
 
 
 def test_task_ebs_actions_are_regional_and_tag_conditioned():
@@ -188,19 +189,19 @@ def test_key_is_administered_by_the_account_root_only():
 
 
 def test_bucket_policy_only_denies_and_every_wildcard_principal_is_conditioned():
-    for stmt in docs.bucket_policy(BUCKET_ARN, KEY_ARN)["Statement"]:
+    for stmt in docs.bucket_policy(BUCKET_ARN, KEY_ARN, TASK_ROLE_ARN)["Statement"]:
         assert stmt["Effect"] == "Deny"
         assert stmt["Condition"]
 
 
 def test_bucket_policy_denies_plain_http_on_bucket_and_objects():
-    tls = docs.bucket_policy(BUCKET_ARN, KEY_ARN)["Statement"][0]
+    tls = docs.bucket_policy(BUCKET_ARN, KEY_ARN, TASK_ROLE_ARN)["Statement"][0]
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert tls["Resource"] == [BUCKET_ARN, f"{BUCKET_ARN}/*"] and tls["Action"] == "s3:*"
 
 
 def test_bucket_policy_denies_puts_naming_another_key_or_encryption():
-    statements = {s["Sid"]: s for s in docs.bucket_policy(BUCKET_ARN, KEY_ARN)["Statement"]}
+    statements = {s["Sid"]: s for s in docs.bucket_policy(BUCKET_ARN, KEY_ARN, TASK_ROLE_ARN)["Statement"]}
     other_key = statements["DenyOtherKeys"]["Condition"]
     assert other_key["StringNotEquals"] == {"s3:x-amz-server-side-encryption-aws-kms-key-id": KEY_ARN}
     # Only when the header is sent: UploadPart and default-encrypted puts carry none.

@@ -12,6 +12,7 @@ TENANT_ACCOUNT = "111122223333"
 REGION = "us-east-1"
 TAGS = {"elastio:resource": "true", "team": "platform"}
 REDACTED = "[secret]"
+PINNED_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/scalez-worker@sha256:" + "0" * 64
 
 
 class GraphBuilder:
@@ -207,6 +208,16 @@ def compliant_graph() -> list[dict]:
     }, parent=vault)
     g.add("aws:ecs/cluster:Cluster", "vault-main-cluster", {"name": "elastio-main-use1", "tags": TAGS},
           parent=vault)
+    g.add("aws:batch/jobDefinition:JobDefinition", "vault-main-backup", {
+        "name": "elastio-main-backup", "type": "container", "platformCapabilities": ["FARGATE"],
+        "containerProperties": json.dumps({"image": PINNED_IMAGE, "command": ["python", "-m", "engine"]}),
+        "tags": TAGS,
+    }, parent=vault)
+    g.add("aws:ecs/taskDefinition:TaskDefinition", "vault-main-server", {
+        "family": "elastio-main-server", "requiresCompatibilities": ["FARGATE"],
+        "containerDefinitions": json.dumps([{"name": "scalez-server", "image": PINNED_IMAGE, "essential": True}]),
+        "tags": TAGS,
+    }, parent=vault)
     return g.records
 
 

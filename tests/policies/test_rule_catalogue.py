@@ -95,6 +95,10 @@ NON_COMPLIANT = {
                            {"cluster": "elastio-main-use1", "desiredCount": 1.0,
                             "tags": {"elastio:resource": "true"}}),
         "vault-main-server", "advisory"),
+    "container-image-pinned-by-digest": (
+        lambda: changed("vault-main-backup", _set("containerProperties", json.dumps(
+            {"image": "public.ecr.aws/elastio/scalez-worker:1.0.0"}))),
+        "vault-main-backup", "advisory"),
     "required-tags": (
         lambda: changed("connector-us-east-1-jobs", _set("tags", {"team": "platform"})),
         "connector-us-east-1-jobs", "mandatory"),

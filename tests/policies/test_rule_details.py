@@ -1,5 +1,7 @@
 """The finer points of each rule: how resources are linked, what counts as compliant, what does not."""
 
+import json
+
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
 from tests.policies.policy_graph import (
@@ -226,3 +228,30 @@ def test_provider_default_tags_satisfy_the_tag_rule(verdicts_of):
     assert verdicts_of(builder.records, "required-tags") == []
     builder.records[-1].pop("provider")
     assert len(verdicts_of(builder.records, "required-tags")) == 1
+
+
+# --- container images -------------------------------------------------------------------------------------
+
+def _server_image(image):
+    return changed("vault-main-server", lambda r: r["inputs"].update(
+        containerDefinitions=json.dumps([{"name": "scalez-server", "image": image}])))
+
+
+def test_a_server_image_by_tag_names_the_server_config_key_and_the_pinned_form(verdicts_of):
+    [verdict] = verdicts_of(_server_image("registry.example.com:5000/team/scalez-server:latest"),
+                            "container-image-pinned-by-digest")
+    assert verdict.name == "vault-main-server" and verdict.level == "advisory"
+    assert "elastio:options.serverImage: registry.example.com:5000/team/scalez-server@sha256:<digest>" in (
+        verdict.message)
+
+
+def test_an_image_pinned_by_digest_with_a_tag_beside_it_is_compliant(verdicts_of):
+    pinned = "public.ecr.aws/elastio/scalez-server:1.0.0@sha256:" + "a" * 64
+    assert verdicts_of(_server_image(pinned), "container-image-pinned-by-digest") == []
+
+
+def test_the_same_unpinned_image_in_many_definitions_is_one_verdict(verdicts_of):
+    records = _server_image("public.ecr.aws/elastio/scalez-server:1.0.0")
+    copy_of_server = json.loads(json.dumps(by_name(records, "vault-main-server")))
+    copy_of_server.update(name="vault-other-server", urn=copy_of_server["urn"].replace("vault-main", "vault-other"))
+    assert len(verdicts_of(records + [copy_of_server], "container-image-pinned-by-digest")) == 1
