@@ -18,9 +18,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine.backup import BackupRequest, run_backup
+from engine.backup import BackupRequest, LeaseLapsed, run_backup
 from engine.catalog import CatalogError, lambda_register
-from engine.compact import CompactionSettings
+from engine.compact import CompactionBusy, CompactionSettings, LockLost
 from engine.config import EngineConfigError, EngineEnvironment
 from engine.ebs import EbsDataError, EbsDirect
 from engine.expiry import RecoveryPointsTable, expire_and_compact
@@ -28,7 +28,7 @@ from engine.index import ChunkIndex
 from engine.jobs import JobRecord
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
-from engine.packs import VaultBucket
+from engine.packs import PackFormatError, VaultBucket
 from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags, run_restore
 from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
@@ -44,6 +44,10 @@ KNOWN_ERRORS = (
     CatalogError,
     MeasureError,
     EbsDataError,
+    CompactionBusy,
+    LockLost,
+    LeaseLapsed,
+    PackFormatError,
 )
 
 

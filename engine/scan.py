@@ -115,6 +115,14 @@ def scan_manifest(vault: Vault, manifest: Manifest, job: JobRecord | None = None
                 )
         for pack_entries in _by_pack(entries.values()):
             frames = _frames_of_pack(vault.bucket, pack_entries)
+            if any(isinstance(frame, str) for frame in frames.values()):
+                # A compaction may have moved these chunks and deleted the pack after our lookup: look again.
+                moved = vault.index.lookup(e.digest for e in pack_entries)
+                if any(m.pack_key != e.pack_key for e in pack_entries if (m := moved.get(e.digest))):
+                    pack_entries = [moved.get(e.digest, e) for e in pack_entries]
+                    frames = {}
+                    for group in _by_pack(pack_entries):
+                        frames.update(_frames_of_pack(vault.bucket, group))
             for entry in pack_entries:
                 problem = _verify(entry, frames.get(entry.digest, "not returned by the pack read"), codec)
                 if problem:

@@ -13,6 +13,10 @@ from engine.manifest import Manifest, manifest_key
 from engine.packs import MissingObjectError, VaultBucket
 
 LEASE_PREFIX = "staging/"
+# Time rules shared by backups (which stop themselves) and compaction (which relies on that), engine/README.md.
+LEASE_TTL_SECONDS = 6 * 3600  # a lease not renewed for this long is abandoned; its backup stops before then
+MAX_BACKUP_SECONDS = 48 * 3600  # a backup never commits later than this after it began (the Batch timeout)
+CLOCK_SKEW_SECONDS = 300  # tasks' clocks may disagree by this much
 
 
 class RecoveryPointNotFound(LookupError):
@@ -78,6 +82,11 @@ class Vault:
 
     def drop_lease(self, job_id: str) -> None:
         self.bucket.delete(f"{LEASE_PREFIX}{job_id}.lease.json")
+
+    def active_leases(self, now: float) -> list[Lease]:
+        """Leases renewed within the TTL: their backups may still commit a manifest."""
+        ttl = LEASE_TTL_SECONDS + CLOCK_SKEW_SECONDS
+        return [lease for lease in self.leases() if now - lease.heartbeat_at <= ttl]
 
     def leases(self) -> list[Lease]:
         found = []

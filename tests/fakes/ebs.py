@@ -23,6 +23,7 @@ import base64
 import hashlib
 import io
 import itertools
+import os
 import threading
 import time
 from collections import Counter
@@ -122,6 +123,35 @@ class FakeEbs:
         """The snapshot's bytes as a volume created from it would read them."""
         snapshot = self.snapshots[snapshot_id]
         return FakeVolume(self, snapshot.lineage, snapshot.size_gib, snapshot.blocks).read_bytes()
+
+    def block_data(self, snapshot_id: str) -> dict[int, bytes]:
+        """The blocks a snapshot holds (every other block reads as zeros)."""
+        return {index: block.data for index, block in self.snapshots[snapshot_id].blocks.items()}
+
+    def differing_blocks(self, snapshot_id: str, image_path) -> list[int]:
+        """Blocks where a (sparse) image file differs from the snapshot, without reading its holes."""
+        snapshot = self.snapshots[snapshot_id]
+        size = snapshot.size_gib * GIB
+        differing = []
+        with open(image_path, "rb") as image:
+            if os.fstat(image.fileno()).st_size != size:
+                return [-1]
+            written = set(snapshot.blocks)
+            offset = 0
+            while offset < size:  # blocks the file holds data in, which the snapshot may not have
+                try:
+                    offset = os.lseek(image.fileno(), offset, os.SEEK_DATA)
+                except OSError:  # ENXIO: only a hole remains
+                    break
+                end = os.lseek(image.fileno(), offset, os.SEEK_HOLE)
+                written |= set(range(offset // BLOCK_SIZE, -(-end // BLOCK_SIZE)))
+                offset = end
+            for index in sorted(written):
+                image.seek(index * BLOCK_SIZE)
+                expected = snapshot.blocks[index].data if index in snapshot.blocks else bytes(BLOCK_SIZE)
+                if image.read(BLOCK_SIZE) != expected:
+                    differing.append(index)
+        return differing
 
     # --- the API -----------------------------------------------------------------------------------------
 
