@@ -29,6 +29,7 @@ from engine.jobs import JobRecord
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
 from engine.packs import PackFormatError, VaultBucket
+from engine.rebuild import rebuild_index
 from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags, run_restore
 from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
@@ -100,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--expired-manifest-keys", default="", help="comma-separated manifest keys to expire"
     )
 
+    job_command("rebuild-index", "index every chunk the packs list again (after an index was lost or damaged)")
+
     measure = commands.add_parser("measure", help="measure dedup and compression of local data")
     measure.add_argument("path", type=Path)
     return parser
@@ -136,6 +139,9 @@ def run(args: argparse.Namespace, environ, session) -> int:
 
 
 def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, session) -> int:
+    if args.command == "rebuild-index":
+        print(json.dumps(rebuild_index(vault, job).as_dict()))
+        return 0
     if args.command == "backup":
         register = lambda_register(session.client("lambda"), env.require_catalog())
         snapshot_id = _optional(args.snapshot_id)

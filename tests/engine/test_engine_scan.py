@@ -101,3 +101,36 @@ def test_scan_looks_chunks_up_again_when_compaction_moved_them_after_its_lookup(
     report = scan_manifest(vault, manifest)
 
     assert report.healthy and len(lookups) >= 2
+
+
+def test_scan_drops_entries_of_bad_chunks_so_the_next_backup_stores_them_again(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+    sharing = run_backup(  # another point of the same volume data
+        vault,
+        ImageFileSource(tmp_path / "vol.img", "snap-2"),
+        BackupRequest("job-2", "vol-1", "rp-2"),
+        registered,
+        job,
+        SMALL_PACKS,
+    )
+    entries = list(vault.index.lookup(manifest.digests()).values())
+    lost_pack = entries[0].pack_key
+    corrupted = next(e for e in entries if e.pack_key != lost_pack)
+    corrupt_byte(vault, corrupted)
+    vault.bucket.delete(lost_pack)
+    bad = {e.digest for e in entries if e.pack_key == lost_pack} | {corrupted.digest}
+
+    report = run_scan(vault, manifest, job)
+    again = run_backup(
+        vault,
+        ImageFileSource(tmp_path / "vol.img", "snap-3"),
+        BackupRequest("job-3", "vol-1", "rp-3"),
+        registered,
+        job,
+        SMALL_PACKS,
+    )
+
+    assert report.entries_dropped == len(bad)
+    assert set(report.affected_recovery_points) == {"manifests/vol-1/rp-1.json", sharing.manifest_key}
+    assert again.chunks_new == len(bad)
+    assert run_scan(vault, manifest, job).healthy  # rp-1 restores again: its chunks are stored anew
