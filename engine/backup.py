@@ -4,7 +4,9 @@ Order of writes, so an interruption never leaves a visible half recovery point a
 1. a lease in `staging/` (pins the parent manifest; tells compaction a backup began at this time), renewed
    with every progress write;
 2. packs, each followed by its index entries (an entry never points at bytes not yet stored);
-3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog;
+3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog: retried when the outcome
+   is unknown (the Catalog's register is idempotent), and the manifest is deleted only when the Catalog
+   refused the point, never when it may have registered it;
 4. the lease is dropped.
 Reuse writes nothing unless compaction condemned the chunk: then the backup revives it (a conditional
 write that loses to a deletion, and then the chunk is stored again). A backup whose lease was not renewed
@@ -19,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.catalog import Register
+from engine.catalog import CatalogError, CatalogRejected, Register
 from engine.chunking import ChunkerSettings, Codec, split
 from engine.jobs import JobRecord, utc_now_iso
 from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
@@ -88,8 +90,34 @@ class BackupResult:
         return payload
 
 
+REGISTER_BACKOFF_SECONDS = (1, 4, 16)  # waits between attempts: four attempts over about 20 s
+
+
 class LeaseLapsed(RuntimeError):
     pass
+
+
+class RegistrationUncertain(CatalogError):
+    pass
+
+
+def register_durably(register: Register, payload: dict, sleep: Callable[[float], None]) -> None:
+    """Register, retrying an unknown outcome; a refusal is final and is raised at once."""
+    for wait in (*REGISTER_BACKOFF_SECONDS, None):
+        try:
+            register(payload)
+            return
+        except CatalogRejected:
+            raise
+        except Exception as error:
+            if wait is None:
+                raise RegistrationUncertain(
+                    f"recovery point {payload['recoveryPointId']}: the Catalog did not confirm the registration "
+                    f"after {len(REGISTER_BACKOFF_SECONDS) + 1} attempts ({error}); the manifest "
+                    f"{payload['manifestKey']} stays, as the Catalog may have stored the point. Rerun the job: "
+                    "registering again is harmless"
+                ) from error
+            sleep(wait)
 
 
 class LeaseKeeper:
@@ -163,6 +191,7 @@ def run_backup(
     job: JobRecord,
     settings: EngineSettings = EngineSettings(),
     clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> BackupResult:
     # The lease (pinning the parent) is written before the parent is read: a compaction that reads leases
     # later keeps the parent, and one that already chose to delete it condemns its chunks only after this
@@ -178,9 +207,9 @@ def run_backup(
         lease.check()
         vault.bucket.put(result.manifest_key, result.manifest.to_json(), "application/json")
         try:
-            register(result.register_payload(request))
-        except Exception:
-            # The Catalog does not know this recovery point: leave nothing that looks like one.
+            register_durably(register, result.register_payload(request), sleep)
+        except CatalogRejected:
+            # The Catalog refused this recovery point: leave nothing that looks like one.
             vault.bucket.delete(result.manifest_key)
             raise
         job.result(

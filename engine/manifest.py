@@ -56,6 +56,10 @@ class Manifest:
     def digests(self) -> set[bytes]:
         return {ref.digest for ref in self.chunk_refs()}
 
+    def segment_length(self, index: int) -> int:
+        """Bytes of segment `index` (the last one may be short; one past the volume holds none)."""
+        return max(0, min(self.segment_bytes, self.volume_bytes - index * self.segment_bytes))
+
     @property
     def chunk_count(self) -> int:
         return sum(len(segment.chunks) for segment in self.segments.values())
@@ -113,7 +117,15 @@ class Manifest:
                 chunks = [ChunkRef(bytes.fromhex(digest), int(length)) for digest, length in refs]
                 if any(len(ref.digest) != HASH_BYTES for ref in chunks):
                     raise ManifestError(f"{source}: segment {index} has a chunk hash of the wrong length")
-                manifest.segments[int(index)] = Segment(int(index), chunks)
+                segment = Segment(int(index), chunks)
+                expected = manifest.segment_length(segment.index)
+                # A segment is stored whole or as zeros (no chunks): anything else restores wrong bytes.
+                if chunks and segment.raw_length != expected:
+                    raise ManifestError(
+                        f"{source}: segment {index}'s chunks add up to {segment.raw_length} bytes, the segment "
+                        f"holds {expected}; the manifest is damaged"
+                    )
+                manifest.segments[segment.index] = segment
         except ManifestError:
             raise
         except (ValueError, KeyError, TypeError) as error:
