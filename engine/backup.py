@@ -205,7 +205,7 @@ def run_backup(
         parent = _usable_parent(vault, request, settings)
         result = _store(vault, source, request, settings, job, parent, clock)
         lease.check()
-        vault.bucket.put(result.manifest_key, result.manifest.to_json(), "application/json")
+        vault.bucket.put(result.manifest_key, vault.manifest_bytes(result.manifest), "application/json")
         try:
             register_durably(register, result.register_payload(request), sleep)
         except CatalogRejected:
@@ -265,7 +265,7 @@ def _store(
             # All zeros: stored as a segment without chunks, so a child backup can copy it too.
             manifest.segments[index] = Segment(index, [])
             continue
-        chunks = list(split(data, settings.chunker))
+        chunks = list(split(data, settings.chunker, vault.chunk_key))
         found = vault.index.lookup(c.digest for c in chunks if c.digest not in known)
         refs = []
         for chunk in chunks:

@@ -290,7 +290,7 @@ class _Sweeper:
         for chunk in live:
             frame = blob[chunk.offset - start : chunk.offset - start + chunk.length]
             try:
-                ok = chunk_digest(self.codec.decompress(frame, chunk.raw_length)) == chunk.digest
+                ok = chunk_digest(self.codec.decompress(frame, chunk.raw_length), self.vault.chunk_key) == chunk.digest
             except Exception:
                 ok = False
             if not ok:

@@ -103,11 +103,18 @@ class VaultBucket:
         self.bucket = bucket
         self._kms_key_arn = kms_key_arn
 
-    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream", **conditions) -> None:
         extra = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn} if self._kms_key_arn else {}
         )
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra, **conditions)
+
+    def put_if_absent(self, key: str, body: bytes, content_type: str) -> None:
+        """S3 conditional write: PreconditionFailed when the key exists (one writer wins)."""
+        self.put(key, body, content_type, IfNoneMatch="*")
+
+    def holds_any(self, prefix: str) -> bool:
+        return bool(self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"))
 
     def get(self, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
         """`byte_range` is (offset, length)."""

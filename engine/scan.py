@@ -94,7 +94,7 @@ def _frames_of_pack(bucket: VaultBucket, entries: list[IndexEntry]) -> dict[byte
     return frames
 
 
-def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec) -> tuple[str, str] | None:
+def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec, key: bytes | None) -> tuple[str, str] | None:
     if isinstance(frame, str):
         return "missing", frame
     if len(frame) != entry.length:
@@ -103,7 +103,7 @@ def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec) -> tuple[str, s
         data = codec.decompress(frame, entry.raw_length)
     except Exception as error:
         return "corrupt", f"does not decompress ({error})"
-    if len(data) != entry.raw_length or chunk_digest(data) != entry.digest:
+    if len(data) != entry.raw_length or chunk_digest(data, key) != entry.digest:
         return "corrupt", f"hash mismatch in {entry.pack_key} at offset {entry.offset}"
     return None
 
@@ -132,7 +132,8 @@ def scan_manifest(vault: Vault, manifest: Manifest, job: JobRecord | None = None
                     for group in _by_pack(pack_entries):
                         frames.update(_frames_of_pack(vault.bucket, group))
             for entry in pack_entries:
-                problem = _verify(entry, frames.get(entry.digest, "not returned by the pack read"), codec)
+                frame = frames.get(entry.digest, "not returned by the pack read")
+                problem = _verify(entry, frame, codec, vault.chunk_key)
                 if problem:
                     # Only a definite loss names the pack (and lets repair drop the entry), never a failed read.
                     definite = problem[0] == "corrupt" or problem[1].startswith("pack missing")

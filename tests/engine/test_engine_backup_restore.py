@@ -5,7 +5,9 @@ from engine_world import SMALL, create_vault, volume_bytes
 
 from engine.backup import BackupRequest, RegistrationUncertain, run_backup
 from engine.catalog import CatalogError, CatalogRejected
+from engine.chunking import split
 from engine.manifest import ManifestError, manifest_key
+from engine.packs import PackWriter
 from engine.restore import FileSink, run_restore
 from engine.sources import ImageFileSource
 
@@ -182,10 +184,51 @@ def test_a_manifest_whose_segment_lost_a_chunk_is_refused_before_anything_is_res
     image = tmp_path / "vol.img"
     image.write_bytes(volume_bytes(SIZE))
     result = backup_file(vault, image, job, registered)
-    document = json.loads(vault.bucket.get(result.manifest_key))
-    document["segments"][0][1].pop()  # still valid JSON, still a list of known chunks
-    vault.bucket.put(result.manifest_key, json.dumps(document).encode())
+    manifest = vault.read_manifest(result.manifest_key)
+    manifest.segments[0].chunks.pop()  # a writer with the vault's key (an engine bug) signs a short segment
+    vault.bucket.put(result.manifest_key, vault.manifest_bytes(manifest))
 
     with pytest.raises(ManifestError, match="segment 0's chunks add up to"):
         run_restore(vault, vault.read_manifest(result.manifest_key), FileSink(tmp_path / "out.img"), job)
     assert not (tmp_path / "out.img").exists()
+
+
+def test_an_edited_manifest_that_is_still_valid_json_is_refused(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+    document = json.loads(vault.bucket.get(result.manifest_key))
+    refs = document["segments"][1][1]
+    refs[0], refs[1] = refs[1], refs[0]  # the segment still adds up; its blocks would come back in wrong order
+    vault.bucket.put(result.manifest_key, json.dumps(document, separators=(",", ":")).encode())
+
+    with pytest.raises(ManifestError, match="integrity check"):
+        vault.read_manifest(result.manifest_key)
+
+
+def test_chunk_ids_are_keyed_per_vault_so_known_content_cannot_be_tested_for(aws, vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    data = volume_bytes(SIZE)
+    image.write_bytes(data)
+    other = create_vault(aws, "vault-b")
+    first = backup_file(vault, image, job, registered)
+    second = backup_file(other, image, job, registered)
+    known_chunk = next(iter(split(data, SMALL.chunker)))  # someone who has the data hashes it as plain BLAKE2b
+
+    indexed = {entry.digest for entry in vault.index.scan()}
+    assert known_chunk.digest not in indexed and known_chunk.digest not in first.manifest.digests()
+    assert first.manifest.digests().isdisjoint(second.manifest.digests())  # vaults' ids differ too
+
+
+def test_a_vault_that_held_packs_before_its_configuration_keeps_plain_chunk_ids(vault, job, registered, tmp_path):
+    legacy = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0)
+    legacy.add(b"\x03" * 32, b"frame", 5)
+    legacy.flush()  # written by an engine that had no vault configuration
+    image = tmp_path / "vol.img"
+    data = volume_bytes(SIZE)
+    image.write_bytes(data)
+
+    result = backup_file(vault, image, job, registered)
+
+    assert vault.config.chunk_ids == "blake2b-256"
+    assert {c.digest for c in split(data[:SMALL.segment_bytes], SMALL.chunker)} <= result.manifest.digests()
