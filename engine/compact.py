@@ -57,6 +57,8 @@ class CompactionReport:
     manifests_expired: list[str] = field(default_factory=list)
     manifests_retained: list[str] = field(default_factory=list)  # object lock: expire them later
     manifests_pinned: list[str] = field(default_factory=list)  # a running backup copies from them
+    manifests_unregistered: list[str] = field(default_factory=list)  # the Catalog never had them: expired too
+    leases_removed: int = 0  # of backups that stopped long ago without dropping them
     chunks_condemned: int = 0
     chunks_deleted: int = 0
     chunks_moved: int = 0
@@ -75,6 +77,8 @@ class CompactionReport:
             "manifestsExpired": len(self.manifests_expired),
             "manifestsRetained": len(self.manifests_retained),
             "manifestsPinned": len(self.manifests_pinned),
+            "manifestsUnregistered": len(self.manifests_unregistered),
+            "leasesRemoved": self.leases_removed,
             "chunksCondemned": self.chunks_condemned,
             "chunksDeleted": self.chunks_deleted,
             "chunksMoved": self.chunks_moved,
@@ -195,6 +199,11 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
         sweeper.consider(pack)
     sweeper.finish()
     _report_unindexed(live, entries, report)
+    # A lease not renewed for the grace period belongs to a backup that stopped (F1): it protects nothing.
+    for lease in vault.leases():
+        if clock() - lease.heartbeat_at > settings.grace_seconds:
+            vault.drop_lease(lease.job_id)
+            report.leases_removed += 1
     return report
 
 

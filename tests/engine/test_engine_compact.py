@@ -1,10 +1,19 @@
 import time
 
 import pytest
-from engine_world import SMALL, create_vault, volume_bytes
+from engine_world import (
+    RECOVERY_POINTS_TABLE,
+    SMALL,
+    CatalogTable,
+    create_recovery_points_table,
+    create_vault,
+    volume_bytes,
+)
 
-from engine.backup import BackupRequest, run_backup
+from engine.backup import BackupRequest, RegistrationUncertain, run_backup
+from engine.catalog import CatalogError
 from engine.compact import CompactionSettings, run_compaction
+from engine.expiry import RecoveryPointsTable, expire_and_compact
 from engine.manifest import manifest_key
 from engine.packs import PackWriter
 from engine.restore import FileSink, run_restore
@@ -175,3 +184,37 @@ def test_with_object_lock_a_pack_is_not_rewritten_before_its_retention_ends(aws,
 
     assert report.packs_deleted == [] and report.packs_retained == 1
     assert vault.bucket.exists(orphan.packs_written[0])
+
+
+def test_a_manifest_the_catalog_never_registered_is_expired_after_the_grace_period(aws, vault, job, tmp_path):
+    create_recovery_points_table(aws)
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE, seed=2))
+    registered = run_backup(vault, ImageFileSource(image, "s-1"), BackupRequest("j-1", "vol-1", "rp-1"),
+                            CatalogTable(aws), job, SMALL)  # fmt: skip
+
+    def catalog_never_answers(payload):
+        raise CatalogError("Catalog function elastio-catalog failed: Task timed out")
+
+    with pytest.raises(RegistrationUncertain):
+        run_backup(vault, ImageFileSource(image, "s-2"), BackupRequest("j-2", "vol-1", "rp-2"),
+                   catalog_never_answers, job, SMALL, sleep=lambda s: None)  # fmt: skip
+    unregistered = manifest_key("vol-1", "rp-2")
+    table = RecoveryPointsTable(aws.client("dynamodb"), RECOVERY_POINTS_TABLE)
+
+    early = expire_and_compact(vault, job, table, settings=SETTINGS, clock=later())
+    assert early.manifests_unregistered == [] and unregistered in vault.manifest_keys()  # may yet be registered
+    late = expire_and_compact(vault, job, table, settings=SETTINGS, clock=later(AFTER_GRACE))
+
+    assert late.manifests_unregistered == [unregistered]
+    assert vault.manifest_keys() == [registered.manifest_key]
+
+
+def test_a_lease_left_by_a_backup_that_stopped_long_ago_is_removed(vault, job):
+    vault.write_lease(Lease("job-crashed", int(time.time()) - 10, int(time.time()) - 10))
+
+    soon = run_compaction(vault, job, [], SETTINGS, clock=later())
+    late = run_compaction(vault, job, [], SETTINGS, clock=later(AFTER_GRACE))
+
+    assert soon.leases_removed == 0 and late.leases_removed == 1
+    assert vault.leases() == []
