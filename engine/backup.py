@@ -29,13 +29,12 @@ from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.sources import VolumeSource, segment_length
 from engine.vault import CLOCK_SKEW_SECONDS, LEASE_TTL_SECONDS, MAX_BACKUP_SECONDS, Lease, RecoveryPointNotFound, Vault
 
-MIB = 1024 * 1024
-
-
 @dataclass(frozen=True)
 class EngineSettings:
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
-    segment_bytes: int = 4 * MIB  # a multiple of the EBS block size (512 KiB)
+    # One EBS block (512 KiB): an incremental re-reads and re-chunks exactly the blocks ListChangedBlocks names,
+    # as the cost model prices it. Parents written with another segment size are read in full once.
+    segment_bytes: int = 512 * 1024
     pack_bytes: int = DEFAULT_PACK_BYTES
 
     def __post_init__(self) -> None:

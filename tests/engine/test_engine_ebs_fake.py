@@ -79,3 +79,20 @@ def test_a_restore_writes_every_block_with_its_checksum_into_a_new_snapshot(vaul
 
     assert outcome["status"] == "completed"
     assert ebs.block_data(outcome["snapshotId"]) == ebs.block_data(snapshot)
+
+
+def test_with_default_settings_an_incremental_reads_only_the_changed_512_kib_blocks(vault, job, registered, ebs):
+    volume = ebs.volume(1)
+    for index in range(16):
+        volume.write(index, block(index))
+    first = ebs.take_snapshot(volume)
+    source = EbsSnapshotSource(EbsDirect(ebs), first)
+    run_backup(vault, source, BackupRequest("job-1", "vol-1", "rp-1"), registered, job)
+    volume.write(5, block(500))
+    second = ebs.take_snapshot(volume)
+    reads_before = ebs.calls["GetSnapshotBlock"]
+
+    source = EbsSnapshotSource(EbsDirect(ebs), second)
+    run_backup(vault, source, BackupRequest("job-2", "vol-1", "rp-2", "rp-1"), registered, job)
+
+    assert ebs.calls["GetSnapshotBlock"] - reads_before == 1  # what the cost model prices (cost/usage.py)
