@@ -29,6 +29,7 @@ from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.sources import VolumeSource, segment_length
 from engine.vault import CLOCK_SKEW_SECONDS, LEASE_TTL_SECONDS, MAX_BACKUP_SECONDS, Lease, RecoveryPointNotFound, Vault
 
+
 @dataclass(frozen=True)
 class EngineSettings:
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
