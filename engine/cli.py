@@ -28,6 +28,7 @@ from engine.index import ChunkIndex
 from engine.jobs import JobRecord
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
+from engine.opcount import OperationCounter
 from engine.packs import PackFormatError, VaultBucket
 from engine.rebuild import rebuild_index
 from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags, run_restore
@@ -126,6 +127,8 @@ def run(args: argparse.Namespace, environ, session) -> int:
             f"--vault-name {args.vault_name} does not match ELASTIO_VAULT_NAME={env.vault_name}: "
             "this job definition belongs to another vault"
         )
+    counter = OperationCounter()
+    counter.attach(session)
     vault = _vault(env, session)
     job = JobRecord(session.client("dynamodb"), env.jobs_table, args.job_id)
     try:
@@ -136,6 +139,11 @@ def run(args: argparse.Namespace, environ, session) -> int:
         except (ClientError, BotoCoreError):
             pass  # the original error is the one to report
         raise
+    finally:
+        try:
+            job.operations(counter.as_dict())
+        except (ClientError, BotoCoreError):
+            pass  # counts are for the cost model; never the reason a job fails
 
 
 def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, session) -> int:

@@ -190,3 +190,13 @@ def test_rebuild_index_after_the_index_was_emptied_makes_the_point_restorable_ag
 
     assert summary["entriesAdded"] == len(entries) and summary["entriesDropped"] == 1
     assert code == 0 and target.read_bytes() == image.read_bytes()
+
+
+def test_a_job_records_its_aws_calls_and_bytes_for_the_cost_model(aws, backed_up):
+    item = aws.client("dynamodb").get_item(TableName=JOBS_TABLE, Key={"jobId": {"S": "job-7"}})["Item"]
+    operations = item["operations"]["M"]
+    calls = {name: int(value["N"]) for name, value in operations["calls"]["M"].items()}
+
+    assert calls["s3:PutObject"] >= 3  # config, packs, manifest, lease
+    assert calls["dynamodb:BatchGetItem"] >= 1 and calls["dynamodb:BatchWriteItem"] >= 1
+    assert int(operations["bytesWritten"]["N"]) > 0
