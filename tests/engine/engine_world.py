@@ -15,6 +15,7 @@ SMALL = EngineSettings(
     chunker=ChunkerSettings(min_size=1024, avg_size=4096, max_size=16384),
     segment_bytes=64 * 1024,
     pack_bytes=128 * 1024,
+    lookup_window_bytes=64 * 1024,  # a lookup per segment: interruptions land between stored segments
 )
 
 

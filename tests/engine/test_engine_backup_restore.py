@@ -1,3 +1,4 @@
+import dataclasses
 import json
 
 import pytest
@@ -148,7 +149,7 @@ def test_a_rerun_of_an_interrupted_backup_reuses_what_it_already_stored(vault, j
             request,
             registered,
             job,
-            SMALL.__class__(SMALL.chunker, SMALL.segment_bytes, pack_bytes=16 * 1024),
+            dataclasses.replace(SMALL, pack_bytes=16 * 1024),
         )
     assert vault.manifest_keys() == [] and registered == []
 

@@ -96,3 +96,18 @@ def test_with_default_settings_an_incremental_reads_only_the_changed_512_kib_blo
     run_backup(vault, source, BackupRequest("job-2", "vol-1", "rp-2", "rp-1"), registered, job)
 
     assert ebs.calls["GetSnapshotBlock"] - reads_before == 1  # what the cost model prices (cost/usage.py)
+
+
+def test_index_lookups_are_batched_across_segments_not_one_round_trip_per_block(vault, job, registered, ebs):
+    volume = ebs.volume(1)
+    for index in range(16):
+        volume.write(index, block(index))
+    lookups = []
+    vault.index.dynamodb.meta.events.register("before-call.dynamodb.BatchGetItem", lambda **_: lookups.append(1))
+
+    result = run_backup(
+        vault, EbsSnapshotSource(EbsDirect(ebs), ebs.take_snapshot(volume)), BackupRequest("j", "vol-1", "rp-1"),
+        registered, job,
+    )  # fmt: skip
+
+    assert len(lookups) <= -(-result.manifest.chunk_count // 100) + 1  # 100 keys per BatchGetItem
