@@ -17,6 +17,7 @@ A rerun of an interrupted backup finds the chunks it already stored in the index
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -288,21 +289,27 @@ def _store(
         window.clear()
         job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused)
 
-    window_bytes = 0
-    for index, data in source.read_segments(to_read, seg):
-        bytes_done += len(data)
-        result.segments_read += 1
-        if data.count(0) == len(data):
-            # All zeros: stored as a segment without chunks, so a child backup can copy it too.
-            manifest.segments[index] = Segment(index, [])
-            continue
-        window.append((index, list(split(data, settings.chunker, vault.chunk_key))))
-        window_bytes += len(data)
-        if window_bytes >= settings.lookup_window_bytes:
-            settle()
-            window_bytes = 0
-    settle()
-    writer.flush()
+    try:
+        window_bytes = 0
+        for index, data in source.read_segments(to_read, seg):
+            bytes_done += len(data)
+            result.segments_read += 1
+            if data.count(0) == len(data):
+                # All zeros: stored as a segment without chunks, so a child backup can copy it too.
+                manifest.segments[index] = Segment(index, [])
+                continue
+            window.append((index, list(split(data, settings.chunker, vault.chunk_key))))
+            window_bytes += len(data)
+            if window_bytes >= settings.lookup_window_bytes:
+                settle()
+                window_bytes = 0
+        settle()
+        writer.flush()
+    except BaseException:
+        # Packs already sealed finish uploading (with their index entries), so a rerun reuses them.
+        with contextlib.suppress(Exception):
+            writer.drain()
+        raise
     result.packs = writer.packs_written
     job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused, final=True)
     return result

@@ -17,8 +17,10 @@ from __future__ import annotations
 import struct
 import uuid
 import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
@@ -162,7 +164,11 @@ class VaultBucket:
 class PackWriter:
     """Buffers compressed chunks and stores them as one pack once `target_bytes` is reached.
 
-    `on_stored(entries)` runs after each pack is stored; by default it writes the index entries.
+    `on_stored(entries)` runs after each pack is stored; by default it writes the index entries. Full packs
+    are stored on a background thread, at most `in_flight` at a time, so the upload (and the index write
+    after it) overlaps the chunking of the next pack; each pack's entries still follow its own upload.
+    `flush()` stores the last pack and waits for every upload; an upload's error is raised there or at the
+    next `add`.
     """
 
     def __init__(
@@ -172,6 +178,7 @@ class PackWriter:
         target_bytes: int,
         epoch: Callable[[], int],
         on_stored: Callable[[list[IndexEntry]], None] | None = None,
+        in_flight: int = 2,
     ):
         self._bucket = bucket
         self._index = index
@@ -181,6 +188,9 @@ class PackWriter:
         self._frames: list[bytes] = []
         self._pending: list[tuple[bytes, int, int, int]] = []  # digest, offset, length, raw_length
         self._size = 0
+        self._in_flight = max(1, in_flight)
+        self._uploads: deque[Future] = deque()
+        self._pool: ThreadPoolExecutor | None = None
         self.packs_written: list[str] = []
         self.bytes_written = 0
 
@@ -192,21 +202,40 @@ class PackWriter:
         self._frames.append(frame)
         self._size += len(frame)
         if self._size >= self._target:
-            self.flush()
+            self._seal()
 
-    def flush(self) -> list[IndexEntry]:
+    def _seal(self) -> None:
         if not self._frames:
-            return []
+            return
+        while len(self._uploads) >= self._in_flight:
+            self._uploads.popleft().result()
         key = f"{PACK_PREFIX}{uuid.uuid4().hex}.pack"
         body = pack_object(self._frames, [(d, raw) for d, _, _, raw in self._pending])
-        self._bucket.put(key, body)
-        epoch = self._epoch()
-        entries = [IndexEntry(d, key, offset, length, raw, epoch) for d, offset, length, raw in self._pending]
+        entries = [IndexEntry(d, key, offset, length, raw, 0) for d, offset, length, raw in self._pending]
         self.packs_written.append(key)
         self.bytes_written += len(body)
         self._frames, self._pending, self._size = [], [], 0
-        self._on_stored(entries)
-        return entries
+        self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="pack-upload")
+        self._uploads.append(self._pool.submit(self._store, key, body, entries))
+
+    def _store(self, key: str, body: bytes, entries: list[IndexEntry]) -> None:
+        self._bucket.put(key, body)
+        epoch = self._epoch()  # when the pack was stored
+        self._on_stored([replace(entry, epoch=epoch) for entry in entries])
+
+    def flush(self) -> None:
+        self._seal()
+        self.drain()
+
+    def drain(self) -> None:
+        """Wait for the uploads under way (the buffered pack is dropped); raise the first that failed."""
+        try:
+            while self._uploads:
+                self._uploads.popleft().result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
 
 
 def read_chunk_list(bucket: VaultBucket, key: str, size: int) -> list[PackedChunk] | None:
