@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from engine.catalog import CatalogError, CatalogRejected, Register
@@ -263,11 +264,21 @@ def _store(
     bytes_total = sum(segment_length(i, seg, source.volume_bytes) for i in to_read)
     bytes_done = 0
     window: list[tuple[int, list[Chunk]]] = []  # chunked segments waiting for one index lookup
+    looking_up: list[tuple[list, Future]] = []  # the previous window, its lookup under way
+    lookups = ThreadPoolExecutor(1, thread_name_prefix="index-lookup")
 
-    def settle() -> None:
-        """Look the window's chunks up in one batch (100 keys a call), then store what the vault lacks."""
-        found = vault.index.lookup(c.digest for _, chunks in window for c in chunks if c.digest not in known)
-        for index, chunks in window:
+    def look_up() -> None:
+        """Start the window's lookup (100 keys a call) and settle the previous one: lookups overlap chunking."""
+        digests = [c.digest for _, chunks in window for c in chunks if c.digest not in known]
+        looking_up.append((list(window), lookups.submit(vault.index.lookup, digests)))
+        window.clear()
+        if len(looking_up) > 1:
+            settle(*looking_up.pop(0))
+
+    def settle(segments: list[tuple[int, list[Chunk]]], lookup: Future) -> None:
+        """Store what the vault lacks. A chunk stored since the lookup began is in `known` by now."""
+        found = lookup.result()
+        for index, chunks in segments:
             refs = []
             for chunk in chunks:
                 refs.append(ChunkRef(chunk.digest, len(chunk.data)))
@@ -286,7 +297,6 @@ def _store(
                     result.stored_bytes += len(frame)
                 known.add(chunk.digest)
             manifest.segments[index] = Segment(index, refs)
-        window.clear()
         job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused)
 
     try:
@@ -301,15 +311,19 @@ def _store(
             window.append((index, list(split(data, settings.chunker, vault.chunk_key))))
             window_bytes += len(data)
             if window_bytes >= settings.lookup_window_bytes:
-                settle()
+                look_up()
                 window_bytes = 0
-        settle()
+        look_up()
+        while looking_up:
+            settle(*looking_up.pop(0))
         writer.flush()
     except BaseException:
         # Packs already sealed finish uploading (with their index entries), so a rerun reuses them.
         with contextlib.suppress(Exception):
             writer.drain()
         raise
+    finally:
+        lookups.shutdown(wait=True)
     result.packs = writer.packs_written
     job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused, final=True)
     return result
