@@ -16,11 +16,13 @@ Items whose key starts with `#` are not chunks but the vault's small GC state (t
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
 BATCH_GET_LIMIT = 100
+WRITE_CONCURRENCY = 8
 STATE_KEY_PREFIX = "#"  # never the start of a hex digest
 
 
@@ -168,13 +170,24 @@ class ChunkIndex:
         )
 
     def put_many(self, entries: Iterable[IndexEntry]) -> None:
-        """Unconditional: two backups storing the same chunk both point at valid packs; the last one wins."""
+        """Unconditional: two backups storing the same chunk both point at valid packs; the last one wins.
+
+        A pack's ~1000 entries are 40 BatchWriteItem calls of 25: they run WRITE_CONCURRENCY at a time."""
         items = [{"PutRequest": {"Item": entry.to_item()}} for entry in entries]
-        for start in range(0, len(items), 25):
-            request = {self.table_name: items[start : start + 25]}
-            while request:
-                response = self._db.batch_write_item(RequestItems=request)
-                request = response.get("UnprocessedItems") or {}
+        batches = [items[start : start + 25] for start in range(0, len(items), 25)]
+        if len(batches) <= 1:
+            for batch in batches:
+                self._write_batch(batch)
+            return
+        with ThreadPoolExecutor(min(WRITE_CONCURRENCY, len(batches)), thread_name_prefix="index-write") as pool:
+            for done in [pool.submit(self._write_batch, batch) for batch in batches]:
+                done.result()
+
+    def _write_batch(self, batch: list[dict]) -> None:
+        request = {self.table_name: batch}
+        while request:
+            response = self._db.batch_write_item(RequestItems=request)
+            request = response.get("UnprocessedItems") or {}
 
     def repoint(self, entry: IndexEntry, pack_key: str, offset: int, length: int) -> bool:
         """Move an entry to its copy in a new pack, unless it no longer points at the pack being rewritten."""
