@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from engine.backup import BackupRequest, LeaseLapsed, run_backup
@@ -37,6 +38,9 @@ from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
 from engine.vault import RecoveryPointNotFound, Vault
 
 EXIT_FAILED, EXIT_CORRUPT = 1, 3
+# The engine calls S3, DynamoDB and EBS from several threads (16 EBS reads, 8 index writes, uploads at once);
+# botocore keeps 10 connections per client by default and would reconnect for the rest.
+POOL = Config(max_pool_connections=32)
 KNOWN_ERRORS = (
     EngineConfigError,
     SourceError,
@@ -112,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _vault(env: EngineEnvironment, session) -> Vault:
     return Vault(
         env.vault_name,
-        VaultBucket(session.client("s3"), env.bucket, env.kms_key_arn),
-        ChunkIndex(session.client("dynamodb"), env.index_table),
+        VaultBucket(session.client("s3", config=POOL), env.bucket, env.kms_key_arn),
+        ChunkIndex(session.client("dynamodb", config=POOL), env.index_table),
     )
 
 
@@ -160,7 +164,7 @@ def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, sessio
         source = (
             ImageFileSource(args.image_file, snapshot_id)  # the image stands in for the snapshot's data
             if args.image_file
-            else EbsSnapshotSource(EbsDirect(session.client("ebs")), snapshot_id)
+            else EbsSnapshotSource(EbsDirect(session.client("ebs", config=POOL)), snapshot_id)
         )
         request = BackupRequest(
             job_id=args.job_id,
@@ -212,7 +216,7 @@ def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
         return FileSink(Path(target[5:]))
     zone = target if AVAILABILITY_ZONE.match(target) else None
     if target in ("", "snapshot") or zone:
-        ebs = EbsDirect(session.client("ebs"))
+        ebs = EbsDirect(session.client("ebs", config=POOL))
         description = f"Elastio restore of {recovery_point_id}"
         return EbsSnapshotSink(
             ebs, description, tags, env.kms_key_arn, volume_zone=zone, ec2=session.client("ec2")
