@@ -105,14 +105,13 @@ def test_scan_looks_chunks_up_again_when_compaction_moved_them_after_its_lookup(
 
 def test_scan_drops_entries_of_bad_chunks_so_the_next_backup_stores_them_again(vault, job, registered, tmp_path):
     manifest = backed_up(vault, job, registered, tmp_path)
-    sharing = run_backup(  # another point of the same volume data
-        vault,
-        ImageFileSource(tmp_path / "vol.img", "snap-2"),
-        BackupRequest("job-2", "vol-1", "rp-2"),
-        registered,
-        job,
-        SMALL_PACKS,
-    )
+
+    def backup_again(n):  # another point of the same volume data
+        source = ImageFileSource(tmp_path / "vol.img", f"snap-{n}")
+        request = BackupRequest(f"job-{n}", "vol-1", f"rp-{n}")
+        return run_backup(vault, source, request, registered, job, SMALL_PACKS)
+
+    sharing = backup_again(2)
     entries = list(vault.index.lookup(manifest.digests()).values())
     lost_pack = entries[0].pack_key
     corrupted = next(e for e in entries if e.pack_key != lost_pack)
@@ -121,14 +120,7 @@ def test_scan_drops_entries_of_bad_chunks_so_the_next_backup_stores_them_again(v
     bad = {e.digest for e in entries if e.pack_key == lost_pack} | {corrupted.digest}
 
     report = run_scan(vault, manifest, job)
-    again = run_backup(
-        vault,
-        ImageFileSource(tmp_path / "vol.img", "snap-3"),
-        BackupRequest("job-3", "vol-1", "rp-3"),
-        registered,
-        job,
-        SMALL_PACKS,
-    )
+    again = backup_again(3)
 
     assert report.entries_dropped == len(bad)
     assert set(report.affected_recovery_points) == {"manifests/vol-1/rp-1.json", sharing.manifest_key}
