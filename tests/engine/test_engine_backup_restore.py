@@ -233,3 +233,56 @@ def test_a_vault_that_held_packs_before_its_configuration_keeps_plain_chunk_ids(
 
     assert vault.config.chunk_ids == "blake2b-256"
     assert {c.digest for c in split(data[:SMALL.segment_bytes], SMALL.chunker)} <= result.manifest.digests()
+
+
+def test_a_vault_written_before_manifests_had_macs_still_restores_its_old_points(vault, job, registered, tmp_path):
+    legacy = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0)
+    legacy.add(b"\x03" * 32, b"frame", 5)
+    legacy.flush()  # the vault held packs before it had a configuration: plain ids, version-1 manifests
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+    document = json.loads(vault.bucket.get(result.manifest_key))
+    del document["mac"]
+    document["version"] = 1  # what the engine wrote before this change
+    vault.bucket.put(result.manifest_key, json.dumps(document, separators=(",", ":")).encode())
+
+    restored = tmp_path / "restored.img"
+    run_restore(vault, vault.read_manifest(result.manifest_key), FileSink(restored), job)
+
+    assert restored.read_bytes() == image.read_bytes()
+
+
+def test_a_vault_with_keyed_ids_refuses_a_manifest_without_a_mac(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+    document = json.loads(vault.bucket.get(result.manifest_key))
+    del document["mac"]
+    document["version"] = 1  # a downgrade would skip the check
+    vault.bucket.put(result.manifest_key, json.dumps(document).encode())
+
+    with pytest.raises(ManifestError, match="version 1 is not supported"):
+        vault.read_manifest(result.manifest_key)
+
+
+def test_a_backup_whose_revival_loses_to_a_deletion_stores_the_chunk_again(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    first = backup_file(vault, image, job, registered)
+    for entry in vault.index.lookup(first.manifest.digests()).values():
+        vault.index.condemn(entry, 1000)  # as compaction does once rp-1 expired
+    revive = vault.index.revive
+
+    def compaction_deletes_first(entry):
+        vault.index.delete_condemned(entry)  # between the backup's lookup and its revival
+        return revive(entry)
+
+    vault.index.revive = compaction_deletes_first
+    second = backup_file(vault, image, job, registered, rp="rp-2")
+    vault.index.revive = revive
+
+    assert second.chunks_new == len(second.manifest.digests())
+    restored = tmp_path / "restored.img"
+    run_restore(vault, vault.read_manifest(second.manifest_key), FileSink(restored), job)
+    assert restored.read_bytes() == image.read_bytes()
