@@ -24,6 +24,7 @@ bench: $(DEV_STAMP)
 	$(PY) benchmarks/plan_benchmark.py
 	$(PY) benchmarks/engine_throughput.py
 	$(PY) benchmarks/engine_io_throughput.py
+	$(PY) benchmarks/engine_memory.py
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
