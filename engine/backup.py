@@ -98,6 +98,9 @@ class BackupResult:
 REGISTER_BACKOFF_SECONDS = (1, 4, 16)  # waits between attempts: four attempts over about 20 s
 
 
+LEASE_RENEW_SECONDS = 600  # progress is written every few seconds; the lease needs renewing far less often
+
+
 class LeaseLapsed(RuntimeError):
     pass
 
@@ -138,15 +141,17 @@ class LeaseKeeper:
         self._vault.write_lease(Lease(self._job_id, self.started, now, self._pinned))
         self._renewed = now
 
-    def renew(self) -> None:
-        """Renew, unless compaction may already have written the lease off: then stop (as restic does)."""
+    def renew(self, force: bool = False) -> None:
+        """Renew (at most every LEASE_RENEW_SECONDS: each renewal is an S3 PUT), unless compaction may already
+        have written the lease off: then stop (as restic does)."""
         now = int(self._clock())
         if now - self._renewed > LEASE_TTL_SECONDS - CLOCK_SKEW_SECONDS:
             raise LeaseLapsed(
                 f"backup {self._job_id}: its lease was last renewed {now - self._renewed} s ago, longer than the "
                 f"{LEASE_TTL_SECONDS} s compaction waits for; stopped before writing its manifest. Run it again"
             )
-        self._write(now)
+        if force or now - self._renewed >= LEASE_RENEW_SECONDS:
+            self._write(now)
 
     def check(self) -> None:
         """Before the manifest: a lease compaction may have written off, or a backup past the grace, stops."""
@@ -155,7 +160,7 @@ class LeaseKeeper:
                 f"backup {self._job_id}: ran longer than the {MAX_BACKUP_SECONDS} s compaction's grace period "
                 "allows; stopped before writing its manifest. Run it again"
             )
-        self.renew()
+        self.renew(force=True)
 
     def drop(self) -> None:
         self._vault.drop_lease(self._job_id)

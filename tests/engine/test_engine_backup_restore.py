@@ -286,3 +286,20 @@ def test_a_backup_whose_revival_loses_to_a_deletion_stores_the_chunk_again(vault
     restored = tmp_path / "restored.img"
     run_restore(vault, vault.read_manifest(second.manifest_key), FileSink(restored), job)
     assert restored.read_bytes() == image.read_bytes()
+
+
+def test_a_backup_renews_its_lease_every_ten_minutes_not_with_every_progress_write(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    lease_writes = []
+    put = vault.bucket.put
+
+    def counting_put(key, body, *args, **kwargs):
+        if key.startswith("staging/"):
+            lease_writes.append(key)
+        return put(key, body, *args, **kwargs)
+
+    vault.bucket.put = counting_put
+    backup_file(vault, image, job, registered)  # progress is written after every segment here
+
+    assert len(lease_writes) == 2  # taken, then renewed once before the manifest is written
