@@ -25,6 +25,7 @@ bench: $(DEV_STAMP)
 	$(PY) benchmarks/engine_throughput.py
 	$(PY) benchmarks/engine_io_throughput.py
 	$(PY) benchmarks/engine_memory.py
+	$(PY) benchmarks/calibrate_engine.py
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
