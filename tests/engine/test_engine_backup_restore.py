@@ -235,6 +235,13 @@ def test_a_vault_that_held_packs_before_its_configuration_keeps_plain_chunk_ids(
     assert {c.digest for c in split(data[:SMALL.segment_bytes], SMALL.chunker)} <= result.manifest.digests()
 
 
+def rewrite_as_version_1(vault, key):
+    document = json.loads(vault.bucket.get(key))
+    del document["mac"]
+    document["version"] = 1
+    vault.bucket.put(key, json.dumps(document, separators=(",", ":")).encode())
+
+
 def test_a_vault_written_before_manifests_had_macs_still_restores_its_old_points(vault, job, registered, tmp_path):
     legacy = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0)
     legacy.add(b"\x03" * 32, b"frame", 5)
@@ -242,10 +249,7 @@ def test_a_vault_written_before_manifests_had_macs_still_restores_its_old_points
     image = tmp_path / "vol.img"
     image.write_bytes(volume_bytes(SIZE))
     result = backup_file(vault, image, job, registered)
-    document = json.loads(vault.bucket.get(result.manifest_key))
-    del document["mac"]
-    document["version"] = 1  # what the engine wrote before this change
-    vault.bucket.put(result.manifest_key, json.dumps(document, separators=(",", ":")).encode())
+    rewrite_as_version_1(vault, result.manifest_key)  # what the engine wrote before manifests had MACs
 
     restored = tmp_path / "restored.img"
     run_restore(vault, vault.read_manifest(result.manifest_key), FileSink(restored), job)
@@ -257,10 +261,7 @@ def test_a_vault_with_keyed_ids_refuses_a_manifest_without_a_mac(vault, job, reg
     image = tmp_path / "vol.img"
     image.write_bytes(volume_bytes(SIZE))
     result = backup_file(vault, image, job, registered)
-    document = json.loads(vault.bucket.get(result.manifest_key))
-    del document["mac"]
-    document["version"] = 1  # a downgrade would skip the check
-    vault.bucket.put(result.manifest_key, json.dumps(document).encode())
+    rewrite_as_version_1(vault, result.manifest_key)  # a downgrade would skip the check
 
     with pytest.raises(ManifestError, match="version 1 is not supported"):
         vault.read_manifest(result.manifest_key)
