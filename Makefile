@@ -18,10 +18,14 @@ test: $(DEV_STAMP)
 lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
-# Speed figures (printed, not asserted): the offline plan of 11 regions x 4 vaults, the engine's throughput.
+# Speed figures (printed, not asserted): the offline plan of 11 regions x 4 vaults, the engine's throughput
+# (CPU only, and a whole backup against EBS/S3/DynamoDB fakes with per-call latency).
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/plan_benchmark.py
 	$(PY) benchmarks/engine_throughput.py
+	$(PY) benchmarks/engine_io_throughput.py
+	$(PY) benchmarks/engine_memory.py
+	$(PY) benchmarks/calibrate_engine.py
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)

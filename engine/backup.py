@@ -1,34 +1,46 @@
 """Backup: source segments -> content-defined chunks -> dedup against the vault index -> zstd -> packs.
 
 Order of writes, so an interruption never leaves a visible half recovery point and never loses data:
-1. a lease in `staging/` (tells compaction what this backup may reuse);
+1. a lease in `staging/` (pins the parent manifest; tells compaction a backup began at this time), renewed
+   with every progress write;
 2. packs, each followed by its index entries (an entry never points at bytes not yet stored);
-3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog;
+3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog: retried when the outcome
+   is unknown (the Catalog's register is idempotent), and the manifest is deleted only when the Catalog
+   refused the point, never when it may have registered it;
 4. the lease is dropped.
+Reuse writes nothing unless compaction condemned the chunk: then the backup revives it (a conditional
+write that loses to a deletion, and then the chunk is stored again). A backup whose lease was not renewed
+in time, or that has run longer than MAX_BACKUP_SECONDS, stops before writing its manifest: compaction
+treats such a lease as gone (engine/README.md, "Why compaction is safe").
 A rerun of an interrupted backup finds the chunks it already stored in the index, so it resumes in effect.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from engine.catalog import Register
-from engine.chunking import ChunkerSettings, Codec, split
+from engine.catalog import CatalogError, CatalogRejected, Register
+from engine.chunking import Chunk, ChunkerSettings, Codec, split
 from engine.jobs import JobRecord, utc_now_iso
 from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
 from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.sources import VolumeSource, segment_length
-from engine.vault import Lease, Vault
-
-MIB = 1024 * 1024
+from engine.vault import CLOCK_SKEW_SECONDS, LEASE_TTL_SECONDS, MAX_BACKUP_SECONDS, Lease, RecoveryPointNotFound, Vault
 
 
 @dataclass(frozen=True)
 class EngineSettings:
     chunker: ChunkerSettings = field(default_factory=ChunkerSettings)
-    segment_bytes: int = 4 * MIB  # a multiple of the EBS block size (512 KiB)
+    # One EBS block (512 KiB): an incremental re-reads and re-chunks exactly the blocks ListChangedBlocks names,
+    # as the cost model prices it. Parents written with another segment size are read in full once.
+    segment_bytes: int = 512 * 1024
+    # Segments are chunked in windows of this many bytes before one index lookup: with 512 KiB segments a
+    # lookup per segment would be a round trip per 8 chunks; a window is ~128 chunks, two BatchGetItem calls.
+    lookup_window_bytes: int = 8 * 1024 * 1024
     pack_bytes: int = DEFAULT_PACK_BYTES
 
     def __post_init__(self) -> None:
@@ -83,10 +95,84 @@ class BackupResult:
         return payload
 
 
+REGISTER_BACKOFF_SECONDS = (1, 4, 16)  # waits between attempts: four attempts over about 20 s
+
+
+LEASE_RENEW_SECONDS = 600  # progress is written every few seconds; the lease needs renewing far less often
+
+
+class LeaseLapsed(RuntimeError):
+    pass
+
+
+class RegistrationUncertain(CatalogError):
+    pass
+
+
+def register_durably(register: Register, payload: dict, sleep: Callable[[float], None]) -> None:
+    """Register, retrying an unknown outcome; a refusal is final and is raised at once."""
+    for wait in (*REGISTER_BACKOFF_SECONDS, None):
+        try:
+            register(payload)
+            return
+        except CatalogRejected:
+            raise
+        except Exception as error:
+            if wait is None:
+                raise RegistrationUncertain(
+                    f"recovery point {payload['recoveryPointId']}: the Catalog did not confirm the registration "
+                    f"after {len(REGISTER_BACKOFF_SECONDS) + 1} attempts ({error}); the manifest "
+                    f"{payload['manifestKey']} stays, as the Catalog may have stored the point. Rerun the job: "
+                    "registering again is harmless"
+                ) from error
+            sleep(wait)
+
+
+class LeaseKeeper:
+    """This backup's lease: written first, renewed with progress, checked before the manifest is written."""
+
+    def __init__(self, vault: Vault, job_id: str, pinned: tuple[str, ...], clock: Callable[[], float]):
+        self._vault, self._job_id, self._pinned, self._clock = vault, job_id, pinned, clock
+        self.started = int(clock())
+        self._renewed = self.started
+        self._write(self.started)
+
+    def _write(self, now: int) -> None:
+        self._vault.write_lease(Lease(self._job_id, self.started, now, self._pinned))
+        self._renewed = now
+
+    def renew(self, force: bool = False) -> None:
+        """Renew (at most every LEASE_RENEW_SECONDS: each renewal is an S3 PUT), unless compaction may already
+        have written the lease off: then stop (as restic does)."""
+        now = int(self._clock())
+        if now - self._renewed > LEASE_TTL_SECONDS - CLOCK_SKEW_SECONDS:
+            raise LeaseLapsed(
+                f"backup {self._job_id}: its lease was last renewed {now - self._renewed} s ago, longer than the "
+                f"{LEASE_TTL_SECONDS} s compaction waits for; stopped before writing its manifest. Run it again"
+            )
+        if force or now - self._renewed >= LEASE_RENEW_SECONDS:
+            self._write(now)
+
+    def check(self) -> None:
+        """Before the manifest: a lease compaction may have written off, or a backup past the grace, stops."""
+        if int(self._clock()) - self.started > MAX_BACKUP_SECONDS - CLOCK_SKEW_SECONDS:
+            raise LeaseLapsed(
+                f"backup {self._job_id}: ran longer than the {MAX_BACKUP_SECONDS} s compaction's grace period "
+                "allows; stopped before writing its manifest. Run it again"
+            )
+        self.renew(force=True)
+
+    def drop(self) -> None:
+        self._vault.drop_lease(self._job_id)
+
+
 def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> Manifest | None:
     if not request.parent_recovery_point_id:
         return None
-    parent = vault.read_manifest(manifest_key(request.asset_id, request.parent_recovery_point_id))
+    try:
+        parent = vault.read_manifest(manifest_key(request.asset_id, request.parent_recovery_point_id))
+    except RecoveryPointNotFound:
+        return None  # expired and collected before our lease pinned it: read everything (the index dedups)
     same_layout = (
         parent.segment_bytes == settings.segment_bytes and parent.chunker == settings.chunker.as_dict()
     )
@@ -115,23 +201,25 @@ def run_backup(
     job: JobRecord,
     settings: EngineSettings = EngineSettings(),
     clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> BackupResult:
-    started = int(clock())
-    # The lease (pinning the parent) is written before the parent is read, so no compaction can expire the
-    # parent's chunks between our reading its manifest and our copying its segments.
+    # The lease (pinning the parent) is written before the parent is read: a compaction that reads leases
+    # later keeps the parent, and one that already chose to delete it condemns its chunks only after this
+    # backup began, so it waits for this backup to end (rule D in engine/README.md).
     parent_id = request.parent_recovery_point_id
     pinned = (manifest_key(request.asset_id, parent_id),) if parent_id else ()
-    vault.write_lease(Lease(request.job_id, started, started, pinned))
-    job.heartbeat = lambda: vault.write_lease(Lease(request.job_id, started, int(clock()), pinned))
+    lease = LeaseKeeper(vault, request.job_id, pinned, clock)
+    job.heartbeat = lease.renew
     try:
         job.running()
         parent = _usable_parent(vault, request, settings)
-        result = _store(vault, source, request, settings, job, parent, started, clock)
-        vault.bucket.put(result.manifest_key, result.manifest.to_json(), "application/json")
+        result = _store(vault, source, request, settings, job, parent, clock)
+        lease.check()
+        vault.bucket.put(result.manifest_key, vault.manifest_bytes(result.manifest), "application/json")
         try:
-            register(result.register_payload(request))
-        except Exception:
-            # The Catalog does not know this recovery point: leave nothing that looks like one.
+            register_durably(register, result.register_payload(request), sleep)
+        except CatalogRejected:
+            # The Catalog refused this recovery point: leave nothing that looks like one.
             vault.bucket.delete(result.manifest_key)
             raise
         job.result(
@@ -145,7 +233,7 @@ def run_backup(
         )
         return result
     finally:
-        vault.drop_lease(request.job_id)
+        lease.drop()
 
 
 def _store(
@@ -155,7 +243,6 @@ def _store(
     settings: EngineSettings,
     job: JobRecord,
     parent: Manifest | None,
-    started: int,
     clock: Callable[[], float],
 ) -> BackupResult:
     seg = settings.segment_bytes
@@ -181,37 +268,67 @@ def _store(
     known: set[bytes] = set()  # chunks this backup already stored or secured
     bytes_total = sum(segment_length(i, seg, source.volume_bytes) for i in to_read)
     bytes_done = 0
-    for index, data in source.read_segments(to_read, seg):
-        bytes_done += len(data)
-        result.segments_read += 1
-        if data.count(0) == len(data):
-            # All zeros: stored as a segment without chunks, so a child backup can copy it too.
-            manifest.segments[index] = Segment(index, [])
-            continue
-        chunks = list(split(data, settings.chunker))
-        found = vault.index.lookup(c.digest for c in chunks if c.digest not in known)
-        refs = []
-        for chunk in chunks:
-            refs.append(ChunkRef(chunk.digest, len(chunk.data)))
-            if chunk.digest in known:
-                result.chunks_reused += 1
-                continue
-            entry = found.get(chunk.digest)
-            # Moving the epoch forward is what stops a concurrent compaction from deleting the chunk.
-            if entry is not None and (
-                entry.epoch >= started or vault.index.touch(chunk.digest, int(clock()))
-            ):
-                result.chunks_reused += 1
-            else:
-                frame = codec.compress(chunk.data)
-                writer.add(chunk.digest, frame, len(chunk.data))
-                result.chunks_new += 1
-                result.new_bytes += len(chunk.data)
-                result.stored_bytes += len(frame)
-            known.add(chunk.digest)
-        manifest.segments[index] = Segment(index, refs)
+    window: list[tuple[int, list[Chunk]]] = []  # chunked segments waiting for one index lookup
+    looking_up: list[tuple[list, Future]] = []  # the previous window, its lookup under way
+    lookups = ThreadPoolExecutor(1, thread_name_prefix="index-lookup")
+
+    def look_up() -> None:
+        """Start the window's lookup (100 keys a call) and settle the previous one: lookups overlap chunking."""
+        digests = [c.digest for _, chunks in window for c in chunks if c.digest not in known]
+        looking_up.append((list(window), lookups.submit(vault.index.lookup, digests)))
+        window.clear()
+        if len(looking_up) > 1:
+            settle(*looking_up.pop(0))
+
+    def settle(segments: list[tuple[int, list[Chunk]]], lookup: Future) -> None:
+        """Store what the vault lacks. A chunk stored since the lookup began is in `known` by now."""
+        found = lookup.result()
+        for index, chunks in segments:
+            refs = []
+            for chunk in chunks:
+                refs.append(ChunkRef(chunk.digest, len(chunk.data)))
+                if chunk.digest in known:
+                    result.chunks_reused += 1
+                    continue
+                entry = found.get(chunk.digest)
+                # Reuse is free unless compaction condemned the chunk; reviving it then races its deletion.
+                if entry is not None and (entry.condemned_at is None or vault.index.revive(entry)):
+                    result.chunks_reused += 1
+                else:
+                    frame = codec.compress(chunk.data)
+                    writer.add(chunk.digest, frame, len(chunk.data))
+                    result.chunks_new += 1
+                    result.new_bytes += len(chunk.data)
+                    result.stored_bytes += len(frame)
+                known.add(chunk.digest)
+            manifest.segments[index] = Segment(index, refs)
         job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused)
-    writer.flush()
+
+    try:
+        window_bytes = 0
+        for index, data in source.read_segments(to_read, seg):
+            bytes_done += len(data)
+            result.segments_read += 1
+            if data.count(0) == len(data):
+                # All zeros: stored as a segment without chunks, so a child backup can copy it too.
+                manifest.segments[index] = Segment(index, [])
+                continue
+            window.append((index, list(split(data, settings.chunker, vault.chunk_key))))
+            window_bytes += len(data)
+            if window_bytes >= settings.lookup_window_bytes:
+                look_up()
+                window_bytes = 0
+        look_up()
+        while looking_up:
+            settle(*looking_up.pop(0))
+        writer.flush()
+    except BaseException:
+        # Packs already sealed finish uploading (with their index entries), so a rerun reuses them.
+        with contextlib.suppress(Exception):
+            writer.drain()
+        raise
+    finally:
+        lookups.shutdown(wait=True)
     result.packs = writer.packs_written
     job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused, final=True)
     return result

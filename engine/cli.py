@@ -16,11 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine.backup import BackupRequest, run_backup
+from engine.backup import BackupRequest, LeaseLapsed, run_backup
 from engine.catalog import CatalogError, lambda_register
-from engine.compact import CompactionSettings
+from engine.compact import CompactionBusy, CompactionSettings, LockLost
 from engine.config import EngineConfigError, EngineEnvironment
 from engine.ebs import EbsDataError, EbsDirect
 from engine.expiry import RecoveryPointsTable, expire_and_compact
@@ -28,13 +29,18 @@ from engine.index import ChunkIndex
 from engine.jobs import JobRecord
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
-from engine.packs import VaultBucket
+from engine.opcount import OperationCounter
+from engine.packs import PackFormatError, VaultBucket
+from engine.rebuild import rebuild_index
 from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags, run_restore
 from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
 from engine.vault import RecoveryPointNotFound, Vault
 
 EXIT_FAILED, EXIT_CORRUPT = 1, 3
+# The engine calls S3, DynamoDB and EBS from several threads (16 EBS reads, 8 index writes, uploads at once);
+# botocore keeps 10 connections per client by default and would reconnect for the rest.
+POOL = Config(max_pool_connections=32)
 KNOWN_ERRORS = (
     EngineConfigError,
     SourceError,
@@ -44,6 +50,10 @@ KNOWN_ERRORS = (
     CatalogError,
     MeasureError,
     EbsDataError,
+    CompactionBusy,
+    LockLost,
+    LeaseLapsed,
+    PackFormatError,
 )
 
 
@@ -96,6 +106,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--expired-manifest-keys", default="", help="comma-separated manifest keys to expire"
     )
 
+    job_command("rebuild-index", "index every chunk the packs list again (after an index was lost or damaged)")
+
     measure = commands.add_parser("measure", help="measure dedup and compression of local data")
     measure.add_argument("path", type=Path)
     return parser
@@ -104,8 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 def _vault(env: EngineEnvironment, session) -> Vault:
     return Vault(
         env.vault_name,
-        VaultBucket(session.client("s3"), env.bucket, env.kms_key_arn),
-        ChunkIndex(session.client("dynamodb"), env.index_table),
+        VaultBucket(session.client("s3", config=POOL), env.bucket, env.kms_key_arn),
+        ChunkIndex(session.client("dynamodb", config=POOL), env.index_table),
     )
 
 
@@ -119,6 +131,8 @@ def run(args: argparse.Namespace, environ, session) -> int:
             f"--vault-name {args.vault_name} does not match ELASTIO_VAULT_NAME={env.vault_name}: "
             "this job definition belongs to another vault"
         )
+    counter = OperationCounter()
+    counter.attach(session)
     vault = _vault(env, session)
     job = JobRecord(session.client("dynamodb"), env.jobs_table, args.job_id)
     try:
@@ -129,9 +143,17 @@ def run(args: argparse.Namespace, environ, session) -> int:
         except (ClientError, BotoCoreError):
             pass  # the original error is the one to report
         raise
+    finally:
+        try:
+            job.operations(counter.as_dict())
+        except (ClientError, BotoCoreError):
+            pass  # counts are for the cost model; never the reason a job fails
 
 
 def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, session) -> int:
+    if args.command == "rebuild-index":
+        print(json.dumps(rebuild_index(vault, job).as_dict()))
+        return 0
     if args.command == "backup":
         register = lambda_register(session.client("lambda"), env.require_catalog())
         snapshot_id = _optional(args.snapshot_id)
@@ -142,7 +164,7 @@ def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, sessio
         source = (
             ImageFileSource(args.image_file, snapshot_id)  # the image stands in for the snapshot's data
             if args.image_file
-            else EbsSnapshotSource(EbsDirect(session.client("ebs")), snapshot_id)
+            else EbsSnapshotSource(EbsDirect(session.client("ebs", config=POOL)), snapshot_id)
         )
         request = BackupRequest(
             job_id=args.job_id,
@@ -194,7 +216,7 @@ def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
         return FileSink(Path(target[5:]))
     zone = target if AVAILABILITY_ZONE.match(target) else None
     if target in ("", "snapshot") or zone:
-        ebs = EbsDirect(session.client("ebs"))
+        ebs = EbsDirect(session.client("ebs", config=POOL))
         description = f"Elastio restore of {recovery_point_id}"
         return EbsSnapshotSink(
             ebs, description, tags, env.kms_key_arn, volume_zone=zone, ec2=session.client("ec2")

@@ -87,3 +87,7 @@ class JobRecord:
 
     def failed(self, reason: str) -> None:
         self._update({"reason": reason})
+
+    def operations(self, counts: dict) -> None:
+        """AWS calls by API and bytes moved by this job (engine/opcount.py), success or not."""
+        self._update({"operations": counts})

@@ -1,16 +1,26 @@
 """Pack objects in the vault bucket: many compressed chunks per S3 object, so request costs stay low.
 
-A pack is the concatenation of independent zstd frames (`packs/<packId>.pack`); the index records each
-chunk's offset and length, so a chunk is read back with one ranged GET (neighbours are read together).
-Index entries are written only after their pack is stored: an entry never points at bytes that are not
-there. A pack that nothing indexes (an interrupted backup) is reclaimed by compaction.
+A pack (`packs/<packId>.pack`) is the concatenation of independent zstd frames, one per chunk, followed by
+its own chunk list and a fixed footer (layout below), so a pack says what it holds without the index: the
+index can be rebuilt from the packs (`python -m engine rebuild-index`), and compaction learns a pack's
+contents from the pack itself, never from the index alone. The index records each chunk's offset and
+length, so a chunk is read back with one ranged GET (neighbours are read together). Index entries are
+written only after their pack is stored: an entry never points at bytes that are not there.
+
+Layout: frames | chunk list (count x [BLAKE2b-256 digest, u32 compressed length, u32 raw length], in frame
+order: offsets are cumulative) | footer [u32 count, u32 CRC-32 of the chunk list, b"ELPACK01"], little-endian.
+Packs written before chunk lists existed end in a zstd frame, not the magic, and are read as "no list".
 """
 
 from __future__ import annotations
 
+import struct
 import uuid
+import zlib
+from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
@@ -25,8 +35,59 @@ PACK_PREFIX = "packs/"
 MERGE_GAP_BYTES = 1024 * 1024
 
 
+CHUNK_LIST_ENTRY = struct.Struct("<32sII")
+FOOTER = struct.Struct("<II8s")
+PACK_MAGIC = b"ELPACK01"
+# One GET of a pack's tail usually covers its list (32 MiB packs of ~30 KiB frames: ~1000 entries, 40 KB).
+TAIL_READ_BYTES = 64 * 1024
+
+
 class MissingObjectError(LookupError):
     pass
+
+
+class PackFormatError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PackedChunk:
+    """One chunk as its pack lists it."""
+
+    digest: bytes
+    offset: int
+    length: int
+    raw_length: int
+
+
+def pack_object(frames: list[bytes], chunks: list[tuple[bytes, int]]) -> bytes:
+    """The pack's bytes: `frames` in order, then the list of (digest, raw length) with their frame lengths."""
+    listing = b"".join(
+        CHUNK_LIST_ENTRY.pack(digest, len(frame), raw) for frame, (digest, raw) in zip(frames, chunks, strict=True)
+    )
+    return b"".join([*frames, listing, FOOTER.pack(len(chunks), zlib.crc32(listing), PACK_MAGIC)])
+
+
+def parse_chunk_list(tail: bytes, pack_size: int, key: str = "pack") -> list[PackedChunk] | None:
+    """The chunks a pack lists, from the last bytes of it (`tail`, at least the list and footer).
+
+    None when the pack predates chunk lists; PackFormatError when the list is damaged."""
+    if len(tail) < FOOTER.size or tail[-len(PACK_MAGIC) :] != PACK_MAGIC:
+        return None
+    count, crc, _ = FOOTER.unpack(tail[-FOOTER.size :])
+    list_bytes = count * CHUNK_LIST_ENTRY.size
+    if list_bytes + FOOTER.size > min(len(tail), pack_size):
+        raise PackFormatError(f"{key}: its chunk list of {count} entries does not fit in the pack")
+    listing = tail[-FOOTER.size - list_bytes : len(tail) - FOOTER.size]
+    if zlib.crc32(listing) != crc:
+        raise PackFormatError(f"{key}: its chunk list fails its CRC-32 check")
+    chunks, offset = [], 0
+    for digest, length, raw in CHUNK_LIST_ENTRY.iter_unpack(listing):
+        chunks.append(PackedChunk(digest, offset, length, raw))
+        offset += length
+    if offset + list_bytes + FOOTER.size != pack_size:
+        raise PackFormatError(f"{key}: its chunk list covers {offset} bytes of frames, the pack holds others")
+    return chunks
 
 
 @dataclass(frozen=True)
@@ -44,11 +105,18 @@ class VaultBucket:
         self.bucket = bucket
         self._kms_key_arn = kms_key_arn
 
-    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream", **conditions) -> None:
         extra = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn} if self._kms_key_arn else {}
         )
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra, **conditions)
+
+    def put_if_absent(self, key: str, body: bytes, content_type: str) -> None:
+        """S3 conditional write: PreconditionFailed when the key exists (one writer wins)."""
+        self.put(key, body, content_type, IfNoneMatch="*")
+
+    def holds_any(self, prefix: str) -> bool:
+        return bool(self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"))
 
     def get(self, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
         """`byte_range` is (offset, length)."""
@@ -78,6 +146,11 @@ class VaultBucket:
             for obj in page.get("Contents", []):
                 yield PackInfo(obj["Key"], int(obj["Size"]), obj["LastModified"])
 
+    def tail(self, key: str, size: int, length: int) -> bytes:
+        """The last `length` bytes of an object of `size` bytes."""
+        length = min(length, size)
+        return self.get(key, (size - length, length)) if length else b""
+
     def retained_until(self, key: str) -> datetime | None:
         """The object-lock retention date of the current version, if any."""
         head = self._s3.head_object(Bucket=self.bucket, Key=key)
@@ -91,7 +164,11 @@ class VaultBucket:
 class PackWriter:
     """Buffers compressed chunks and stores them as one pack once `target_bytes` is reached.
 
-    `on_stored(entries)` runs after each pack is stored; by default it writes the index entries.
+    `on_stored(entries)` runs after each pack is stored; by default it writes the index entries. Full packs
+    are stored on a background thread, at most `in_flight` at a time, so the upload (and the index write
+    after it) overlaps the chunking of the next pack; each pack's entries still follow its own upload.
+    `flush()` stores the last pack and waits for every upload; an upload's error is raised there or at the
+    next `add`.
     """
 
     def __init__(
@@ -101,6 +178,7 @@ class PackWriter:
         target_bytes: int,
         epoch: Callable[[], int],
         on_stored: Callable[[list[IndexEntry]], None] | None = None,
+        in_flight: int = 2,
     ):
         self._bucket = bucket
         self._index = index
@@ -110,6 +188,9 @@ class PackWriter:
         self._frames: list[bytes] = []
         self._pending: list[tuple[bytes, int, int, int]] = []  # digest, offset, length, raw_length
         self._size = 0
+        self._in_flight = max(1, in_flight)
+        self._uploads: deque[Future] = deque()
+        self._pool: ThreadPoolExecutor | None = None
         self.packs_written: list[str] = []
         self.bytes_written = 0
 
@@ -121,20 +202,52 @@ class PackWriter:
         self._frames.append(frame)
         self._size += len(frame)
         if self._size >= self._target:
-            self.flush()
+            self._seal()
 
-    def flush(self) -> list[IndexEntry]:
+    def _seal(self) -> None:
         if not self._frames:
-            return []
+            return
+        while len(self._uploads) >= self._in_flight:
+            self._uploads.popleft().result()
         key = f"{PACK_PREFIX}{uuid.uuid4().hex}.pack"
-        self._bucket.put(key, b"".join(self._frames))
-        epoch = self._epoch()
-        entries = [IndexEntry(d, key, offset, length, raw, epoch) for d, offset, length, raw in self._pending]
+        entries = [IndexEntry(d, key, offset, length, raw, 0) for d, offset, length, raw in self._pending]
         self.packs_written.append(key)
-        self.bytes_written += self._size
+        self.bytes_written += self._size + len(entries) * CHUNK_LIST_ENTRY.size + FOOTER.size
+        frames = self._frames
         self._frames, self._pending, self._size = [], [], 0
-        self._on_stored(entries)
-        return entries
+        self._pool = self._pool or ThreadPoolExecutor(1, thread_name_prefix="pack-upload")
+        self._uploads.append(self._pool.submit(self._store, key, frames, entries))
+
+    def _store(self, key: str, frames: list[bytes], entries: list[IndexEntry]) -> None:
+        # Joined here, off the chunking thread: a 32 MiB copy per pack.
+        self._bucket.put(key, pack_object(frames, [(e.digest, e.raw_length) for e in entries]))
+        epoch = self._epoch()  # when the pack was stored
+        self._on_stored([replace(entry, epoch=epoch) for entry in entries])
+
+    def flush(self) -> None:
+        self._seal()
+        self.drain()
+
+    def drain(self) -> None:
+        """Wait for the uploads under way (the buffered pack is dropped); raise the first that failed."""
+        try:
+            while self._uploads:
+                self._uploads.popleft().result()
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+                self._pool = None
+
+
+def read_chunk_list(bucket: VaultBucket, key: str, size: int) -> list[PackedChunk] | None:
+    """What a pack holds, read from the pack (one ranged GET, two for a pack with a very long list)."""
+    tail = bucket.tail(key, size, TAIL_READ_BYTES)
+    if len(tail) >= FOOTER.size and tail[-len(PACK_MAGIC) :] == PACK_MAGIC:
+        count = FOOTER.unpack(tail[-FOOTER.size :])[0]
+        needed = count * CHUNK_LIST_ENTRY.size + FOOTER.size
+        if needed > len(tail) and needed <= size:
+            tail = bucket.tail(key, size, needed)
+    return parse_chunk_list(tail, size, f"s3://{bucket.bucket}/{key}")
 
 
 def read_frames(bucket: VaultBucket, entries: Iterable[IndexEntry]) -> dict[bytes, bytes]:

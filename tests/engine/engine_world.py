@@ -15,6 +15,7 @@ SMALL = EngineSettings(
     chunker=ChunkerSettings(min_size=1024, avg_size=4096, max_size=16384),
     segment_bytes=64 * 1024,
     pack_bytes=128 * 1024,
+    lookup_window_bytes=64 * 1024,  # a lookup per segment: interruptions land between stored segments
 )
 
 
@@ -57,3 +58,51 @@ def volume_bytes(size: int, seed: int = 1) -> bytearray:
     run = min(64 * 1024, size // 4)
     data[size // 2 : size // 2 + run] = bytes(run)
     return data
+
+
+RECOVERY_POINTS_TABLE = "elastio-recovery-points"
+
+
+def create_recovery_points_table(session) -> None:
+    """The Catalog's recovery-points table with its `byVault` index (docs/CONTRACT.md)."""
+    session.client("dynamodb").create_table(
+        TableName=RECOVERY_POINTS_TABLE,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[
+            {"AttributeName": "assetId", "KeyType": "HASH"},
+            {"AttributeName": "recoveryPointId", "KeyType": "RANGE"},
+        ],
+        AttributeDefinitions=[
+            {"AttributeName": n, "AttributeType": "S"} for n in ("assetId", "recoveryPointId", "vaultName", "createdAt")
+        ],
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "byVault",
+                "Projection": {"ProjectionType": "ALL"},
+                "KeySchema": [
+                    {"AttributeName": "vaultName", "KeyType": "HASH"},
+                    {"AttributeName": "createdAt", "KeyType": "RANGE"},
+                ],
+            }
+        ],
+    )
+
+
+class CatalogTable:
+    """The Catalog seam backed by the recovery-points table: `register` stores the point as the Catalog does."""
+
+    def __init__(self, session):
+        self._db = session.client("dynamodb")
+
+    def __call__(self, payload: dict) -> None:
+        self._db.put_item(
+            TableName=RECOVERY_POINTS_TABLE,
+            Item={
+                "assetId": {"S": payload["assetId"]},
+                "recoveryPointId": {"S": payload["recoveryPointId"]},
+                "vaultName": {"S": payload["vaultName"]},
+                "createdAt": {"S": payload["createdAt"]},
+                "manifestKey": {"S": payload["manifestKey"]},
+                "status": {"S": "available"},
+            },
+        )
