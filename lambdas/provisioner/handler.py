@@ -38,14 +38,17 @@ STALE_AFTER = timedelta(minutes=15)
 FINISHED = ("RUNNING", "STOPPED", "FAILED")
 
 
-def _take_turn(vault_name: str, command_id: str, state: str) -> dict[str, Any]:
-    """Record this command's intent (`state`: STARTING/STOPPING) unless another command is in flight.
+def _take_turn(vault_name: str, command_id: str, state: str) -> dict[str, Any] | None:
+    """Record this command's intent (`state`: STARTING/STOPPING) unless another command is in flight;
+    None when this command has already finished (a retry or a duplicate that came second).
 
     Server commands of one vault are serialized by this conditional write: it succeeds only on the record
-    as it was read (optimistic lock on updatedAt), or when this command already holds it (a retry).
+    as it was read (optimistic lock on updatedAt), or when this command holds it with the same intent.
     """
     record_id = server_record_id(vault_name)
     current = get_job(record_id)
+    if current and current.get("commandId") == command_id and current.get("state") in FINISHED:
+        return None
     if current and current.get("commandId") != command_id and current.get("state") not in FINISHED:
         started = datetime.fromisoformat(str(current["updatedAt"]).replace("Z", "+00:00"))
         if datetime.now(UTC) - started < STALE_AFTER:
@@ -58,12 +61,17 @@ def _take_turn(vault_name: str, command_id: str, state: str) -> dict[str, Any]:
         if current is None:
             jobs_table().put_item(Item=item, ConditionExpression="attribute_not_exists(jobId)")
         else:
-            jobs_table().put_item(Item=item, ConditionExpression="updatedAt = :seen OR commandId = :me",
-                                  ExpressionAttributeValues={":seen": current["updatedAt"], ":me": command_id})
+            jobs_table().put_item(
+                Item=item, ConditionExpression="updatedAt = :seen OR (commandId = :me AND #state = :intent)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":seen": current["updatedAt"], ":me": command_id, ":intent": state})
     except ClientError as error:
-        if is_condition_failure(error):
-            raise ServerBusy(f"server of vault {vault_name!r} changed meanwhile; retrying") from None
-        raise
+        if not is_condition_failure(error):
+            raise
+        now = get_job(record_id) or {}
+        if now.get("commandId") == command_id and now.get("state") in FINISHED:
+            return None
+        raise ServerBusy(f"server of vault {vault_name!r} changed meanwhile; retrying") from None
     return item
 
 
@@ -101,6 +109,8 @@ def start_server(command: ServerStart) -> dict[str, Any]:
         tenant.answer("server.state", view, command.id)
         return {"taskArn": current["taskArn"], "started": False}
     item = _take_turn(vault.vaultName, command.id, "STARTING")
+    if item is None:
+        return {"started": False}  # this command already ran (and announced) its start
     try:
         task_arn = ecs_tasks.run_server_task(ecs, vault, started_by=command.id)
     except ecs_tasks.ServerTaskError as error:
@@ -117,6 +127,8 @@ def stop_server(command: ServerStop) -> dict[str, Any]:
     if current and current.get("commandId") == command.id and current.get("state") in FINISHED:
         return {"taskArn": current.get("taskArn"), "stopped": False}  # a repeat: done and announced
     item = _take_turn(vault.vaultName, command.id, "STOPPING")
+    if item is None:
+        return {"stopped": False}  # this command already stopped the server
     task_arn = item.get("taskArn")
     running = bool(task_arn) and (current or {}).get("state") in ("RUNNING", "STARTING", "STOPPING")
     if running:

@@ -100,16 +100,20 @@ class OutboxStream:
                                      "dynamodb": {"NewImage": item, "SequenceNumber": f"{self._sequence:021d}",
                                                   "StreamViewType": "NEW_IMAGE"}})
 
-    def deliver_all(self, attempts: int = 5) -> None:
-        """Deliver every pending record to Job status; a failed record is retried (then left pending)."""
+    def deliver_all(self, attempts: int = 5, sender: Any = None) -> None:
+        """Deliver every pending record to Job status (or `sender`); a failed record is retried."""
         from lambdas.job_status.handler import handler as job_status
         from tests.lambdas.conftest import LambdaContext
 
+        sender = sender or job_status
         for _ in range(attempts):
             if not self.records:
                 return
             batch, self.records = self.records[:100], self.records[100:]
-            failures = job_status({"Records": batch}, LambdaContext())["batchItemFailures"]
+            try:
+                failures = sender({"Records": batch}, LambdaContext())["batchItemFailures"]
+            except Exception:  # the whole invocation failed: Lambda retries the batch
+                failures = [{"itemIdentifier": batch[0]["dynamodb"]["SequenceNumber"]}]
             if failures:
                 first = next(i for i, r in enumerate(batch)
                              if r["dynamodb"]["SequenceNumber"] == failures[0]["itemIdentifier"])
