@@ -1,10 +1,17 @@
 """Backup: source segments -> content-defined chunks -> dedup against the vault index -> zstd -> packs.
 
 Order of writes, so an interruption never leaves a visible half recovery point and never loses data:
-1. a lease in `staging/` (tells compaction what this backup may reuse);
+1. a lease in `staging/` (pins the parent manifest; tells compaction a backup began at this time), renewed
+   with every progress write;
 2. packs, each followed by its index entries (an entry never points at bytes not yet stored);
-3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog;
+3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog: retried when the outcome
+   is unknown (the Catalog's register is idempotent), and the manifest is deleted only when the Catalog
+   refused the point, never when it may have registered it;
 4. the lease is dropped.
+Reuse writes nothing unless compaction condemned the chunk: then the backup revives it (a conditional
+write that loses to a deletion, and then the chunk is stored again). A backup whose lease was not renewed
+in time, or that has run longer than MAX_BACKUP_SECONDS, stops before writing its manifest: compaction
+treats such a lease as gone (engine/README.md, "Why compaction is safe").
 A rerun of an interrupted backup finds the chunks it already stored in the index, so it resumes in effect.
 """
 
@@ -14,13 +21,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.catalog import Register
+from engine.catalog import CatalogError, CatalogRejected, Register
 from engine.chunking import ChunkerSettings, Codec, split
 from engine.jobs import JobRecord, utc_now_iso
 from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
 from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.sources import VolumeSource, segment_length
-from engine.vault import Lease, Vault
+from engine.vault import CLOCK_SKEW_SECONDS, LEASE_TTL_SECONDS, MAX_BACKUP_SECONDS, Lease, RecoveryPointNotFound, Vault
 
 MIB = 1024 * 1024
 
@@ -83,10 +90,79 @@ class BackupResult:
         return payload
 
 
+REGISTER_BACKOFF_SECONDS = (1, 4, 16)  # waits between attempts: four attempts over about 20 s
+
+
+class LeaseLapsed(RuntimeError):
+    pass
+
+
+class RegistrationUncertain(CatalogError):
+    pass
+
+
+def register_durably(register: Register, payload: dict, sleep: Callable[[float], None]) -> None:
+    """Register, retrying an unknown outcome; a refusal is final and is raised at once."""
+    for wait in (*REGISTER_BACKOFF_SECONDS, None):
+        try:
+            register(payload)
+            return
+        except CatalogRejected:
+            raise
+        except Exception as error:
+            if wait is None:
+                raise RegistrationUncertain(
+                    f"recovery point {payload['recoveryPointId']}: the Catalog did not confirm the registration "
+                    f"after {len(REGISTER_BACKOFF_SECONDS) + 1} attempts ({error}); the manifest "
+                    f"{payload['manifestKey']} stays, as the Catalog may have stored the point. Rerun the job: "
+                    "registering again is harmless"
+                ) from error
+            sleep(wait)
+
+
+class LeaseKeeper:
+    """This backup's lease: written first, renewed with progress, checked before the manifest is written."""
+
+    def __init__(self, vault: Vault, job_id: str, pinned: tuple[str, ...], clock: Callable[[], float]):
+        self._vault, self._job_id, self._pinned, self._clock = vault, job_id, pinned, clock
+        self.started = int(clock())
+        self._renewed = self.started
+        self._write(self.started)
+
+    def _write(self, now: int) -> None:
+        self._vault.write_lease(Lease(self._job_id, self.started, now, self._pinned))
+        self._renewed = now
+
+    def renew(self) -> None:
+        """Renew, unless compaction may already have written the lease off: then stop (as restic does)."""
+        now = int(self._clock())
+        if now - self._renewed > LEASE_TTL_SECONDS - CLOCK_SKEW_SECONDS:
+            raise LeaseLapsed(
+                f"backup {self._job_id}: its lease was last renewed {now - self._renewed} s ago, longer than the "
+                f"{LEASE_TTL_SECONDS} s compaction waits for; stopped before writing its manifest. Run it again"
+            )
+        self._write(now)
+
+    def check(self) -> None:
+        """Before the manifest: a lease compaction may have written off, or a backup past the grace, stops."""
+        if int(self._clock()) - self.started > MAX_BACKUP_SECONDS - CLOCK_SKEW_SECONDS:
+            raise LeaseLapsed(
+                f"backup {self._job_id}: ran longer than the {MAX_BACKUP_SECONDS} s compaction's grace period "
+                "allows; stopped before writing its manifest. Run it again"
+            )
+        self.renew()
+
+    def drop(self) -> None:
+        self._vault.drop_lease(self._job_id)
+
+
 def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> Manifest | None:
     if not request.parent_recovery_point_id:
         return None
-    parent = vault.read_manifest(manifest_key(request.asset_id, request.parent_recovery_point_id))
+    try:
+        parent = vault.read_manifest(manifest_key(request.asset_id, request.parent_recovery_point_id))
+    except RecoveryPointNotFound:
+        return None  # expired and collected before our lease pinned it: read everything (the index dedups)
     same_layout = (
         parent.segment_bytes == settings.segment_bytes and parent.chunker == settings.chunker.as_dict()
     )
@@ -115,23 +191,25 @@ def run_backup(
     job: JobRecord,
     settings: EngineSettings = EngineSettings(),
     clock: Callable[[], float] = time.time,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> BackupResult:
-    started = int(clock())
-    # The lease (pinning the parent) is written before the parent is read, so no compaction can expire the
-    # parent's chunks between our reading its manifest and our copying its segments.
+    # The lease (pinning the parent) is written before the parent is read: a compaction that reads leases
+    # later keeps the parent, and one that already chose to delete it condemns its chunks only after this
+    # backup began, so it waits for this backup to end (rule D in engine/README.md).
     parent_id = request.parent_recovery_point_id
     pinned = (manifest_key(request.asset_id, parent_id),) if parent_id else ()
-    vault.write_lease(Lease(request.job_id, started, started, pinned))
-    job.heartbeat = lambda: vault.write_lease(Lease(request.job_id, started, int(clock()), pinned))
+    lease = LeaseKeeper(vault, request.job_id, pinned, clock)
+    job.heartbeat = lease.renew
     try:
         job.running()
         parent = _usable_parent(vault, request, settings)
-        result = _store(vault, source, request, settings, job, parent, started, clock)
-        vault.bucket.put(result.manifest_key, result.manifest.to_json(), "application/json")
+        result = _store(vault, source, request, settings, job, parent, clock)
+        lease.check()
+        vault.bucket.put(result.manifest_key, vault.manifest_bytes(result.manifest), "application/json")
         try:
-            register(result.register_payload(request))
-        except Exception:
-            # The Catalog does not know this recovery point: leave nothing that looks like one.
+            register_durably(register, result.register_payload(request), sleep)
+        except CatalogRejected:
+            # The Catalog refused this recovery point: leave nothing that looks like one.
             vault.bucket.delete(result.manifest_key)
             raise
         job.result(
@@ -145,7 +223,7 @@ def run_backup(
         )
         return result
     finally:
-        vault.drop_lease(request.job_id)
+        lease.drop()
 
 
 def _store(
@@ -155,7 +233,6 @@ def _store(
     settings: EngineSettings,
     job: JobRecord,
     parent: Manifest | None,
-    started: int,
     clock: Callable[[], float],
 ) -> BackupResult:
     seg = settings.segment_bytes
@@ -188,7 +265,7 @@ def _store(
             # All zeros: stored as a segment without chunks, so a child backup can copy it too.
             manifest.segments[index] = Segment(index, [])
             continue
-        chunks = list(split(data, settings.chunker))
+        chunks = list(split(data, settings.chunker, vault.chunk_key))
         found = vault.index.lookup(c.digest for c in chunks if c.digest not in known)
         refs = []
         for chunk in chunks:
@@ -197,10 +274,8 @@ def _store(
                 result.chunks_reused += 1
                 continue
             entry = found.get(chunk.digest)
-            # Moving the epoch forward is what stops a concurrent compaction from deleting the chunk.
-            if entry is not None and (
-                entry.epoch >= started or vault.index.touch(chunk.digest, int(clock()))
-            ):
+            # Reuse is free unless compaction condemned the chunk; reviving it then races its deletion.
+            if entry is not None and (entry.condemned_at is None or vault.index.revive(entry)):
                 result.chunks_reused += 1
             else:
                 frame = codec.compress(chunk.data)

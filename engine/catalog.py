@@ -11,13 +11,26 @@ from engine.jobs import utc_now_iso
 Register = Callable[[dict], None]
 
 
+# Register commands of one recovery point share one command id, so the Catalog's idempotency sees a retry
+# (or a rerun of the job) as the same command.
+REGISTER_NAMESPACE = uuid.UUID("6f1d2a0c-3b9e-5c4f-9a7d-2e8b1c0d4f60")
+
+
 class CatalogError(RuntimeError):
-    pass
+    """The Catalog call failed; the point may or may not be registered (it may have failed after storing it)."""
+
+
+class CatalogRejected(CatalogError):
+    """The Catalog answered that it refused the point: it is certainly not registered."""
+
+
+def register_command_id(payload: dict) -> str:
+    return str(uuid.uuid5(REGISTER_NAMESPACE, f"{payload.get('vaultName')}/{payload['recoveryPointId']}"))
 
 
 def command_envelope(payload: dict) -> dict:
     return {
-        "id": str(uuid.uuid4()),
+        "id": register_command_id(payload),
         "type": "recovery-point.register",
         "version": 1,
         "issuedAt": utc_now_iso(),
@@ -43,7 +56,10 @@ def lambda_register(lambda_client, function_name: str) -> Register:
                 answer = {}
             if not (isinstance(answer, dict) and answer.get("status") == "rejected"):
                 return
-            detail = f"rejected: {answer.get('reason')}"
+            raise CatalogRejected(
+                f"Catalog function {function_name} refused to register recovery point "
+                f"{payload['recoveryPointId']}: rejected: {answer.get('reason')}"
+            )
         raise CatalogError(
             f"Catalog function {function_name} failed to register recovery point "
             f"{payload['recoveryPointId']}: {detail}"

@@ -54,18 +54,19 @@ class Chunk:
         return self.digest.hex()
 
 
-def chunk_digest(data: bytes | memoryview) -> bytes:
-    return hashlib.blake2b(data, digest_size=HASH_BYTES).digest()
+def chunk_digest(data: bytes | memoryview, key: bytes | None = None) -> bytes:
+    """BLAKE2b-256, keyed with the vault's chunk key where it has one (engine/vaultconfig.py)."""
+    return hashlib.blake2b(data, digest_size=HASH_BYTES, key=key or b"").digest()
 
 
-def split(data: bytes | bytearray | memoryview, settings: ChunkerSettings) -> Iterator[Chunk]:
+def split(data: bytes | bytearray | memoryview, settings: ChunkerSettings, key: bytes | None = None) -> Iterator[Chunk]:
     """Cut `data` at content-defined boundaries and hash each piece; the pieces cover `data` exactly."""
     view = memoryview(data)
     if not len(view):
         return
     for cut in fastcdc_cy(view, settings.min_size, settings.avg_size, settings.max_size):
         piece = view[cut.offset : cut.offset + cut.length]
-        yield Chunk(chunk_digest(piece), piece)
+        yield Chunk(chunk_digest(piece, key), piece)
 
 
 class Codec:

@@ -18,9 +18,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from engine.backup import BackupRequest, run_backup
+from engine.backup import BackupRequest, LeaseLapsed, run_backup
 from engine.catalog import CatalogError, lambda_register
-from engine.compact import CompactionSettings
+from engine.compact import CompactionBusy, CompactionSettings, LockLost
 from engine.config import EngineConfigError, EngineEnvironment
 from engine.ebs import EbsDataError, EbsDirect
 from engine.expiry import RecoveryPointsTable, expire_and_compact
@@ -28,7 +28,8 @@ from engine.index import ChunkIndex
 from engine.jobs import JobRecord
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
-from engine.packs import VaultBucket
+from engine.packs import PackFormatError, VaultBucket
+from engine.rebuild import rebuild_index
 from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags, run_restore
 from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
@@ -44,6 +45,10 @@ KNOWN_ERRORS = (
     CatalogError,
     MeasureError,
     EbsDataError,
+    CompactionBusy,
+    LockLost,
+    LeaseLapsed,
+    PackFormatError,
 )
 
 
@@ -96,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--expired-manifest-keys", default="", help="comma-separated manifest keys to expire"
     )
 
+    job_command("rebuild-index", "index every chunk the packs list again (after an index was lost or damaged)")
+
     measure = commands.add_parser("measure", help="measure dedup and compression of local data")
     measure.add_argument("path", type=Path)
     return parser
@@ -140,6 +147,9 @@ def run(args: argparse.Namespace, environ, session) -> int:
 
 
 def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, session) -> int:
+    if args.command == "rebuild-index":
+        print(json.dumps(rebuild_index(vault, job).as_dict()))
+        return 0
     if args.command == "backup":
         register = lambda_register(session.client("lambda"), env.require_catalog())
         snapshot_id = _optional(args.snapshot_id)

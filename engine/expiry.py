@@ -77,8 +77,8 @@ def expire_and_compact(
     keys = {p.manifest_key for p in points} | set(extra_manifest_keys)
     kwargs = {"clock": clock} if clock else {}
     report = run_compaction(vault, job, sorted(keys), settings or CompactionSettings(), **kwargs)
-    retained = set(report.manifests_retained)
+    kept = set(report.manifests_retained) | set(report.manifests_pinned)  # expired again by a later compaction
     if table:
-        report.recovery_points_forgotten = table.forget(p for p in points if p.manifest_key not in retained)
+        report.recovery_points_forgotten = table.forget(p for p in points if p.manifest_key not in kept)
         job.result(report.as_dict())
     return report

@@ -4,16 +4,30 @@ A manifest names chunks by hash only, never by pack location, so compaction can 
 without touching any manifest. A volume is a sequence of fixed-size segments; a segment missing from the
 manifest is all zeros (EBS snapshots are sparse). Chunking restarts at every segment boundary, which lets
 an incremental backup re-chunk only the segments that hold changed blocks and copy the rest from its parent.
+
+Integrity: a version-2 manifest ends in `"mac":"<hex>"`, a keyed BLAKE2b-256 (the vault's manifest key,
+engine/vaultconfig.py) of the exact bytes before it, so any edit — even one that leaves valid JSON and
+segments that add up — is refused on read. Version 1 (no MAC) is read only in vaults that predate the
+vault configuration (plain chunk ids), where every manifest is version 1.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 from dataclasses import dataclass, field
 
 from engine.chunking import HASH_BYTES
 
-MANIFEST_VERSION = 1
+MANIFEST_VERSION = 2
+UNSIGNED_VERSION = 1
+_MAC_SUFFIX = re.compile(rb',"mac":"([0-9a-f]{64})"\}$')
+
+
+def _mac(body: bytes, key: bytes) -> str:
+    return hashlib.blake2b(body, digest_size=32, key=key).hexdigest()
 
 
 class ManifestError(ValueError):
@@ -56,6 +70,10 @@ class Manifest:
     def digests(self) -> set[bytes]:
         return {ref.digest for ref in self.chunk_refs()}
 
+    def segment_length(self, index: int) -> int:
+        """Bytes of segment `index` (the last one may be short; one past the volume holds none)."""
+        return max(0, min(self.segment_bytes, self.volume_bytes - index * self.segment_bytes))
+
     @property
     def chunk_count(self) -> int:
         return sum(len(segment.chunks) for segment in self.segments.values())
@@ -69,7 +87,7 @@ class Manifest:
         """Bytes the segments cover (the rest of the volume is zeros and costs nothing)."""
         return sum(segment.raw_length for segment in self.segments.values())
 
-    def to_json(self) -> bytes:
+    def to_json(self, mac_key: bytes) -> bytes:
         document = {
             "version": MANIFEST_VERSION,
             "vaultName": self.vault_name,
@@ -87,16 +105,28 @@ class Manifest:
                 for index in sorted(self.segments)
             ],
         }
-        return json.dumps(document, separators=(",", ":")).encode()
+        body = json.dumps(document, separators=(",", ":")).encode()
+        return body[:-1] + b',"mac":"' + _mac(body, mac_key).encode() + b'"}'
 
     @classmethod
-    def from_json(cls, raw: bytes, source: str = "manifest") -> Manifest:
+    def from_json(
+        cls, raw: bytes, source: str = "manifest", mac_key: bytes | None = None, accept_unsigned: bool = False
+    ) -> Manifest:
         try:
             document = json.loads(raw)
-            if document.get("version") != MANIFEST_VERSION:
+            version = document.get("version")
+            if version == MANIFEST_VERSION:
+                signed = _MAC_SUFFIX.search(raw)
+                body = raw[: signed.start()] + b"}" if signed else b""
+                if not (signed and mac_key and hmac.compare_digest(_mac(body, mac_key), signed.group(1).decode())):
+                    raise ManifestError(
+                        f"{source}: fails its integrity check (its MAC does not match the vault's key): it was "
+                        "edited or damaged; nothing is restored from it"
+                    )
+            elif not (version == UNSIGNED_VERSION and accept_unsigned):
                 raise ManifestError(
-                    f"{source}: manifest version {document.get('version')!r} is not supported "
-                    f"(this engine reads version {MANIFEST_VERSION})"
+                    f"{source}: manifest version {version!r} is not supported here "
+                    f"(this vault reads version {MANIFEST_VERSION}, with a MAC)"
                 )
             manifest = cls(
                 vault_name=document["vaultName"],
@@ -113,7 +143,15 @@ class Manifest:
                 chunks = [ChunkRef(bytes.fromhex(digest), int(length)) for digest, length in refs]
                 if any(len(ref.digest) != HASH_BYTES for ref in chunks):
                     raise ManifestError(f"{source}: segment {index} has a chunk hash of the wrong length")
-                manifest.segments[int(index)] = Segment(int(index), chunks)
+                segment = Segment(int(index), chunks)
+                expected = manifest.segment_length(segment.index)
+                # A segment is stored whole or as zeros (no chunks): anything else restores wrong bytes.
+                if chunks and segment.raw_length != expected:
+                    raise ManifestError(
+                        f"{source}: segment {index}'s chunks add up to {segment.raw_length} bytes, the segment "
+                        f"holds {expected}; the manifest is damaged"
+                    )
+                manifest.segments[segment.index] = segment
         except ManifestError:
             raise
         except (ValueError, KeyError, TypeError) as error:

@@ -1,14 +1,22 @@
 """Pack objects in the vault bucket: many compressed chunks per S3 object, so request costs stay low.
 
-A pack is the concatenation of independent zstd frames (`packs/<packId>.pack`); the index records each
-chunk's offset and length, so a chunk is read back with one ranged GET (neighbours are read together).
-Index entries are written only after their pack is stored: an entry never points at bytes that are not
-there. A pack that nothing indexes (an interrupted backup) is reclaimed by compaction.
+A pack (`packs/<packId>.pack`) is the concatenation of independent zstd frames, one per chunk, followed by
+its own chunk list and a fixed footer (layout below), so a pack says what it holds without the index: the
+index can be rebuilt from the packs (`python -m engine rebuild-index`), and compaction learns a pack's
+contents from the pack itself, never from the index alone. The index records each chunk's offset and
+length, so a chunk is read back with one ranged GET (neighbours are read together). Index entries are
+written only after their pack is stored: an entry never points at bytes that are not there.
+
+Layout: frames | chunk list (count x [BLAKE2b-256 digest, u32 compressed length, u32 raw length], in frame
+order: offsets are cumulative) | footer [u32 count, u32 CRC-32 of the chunk list, b"ELPACK01"], little-endian.
+Packs written before chunk lists existed end in a zstd frame, not the magic, and are read as "no list".
 """
 
 from __future__ import annotations
 
+import struct
 import uuid
+import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,8 +33,59 @@ PACK_PREFIX = "packs/"
 MERGE_GAP_BYTES = 1024 * 1024
 
 
+CHUNK_LIST_ENTRY = struct.Struct("<32sII")
+FOOTER = struct.Struct("<II8s")
+PACK_MAGIC = b"ELPACK01"
+# One GET of a pack's tail usually covers its list (32 MiB packs of ~30 KiB frames: ~1000 entries, 40 KB).
+TAIL_READ_BYTES = 64 * 1024
+
+
 class MissingObjectError(LookupError):
     pass
+
+
+class PackFormatError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class PackedChunk:
+    """One chunk as its pack lists it."""
+
+    digest: bytes
+    offset: int
+    length: int
+    raw_length: int
+
+
+def pack_object(frames: list[bytes], chunks: list[tuple[bytes, int]]) -> bytes:
+    """The pack's bytes: `frames` in order, then the list of (digest, raw length) with their frame lengths."""
+    listing = b"".join(
+        CHUNK_LIST_ENTRY.pack(digest, len(frame), raw) for frame, (digest, raw) in zip(frames, chunks, strict=True)
+    )
+    return b"".join([*frames, listing, FOOTER.pack(len(chunks), zlib.crc32(listing), PACK_MAGIC)])
+
+
+def parse_chunk_list(tail: bytes, pack_size: int, key: str = "pack") -> list[PackedChunk] | None:
+    """The chunks a pack lists, from the last bytes of it (`tail`, at least the list and footer).
+
+    None when the pack predates chunk lists; PackFormatError when the list is damaged."""
+    if len(tail) < FOOTER.size or tail[-len(PACK_MAGIC) :] != PACK_MAGIC:
+        return None
+    count, crc, _ = FOOTER.unpack(tail[-FOOTER.size :])
+    list_bytes = count * CHUNK_LIST_ENTRY.size
+    if list_bytes + FOOTER.size > min(len(tail), pack_size):
+        raise PackFormatError(f"{key}: its chunk list of {count} entries does not fit in the pack")
+    listing = tail[-FOOTER.size - list_bytes : len(tail) - FOOTER.size]
+    if zlib.crc32(listing) != crc:
+        raise PackFormatError(f"{key}: its chunk list fails its CRC-32 check")
+    chunks, offset = [], 0
+    for digest, length, raw in CHUNK_LIST_ENTRY.iter_unpack(listing):
+        chunks.append(PackedChunk(digest, offset, length, raw))
+        offset += length
+    if offset + list_bytes + FOOTER.size != pack_size:
+        raise PackFormatError(f"{key}: its chunk list covers {offset} bytes of frames, the pack holds others")
+    return chunks
 
 
 @dataclass(frozen=True)
@@ -44,11 +103,18 @@ class VaultBucket:
         self.bucket = bucket
         self._kms_key_arn = kms_key_arn
 
-    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream") -> None:
+    def put(self, key: str, body: bytes, content_type: str = "application/octet-stream", **conditions) -> None:
         extra = (
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn} if self._kms_key_arn else {}
         )
-        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra)
+        self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra, **conditions)
+
+    def put_if_absent(self, key: str, body: bytes, content_type: str) -> None:
+        """S3 conditional write: PreconditionFailed when the key exists (one writer wins)."""
+        self.put(key, body, content_type, IfNoneMatch="*")
+
+    def holds_any(self, prefix: str) -> bool:
+        return bool(self._s3.list_objects_v2(Bucket=self.bucket, Prefix=prefix, MaxKeys=1).get("KeyCount"))
 
     def get(self, key: str, byte_range: tuple[int, int] | None = None) -> bytes:
         """`byte_range` is (offset, length)."""
@@ -77,6 +143,11 @@ class VaultBucket:
         for page in self._s3.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix):
             for obj in page.get("Contents", []):
                 yield PackInfo(obj["Key"], int(obj["Size"]), obj["LastModified"])
+
+    def tail(self, key: str, size: int, length: int) -> bytes:
+        """The last `length` bytes of an object of `size` bytes."""
+        length = min(length, size)
+        return self.get(key, (size - length, length)) if length else b""
 
     def retained_until(self, key: str) -> datetime | None:
         """The object-lock retention date of the current version, if any."""
@@ -127,14 +198,26 @@ class PackWriter:
         if not self._frames:
             return []
         key = f"{PACK_PREFIX}{uuid.uuid4().hex}.pack"
-        self._bucket.put(key, b"".join(self._frames))
+        body = pack_object(self._frames, [(d, raw) for d, _, _, raw in self._pending])
+        self._bucket.put(key, body)
         epoch = self._epoch()
         entries = [IndexEntry(d, key, offset, length, raw, epoch) for d, offset, length, raw in self._pending]
         self.packs_written.append(key)
-        self.bytes_written += self._size
+        self.bytes_written += len(body)
         self._frames, self._pending, self._size = [], [], 0
         self._on_stored(entries)
         return entries
+
+
+def read_chunk_list(bucket: VaultBucket, key: str, size: int) -> list[PackedChunk] | None:
+    """What a pack holds, read from the pack (one ranged GET, two for a pack with a very long list)."""
+    tail = bucket.tail(key, size, TAIL_READ_BYTES)
+    if len(tail) >= FOOTER.size and tail[-len(PACK_MAGIC) :] == PACK_MAGIC:
+        count = FOOTER.unpack(tail[-FOOTER.size :])[0]
+        needed = count * CHUNK_LIST_ENTRY.size + FOOTER.size
+        if needed > len(tail) and needed <= size:
+            tail = bucket.tail(key, size, needed)
+    return parse_chunk_list(tail, size, f"s3://{bucket.bucket}/{key}")
 
 
 def read_frames(bucket: VaultBucket, entries: Iterable[IndexEntry]) -> dict[bytes, bytes]:

@@ -148,7 +148,7 @@ def read_segment(vault: Vault, segment: Segment, codec: Codec) -> bytes:
             raise RestoreError(
                 f"segment {segment.index}: chunk {ref.digest.hex()} does not decompress ({error})"
             ) from error
-        if len(data) != ref.raw_length or chunk_digest(data) != ref.digest:
+        if len(data) != ref.raw_length or chunk_digest(data, vault.chunk_key) != ref.digest:
             raise RestoreError(f"segment {segment.index}: chunk {ref.digest.hex()} failed hash verification")
         out += data
     return bytes(out)

@@ -1,6 +1,9 @@
 """Integrity scan of a recovery point: every chunk present, decompressing, and matching its hash.
 
-Reports every missing or corrupt chunk (with the volume offsets it affects), never only the first.
+Reports every missing or corrupt chunk (with the volume offsets it affects), never only the first. Then it
+repairs what it can: the index entry of a chunk whose pack is gone or whose bytes are corrupt is dropped, so
+the next backup holding that data stores it again instead of reusing bad bytes; a recovery point that
+references it (the report names every one) restores again once some backup has stored the chunk anew.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Finding:
     problem: str  # "missing" or "corrupt"
     detail: str
     volume_offsets: list[int] = field(default_factory=list)
+    pack_key: str | None = None  # where the index said it was: set when the pack is gone or the bytes are bad
 
     def as_dict(self) -> dict:
         return {
@@ -43,6 +47,8 @@ class ScanReport:
     recovery_point_id: str
     chunks_checked: int = 0
     findings: list[Finding] = field(default_factory=list)
+    entries_dropped: int = 0
+    affected_recovery_points: list[str] = field(default_factory=list)  # manifest keys sharing a bad chunk
 
     @property
     def healthy(self) -> bool:
@@ -55,6 +61,8 @@ class ScanReport:
             "healthy": self.healthy,
             "missing": sum(f.problem == "missing" for f in self.findings),
             "corrupt": sum(f.problem == "corrupt" for f in self.findings),
+            "entriesDropped": self.entries_dropped,
+            "affectedRecoveryPoints": self.affected_recovery_points,
             "findings": [f.as_dict() for f in self.findings],
         }
 
@@ -86,7 +94,7 @@ def _frames_of_pack(bucket: VaultBucket, entries: list[IndexEntry]) -> dict[byte
     return frames
 
 
-def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec) -> tuple[str, str] | None:
+def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec, key: bytes | None) -> tuple[str, str] | None:
     if isinstance(frame, str):
         return "missing", frame
     if len(frame) != entry.length:
@@ -95,7 +103,7 @@ def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec) -> tuple[str, s
         data = codec.decompress(frame, entry.raw_length)
     except Exception as error:
         return "corrupt", f"does not decompress ({error})"
-    if len(data) != entry.raw_length or chunk_digest(data) != entry.digest:
+    if len(data) != entry.raw_length or chunk_digest(data, key) != entry.digest:
         return "corrupt", f"hash mismatch in {entry.pack_key} at offset {entry.offset}"
     return None
 
@@ -115,10 +123,22 @@ def scan_manifest(vault: Vault, manifest: Manifest, job: JobRecord | None = None
                 )
         for pack_entries in _by_pack(entries.values()):
             frames = _frames_of_pack(vault.bucket, pack_entries)
+            if any(isinstance(frame, str) for frame in frames.values()):
+                # A compaction may have moved these chunks and deleted the pack after our lookup: look again.
+                moved = vault.index.lookup(e.digest for e in pack_entries)
+                if any(m.pack_key != e.pack_key for e in pack_entries if (m := moved.get(e.digest))):
+                    pack_entries = [moved.get(e.digest, e) for e in pack_entries]
+                    frames = {}
+                    for group in _by_pack(pack_entries):
+                        frames.update(_frames_of_pack(vault.bucket, group))
             for entry in pack_entries:
-                problem = _verify(entry, frames.get(entry.digest, "not returned by the pack read"), codec)
+                frame = frames.get(entry.digest, "not returned by the pack read")
+                problem = _verify(entry, frame, codec, vault.chunk_key)
                 if problem:
-                    report.findings.append(Finding(entry.digest.hex(), *problem, offsets[entry.digest]))
+                    # Only a definite loss names the pack (and lets repair drop the entry), never a failed read.
+                    definite = problem[0] == "corrupt" or problem[1].startswith("pack missing")
+                    where = entry.pack_key if definite else None
+                    report.findings.append(Finding(entry.digest.hex(), *problem, offsets[entry.digest], where))
         report.chunks_checked += len(batch)
         if job:
             job.progress(len(digests), report.chunks_checked, 0, report.chunks_checked)
@@ -132,9 +152,22 @@ def _by_pack(entries: Iterable[IndexEntry]) -> list[list[IndexEntry]]:
     return list(groups.values())
 
 
+def repair(vault: Vault, report: ScanReport) -> None:
+    """Drop the entries of lost or corrupt chunks and name every recovery point that references one."""
+    bad = {bytes.fromhex(f.chunk_hash) for f in report.findings}
+    for finding in report.findings:
+        if finding.pack_key and vault.index.forget(bytes.fromhex(finding.chunk_hash), finding.pack_key):
+            report.entries_dropped += 1
+    if bad:
+        report.affected_recovery_points = [
+            key for key in vault.manifest_keys() if vault.read_manifest(key).digests() & bad
+        ]
+
+
 def run_scan(vault: Vault, manifest: Manifest, job: JobRecord, now: datetime | None = None) -> ScanReport:
     job.running()
     report = scan_manifest(vault, manifest, job)
+    repair(vault, report)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
     key = f"reports/scan/{manifest.recovery_point_id}/{stamp}.json"
     vault.bucket.put(key, json.dumps(report.as_dict(), indent=1).encode(), "application/json")
@@ -144,6 +177,8 @@ def run_scan(vault: Vault, manifest: Manifest, job: JobRecord, now: datetime | N
             "healthy": report.healthy,
             "chunksChecked": report.chunks_checked,
             "findings": len(report.findings),
+            "entriesDropped": report.entries_dropped,
+            "affectedRecoveryPoints": report.affected_recovery_points[:100],
         }
     )
     return report

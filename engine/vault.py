@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 
 from engine.index import ChunkIndex
 from engine.manifest import Manifest, manifest_key
 from engine.packs import MissingObjectError, VaultBucket
+from engine.vaultconfig import PLAIN, VaultConfig, load_or_create
 
 LEASE_PREFIX = "staging/"
+# Time rules shared by backups (which stop themselves) and compaction (which relies on that), engine/README.md.
+LEASE_TTL_SECONDS = 6 * 3600  # a lease not renewed for this long is abandoned; its backup stops before then
+MAX_BACKUP_SECONDS = 48 * 3600  # a backup never commits later than this after it began (the Batch timeout)
+CLOCK_SKEW_SECONDS = 300  # tasks' clocks may disagree by this much
 
 
 class RecoveryPointNotFound(LookupError):
@@ -52,11 +58,29 @@ class Vault:
     bucket: VaultBucket
     index: ChunkIndex
 
+    @cached_property
+    def config(self) -> VaultConfig:
+        """Chunk-id scheme and secret (engine/vaultconfig.py), written by the first job in the vault."""
+        return load_or_create(self.bucket)
+
+    @property
+    def chunk_key(self) -> bytes | None:
+        return self.config.chunk_key
+
+    def manifest_bytes(self, manifest: Manifest) -> bytes:
+        return manifest.to_json(self.config.manifest_key)
+
     def read_manifest(self, key: str) -> Manifest:
         try:
-            return Manifest.from_json(self.bucket.get(key), source=f"s3://{self.bucket.bucket}/{key}")
+            raw = self.bucket.get(key)
         except MissingObjectError as error:
             raise RecoveryPointNotFound(f"vault {self.name}: no manifest at {key}") from error
+        return Manifest.from_json(
+            raw,
+            source=f"s3://{self.bucket.bucket}/{key}",
+            mac_key=self.config.manifest_key,
+            accept_unsigned=self.config.chunk_ids == PLAIN,
+        )
 
     def find_manifest_key(self, recovery_point_id: str, asset_id: str | None = None) -> str:
         if asset_id:
@@ -78,6 +102,11 @@ class Vault:
 
     def drop_lease(self, job_id: str) -> None:
         self.bucket.delete(f"{LEASE_PREFIX}{job_id}.lease.json")
+
+    def active_leases(self, now: float) -> list[Lease]:
+        """Leases renewed within the TTL: their backups may still commit a manifest."""
+        ttl = LEASE_TTL_SECONDS + CLOCK_SKEW_SECONDS
+        return [lease for lease in self.leases() if now - lease.heartbeat_at <= ttl]
 
     def leases(self) -> list[Lease]:
         found = []

@@ -1,9 +1,13 @@
+import json
+
 import pytest
 from engine_world import SMALL, create_vault, volume_bytes
 
-from engine.backup import BackupRequest, run_backup
-from engine.catalog import CatalogError
-from engine.manifest import manifest_key
+from engine.backup import BackupRequest, RegistrationUncertain, run_backup
+from engine.catalog import CatalogError, CatalogRejected
+from engine.chunking import split
+from engine.manifest import ManifestError, manifest_key
+from engine.packs import PackWriter
 from engine.restore import FileSink, run_restore
 from engine.sources import ImageFileSource
 
@@ -71,18 +75,58 @@ def test_two_vaults_share_no_chunks_or_index_entries(aws, vault, job, registered
     assert all(other.bucket.exists(key) and not vault.bucket.exists(key) for key in own_packs)
 
 
-def test_an_interrupted_backup_leaves_no_visible_recovery_point(vault, job, registered, tmp_path):
+def test_a_recovery_point_the_catalog_refused_leaves_no_manifest(vault, job, registered, tmp_path):
     image = tmp_path / "vol.img"
     image.write_bytes(volume_bytes(SIZE))
 
-    def catalog_down(payload):
-        raise CatalogError("Catalog unavailable")
+    def catalog_refuses(payload):
+        raise CatalogRejected("rejected: vault vault-a is not deployed")
 
-    with pytest.raises(CatalogError):
-        backup_file(vault, image, job, catalog_down)
+    with pytest.raises(CatalogRejected):
+        backup_file(vault, image, job, catalog_refuses)
 
     assert vault.manifest_keys() == []
     assert list(vault.bucket.list("staging/")) == []
+
+
+class StoredThenFailed:
+    """The Catalog stores the point, then its reply is lost (a timeout, a crash after the write) `failures` times."""
+
+    def __init__(self, failures: int):
+        self.failures, self.stored = failures, {}
+
+    def __call__(self, payload):
+        self.stored[payload["recoveryPointId"]] = payload  # idempotent: the stored point, whatever happened
+        if self.failures:
+            self.failures -= 1
+            raise CatalogError("Catalog function elastio-catalog failed: Task timed out")
+
+
+def test_an_ambiguous_register_failure_is_retried_and_the_manifest_kept(vault, job, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    catalog = StoredThenFailed(failures=2)
+    request = BackupRequest("job-rp-1", "vol-1", "rp-1")
+
+    result = run_backup(vault, ImageFileSource(image, "snap-rp-1"), request, catalog, job, SMALL, sleep=lambda s: None)
+
+    assert list(catalog.stored) == ["rp-1"] and catalog.failures == 0
+    assert vault.manifest_keys() == [result.manifest_key]
+
+
+def test_a_register_that_never_confirms_fails_the_job_but_never_deletes_a_manifest_it_may_name(
+    vault, job, tmp_path
+):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    catalog = StoredThenFailed(failures=10)
+    request = BackupRequest("job-rp-1", "vol-1", "rp-1")
+
+    with pytest.raises(RegistrationUncertain, match="stays"):
+        run_backup(vault, ImageFileSource(image, "snap-rp-1"), request, catalog, job, SMALL, sleep=lambda s: None)
+
+    assert "rp-1" in catalog.stored  # the Catalog holds the point: its manifest must still be there
+    assert vault.manifest_keys() == [manifest_key("vol-1", "rp-1")]
 
 
 def test_a_rerun_of_an_interrupted_backup_reuses_what_it_already_stored(vault, job, registered, tmp_path):
@@ -132,3 +176,59 @@ def test_while_an_incremental_backup_runs_its_lease_pins_the_parent_manifest(
 
     assert [lease.pinned_manifests for lease in leases_seen] == [(manifest_key("vol-1", "rp-1"),)]
     assert vault.leases() == []  # dropped when the backup finished
+
+
+def test_a_manifest_whose_segment_lost_a_chunk_is_refused_before_anything_is_restored(
+    vault, job, registered, tmp_path
+):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+    manifest = vault.read_manifest(result.manifest_key)
+    manifest.segments[0].chunks.pop()  # a writer with the vault's key (an engine bug) signs a short segment
+    vault.bucket.put(result.manifest_key, vault.manifest_bytes(manifest))
+
+    with pytest.raises(ManifestError, match="segment 0's chunks add up to"):
+        run_restore(vault, vault.read_manifest(result.manifest_key), FileSink(tmp_path / "out.img"), job)
+    assert not (tmp_path / "out.img").exists()
+
+
+def test_an_edited_manifest_that_is_still_valid_json_is_refused(vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    image.write_bytes(volume_bytes(SIZE))
+    result = backup_file(vault, image, job, registered)
+    document = json.loads(vault.bucket.get(result.manifest_key))
+    refs = document["segments"][1][1]
+    refs[0], refs[1] = refs[1], refs[0]  # the segment still adds up; its blocks would come back in wrong order
+    vault.bucket.put(result.manifest_key, json.dumps(document, separators=(",", ":")).encode())
+
+    with pytest.raises(ManifestError, match="integrity check"):
+        vault.read_manifest(result.manifest_key)
+
+
+def test_chunk_ids_are_keyed_per_vault_so_known_content_cannot_be_tested_for(aws, vault, job, registered, tmp_path):
+    image = tmp_path / "vol.img"
+    data = volume_bytes(SIZE)
+    image.write_bytes(data)
+    other = create_vault(aws, "vault-b")
+    first = backup_file(vault, image, job, registered)
+    second = backup_file(other, image, job, registered)
+    known_chunk = next(iter(split(data, SMALL.chunker)))  # someone who has the data hashes it as plain BLAKE2b
+
+    indexed = {entry.digest for entry in vault.index.scan()}
+    assert known_chunk.digest not in indexed and known_chunk.digest not in first.manifest.digests()
+    assert first.manifest.digests().isdisjoint(second.manifest.digests())  # vaults' ids differ too
+
+
+def test_a_vault_that_held_packs_before_its_configuration_keeps_plain_chunk_ids(vault, job, registered, tmp_path):
+    legacy = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0)
+    legacy.add(b"\x03" * 32, b"frame", 5)
+    legacy.flush()  # written by an engine that had no vault configuration
+    image = tmp_path / "vol.img"
+    data = volume_bytes(SIZE)
+    image.write_bytes(data)
+
+    result = backup_file(vault, image, job, registered)
+
+    assert vault.config.chunk_ids == "blake2b-256"
+    assert {c.digest for c in split(data[:SMALL.segment_bytes], SMALL.chunker)} <= result.manifest.digests()

@@ -165,3 +165,28 @@ def test_the_command_the_vault_job_definitions_run_parses(job_type):
     args = build_parser().parse_args(substituted)
 
     assert args.command == job_type and args.job_id == "value-jobId"
+
+
+def test_rebuild_index_after_the_index_was_emptied_makes_the_point_restorable_again(
+    aws, environ, vault, backed_up, tmp_path, capsys
+):
+    image, _ = backed_up
+    db = aws.client("dynamodb")
+    entries = list(vault.index.scan())
+    for entry in entries:  # the index table was emptied (a TTL, an old table restored, an operator's mistake)
+        db.delete_item(TableName=vault.index.table_name, Key={"chunkHash": {"S": entry.digest.hex()}})
+    stale = entries[0]
+    vault.index.add_if_absent(type(stale)(b"\x02" * 32, "packs/gone.pack", 0, 10, 10, 0))  # points at nothing
+    capsys.readouterr()
+
+    assert main(["rebuild-index", "--job-id", "job-12"], environ, aws) == 0
+    summary = json.loads(capsys.readouterr().out)
+    target = tmp_path / "out.img"
+    code = main(
+        ["restore", "--job-id", "job-13", "--recovery-point-id", "rp-job-7", "--target", f"file:{target}"],
+        environ,
+        aws,
+    )
+
+    assert summary["entriesAdded"] == len(entries) and summary["entriesDropped"] == 1
+    assert code == 0 and target.read_bytes() == image.read_bytes()

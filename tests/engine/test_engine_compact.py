@@ -17,8 +17,17 @@ SETTINGS = CompactionSettings(pack_bytes=SMALL.pack_bytes, rewrite_below=1.0)
 
 
 def later(seconds=3600):
-    """Compaction runs an hour after the backups, so their packs are older than its cutoff."""
+    """Compaction runs an hour (or `seconds`) after the backups."""
     return lambda: time.time() + seconds
+
+
+AFTER_GRACE = SETTINGS.grace_seconds + 2 * 3600
+
+
+def compact_twice(vault, job, expired):
+    """Condemn (an hour after the backups), then delete (after the grace period): the two phases."""
+    run_compaction(vault, job, expired, SETTINGS, clock=later())
+    return run_compaction(vault, job, [], SETTINGS, clock=later(AFTER_GRACE))
 
 
 def backup(vault, job, registered, tmp_path, rp, data):
@@ -41,7 +50,7 @@ def test_expiry_reclaims_only_chunks_no_live_manifest_references(vault, job, two
     first, second = two_recovery_points
     only_first = first.manifest.digests() - second.manifest.digests()
 
-    report = run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+    report = compact_twice(vault, job, [first.manifest_key])
 
     indexed = {entry.digest for entry in vault.index.scan()}
     assert report.chunks_deleted == len(only_first)
@@ -54,7 +63,7 @@ def test_after_compaction_the_live_recovery_point_still_restores_byte_identical(
 ):
     first, second = two_recovery_points
     original = (tmp_path / "rp-2.img").read_bytes()
-    run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())
+    compact_twice(vault, job, [first.manifest_key])
 
     restored = tmp_path / "restored.img"
     run_restore(vault, vault.read_manifest(second.manifest_key), FileSink(restored), job)
@@ -100,21 +109,25 @@ def test_a_running_backup_protects_the_parent_it_copies_from(vault, job, two_rec
     assert first.manifest.digests() <= {entry.digest for entry in vault.index.scan()}
 
 
-def test_a_chunk_reused_after_compaction_marked_it_dead_is_not_deleted(vault, job, two_recovery_points):
+def test_a_condemned_chunk_a_backup_revives_first_is_not_deleted(vault, job, two_recovery_points):
     first, second = two_recovery_points
     dead = vault.index.lookup(first.manifest.digests() - second.manifest.digests()).popitem()[1]
+    assert vault.index.condemn(dead, 1000)
+    condemned = vault.index.get(dead.digest)
 
-    assert vault.index.touch(dead.digest, dead.epoch + 1)  # a backup reuses it first
-    assert not vault.index.delete_if_unchanged(dead)  # compaction's delete then loses
-    assert vault.index.get(dead.digest) is not None
+    assert vault.index.revive(condemned)  # a backup reuses it first
+    assert not vault.index.delete_condemned(condemned)  # compaction's delete then loses
+    assert vault.index.get(dead.digest).condemned_at is None
 
 
 def test_a_backup_does_not_reuse_a_chunk_compaction_deleted_first(vault, job, two_recovery_points):
     first, second = two_recovery_points
     dead = vault.index.lookup(first.manifest.digests() - second.manifest.digests()).popitem()[1]
+    assert vault.index.condemn(dead, 1000)
+    condemned = vault.index.get(dead.digest)
 
-    assert vault.index.delete_if_unchanged(dead)
-    assert not vault.index.touch(dead.digest, dead.epoch + 1)  # so the backup stores it again
+    assert vault.index.delete_condemned(condemned)
+    assert not vault.index.revive(condemned)  # so the backup stores it again
 
 
 def test_packs_an_interrupted_backup_never_indexed_are_reclaimed(vault, job):
@@ -122,9 +135,10 @@ def test_packs_an_interrupted_backup_never_indexed_are_reclaimed(vault, job):
     orphan.add(b"\x01" * 32, b"frame", 5)
     orphan.flush()
 
-    report = run_compaction(vault, job, [], SETTINGS, clock=later())
+    first = run_compaction(vault, job, [], SETTINGS, clock=later())  # indexes the orphans as condemned
+    report = run_compaction(vault, job, [], SETTINGS, clock=later(AFTER_GRACE))
 
-    assert report.packs_deleted == orphan.packs_written
+    assert first.packs_deleted == [] and report.packs_deleted == orphan.packs_written
 
 
 def test_packs_newer_than_the_cutoff_are_left_alone(vault, job, two_recovery_points):
@@ -156,7 +170,8 @@ def test_with_object_lock_a_pack_is_not_rewritten_before_its_retention_ends(aws,
     orphan.add(b"\x01" * 32, b"frame", 5)
     orphan.flush()
 
-    report = run_compaction(vault, job, [], SETTINGS, clock=later())
+    run_compaction(vault, job, [], SETTINGS, clock=later())
+    report = run_compaction(vault, job, [], SETTINGS, clock=later(AFTER_GRACE))
 
     assert report.packs_deleted == [] and report.packs_retained == 1
     assert vault.bucket.exists(orphan.packs_written[0])

@@ -3,7 +3,8 @@ import json
 from engine_world import SMALL, volume_bytes
 
 from engine.backup import BackupRequest, EngineSettings, run_backup
-from engine.scan import run_scan
+from engine.index import ChunkIndex
+from engine.scan import run_scan, scan_manifest
 from engine.sources import ImageFileSource
 
 SMALL_PACKS = EngineSettings(
@@ -57,7 +58,7 @@ def test_scan_reports_every_bad_chunk_not_only_the_first(vault, job, registered,
     corrupt_byte(vault, corrupted)
     vault.bucket.delete(lost_pack)
     index_gone = next(e for e in entries if e.pack_key not in (lost_pack, corrupted.pack_key))
-    vault.index.delete_if_unchanged(index_gone)
+    vault.index.forget(index_gone.digest, index_gone.pack_key)
 
     report = run_scan(vault, manifest, job)
 
@@ -76,3 +77,60 @@ def test_scan_writes_its_report_to_the_vault_bucket(vault, job, registered, tmp_
 
     [report] = list(vault.bucket.list("reports/scan/rp-1/"))
     assert json.loads(vault.bucket.get(report.key))["healthy"] is True
+
+
+def test_scan_looks_chunks_up_again_when_compaction_moved_them_after_its_lookup(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+    before = vault.index.lookup(manifest.digests())
+    old_pack = next(iter(before.values())).pack_key
+    lookups = []
+
+    def compaction_moves_the_pack_after_the_first_lookup(digests):
+        found = ChunkIndex.lookup(vault.index, digests)
+        if not lookups:  # between the scan's lookup and its read, compaction rewrites the pack
+            vault.bucket.put("packs/rewritten.pack", vault.bucket.get(old_pack))
+            for entry in before.values():
+                if entry.pack_key == old_pack:
+                    vault.index.repoint(entry, "packs/rewritten.pack", entry.offset, entry.length)
+            vault.bucket.delete(old_pack)
+        lookups.append(digests)
+        return found
+
+    vault.index.lookup = compaction_moves_the_pack_after_the_first_lookup
+
+    report = scan_manifest(vault, manifest)
+
+    assert report.healthy and len(lookups) >= 2
+
+
+def test_scan_drops_entries_of_bad_chunks_so_the_next_backup_stores_them_again(vault, job, registered, tmp_path):
+    manifest = backed_up(vault, job, registered, tmp_path)
+    sharing = run_backup(  # another point of the same volume data
+        vault,
+        ImageFileSource(tmp_path / "vol.img", "snap-2"),
+        BackupRequest("job-2", "vol-1", "rp-2"),
+        registered,
+        job,
+        SMALL_PACKS,
+    )
+    entries = list(vault.index.lookup(manifest.digests()).values())
+    lost_pack = entries[0].pack_key
+    corrupted = next(e for e in entries if e.pack_key != lost_pack)
+    corrupt_byte(vault, corrupted)
+    vault.bucket.delete(lost_pack)
+    bad = {e.digest for e in entries if e.pack_key == lost_pack} | {corrupted.digest}
+
+    report = run_scan(vault, manifest, job)
+    again = run_backup(
+        vault,
+        ImageFileSource(tmp_path / "vol.img", "snap-3"),
+        BackupRequest("job-3", "vol-1", "rp-3"),
+        registered,
+        job,
+        SMALL_PACKS,
+    )
+
+    assert report.entries_dropped == len(bad)
+    assert set(report.affected_recovery_points) == {"manifests/vol-1/rp-1.json", sharing.manifest_key}
+    assert again.chunks_new == len(bad)
+    assert run_scan(vault, manifest, job).healthy  # rp-1 restores again: its chunks are stored anew

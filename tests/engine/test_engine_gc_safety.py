@@ -1,0 +1,297 @@
+"""Garbage collection never loses a chunk a recovery point needs: compactions interleaved with running backups,
+with each other, and with a damaged index, on a virtual clock (engine/README.md, "Why compaction is safe").
+
+A backup runs in a thread and pauses where the scenario needs it (after its lease and its parent's manifest
+are read, before it reads the snapshot), so a compaction can run in the middle of it, as in production.
+"""
+
+import random
+import threading
+import time
+
+import pytest
+from engine_world import create_vault
+
+from engine.backup import BackupRequest, EngineSettings, LeaseLapsed, run_backup
+from engine.chunking import ChunkerSettings
+from engine.compact import CompactionBusy, CompactionSettings, run_compaction
+from engine.ebs import EbsDirect
+from engine.jobs import JobRecord
+from engine.lock import CompactionLock
+from engine.manifest import manifest_key
+from engine.restore import FileSink, run_restore
+from engine.scan import scan_manifest
+from engine.sources import EbsSnapshotSource
+from tests.fakes.ebs import BLOCK_SIZE, FakeEbs
+
+# 32 KiB chunks and 128 KiB packs: a few dozen chunks over several packs keep each scenario about a second.
+SETTINGS = EngineSettings(
+    chunker=ChunkerSettings(min_size=8192, avg_size=32768, max_size=131072),
+    segment_bytes=2 * BLOCK_SIZE,
+    pack_bytes=128 * 1024,
+)
+GC = CompactionSettings(pack_bytes=SETTINGS.pack_bytes, rewrite_below=1.0)
+HOUR = 3600
+
+
+class VirtualClock:
+    """Engine time: real time (S3 stamps objects with it) plus however far a test moves it forward."""
+
+    def __init__(self):
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
+def block(seed: int) -> bytes:
+    rng = random.Random(seed)
+    return bytes(rng.choice(b"abcdefgh \n") for _ in range(BLOCK_SIZE // 8)) * 8
+
+
+class World:
+    """One volume in the EBS fake, one vault, the Catalog seam and the clock."""
+
+    def __init__(self, vault, job, registered, tmp_path):
+        self.vault, self.job, self.registered, self.tmp_path = vault, job, registered, tmp_path
+        self.ebs = FakeEbs(page_size=4)
+        self.volume = self.ebs.volume(1)
+        self.clock = VirtualClock()
+        self.snapshots: dict[str, str] = {}
+
+    def snapshot(self, rp: str, writes: dict[int, int]) -> str:
+        for index, seed in writes.items():
+            self.volume.write(index, block(seed))
+        self.snapshots[rp] = self.ebs.take_snapshot(self.volume)
+        return self.snapshots[rp]
+
+    def backup(self, rp: str, parent: str | None = None, job: JobRecord | None = None, pause=None, paused=None):
+        source = EbsSnapshotSource(EbsDirect(self.ebs, max_workers=2), self.snapshots[rp])
+        if pause is not None:
+            source = PausingSource(source, paused, pause)
+        request = BackupRequest(f"job-{rp}", "vol-1", rp, parent)
+        job = job or JobRecord(None, None, f"job-{rp}", interval_seconds=0)
+        return run_backup(self.vault, source, request, self.registered, job, SETTINGS, clock=self.clock)
+
+    def compact(self, expired_rps=(), job_id="compact-1", settings=GC):
+        keys = [manifest_key("vol-1", rp) for rp in expired_rps]
+        return run_compaction(self.vault, self.job, keys, settings, clock=self.clock, job_id=job_id)
+
+    def restores_exactly(self, rp: str) -> bool:
+        target = self.tmp_path / f"{rp}.img"
+        run_restore(self.vault, self.vault.read_manifest(manifest_key("vol-1", rp)), FileSink(target), self.job)
+        return self.ebs.differing_blocks(self.snapshots[rp], target) == []
+
+
+class PausingSource:
+    """Signals `paused` when the backup starts reading the snapshot, then waits for `resume`."""
+
+    def __init__(self, inner, paused: threading.Event, resume: threading.Event):
+        self._inner, self._paused, self._resume = inner, paused, resume
+        self.volume_bytes, self.snapshot_id = inner.volume_bytes, inner.snapshot_id
+
+    def segments_with_data(self, segment_bytes):
+        return self._inner.segments_with_data(segment_bytes)
+
+    def changed_segments(self, parent_snapshot_id, segment_bytes):
+        return self._inner.changed_segments(parent_snapshot_id, segment_bytes)
+
+    def read_segments(self, indexes, segment_bytes):
+        self._paused.set()
+        assert self._resume.wait(30), "the scenario never resumed the backup"
+        yield from self._inner.read_segments(indexes, segment_bytes)
+
+
+class Paused:
+    """A backup running in a thread, paused once it holds its lease and has read its parent's manifest.
+
+    While paused it is still alive: `heartbeat()` renews its lease as its progress writes would."""
+
+    def __init__(self, world: World, rp: str, parent: str | None):
+        self.paused, self.resume = threading.Event(), threading.Event()
+        self.result, self.error = None, None
+        self.job = JobRecord(None, None, f"job-{rp}", interval_seconds=0)
+        self._thread = threading.Thread(target=self._run, args=(world, rp, parent))
+        self._thread.start()
+        assert self.paused.wait(30), "the backup never started reading"
+
+    def _run(self, world, rp, parent):
+        try:
+            self.result = world.backup(rp, parent, job=self.job, pause=self.resume, paused=self.paused)
+        except BaseException as error:  # reported by finish()
+            self.error = error
+            self.paused.set()
+
+    def live_for(self, world: World, hours: int) -> None:
+        """Time passes while the backup works: it renews its lease every hour, as its progress writes do."""
+        for _ in range(hours):
+            world.clock.advance(HOUR)
+            self.job.heartbeat()
+
+    def finish(self):
+        self.resume.set()
+        self._thread.join(60)
+        if self.error:
+            raise self.error
+        return self.result
+
+
+@pytest.fixture
+def world(vault, job, registered, tmp_path):
+    return World(vault, job, registered, tmp_path)
+
+
+def first_point(world: World) -> None:
+    """rp-1: eight blocks of data; rp-2 will rewrite one block, so most of its segments are copied from rp-1."""
+    world.snapshot("rp-1", {i: i for i in range(8)})
+    world.backup("rp-1")
+
+
+def test_a_child_that_leases_its_parent_after_compaction_started_keeps_the_parents_chunks(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.clock.advance(1 * HOUR)
+    child: list[Paused] = []
+    listing = world.vault.bucket.list
+
+    def child_starts_meanwhile(prefix):
+        if prefix == "manifests/" and not child:  # compaction is under way: it has started its mark
+            child.append(Paused(world, "rp-2", parent="rp-1"))
+        return listing(prefix)
+
+    world.vault.bucket.list = child_starts_meanwhile
+    world.compact(expired_rps=["rp-1"])  # the Catalog expired rp-1 while rp-2 was about to start
+    world.vault.bucket.list = listing
+    for _ in range(4):  # later compactions while the child, alive, still runs
+        child[0].live_for(world, 10)
+        world.compact(expired_rps=["rp-1"])
+    result = child[0].finish()
+    world.clock.advance(GC.grace_seconds + HOUR)
+    world.compact(expired_rps=["rp-1"])
+
+    assert result.segments_copied > 0  # the child did copy segments from its parent
+    assert world.restores_exactly("rp-2")
+
+
+def test_a_manifest_a_running_backup_leases_is_not_deleted_and_its_chunks_stay(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    child = Paused(world, "rp-2", parent="rp-1")  # holds a lease pinning rp-1
+
+    for _ in range(4):
+        child.live_for(world, 10)
+        world.compact(expired_rps=["rp-1"])
+        assert world.vault.bucket.exists(manifest_key("vol-1", "rp-1"))
+    child.finish()
+    world.clock.advance(GC.grace_seconds + HOUR)
+    world.compact(expired_rps=["rp-1"])
+
+    assert world.restores_exactly("rp-2")
+
+
+def test_a_backup_whose_lease_lapsed_stops_before_writing_its_manifest(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    child = Paused(world, "rp-2", parent="rp-1")
+    world.clock.advance(7 * HOUR)  # no heartbeat: the task was frozen; compaction writes the lease off
+    world.compact(expired_rps=["rp-1"])
+
+    with pytest.raises(LeaseLapsed, match="job-rp-2"):
+        child.finish()
+    assert not world.vault.bucket.exists(manifest_key("vol-1", "rp-2"))
+    assert [p["recoveryPointId"] for p in world.registered] == ["rp-1"]
+
+
+def test_an_emptied_index_is_reported_and_deletes_nothing(world, aws):
+    first_point(world)
+    packs = {info.key for info in world.vault.bucket.list("packs/")}
+    db = aws.client("dynamodb")
+    for entry in list(world.vault.index.scan()):  # an operator's mistake, a TTL, an old table restored
+        db.delete_item(TableName=world.vault.index.table_name, Key={"chunkHash": {"S": entry.digest.hex()}})
+
+    reports = []
+    for _ in range(3):
+        world.clock.advance(GC.grace_seconds + HOUR)
+        reports.append(world.compact())
+
+    assert {info.key for info in world.vault.bucket.list("packs/")} == packs
+    assert any("no index entry" in problem for problem in reports[-1].problems)
+
+
+def test_a_backup_that_reuses_a_condemned_chunk_revives_it_and_stores_nothing_again(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # rp-1's chunks are now unreferenced: condemned, not deleted
+    world.snapshot("rp-3", {})  # the same data again, backed up from scratch
+
+    result = world.backup("rp-3")
+    world.clock.advance(GC.grace_seconds + HOUR)
+    world.compact()
+
+    assert result.chunks_new == 0
+    assert world.restores_exactly("rp-3")
+
+
+def test_unreferenced_chunks_are_deleted_only_after_the_grace_period(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    first = world.compact(expired_rps=["rp-1"])
+    world.clock.advance(GC.grace_seconds - HOUR)
+    early = world.compact()
+    world.clock.advance(2 * HOUR)
+    late = world.compact()
+
+    assert first.chunks_deleted == 0 and early.chunks_deleted == 0
+    assert late.chunks_deleted > 0 and world.vault.bucket.list("packs/") is not None
+    assert list(world.vault.index.scan()) == []
+    assert list(world.vault.bucket.list("packs/")) == []
+
+
+def test_only_one_compaction_runs_in_a_vault_at_a_time(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    second: list = []
+    listing = world.vault.bucket.list
+
+    def another_compaction_starts_meanwhile(prefix):
+        if prefix == "manifests/" and not second:
+            with pytest.raises(CompactionBusy, match="compact-1") as refused:
+                world.compact(job_id="compact-2")
+            second.append(refused)
+        return listing(prefix)
+
+    world.vault.bucket.list = another_compaction_starts_meanwhile
+    world.compact(expired_rps=["rp-1"], job_id="compact-1")
+    world.vault.bucket.list = listing
+
+    assert second, "the second compaction never ran"
+    world.compact(job_id="compact-3")  # the lock was released: the next one runs
+
+
+def test_a_compaction_that_died_holding_the_lock_does_not_block_the_vault_forever(world, aws):
+    first_point(world)
+    index = world.vault.index
+    CompactionLock(index.dynamodb, index.table_name, "vault-a", "compact-1", GC.lock_ttl_seconds, world.clock).acquire()
+    other = create_vault(aws, "other")  # the task was killed holding the lock; the lock is per vault
+
+    run_compaction(other, world.job, [], GC, clock=world.clock, job_id="compact-x")
+    with pytest.raises(CompactionBusy, match="compact-1"):
+        world.compact(job_id="compact-2")
+    world.clock.advance(GC.lock_ttl_seconds + 60)
+    world.compact(job_id="compact-2")
+
+
+def test_a_scan_after_all_compactions_finds_every_chunk_of_every_live_point(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300, 40: 40})
+    world.backup("rp-2", parent="rp-1")
+    for _ in range(3):
+        world.clock.advance(GC.grace_seconds + HOUR)
+        world.compact(expired_rps=["rp-1"])
+
+    report = scan_manifest(world.vault, world.vault.read_manifest(manifest_key("vol-1", "rp-2")))
+
+    assert report.healthy and not world.vault.bucket.exists(manifest_key("vol-1", "rp-1"))
