@@ -15,6 +15,7 @@ from lambdas.shared import outbox, tenant
 from lambdas.shared.config import settings
 from lambdas.shared.envelopes import JobStatus, now_iso
 from lambdas.shared.jobs import (
+    JOB_TYPES,
     STATES_BEFORE,
     TERMINAL_STATES,
     existing_job,
@@ -97,7 +98,7 @@ def on_state_change(raw_event: dict[str, Any]) -> dict[str, Any]:
 
 
 def answer_status(command: JobStatus) -> dict[str, Any]:
-    record = existing_job(command.payload.jobId)
+    record = existing_job(command.payload.jobId, (*JOB_TYPES, "server"))  # a vault's server is a long job
     tenant.answer("job.status", job_view(record), command.id)
     return {"jobId": record["jobId"], "state": record["state"]}
 

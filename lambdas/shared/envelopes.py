@@ -264,6 +264,8 @@ def _field_errors(error: ValidationError, command_type: str | None) -> list[dict
 
 def json_nesting_exceeds(text: str, limit: int) -> bool:
     """Whether JSON text nests arrays/objects deeper than `limit` (brackets inside strings do not count)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # too few brackets to nest that deep: skip the character walk
     depth, in_string, escaped = 0, False, False
     for char in text:
         if in_string:
