@@ -57,7 +57,10 @@ def register(command: RecoveryPointRegister) -> dict[str, Any]:
                                   "attribute_not_exists(recoveryPointId)")], [created])
     except outbox.Stale:
         stored = recovery_points_table().get_item(
-            Key={"assetId": point.assetId, "recoveryPointId": point.recoveryPointId}, ConsistentRead=True)["Item"]
+            Key={"assetId": point.assetId, "recoveryPointId": point.recoveryPointId}, ConsistentRead=True).get("Item")
+        if stored is None:  # registered once, then expired and reclaimed by a compaction
+            raise CommandRejected(f"recovery point {point.recoveryPointId!r} of asset {point.assetId!r} was "
+                                  "registered before and has since expired and been removed") from None
         if stored.get("manifestKey") != item["manifestKey"] or stored.get("jobId") != item["jobId"]:
             raise CommandRejected(
                 f"recovery point {point.recoveryPointId!r} of asset {point.assetId!r} is already registered "

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 from lambdas.shared import aws
 from lambdas.shared.config import settings
@@ -173,7 +173,7 @@ def deliver(stream_event: dict[str, Any]) -> dict[str, Any]:
             continue
         try:
             _send(message)
-        except ClientError:
+        except (ClientError, BotoCoreError):  # throttled, 5xx, network: this record and the rest wait
             return {"batchItemFailures": [{"itemIdentifier": record["dynamodb"]["SequenceNumber"]}]}
     return {"batchItemFailures": []}
 
