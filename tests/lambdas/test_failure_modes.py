@@ -3,8 +3,10 @@ tests/lambdas/faults.py where a call must fail or an event must land at a given 
 
 from __future__ import annotations
 
+import itertools
 import json
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -264,3 +266,29 @@ def test_s3_slowdown_on_the_report_is_retried_not_swallowed(world, context, call
     (location,) = report["payload"]["locations"]
     assert location.startswith(f"s3://{world.vault['bucketName']}/reports/integrity/") and run["id"] in location
     assert rt.gave_up == []
+
+
+# ---- events in any order ------------------------------------------------------------------------------------
+def test_batch_events_in_any_order_end_the_job_once(world, context, snapshot_id):
+    statuses = ("RUNNABLE", "RUNNING", "RUNNING", "SUCCEEDED")
+    for order in sorted(set(itertools.permutations(statuses))):
+        start = command("backup.start", {"vaultName": VAULT, "assetId": "vol-1", "snapshotId": snapshot_id})
+        background_jobs(start, context)
+        job = get_job(start["id"])
+        for status in order:
+            job_status(state_change(job, status), context)
+        kinds = Counter(e["type"] for e in world.tenant_events() if e["correlationId"] == start["id"])
+        assert get_job(start["id"])["state"] == "SUCCEEDED", order
+        assert kinds["job.completed"] == 1 and kinds["job.progress"] <= 1 and kinds["job.submitted"] == 1, order
+
+
+def test_ec2_events_in_any_order_leave_the_newest_state(world, context):
+    events = [instance_event(state, f"2026-03-01T10:0{minute}:00Z")
+              for minute, state in enumerate(("pending", "running", "stopping", "stopped"))]
+    for number, order in enumerate(itertools.permutations(events)):
+        instance = f"i-{number:04x}"
+        for event in order:
+            inventory({**event, "id": str(uuid.uuid4()), "detail": {**event["detail"], "instance-id": instance}},
+                      context)
+        assert asset(instance)["state"] == "stopped", [e["detail"]["state"] for e in order]
+    world.tenant_events()
