@@ -232,10 +232,10 @@ class CloudConnector(pulumi.ComponentResource):
         )
         # The outbox (lambdas/shared/outbox.py): tenant events and alerts are committed to the commands table
         # with the state they announce, and Job status sends each new one from the table's stream. Lambda's
-        # polling of DynamoDB Streams is free ("GetRecords API calls invoked by AWS Lambda as part of
-        # DynamoDB triggers are free", https://aws.amazon.com/dynamodb/pricing/on-demand/), so the idle
-        # floor does not move. Retries go on until the record ages out of the stream (24 hours); what still
-        # fails is recorded on the failed-invocations queue, whose alarm tells the operators.
+        # reads of a DynamoDB stream are free and an idle stream costs nothing, so the idle floor does not
+        # move (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CostOptimization_StreamsUsage.html).
+        # Retries go on until the record ages out of the stream (24 hours); what still fails is recorded on the
+        # failed-invocations queue, whose alarm tells the operators.
         aws.lambda_.EventSourceMapping(
             f"{name}-tenant-outbox",
             event_source_arn=tables[naming.COMMANDS_TABLE].stream_arn,
