@@ -79,9 +79,10 @@ class JobRecord:
                 Key={"jobId": {"S": self.job_id}},
                 UpdateExpression="SET batchJobId = if_not_exists(batchJobId, :me), claimedBy = :me, "
                 "claimedAt = :now",
-                ConditionExpression="attribute_exists(jobId) AND (attribute_not_exists(batchJobId) OR "
+                # No record at all: a job an operator submitted by hand (e.g. rebuild-index), nobody else's.
+                ConditionExpression="attribute_not_exists(jobId) OR ((attribute_not_exists(batchJobId) OR "
                 "batchJobId = :me) AND attribute_not_exists(cancelRequested) AND "
-                "NOT #state IN (:ended0, :ended1, :ended2)",
+                "NOT #state IN (:ended0, :ended1, :ended2))",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues={":me": {"S": batch_job_id}, ":now": {"S": utc_now_iso()}, **ended},
             )
@@ -92,8 +93,6 @@ class JobRecord:
         record = self._db.get_item(TableName=self._table, Key={"jobId": {"S": self.job_id}},
                                    ConsistentRead=True).get("Item", {})
         owner = record.get("batchJobId", {}).get("S")
-        if not record:
-            return f"job {self.job_id} has no record in {self._table}"
         if owner and owner != batch_job_id:
             return f"job {self.job_id} belongs to Batch job {owner}; this one is a duplicate submission"
         return f"job {self.job_id} was cancelled or has ended ({record.get('state', {}).get('S')})"

@@ -78,3 +78,8 @@ def test_a_job_cancelled_before_it_started_does_nothing_and_fails(aws, vault, en
     job_record(aws, batchJobId=FIRST, cancelRequested=True)
     assert backup(aws, environ, tmp_path, FIRST) == EXIT_NOT_CLAIMED  # Batch: FAILED; Job status: CANCELLED
     assert (stored_objects(aws, vault), registered) == (0, [])
+
+
+def test_a_job_an_operator_submitted_without_a_record_runs(aws, environ, tmp_path, registered):
+    assert backup(aws, environ, tmp_path, FIRST) == 0  # no record: not a connector job, nothing to dedupe
+    assert record(aws)["claimedBy"]["S"] == FIRST
