@@ -32,6 +32,7 @@ COMMAND_MAX_RECEIVES = 5
 EVENT_MAX_RECEIVES = 10  # the tenant polls from outside; allow more retries before parking an event
 ROUTER_MAX_CONCURRENCY = 5  # the event source mapping's cap (2 is Lambda's minimum)
 RETENTION_14_DAYS = 14 * 24 * 3600
+OUTBOX_BATCH_SIZE = 100
 
 # Key schema of each connector table (docs/CONTRACT.md, "Table keys and indexes").
 TABLE_KEYS: dict[str, tuple[str, str | None]] = {
@@ -232,6 +233,25 @@ class CloudConnector(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
+        # The outbox (lambdas/shared/outbox.py): tenant events and alerts are committed to the commands table
+        # with the state they announce, and Job status sends each new one from the table's stream. Lambda's
+        # reads of a DynamoDB stream are free and an idle stream costs nothing, so the idle floor does not
+        # move (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CostOptimization_StreamsUsage.html).
+        # Retries go on until the record ages out of the stream (24 hours); what still fails is recorded on the
+        # failed-invocations queue, whose alarm tells the operators.
+        aws.lambda_.EventSourceMapping(
+            f"{name}-tenant-outbox",
+            event_source_arn=tables[naming.COMMANDS_TABLE].stream_arn,
+            function_name=functions["job_status"].arn,
+            starting_position="TRIM_HORIZON",
+            batch_size=OUTBOX_BATCH_SIZE,
+            function_response_types=["ReportBatchItemFailures"],
+            maximum_retry_attempts=-1,
+            filter_criteria={"filters": [{"pattern": json.dumps(docs.outbox_stream_filter())}]},
+            destination_config={"on_failure": {"destination_arn": failed.arn}},
+            tags=tags,
+            opts=child,
+        )
 
         # --- events ------------------------------------------------------------------------------------
         self._rule(
@@ -319,6 +339,8 @@ class CloudConnector(pulumi.ComponentResource):
             ]
         if table == naming.COMMANDS_TABLE:
             extra["ttl"] = {"attribute_name": "expiration", "enabled": True}
+            # New outbox items are sent from this stream (see the outbox event source mapping).
+            extra.update(stream_enabled=True, stream_view_type="NEW_IMAGE")
         return aws.dynamodb.Table(
             f"{name}-{table}",
             name=naming.table_name(table),

@@ -35,6 +35,11 @@ QUEUE_CONSUME = (
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",
 )
+# What Lambda's event source mapping calls on a DynamoDB stream, as the function's role
+# (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, "Execution role permissions"). ListStreams
+# supports no resource-level permissions, so it is granted on "*" apart from the others.
+OUTBOX_STREAM_READ = ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+STREAM_LISTING = ("dynamodb:ListStreams",)
 # SQS, SNS and DynamoDB call KMS on the caller's behalf; the caller needs these on the connector key.
 KEY_USE = ("kms:Decrypt", "kms:GenerateDataKey")
 
@@ -128,10 +133,33 @@ def _common(scope: ConnectorScope, service: str) -> list[dict]:
         statements.append(
             _statement("OnFailureDestination", QUEUE_SEND, [scope.queue_arn(naming.FAILED_INVOCATIONS_QUEUE)])
         )
+        statements.append(_outbox_writes(scope))
     if scope.tracing:
         # X-Ray has no resource-level permissions for these two write-only telemetry actions.
         statements.append(_statement("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ["*"]))
     return statements
+
+
+OUTBOX_KEY_PREFIX = "outbox#"  # lambdas/shared/outbox.py ITEM_PREFIX
+
+
+def _outbox_writes(scope: ConnectorScope) -> dict:
+    """Tenant events and alerts are queued as new items of the commands table, in the same transaction as
+    the state they announce (lambdas/shared/outbox.py). Transaction Puts are authorised as PutItem
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html); the
+    leading-key condition keeps the services off the router's idempotency records in the same table."""
+    return _statement(
+        "Outbox",
+        (PUT,),
+        [scope.table_arn(naming.COMMANDS_TABLE)],
+        Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{OUTBOX_KEY_PREFIX}*"]}},
+    )
+
+
+def outbox_stream_filter() -> dict:
+    """Event source mapping filter: only new outbox items reach the sender (not idempotency records, TTL
+    deletions or updates). https://docs.aws.amazon.com/lambda/latest/dg/with-ddb-filtering.html"""
+    return {"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["event", "alert"]}}}}
 
 
 def _vault_lookup(scope: ConnectorScope) -> dict:
@@ -216,7 +244,13 @@ def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
 
 
 def _job_status(scope: ConnectorScope) -> list[dict | None]:
-    return [_statement("Jobs", (GET, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]), _alerts(scope)]
+    return [
+        _statement("Jobs", (GET, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
+        _alerts(scope),
+        # Lambda reads the commands table's stream as this role to hand it the outbox (event source polling).
+        _statement("OutboxStream", OUTBOX_STREAM_READ, [f"{scope.table_arn(naming.COMMANDS_TABLE)}/stream/*"]),
+        _statement("ListStreams", STREAM_LISTING, ["*"]),
+    ]
 
 
 def _provisioner(scope: ConnectorScope) -> list[dict | None]:

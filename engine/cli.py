@@ -37,7 +37,7 @@ from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
 from engine.vault import RecoveryPointNotFound, Vault
 
-EXIT_FAILED, EXIT_CORRUPT = 1, 3
+EXIT_FAILED, EXIT_CORRUPT, EXIT_NOT_CLAIMED = 1, 3, 4
 # The engine calls S3, DynamoDB and EBS from several threads (16 EBS reads, 8 index writes, uploads at once);
 # botocore keeps 10 connections per client by default and would reconnect for the rest.
 POOL = Config(max_pool_connections=32)
@@ -135,6 +135,14 @@ def run(args: argparse.Namespace, environ, session) -> int:
     counter.attach(session)
     vault = _vault(env, session)
     job = JobRecord(session.client("dynamodb"), env.jobs_table, args.job_id)
+    # Batch sets AWS_BATCH_JOB_ID in every job container
+    # (https://docs.aws.amazon.com/batch/latest/userguide/job_env_vars.html).
+    not_ours = job.claim(environ.get("AWS_BATCH_JOB_ID"))
+    if not_ours:
+        # No effects: a duplicate's events are ignored by Job status; a cancelled job ends FAILED, which
+        # Job status reports as CANCELLED.
+        print(f"elastio-engine {args.command}: not run: {not_ours}", file=sys.stderr)
+        return EXIT_NOT_CLAIMED
     try:
         return _dispatch(args, env, vault, job, session)
     except Exception as error:

@@ -64,6 +64,8 @@ class FakeCloud(pulumi.runtime.Mocks):
             state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucket"] = inputs.get("bucket", name)
+        if args.typ == "aws:dynamodb/table:Table" and inputs.get("streamEnabled"):
+            state["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"  # AWS labels streams by creation time
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

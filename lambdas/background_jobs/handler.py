@@ -7,7 +7,7 @@ from typing import Any
 from aws_lambda_powertools import Logger
 
 from lambdas.background_jobs.snapshots import SnapshotRead, make_readable_to_engine, parent_read, source_read
-from lambdas.shared import aws, tenant
+from lambdas.shared import aws
 from lambdas.shared.config import settings
 from lambdas.shared.envelopes import (
     BackupStart,
@@ -16,9 +16,8 @@ from lambdas.shared.envelopes import (
     JobCancel,
     RestoreStart,
     ScanStart,
-    now_iso,
 )
-from lambdas.shared.jobs import TERMINAL_STATES, get_job, jobs_table, submit_job
+from lambdas.shared.jobs import request_cancel, submit_job
 from lambdas.shared.service import run_command
 from lambdas.shared.vaults import load_vault
 
@@ -65,31 +64,13 @@ def start_job(command: BackupStart | RestoreStart | ScanStart) -> dict[str, Any]
         payload = command.payload
         available_recovery_point(payload.vaultName, payload.assetId, payload.recoveryPointId)
     # The command id is the job id: one command, one job, however often it is delivered.
-    job_id = str(command.id)
+    job_id = command.id
     record, submitted = submit_job(vault, job_type, job_id, job_parameters(command), correlation_id=job_id)
-    if submitted:
-        tenant.publish("job.submitted", {"jobId": job_id, "type": job_type, "vaultName": vault.vaultName,
-                                         "batchJobId": record["batchJobId"]}, job_id)
-    return {"jobId": job_id, "batchJobId": record["batchJobId"], "submitted": submitted}
+    return {"jobId": job_id, "batchJobId": record.get("batchJobId"), "submitted": submitted}
 
 
 def cancel_job(command: JobCancel) -> dict[str, Any]:
-    job_id = command.payload.jobId
-    record = get_job(job_id)
-    if record is None:
-        raise CommandRejected(f"job {job_id!r} does not exist in this region; check the jobId")
-    if record["state"] in TERMINAL_STATES:
-        raise CommandRejected(f"job {job_id!r} already ended ({record['state']}); nothing to cancel")
-    if record.get("batchJobId"):
-        # TerminateJob also cancels jobs that have not started yet; Batch then emits FAILED, which
-        # Job status reports as CANCELLED because of the flag set below.
-        aws.client("batch").terminate_job(jobId=record["batchJobId"], reason=command.payload.reason[:256])
-    jobs_table().update_item(
-        Key={"jobId": job_id},
-        UpdateExpression="SET cancelRequested = :t, reason = :r, updatedAt = :u",
-        ExpressionAttributeValues={":t": True, ":r": command.payload.reason, ":u": now_iso()},
-    )
-    return {"jobId": job_id, "cancelRequested": True}
+    return request_cancel(command.payload.jobId, command.payload.reason)
 
 
 HANDLERS = {"backup.start": start_job, "restore.start": start_job, "scan.start": start_job,

@@ -11,7 +11,7 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from lambdas.integrity_checks import checks
-from lambdas.shared import aws, tenant
+from lambdas.shared import aws, outbox
 from lambdas.shared.config import settings
 from lambdas.shared.envelopes import IntegrityRun, now_iso
 from lambdas.shared.service import run_command
@@ -44,8 +44,15 @@ def vault_checks(vault: VaultRecord) -> list[checks.Check]:
     ]
 
 
-def report_key(generated_at: str) -> str:
-    return f"reports/integrity/{generated_at.replace(':', '-')}.json"
+def report_key(generated_at: str, command_id: str) -> str:
+    # The command id makes the key the same on every retry of one command: one report, overwritten.
+    return f"reports/integrity/{generated_at[:10]}/{command_id}.json"
+
+
+# A bucket that refuses the report for good is itself a finding; anything else (SlowDown, 5xx, throttling,
+# network) is transient and fails the invocation so Lambda retries it.
+REFUSALS = ("AccessDenied", "NoSuchBucket", "KMS.DisabledException", "KMS.NotFoundException",
+            "KMS.KMSInvalidStateException", "InvalidBucketState")
 
 
 def store_report(vault: VaultRecord, key: str, report: dict[str, Any]) -> str | None:
@@ -55,6 +62,8 @@ def store_report(vault: VaultRecord, key: str, report: dict[str, Any]) -> str | 
             Bucket=vault.bucketName, Key=key, Body=json.dumps(report, indent=2).encode(),
             ContentType="application/json", ServerSideEncryption="aws:kms", SSEKMSKeyId=vault.kmsKeyArn)
     except ClientError as error:
+        if error.response.get("Error", {}).get("Code") not in REFUSALS:
+            raise
         logger.warning("report not stored", extra={"bucket": vault.bucketName, "error": str(error)})
         return None
     return f"s3://{vault.bucketName}/{key}"
@@ -68,12 +77,14 @@ def run_integrity(command: IntegrityRun) -> dict[str, Any]:
     generated_at = now_iso()
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
     report = checks.build_report(found, region, generated_at)
-    key = report_key(generated_at)
+    key = report_key(generated_at, command.id)
     stored = [location for vault in vaults if (location := store_report(vault, key, report))]
-    tenant.publish("integrity.report", {**report, "locations": stored}, str(command.id))
+    # The event and the alert are queued together, once per command (lambdas/shared/outbox.py).
+    messages = [outbox.event("integrity.report", {**report, "locations": stored}, command.id, command.id)]
     if not report["passed"]:
-        tenant.alert("Elastio integrity checks found problems",
-                     {"failed": [c.as_dict() for c in found if not c.passed], "locations": stored})
+        messages.append(outbox.alert("Elastio integrity checks found problems", {
+            "failed": [c.as_dict() for c in found if not c.passed], "locations": stored}, command.id))
+    outbox.send(*messages)
     return {"passed": report["passed"], "failed": report["summary"]["failed"], "locations": stored}
 
 

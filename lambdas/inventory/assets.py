@@ -21,6 +21,18 @@ _VOLUME_STATE = {
 _SNAPSHOT_STATE = {"succeeded": "completed", "failed": "error"}
 
 
+# Within one second (EventBridge `time` has no finer resolution) the later step of a lifecycle wins.
+_LIFECYCLE_RANK = {
+    "pending": 1, "creating": 1, "running": 2, "available": 2, "in-use": 3, "completed": 3,
+    "stopping": 4, "stopped": 5, "shutting-down": 6, "deleting": 6, "error": 6, "terminated": 7,
+    "deleted": 8,
+}
+
+
+def lifecycle_rank(state: str) -> int:
+    return _LIFECYCLE_RANK.get(state, 0)
+
+
 @dataclass(frozen=True)
 class Asset:
     asset_id: str
@@ -31,7 +43,7 @@ class Asset:
 
     def item(self) -> dict[str, Any]:
         return {"assetId": self.asset_id, "assetType": self.asset_type, "state": self.state,
-                "detail": self.detail, "updatedAt": self.observed_at}
+                "detail": self.detail, "updatedAt": self.observed_at, "stateRank": lifecycle_rank(self.state)}
 
     def summary(self) -> dict[str, str]:
         return {"assetId": self.asset_id, "assetType": self.asset_type, "state": self.state}

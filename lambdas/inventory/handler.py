@@ -3,6 +3,7 @@ tenant (`inventory.changed`); `inventory.refresh` rescans the region with pagina
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,11 +16,12 @@ from lambdas.inventory.assets import (
     Asset,
     assets_from_event,
     instance_asset,
+    lifecycle_rank,
     snapshot_asset,
     timestamp,
     volume_asset,
 )
-from lambdas.shared import aws, tenant
+from lambdas.shared import aws, outbox, tenant
 from lambdas.shared.config import settings
 from lambdas.shared.dynamo import is_condition_failure, paginate
 from lambdas.shared.envelopes import InventoryRefresh
@@ -36,26 +38,50 @@ def assets_table() -> Any:
     return aws.table(settings().assets_table)
 
 
-def record(asset: Asset) -> bool:
-    """Store the observation unless a newer one is stored (events arrive out of order); True if stored."""
+# Newer observation wins; in the same second, the later lifecycle step. An observation that a resource was
+# deleted only updates a known asset (a delete of something never seen creates nothing).
+_NEWER = "updatedAt < :t OR (updatedAt = :t AND (attribute_not_exists(stateRank) OR stateRank < :r))"
+
+
+def _record_write(asset: Asset) -> dict[str, Any]:
+    condition = f"attribute_exists(assetId) AND ({_NEWER})" if asset.state == "deleted" else \
+        f"attribute_not_exists(assetId) OR {_NEWER}"
+    return outbox.put(settings().assets_table, asset.item(), condition,
+                      values={":t": asset.observed_at, ":r": lifecycle_rank(asset.state)})
+
+
+def record(asset: Asset, announce: outbox.Message | None = None) -> bool:
+    """Store the observation (and its announcement) unless a newer one is stored; True if stored."""
     try:
-        assets_table().put_item(Item=asset.item(),
-                                ConditionExpression="attribute_not_exists(assetId) OR updatedAt <= :t",
-                                ExpressionAttributeValues={":t": asset.observed_at})
-    except ClientError as error:
-        if is_condition_failure(error):
-            return False
-        raise
+        outbox.commit([_record_write(asset)], [announce] if announce else [])
+    except outbox.Stale:
+        return False
     return True
 
 
-def on_event(raw_event: dict[str, Any]) -> dict[str, Any]:
+def _from_elsewhere(event: EventBridgeModel, context: Any) -> str | None:
+    """Why an event is not ours (EventBridge can forward other accounts' and regions' events), or None."""
+    arn = getattr(context, "invoked_function_arn", "") or ""
+    parts = arn.split(":")
+    account = parts[4] if len(parts) > 4 else ""
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION", "")
+    if account and event.account != account:
+        return f"account {event.account}"
+    if region and event.region != region:
+        return f"region {event.region}"
+    return None
+
+
+def on_event(raw_event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     event = parse(event=raw_event, model=EventBridgeModel)
+    elsewhere = _from_elsewhere(event, context)
+    if elsewhere:
+        logger.warning("event of another account or region ignored", extra={"from": elsewhere})
+        return {"status": "ignored", "from": elsewhere}
     assets = assets_from_event(event.detail_type, event.detail, event.resources, event.time)
-    changed = [asset for asset in assets if record(asset)]
-    if changed:
-        tenant.publish("inventory.changed", {"source": event.detail_type,
-                                             "assets": [a.summary() for a in changed]}, event.id)
+    changed = [asset for asset in assets if record(asset, outbox.event(
+        "inventory.changed", {"source": event.detail_type, "assets": [asset.summary()]}, event.id,
+        event.id, asset.asset_id))]
     return {"status": "recorded", "changed": len(changed), "ignored": len(assets) - len(changed)}
 
 
@@ -100,9 +126,9 @@ def refresh(command: InventoryRefresh) -> dict[str, Any]:
     counts: dict[str, int] = {}
     for asset in assets:
         counts[asset.asset_type] = counts.get(asset.asset_type, 0) + 1
-    tenant.publish("inventory.changed", {"source": "inventory.refresh", "counts": counts,
-                                         "removed": gone[:MAX_LISTED_IDS],
-                                         "removedTruncated": len(gone) > MAX_LISTED_IDS}, str(command.id))
+    tenant.answer("inventory.changed", {"source": "inventory.refresh", "counts": counts,
+                                        "removed": gone[:MAX_LISTED_IDS],
+                                        "removedTruncated": len(gone) > MAX_LISTED_IDS}, command.id)
     return {"assets": len(assets), "removed": len(gone)}
 
 
@@ -110,4 +136,4 @@ def refresh(command: InventoryRefresh) -> dict[str, Any]:
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if is_command(event):
         return run_command(event, {"inventory.refresh": refresh}, logger)
-    return on_event(event)
+    return on_event(event, context)

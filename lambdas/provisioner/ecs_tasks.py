@@ -18,7 +18,14 @@ class ServerTaskError(RuntimeError):
 
 
 def run_server_task(ecs: Any, vault: VaultRecord, started_by: str) -> str:
+    """Run the server task; `started_by` (the command id) is also the idempotency token.
+
+    ECS RunTask's `clientToken` (up to 64 characters) makes a repeated request return the task the first
+    one started instead of starting another, so a retried or duplicated `server.start` runs one task.
+    https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html
+    """
     response = ecs.run_task(
+        clientToken=started_by[:64],
         cluster=vault.clusterArn,
         taskDefinition=vault.serverTaskDefinitionArn,
         launchType="FARGATE",

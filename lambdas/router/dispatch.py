@@ -15,10 +15,13 @@ from aws_lambda_powertools.utilities.idempotency import (
 
 from lambdas.shared import aws
 from lambdas.shared.config import ConfigError, settings
-from lambdas.shared.envelopes import SERVICE_OF_COMMAND
+from lambdas.shared.envelopes import MAX_CLOCK_SKEW, MAX_COMMAND_AGE, SERVICE_OF_COMMAND
 
-# Commands are kept for a week: longer than the command queue's retention, so any redelivery is caught.
-IDEMPOTENCY_EXPIRY_SECONDS = 7 * 24 * 3600
+# A command's record must outlive every redelivery of it: the router accepts a command until it is
+# MAX_COMMAND_AGE old (queue + dead-letter retention, so a redrive works), and a record made when the
+# command was first seen (at most MAX_CLOCK_SKEW before its issuedAt) lasts longer than that, so once
+# the record expires every copy of the command is refused as too old instead of running twice.
+IDEMPOTENCY_EXPIRY_SECONDS = int((MAX_COMMAND_AGE + MAX_CLOCK_SKEW).total_seconds()) + 24 * 3600
 
 
 def function_for(command_type: str) -> str:

@@ -28,7 +28,8 @@ def route_record(record: SQSRecord) -> dict[str, Any]:
         command = parse_command(record.body)
     except CommandRejected as rejection:
         logger.warning("command rejected", extra={"messageId": record.message_id, "reason": rejection.reason})
-        tenant.reject(rejection)
+        # Keyed by the SQS message id too: a redelivered bad message is rejected once.
+        tenant.reject(rejection, key=f"{rejection.command_id}/{record.message_id}")
         return {"status": "rejected"}
     try:
         result = dispatch.dispatch_once()(command=command_to_json(command))
@@ -36,7 +37,7 @@ def route_record(record: SQSRecord) -> dict[str, Any]:
         tenant.reject(CommandRejected(
             f"command id {command.id} was already used for a different command; "
             "send each command with a new id",
-            command_id=str(command.id), command_type=command.type))
+            command_id=command.id, command_type=command.type), key=f"{command.id}/reused")
         return {"status": "rejected"}
     logger.info("command dispatched", extra={"commandId": str(command.id), "type": command.type, **result})
     return {"status": "dispatched", **result}

@@ -32,11 +32,11 @@ def run_command(
         handle = handlers.get(command.type)
         if handle is None:
             raise CommandRejected(f"command type {command.type!r} is not handled by this service")
-        logger.append_keys(commandId=str(command.id), commandType=command.type)
+        logger.append_keys(commandId=command.id, commandType=command.type)
         return {"status": "done", **handle(command)}
     except CommandRejected as rejection:
         if command is not None:
-            rejection.command_id = str(command.id)
+            rejection.command_id = command.id
             rejection.command_type = command.type
         logger.warning("command rejected", extra={"reason": rejection.reason})
         tenant.reject(rejection)

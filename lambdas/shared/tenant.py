@@ -1,34 +1,28 @@
-"""Messages back to the tenant (tenant events queue) and to the operators (alerts topic)."""
+"""Messages back to the tenant (tenant events queue) and to the operators (alerts topic), via the outbox.
+
+Messages that announce a state change are committed with it (`outbox.commit`); answers and rejections,
+which change nothing, are queued alone (`answer`, `reject`). Either way the commands table's stream sends
+them, once per message id (lambdas/shared/outbox.py).
+"""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from lambdas.shared import aws
-from lambdas.shared.config import settings
-from lambdas.shared.envelopes import CommandRejected, make_event
-from lambdas.shared.jsonsafe import to_plain
+from lambdas.shared import outbox
+from lambdas.shared.envelopes import CommandRejected
 
 
-def publish(event_type: str, payload: dict[str, Any], correlation_id: str | None) -> dict[str, Any]:
-    event = make_event(event_type, to_plain(payload), correlation_id)
-    aws.client("sqs").send_message(
-        QueueUrl=settings().tenant_events_queue_url,
-        MessageBody=json.dumps(event),
-        MessageAttributes={"type": {"DataType": "String", "StringValue": event_type}},
-    )
-    return event
+def answer(event_type: str, payload: dict[str, Any], command_id: str) -> None:
+    """The one answer to a command (a retried command answers with the same event id)."""
+    outbox.send(outbox.event(event_type, payload, command_id, command_id))
 
 
-def reject(rejection: CommandRejected, correlation_id: str | None = None) -> dict[str, Any]:
+def rejection_message(rejection: CommandRejected, key: str) -> outbox.Message:
     payload = {"commandType": rejection.command_type, "reason": rejection.reason, "errors": rejection.errors}
-    return publish("command.rejected", payload, correlation_id or rejection.command_id)
+    return outbox.event("command.rejected", payload, rejection.command_id, key)
 
 
-def alert(subject: str, details: dict[str, Any]) -> None:
-    aws.client("sns").publish(
-        TopicArn=settings().alerts_topic_arn,
-        Subject=subject[:100],  # SNS limit for email subjects
-        Message=json.dumps(to_plain(details), indent=2),
-    )
+def reject(rejection: CommandRejected, key: str | None = None) -> None:
+    """`command.rejected`; `key` identifies the delivery when the command has no usable id (SQS message id)."""
+    outbox.send(rejection_message(rejection, key or rejection.command_id or ""))

@@ -25,6 +25,10 @@ IAM_ACTION_OF = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
+    # A transaction is authorised per action inside it; ours always Put an outbox item (lambdas/shared/outbox.py),
+    # and their Updates are listed as UpdateItem by the functions that make them.
+    # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html
+    ("dynamodb", "TransactWriteItems"): "dynamodb:PutItem",
 }
 
 

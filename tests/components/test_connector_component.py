@@ -34,7 +34,7 @@ def expected_connector_children(region_config, emails: int) -> int:
     count = 2 + len(naming.TABLES) + 4  # key and its alias, tables, four queues
     count += 4 * functions  # role, role policy, log group, function
     count += len(naming.SERVICES)  # on-failure destination config of each asynchronously invoked service
-    count += 1 + 1  # dependency layer, router event source mapping
+    count += 1 + 1 + 1  # dependency layer, router event source mapping, outbox stream event source mapping
     count += 2 * 3  # two EventBridge rules, each with a permission and a target
     count += 1 + emails + 2  # alerts topic, its email subscriptions, two DLQ alarms
     count += 1  # the vault tasks' security group, shared by the region's vaults
@@ -127,13 +127,33 @@ def named(plan: Plan, region: str, type_suffix: str, name: str) -> PlannedResour
 
 
 def test_router_consumes_commands_with_partial_batch_failures_and_capped_concurrency(example_plan):
-    for mapping in of_type(example_plan, "lambda/eventSourceMapping:EventSourceMapping"):
+    mappings = of_type(example_plan, "lambda/eventSourceMapping:EventSourceMapping")
+    for mapping in [m for m in mappings if ":sqs:" in m.inputs["eventSourceArn"]]:
         assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
         assert 2 <= mapping.inputs["scalingConfig"]["maximumConcurrency"] <= 1000
         commands = named(example_plan, mapping.region, "sqs/queue:Queue", "elastio-commands")
         router = named(example_plan, mapping.region, "function:Function", "elastio-router")
         assert mapping.property_dependencies["eventSourceArn"] == [commands.urn]
         assert mapping.property_dependencies["functionName"] == [router.urn]
+
+
+def test_job_status_sends_the_outbox_from_the_commands_table_stream_until_it_succeeds(example_plan):
+    """Every region's new outbox items (and nothing else of the commands table) reach Job status, which
+    reports per-record failures so sent messages are not resent; failures retry until the record ages out."""
+    mappings = [m for m in of_type(example_plan, "lambda/eventSourceMapping:EventSourceMapping")
+                if ":dynamodb:" in m.inputs["eventSourceArn"]]
+    assert {m.region for m in mappings} == {r.region for r in example_plan.config.regions}
+    for mapping in mappings:
+        commands = named(example_plan, mapping.region, "dynamodb/table:Table", "elastio-commands")
+        job_status = named(example_plan, mapping.region, "function:Function", "elastio-job-status")
+        assert (commands.inputs["streamEnabled"], commands.inputs["streamViewType"]) == (True, "NEW_IMAGE")
+        assert mapping.property_dependencies["eventSourceArn"] == [commands.urn]
+        assert mapping.property_dependencies["functionName"] == [job_status.urn]
+        assert mapping.inputs["functionResponseTypes"] == ["ReportBatchItemFailures"]
+        assert mapping.inputs["maximumRetryAttempts"] == -1
+        (pattern,) = [json.loads(f["pattern"]) for f in mapping.inputs["filterCriteria"]["filters"]]
+        assert pattern["eventName"] == ["INSERT"]
+        assert pattern["dynamodb"]["NewImage"]["kind"] == {"S": ["event", "alert"]}
 
 
 def functions(plan: Plan, region: str) -> dict[str, PlannedResource]:

@@ -30,6 +30,7 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
     vaults = scope.vaults
     some_job = scope.jobs_arn_pattern().replace("*", "0f1e2d3c-aaaa-bbbb-cccc-000011112222")
     events = {"sqs:SendMessage": [scope.queue_arn("tenant-events")]}
+    outbox = table("commands")  # every service queues its events and alerts there (lambdas/shared/outbox.py)
     alerts = {"sns:Publish": [scope.topic_arn()]}
     definitions = [d for v in vaults for d in v.job_definition_arns]
     submit = {
@@ -45,7 +46,7 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
         "catalog": {
             **events,
             docs.GET: [table("vaults"), table("jobs")],
-            docs.PUT: [table("recovery-points"), table("jobs")],
+            docs.PUT: [table("recovery-points"), table("jobs"), outbox],
             docs.UPDATE: [table("recovery-points"), table("jobs")],
             docs.QUERY: [table("recovery-points"), f"{table('recovery-points')}/index/byVault"],
             **submit,
@@ -53,7 +54,7 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
         "background_jobs": {
             **events,
             docs.GET: [table("vaults"), table("recovery-points"), table("jobs")],
-            docs.PUT: [table("jobs")],
+            docs.PUT: [table("jobs"), outbox],
             docs.UPDATE: [table("jobs")],
             **submit,
             "batch:TerminateJob": [some_job],
@@ -61,12 +62,13 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
             "ec2:DescribeSnapshots": ["*"],
             "ec2:CreateTags": [f"arn:aws:ec2:{scope.region}::snapshot/snap-0123456789abcdef0"],
         },
-        "job_status": {**events, **alerts, docs.GET: [table("jobs")], docs.UPDATE: [table("jobs")]},
+        "job_status": {**events, **alerts, docs.GET: [table("jobs")], docs.UPDATE: [table("jobs")],
+                       docs.PUT: [outbox]},
         "provisioner": {
             **events,
             **alerts,
             docs.GET: [table("vaults"), table("jobs")],
-            docs.PUT: [table("jobs")],
+            docs.PUT: [table("jobs"), outbox],
             "ecs:RunTask": [v.server_task_definition_arn for v in vaults],
             "ecs:DescribeTasks": [f"{v.cluster_arn.replace(':cluster/', ':task/')}/abc123" for v in vaults],
             "ecs:StopTask": [f"{v.cluster_arn.replace(':cluster/', ':task/')}/abc123" for v in vaults],
@@ -77,6 +79,7 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
             **alerts,
             docs.GET: [table("vaults")],
             docs.SCAN: [table("vaults")],
+            docs.PUT: [outbox],
             "dynamodb:DescribeTable": [table(t) for t in naming.TABLES] + [v.index_table_arn for v in vaults],
             "sqs:GetQueueAttributes": [scope.queue_arn("tenant-events")],
             "sns:GetTopicAttributes": [scope.topic_arn()],
@@ -91,7 +94,7 @@ def calls(scope: docs.ConnectorScope) -> dict[str, dict[str, list[str]]]:
         },
         "inventory": {
             **events,
-            docs.PUT: [table("assets")],
+            docs.PUT: [table("assets"), outbox],
             docs.UPDATE: [table("assets")],
             docs.SCAN: [table("assets")],
             "ec2:DescribeInstances": ["*"],
@@ -110,6 +113,8 @@ PLATFORM = {
 EVENT_SOURCE_POLLING = {
     "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"
 }
+# Job status is also the outbox sender: Lambda reads the commands table's stream as its role.
+STREAM_POLLING = set(docs.OUTBOX_STREAM_READ) | set(docs.STREAM_LISTING)
 # The on-failure destination of asynchronous invocations: Lambda sends as the function's role.
 ON_FAILURE = {"sqs:SendMessage"}
 # Writing the integrity report with SSE-KMS asks KMS for a data key as the caller.
@@ -135,7 +140,8 @@ def test_every_call_of_a_function_is_allowed_on_the_resource_it_touches(function
 @pytest.mark.parametrize("function", naming.FUNCTIONS)
 def test_a_function_role_allows_no_action_its_code_does_not_call(function):
     granted = {action for action, _ in allowed(docs.function_role_policy(SCOPE, function))}
-    platform = PLATFORM | ON_FAILURE | (EVENT_SOURCE_POLLING if function == naming.ROUTER else set())
+    platform = PLATFORM | ON_FAILURE | (EVENT_SOURCE_POLLING if function == naming.ROUTER else set()) | (
+        STREAM_POLLING if function == "job_status" else set())
     assert granted - set(calls(SCOPE)[function]) - platform == set()
 
 

@@ -50,6 +50,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> World:
         shared_aws.reset()
         dispatch.reset()
         yield built
+        built.outbox_stream.detach(aws_client("dynamodb"))
         shared_aws.reset()
         dispatch.reset()
 

@@ -64,7 +64,11 @@ def test_list_by_vault_returns_newest_first_within_limit(world, context):
     handler(command("recovery-points.list", {"vaultName": VAULT, "limit": 2}), context)
     (event,) = world.tenant_events()
     assert [p["recoveryPointId"] for p in event["payload"]["recoveryPoints"]] == ["rp-2", "rp-1"]
-    assert (event["payload"]["total"], event["payload"]["truncated"]) == (3, True)
+    handler(command("recovery-points.list", {"vaultName": VAULT, "limit": 2,
+                                             "nextToken": event["payload"]["nextToken"]}), context)
+    (rest,) = world.tenant_events()
+    assert [p["recoveryPointId"] for p in rest["payload"]["recoveryPoints"]] == ["rp-0"]
+    assert "nextToken" not in rest["payload"]
 
 
 def test_list_by_asset_returns_only_that_asset(world, context):

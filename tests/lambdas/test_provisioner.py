@@ -39,7 +39,7 @@ def test_start_runs_server_task_in_vault_network_without_public_ip(world, contex
     with ecs() as stub:
         stub.add_response("run_task", run_task_answer(), {
             "cluster": world.vault["clusterArn"], "taskDefinition": world.vault["serverTaskDefinitionArn"],
-            "launchType": "FARGATE", "count": 1, "startedBy": start["id"],
+            "launchType": "FARGATE", "count": 1, "startedBy": start["id"], "clientToken": start["id"],
             "propagateTags": "TASK_DEFINITION",
             "networkConfiguration": {"awsvpcConfiguration": {
                 "subnets": world.vault["subnetIds"], "securityGroups": [world.vault["securityGroupId"]],
@@ -51,7 +51,7 @@ def test_start_runs_server_task_in_vault_network_without_public_ip(world, contex
 def test_start_records_and_announces_running_server(world, context):
     with ecs() as stub:
         stub.add_response("run_task", run_task_answer(), {"cluster": ANY, "taskDefinition": ANY,
-                          "launchType": ANY, "count": ANY, "startedBy": ANY, "propagateTags": ANY,
+                          "launchType": ANY, "count": ANY, "startedBy": ANY, "clientToken": ANY, "propagateTags": ANY,
                           "networkConfiguration": ANY})
         handler(command("server.start", {"vaultName": VAULT}), context)
     record = get_job(server_record_id(VAULT))

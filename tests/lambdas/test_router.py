@@ -122,8 +122,14 @@ def test_commands_table_outage_keeps_command_for_redelivery(world, context, invo
     assert queue_depth(world.command_queue_url) == 0
 
 
-def test_rejection_that_cannot_reach_tenant_is_retried(world, context):
-    aws_client("sqs").delete_queue(QueueUrl=world.tenant_queue_url)
+def test_rejection_that_cannot_reach_tenant_waits_in_the_outbox(world, context):
+    sqs = aws_client("sqs")
+    attributes = sqs.get_queue_attributes(QueueUrl=world.tenant_queue_url, AttributeNames=["KmsMasterKeyId"])
+    sqs.delete_queue(QueueUrl=world.tenant_queue_url)
     event = sqs_event("{not json", json.dumps(BACKUP))
-    response = handler(event, context)
-    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert handler(event, context) == {"batchItemFailures": []}  # rejected: SQS must not redeliver it
+    world.outbox_stream.deliver_all()  # the stream retries while the queue is gone
+    assert len(world.outbox_stream.records) == 1
+    sqs.create_queue(QueueName=world.tenant_queue_url.rsplit("/", 1)[-1], Attributes=attributes["Attributes"])
+    (rejected,) = world.tenant_events()
+    assert rejected["type"] == "command.rejected" and "not JSON" in rejected["payload"]["reason"]

@@ -48,14 +48,76 @@ class World:
     alerts_topic_arn: str
     alerts_inbox_url: str
     vault: dict[str, Any] = field(default_factory=dict)
+    outbox_stream: OutboxStream = field(default_factory=lambda: OutboxStream())
 
     def tenant_events(self) -> list[dict[str, Any]]:
-        """Drain the tenant events queue (what the tenant would receive)."""
+        """Send the outbox, then drain the tenant events queue (what the tenant would receive)."""
+        self.outbox_stream.deliver_all()
         return [json.loads(body) for body in drain(self.tenant_queue_url)]
 
     def alerts(self) -> list[dict[str, Any]]:
-        """Drain the queue subscribed to the alerts topic (what an operator would receive)."""
+        """Send the outbox, then drain the queue subscribed to the alerts topic (what an operator receives)."""
+        self.outbox_stream.deliver_all()
         return [json.loads(json.loads(body)["Message"]) for body in drain(self.alerts_inbox_url)]
+
+
+class OutboxStream:
+    """What DynamoDB Streams and Lambda's stream event source mapping do with the commands table.
+
+    moto 5 does not serve the DynamoDB Streams API, so the stream is recorded from successful writes of the
+    functions' own client (an INSERT record per new outbox item, as the table's stream would have it) and
+    delivered to Job status in order, redelivering from the first failure reported (ReportBatchItemFailures).
+    """
+
+    def __init__(self) -> None:
+        self.records: list[dict[str, Any]] = []
+        self._sequence = 0
+
+    _HOOKS = (("provide-client-params.dynamodb.TransactWriteItems", "_asked"),
+              ("after-call.dynamodb.TransactWriteItems", "_written"))
+
+    def attach(self, client: Any) -> None:
+        for event, method in self._HOOKS:
+            client.meta.events.register(event, getattr(self, method), unique_id=f"test-outbox-{method}")
+
+    def detach(self, client: Any) -> None:
+        for event, method in self._HOOKS:
+            client.meta.events.unregister(event, unique_id=f"test-outbox-{method}")
+
+    @staticmethod
+    def _asked(params: dict, context: dict, **_: Any) -> None:
+        context["outbox_request"] = params
+
+    def _written(self, http_response: Any, context: dict, **_: Any) -> None:
+        if http_response.status_code != 200:
+            return
+        for action in context.get("outbox_request", {}).get("TransactItems", []):
+            item = action.get("Put", {}).get("Item", {})
+            if item.get("id", {}).get("S", "").startswith("outbox#"):
+                self._sequence += 1
+                self.records.append({"eventID": str(self._sequence), "eventName": "INSERT",
+                                     "eventSource": "aws:dynamodb", "awsRegion": REGION,
+                                     "dynamodb": {"NewImage": item, "SequenceNumber": f"{self._sequence:021d}",
+                                                  "StreamViewType": "NEW_IMAGE"}})
+
+    def deliver_all(self, attempts: int = 5, sender: Any = None) -> None:
+        """Deliver every pending record to Job status (or `sender`); a failed record is retried."""
+        from lambdas.job_status.handler import handler as job_status
+        from tests.lambdas.conftest import LambdaContext
+
+        sender = sender or job_status
+        for _ in range(attempts):
+            if not self.records:
+                return
+            batch, self.records = self.records[:100], self.records[100:]
+            try:
+                failures = sender({"Records": batch}, LambdaContext())["batchItemFailures"]
+            except Exception:  # the whole invocation failed: Lambda retries the batch
+                failures = [{"itemIdentifier": batch[0]["dynamodb"]["SequenceNumber"]}]
+            if failures:
+                first = next(i for i, r in enumerate(batch)
+                             if r["dynamodb"]["SequenceNumber"] == failures[0]["itemIdentifier"])
+                self.records = batch[first:] + self.records
 
 
 def queue_attribute(queue_url: str, name: str) -> str:
@@ -221,6 +283,7 @@ def build_world() -> World:
            "ELASTIO_FUNCTIONS": json.dumps(FUNCTION_KEYS)}
     world = World(env=env, command_queue_url=commands, command_dlq_url=dlq, tenant_queue_url=tenant,
                   alerts_topic_arn=topic, alerts_inbox_url=inbox)
+    world.outbox_stream.attach(aws_client("dynamodb"))
     # One KMS key for connector and vault: moto generates key material for each, which is slow.
     world.vault = create_vault(VAULT, env, connector_key)
     return world
