@@ -28,6 +28,7 @@ from components.iam_documents._common import (
     queue_arns,
     snapshot_arns,
     statement,
+    table_arns,
     vault_bucket_arns,
     vault_role_arns,
 )
@@ -88,6 +89,13 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             ],
             all_table_arns(scope),
         ),
+        statement(
+            # Lambda reads the commands table's stream (the tenant outbox) as Job status's role
+            # (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, "Execution role permissions").
+            "OutboxStream",
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            [f"{arn}/stream/*" for arn in table_arns(scope, naming.COMMANDS_TABLE, indexes=False)],
+        ),
         statement("InvokeServices", ["lambda:InvokeFunction"], function_arns(scope)),
         statement(
             # SubmitJob with tags is also authorised as batch:TagResource.
@@ -117,6 +125,7 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
                 "xray:PutTraceSegments",
                 "xray:PutTelemetryRecords",
                 "ecr:GetAuthorizationToken",
+                "dynamodb:ListStreams",
             ],
             "*",
         ),

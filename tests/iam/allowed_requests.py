@@ -185,20 +185,37 @@ def function_rows(stack: StackIam) -> Iterator[Row]:
             if stack.plan.config.options.tracing:
                 for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
                     yield row(action, "*", {}, "active tracing")
-            for queue in stack.polled_queues(region, function):
-                for action in (
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                ):
-                    yield row(action, queue, {}, "Lambda polls the event source as the function")
-                    for kms_action, key, keys, why in on_behalf(stack, region, action, queue):
+            for source in stack.polled_queues(region, function):
+                for action, resource in _polling_requests(source):
+                    yield row(action, resource, {}, "Lambda polls the event source as the function")
+                    for kms_action, key, keys, why in on_behalf(stack, region, action, resource):
                         yield row(kms_action, key, keys, why)
             for destination in stack.failure_destinations(region, function):
                 yield row("sqs:SendMessage", destination, {}, "Lambda sends failed invocations as the function")
                 for kms_action, key, keys, why in on_behalf(stack, region, "sqs:SendMessage", destination):
                     yield row(kms_action, key, keys, why)
+
+
+def _polling_requests(source_arn: str) -> list[tuple[str, str]]:
+    """What an event source mapping calls as the function's role: an SQS queue, or a DynamoDB stream
+    (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, "Execution role permissions")."""
+    if ":dynamodb:" in source_arn:
+        return [
+            *(
+                (action, source_arn)
+                for action in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator")
+            ),
+            ("dynamodb:ListStreams", "*"),
+        ]
+    return [
+        (action, source_arn)
+        for action in (
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:ChangeMessageVisibility",
+            "sqs:GetQueueAttributes",
+        )
+    ]
 
 
 def vault_rows(stack: StackIam) -> Iterator[Row]:
