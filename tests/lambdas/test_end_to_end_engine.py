@@ -52,13 +52,16 @@ class BatchJobSession:
 
     def __init__(self, ebs: FakeEbs):
         self.ebs = ebs
+        # A real session underneath, so the engine's per-job operation counters hook its events as in Batch.
+        self._session = boto3.Session(region_name=REGION)
+        self.events = self._session.events
 
     def client(self, service: str, **_: Any) -> Any:
         if service == "ebs":
             return self.ebs
         if service == "lambda":
             return CatalogLambda()
-        return boto3.client(service, region_name=REGION)
+        return self._session.client(service, region_name=REGION)
 
 
 @dataclasses.dataclass
