@@ -28,6 +28,19 @@ def vault(aws):
 
 
 @pytest.fixture
+def environ(vault):
+    """The engine job's environment for `vault`, as its Batch job definition sets it."""
+    return {
+        "ELASTIO_VAULT_NAME": vault.name,
+        "ELASTIO_VAULT_BUCKET": vault.bucket.bucket,
+        "ELASTIO_INDEX_TABLE": vault.index.table_name,
+        "ELASTIO_TABLE_JOBS": JOBS_TABLE,
+        "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
+        "ELASTIO_ENGINE_PACK_BYTES": str(256 * 1024),
+    }
+
+
+@pytest.fixture
 def job(aws):
     return JobRecord(aws.client("dynamodb"), JOBS_TABLE, "job-1", interval_seconds=0)
 

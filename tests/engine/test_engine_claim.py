@@ -13,18 +13,6 @@ FIRST, SECOND = "11111111-aaaa-bbbb-cccc-000000000001", "22222222-aaaa-bbbb-cccc
 
 
 @pytest.fixture
-def environ(vault):
-    return {
-        "ELASTIO_VAULT_NAME": vault.name,
-        "ELASTIO_VAULT_BUCKET": vault.bucket.bucket,
-        "ELASTIO_INDEX_TABLE": vault.index.table_name,
-        "ELASTIO_TABLE_JOBS": JOBS_TABLE,
-        "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
-        "ELASTIO_ENGINE_PACK_BYTES": str(256 * 1024),
-    }
-
-
-@pytest.fixture
 def registered(monkeypatch):
     calls = []
     monkeypatch.setattr("engine.cli.lambda_register", lambda client, name: calls.append)

@@ -12,18 +12,6 @@ SNAPSHOT = "snap-0123456789abcdef0"
 
 
 @pytest.fixture
-def environ(vault):
-    return {
-        "ELASTIO_VAULT_NAME": vault.name,
-        "ELASTIO_VAULT_BUCKET": vault.bucket.bucket,
-        "ELASTIO_INDEX_TABLE": vault.index.table_name,
-        "ELASTIO_TABLE_JOBS": JOBS_TABLE,
-        "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
-        "ELASTIO_ENGINE_PACK_BYTES": str(256 * 1024),
-    }
-
-
-@pytest.fixture
 def backed_up(aws, environ, tmp_path, monkeypatch):
     """A recovery point made through the CLI (the Catalog call goes to a recording `register`)."""
     registered = []
