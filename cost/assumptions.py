@@ -23,8 +23,6 @@ class Assumptions:
     # Dedup index item: DynamoDB bills 100 bytes of overhead per item, plus ~150 bytes of attributes
     # (64-character hash, pack key, offset, length, raw length, epoch).
     index_item_bytes: float = 250.0
-    # A lookup is an eventually consistent read of an item under 4 KB: half a read request unit.
-    index_read_units_per_lookup: float = 0.5
     # Compaction rewrites a pack once its live share falls below this; packs then hold on average
     # (1 + t) / 2 live data, and each rewrite copies the live part.
     compaction_live_threshold: float = 0.5

@@ -269,7 +269,8 @@ def elastio_usage_lines(
         ops.index_writes_per_new_chunk * flow.new_chunk_gb_per_day * ops.chunks_per_gb
         + ops.index_writes_per_moved_chunk * moved_chunks
     )
-    lookups = month * flow.changed_block_gb_per_day * ops.chunks_per_gb * ops.index_read_units_per_chunk_read
+    lookups_per_changed_gb = ops.index_lookups_per_changed_gb * ops.index_read_units_per_chunk_read
+    lookups = month * flow.changed_block_gb_per_day * lookups_per_changed_gb
     lines += [
         line(
             "dynamodb.storage",
@@ -472,7 +473,7 @@ def first_backup_lines(
     ops = operation_counts(a)
     stored = protected / profile.reduction
     writes = protected / profile.dedup_factor * ops.chunks_per_gb  # added now; the delete is years away
-    lookups = protected * ops.chunks_per_gb * ops.index_read_units_per_chunk_read
+    lookups = protected * ops.index_lookups_per_changed_gb * ops.index_read_units_per_chunk_read  # every block is read
     puts = stored * ops.packs_per_stored_gb + math.ceil(protected / a.volume_gb) * ops.s3_puts_per_job
     throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
     job_hours = protected / throughput_gb_h

@@ -1,6 +1,8 @@
 """Unit tests of the usage formulas: each line of the vault and of the baselines."""
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -19,6 +21,8 @@ from tests.cost.graphs import stack_records
 
 PRICES = default_table()
 A = Assumptions()
+# The engine's measured operation counts (benchmarks/calibrate_engine.py), read here apart from the model.
+CALIBRATION = json.loads((Path(__file__).resolve().parents[2] / "cost" / "engine_calibration.json").read_text())
 GENERAL = get_profile("general")
 
 
@@ -108,7 +112,7 @@ def test_bucket_key_cuts_kms_requests_a_hundredfold():
 
 def test_index_items_follow_unique_chunks():
     flow = data_flow(Workload(), GENERAL, A)
-    items = flow.unique_chunk_gb * 1024 * 1024 / A.chunk_avg_kib
+    items = flow.unique_chunk_gb * CALIBRATION["perNewGb"]["indexItemsWrittenByBackup"]
     assert lines_by_resource()["Dedup index storage"].quantity == pytest.approx(items * 250 / 2**30)
 
 
@@ -119,7 +123,9 @@ def test_index_pitr_only_when_the_tables_have_it():
 
 def test_index_lookups_read_every_chunk_of_the_changed_blocks():
     flow = data_flow(Workload(), GENERAL, A)
-    expected = A.days_per_month * flow.changed_block_gb_per_day * 16384 * 0.5 / 1e6
+    measured = CALIBRATION["perChangedBlockGb"]  # what the engine looks up, in consistent reads of 1 unit
+    lookups = measured["indexItemsLookedUp"] * measured["indexReadUnitsPerItem"]
+    expected = A.days_per_month * flow.changed_block_gb_per_day * lookups / 1e6
     assert lines_by_resource()["Dedup index lookups"].quantity == pytest.approx(expected)
 
 
