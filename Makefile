@@ -12,7 +12,7 @@ demo: $(RUNTIME_STAMP)
 	$(PY) -m preview --stack example
 
 # The whole test suite (what .ci/run calls), on two worker processes (the machines have 2 cores; each worker
-# plans its own session graphs, which costs ~20% more CPU and saves ~35% of the wall time).
+# plans its own session graphs: 235 s of CPU in all instead of 190 s, spread over both cores).
 test: $(DEV_STAMP)
 	$(PY) -m pytest -n 2
 
