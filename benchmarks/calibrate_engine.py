@@ -33,7 +33,9 @@ from engine.jobs import JobRecord  # noqa: E402
 from engine.packs import VaultBucket  # noqa: E402
 from engine.sources import EbsSnapshotSource  # noqa: E402
 from engine.vault import Vault  # noqa: E402
+from engine.vaultconfig import VaultKey  # noqa: E402
 from tests.fakes.ebs import BLOCK_SIZE, FakeEbs  # noqa: E402
+from tests.fakes.kms import FakeKms  # noqa: E402
 
 MIB, GIB = 1024 * 1024, 1024**3
 OUTPUT = ROOT / "cost" / "engine_calibration.json"
@@ -80,7 +82,7 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
         if block.count(0) != len(block):
             volume.write(index, block)
     s3, db = CountingS3(), CountingDynamoDB()
-    vault = Vault("calibration", VaultBucket(s3, "calibration"), ChunkIndex(db, "index"))
+    vault = Vault("calibration", VaultBucket(s3, "calibration"), ChunkIndex(db, "index"), VaultKey(FakeKms(), "key"))
     settings, job = EngineSettings(), JobRecord(None, None, "calibration")
     totals: Counter[str] = Counter()
 

@@ -31,7 +31,9 @@ from engine.jobs import JobRecord  # noqa: E402
 from engine.packs import VaultBucket  # noqa: E402
 from engine.sources import EbsSnapshotSource  # noqa: E402
 from engine.vault import Vault  # noqa: E402
+from engine.vaultconfig import VaultKey  # noqa: E402
 from tests.fakes.ebs import BLOCK_SIZE, FakeEbs  # noqa: E402
+from tests.fakes.kms import FakeKms  # noqa: E402
 
 MIB = 1024 * 1024
 # Per-call latencies (seconds), typical within a region: EBS direct GetSnapshotBlock is the slow one.
@@ -123,7 +125,12 @@ def backup_seconds(data: bytes, settings: EngineSettings, latency: bool = True) 
         if block.count(0) != len(block):
             volume.write(index, block)
     snapshot = ebs.take_snapshot(volume)
-    vault = Vault("bench", VaultBucket(SlowS3(s3_latency), "bench"), ChunkIndex(SlowDynamoDB(db_latency), "idx"))
+    vault = Vault(
+        "bench",
+        VaultBucket(SlowS3(s3_latency), "bench"),
+        ChunkIndex(SlowDynamoDB(db_latency), "idx"),
+        VaultKey(FakeKms(), "bench-key"),
+    )
     job = JobRecord(None, None, "bench")
     began = time.perf_counter()
     source = EbsSnapshotSource(EbsDirect(ebs), snapshot)

@@ -36,6 +36,7 @@ from engine.restore import EbsSnapshotSink, FileSink, RestoreError, restore_tags
 from engine.scan import run_scan
 from engine.sources import EbsSnapshotSource, ImageFileSource, SourceError
 from engine.vault import RecoveryPointNotFound, Vault
+from engine.vaultconfig import VaultConfigError, VaultKey
 
 EXIT_FAILED, EXIT_CORRUPT, EXIT_NOT_CLAIMED = 1, 3, 4
 # The engine calls S3, DynamoDB and EBS from several threads (16 EBS reads, 8 index writes, uploads at once);
@@ -54,6 +55,7 @@ KNOWN_ERRORS = (
     LockLost,
     LeaseLapsed,
     PackFormatError,
+    VaultConfigError,
 )
 
 
@@ -118,6 +120,7 @@ def _vault(env: EngineEnvironment, session) -> Vault:
         env.vault_name,
         VaultBucket(session.client("s3", config=POOL), env.bucket, env.kms_key_arn),
         ChunkIndex(session.client("dynamodb", config=POOL), env.index_table),
+        VaultKey(session.client("kms"), env.kms_key_arn) if env.kms_key_arn else None,
     )
 
 

@@ -12,7 +12,7 @@ from functools import cached_property
 from engine.index import ChunkIndex
 from engine.manifest import Manifest, manifest_key
 from engine.packs import MissingObjectError, VaultBucket
-from engine.vaultconfig import PLAIN, VaultConfig, load_or_create
+from engine.vaultconfig import PLAIN, VaultConfig, VaultKey, load_or_create
 
 LEASE_PREFIX = "staging/"
 # Time rules shared by backups (which stop themselves) and compaction (which relies on that), engine/README.md.
@@ -57,11 +57,12 @@ class Vault:
     name: str
     bucket: VaultBucket
     index: ChunkIndex
+    key: VaultKey | None = None  # the vault key, for the vault secret; needed unless config/vault.json is version 1
 
     @cached_property
     def config(self) -> VaultConfig:
         """Chunk-id scheme and secret (engine/vaultconfig.py), written by the first job in the vault."""
-        return load_or_create(self.bucket)
+        return load_or_create(self.bucket, self.key)
 
     @property
     def chunk_key(self) -> bytes | None:

@@ -1,17 +1,29 @@
 """The vault's own configuration object (`config/vault.json`): its chunk-id scheme and its secret.
 
+The secret is a 256-bit KMS data key of the vault key (GenerateDataKey), made by the vault's first job and
+stored only as the CiphertextBlob KMS returns; every later job asks KMS to Decrypt it. A symmetric KMS key
+cannot compute MACs itself, and changing its key spec would replace the key, so the key wraps a secret the
+engine keys BLAKE2b with. Both calls carry an encryption context naming the vault's bucket and the purpose
+(`secret_context`): KMS binds the ciphertext to it (a copy in another vault's bucket does not decrypt), and
+the task role may use the vault key directly only with that context (components/vault_documents.py: the
+identity policy and the key policy each require `kms:EncryptionContext:<key>`; every other use of the key
+goes through S3 or DynamoDB, `kms:ViaService`).
+
 Written once, by the first job that finds it missing, with a conditional PUT (`If-None-Match: *`, S3
-conditional writes): two first jobs racing agree on the winner's object. It holds a 256-bit secret from the
-operating system's CSPRNG and is stored, like every object of the vault, with SSE-KMS under the vault's key,
-so only a principal that may decrypt with that key (the vault's task role, through S3) can read it. A
-symmetric KMS key cannot compute MACs itself, and changing its key spec would replace the key; KMS
-GenerateDataKey would be the other source of the secret, but the task role may use the vault key only
-through S3 and DynamoDB (`kms:ViaService`), and SSE-KMS already encrypts the object under that key.
+conditional writes, https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html): of two
+first jobs racing, one PUT succeeds and the other fails (412 PreconditionFailed, or 409
+ConditionalRequestConflict while the first is in flight); the loser discards its own data key, reads the
+winner's object and decrypts that, so the vault has one secret.
 
 From the secret come, by keyed BLAKE2b with distinct personalisations, the key of chunk ids (so whoever reads
 the index or a manifest cannot test whether known content is in the vault) and the key of manifest MACs
 (so an edited manifest is refused). A vault that already held packs when this object was first written keeps
 plain BLAKE2b-256 chunk ids (`chunkIds: "blake2b-256"`), or it could no longer dedup against what it stores.
+
+Forms (docs/CONTRACT.md, "Vault bucket layout"): version 2 holds `secret.ciphertextBlob` (form
+`kms-data-key`); version 1, written by engines before this one, holds the secret itself (form `plain`,
+protected only by the object's SSE-KMS). Version 1 objects are read as they are: their chunk ids and MAC key
+must not change.
 """
 
 from __future__ import annotations
@@ -19,7 +31,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import secrets
+import time
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -30,10 +42,40 @@ from engine.packs import PACK_PREFIX, MissingObjectError, VaultBucket
 CONFIG_KEY = "config/vault.json"
 KEYED = "keyed-blake2b-256"
 PLAIN = "blake2b-256"  # vaults that held packs before this object existed
+SECRET_BYTES = 32
+KMS_DATA_KEY = "kms-data-key"  # version 2: the CiphertextBlob of a GenerateDataKey under the vault key
+PLAIN_SECRET = "plain"  # version 1: the secret itself, under the object's SSE-KMS only
+SECRET_PURPOSE = "vault-secret"
+KEY_VARIABLE = "ELASTIO_VAULT_KMS_KEY_ARN"  # engine/config.py reads it; named in errors
 
 
 class VaultConfigError(ValueError):
     pass
+
+
+def secret_context(bucket: str) -> dict[str, str]:
+    """The encryption context of the vault secret: which vault (its bucket, unique across accounts) and what
+    for. The IAM conditions on the task role's direct use of the key name these pairs."""
+    return {"elastio-vault-bucket": bucket, "elastio-purpose": SECRET_PURPOSE}
+
+
+class VaultKey:
+    """The vault's KMS key as the engine uses it directly: to make the vault secret and to decrypt it."""
+
+    def __init__(self, kms, key_arn: str):
+        self._kms = kms
+        self.key_arn = key_arn
+
+    def new_data_key(self, context: dict[str, str]) -> tuple[bytes, bytes]:
+        """(plaintext, CiphertextBlob) of a fresh 256-bit data key."""
+        answer = self._kms.generate_data_key(
+            KeyId=self.key_arn, NumberOfBytes=SECRET_BYTES, EncryptionContext=context
+        )
+        return answer["Plaintext"], answer["CiphertextBlob"]
+
+    def decrypt(self, blob: bytes, context: dict[str, str]) -> bytes:
+        # KeyId: KMS refuses a ciphertext of any other key instead of using whichever key it names.
+        return self._kms.decrypt(KeyId=self.key_arn, CiphertextBlob=blob, EncryptionContext=context)["Plaintext"]
 
 
 def _derive(secret: bytes, purpose: bytes) -> bytes:
@@ -44,6 +86,7 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 class VaultConfig:
     chunk_ids: str
     secret: bytes
+    secret_form: str = KMS_DATA_KEY
 
     @cached_property
     def chunk_key(self) -> bytes | None:
@@ -54,35 +97,89 @@ class VaultConfig:
     def manifest_key(self) -> bytes:
         return _derive(self.secret, b"elastio-manifest")
 
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {"version": 1, "chunkIds": self.chunk_ids, "secret": base64.b64encode(self.secret).decode()}
-        ).encode()
 
-    @classmethod
-    def from_json(cls, raw: bytes, source: str) -> VaultConfig:
+def config_document(chunk_ids: str, blob: bytes, context: dict[str, str]) -> bytes:
+    """Version 2. The context is recorded for whoever decrypts the secret by hand (a break-glass restore);
+    the engine decrypts with the context of the bucket it runs in, never with the recorded one."""
+    secret = {"form": KMS_DATA_KEY, "ciphertextBlob": base64.b64encode(blob).decode(), "encryptionContext": context}
+    return json.dumps({"version": 2, "chunkIds": chunk_ids, "secret": secret}).encode()
+
+
+def _refusal(source: str, error: ClientError, context: dict[str, str]) -> VaultConfigError:
+    code = error.response.get("Error", {}).get("Code", "")
+    operation = error.operation_name
+    if code == "AccessDeniedException":
+        return VaultConfigError(
+            f"{source}: KMS {operation} on the vault key was refused: the vault's task role needs "
+            f"kms:{operation} on the vault key with encryption context {context} (its identity policy and the "
+            "key policy grant it since the vault secret came from KMS); run `pulumi up` with this version"
+        )
+    return VaultConfigError(
+        f"{source}: the vault secret does not decrypt under the vault key with encryption context {context} "
+        f"({code}): the object was edited or copied from another vault; restore its previous version"
+    )
+
+
+def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str]) -> VaultConfig:
+    try:
+        document = json.loads(raw)
+        chunk_ids, version, secret = document["chunkIds"], document.get("version", 1), document["secret"]
+        if version == 1:
+            config = VaultConfig(chunk_ids, base64.b64decode(secret, validate=True), PLAIN_SECRET)
+        elif version == 2 and secret["form"] == KMS_DATA_KEY:
+            blob = base64.b64decode(secret["ciphertextBlob"], validate=True)
+            config = None
+        else:
+            raise ValueError(f"unknown version {version!r} or secret form")
+    except (ValueError, KeyError, TypeError) as error:
+        raise VaultConfigError(f"{source}: not a readable vault configuration ({error})") from error
+    if config is None:
+        if key is None:
+            raise VaultConfigError(
+                f"{KEY_VARIABLE} is not set; {source} holds the vault secret encrypted under the vault key, "
+                "which the engine decrypts with KMS. The vault's job definitions set it; export it for a manual run"
+            )
         try:
-            document = json.loads(raw)
-            config = cls(document["chunkIds"], base64.b64decode(document["secret"], validate=True))
-        except (ValueError, KeyError, TypeError) as error:
-            raise VaultConfigError(f"{source}: not a readable vault configuration ({error})") from error
-        if config.chunk_ids not in (KEYED, PLAIN) or len(config.secret) != 32:
-            raise VaultConfigError(f"{source}: unknown chunk-id scheme {config.chunk_ids!r} or a bad secret")
-        return config
+            config = VaultConfig(chunk_ids, key.decrypt(blob, context), KMS_DATA_KEY)
+        except ClientError as error:
+            raise _refusal(source, error, context) from error
+    if config.chunk_ids not in (KEYED, PLAIN) or len(config.secret) != SECRET_BYTES:
+        raise VaultConfigError(f"{source}: unknown chunk-id scheme {config.chunk_ids!r} or a bad secret")
+    return config
 
 
-def load_or_create(bucket: VaultBucket) -> VaultConfig:
+def load_or_create(bucket: VaultBucket, key: VaultKey | None, attempts: int = 5) -> VaultConfig:
     source = f"s3://{bucket.bucket}/{CONFIG_KEY}"
-    try:
-        return VaultConfig.from_json(bucket.get(CONFIG_KEY), source)
-    except MissingObjectError:
-        pass
-    scheme = PLAIN if bucket.holds_any(PACK_PREFIX) else KEYED
-    candidate = VaultConfig(scheme, secrets.token_bytes(32))
-    try:
-        bucket.put_if_absent(CONFIG_KEY, candidate.to_json(), "application/json")
-    except ClientError as error:
-        if error.response["Error"]["Code"] not in ("PreconditionFailed", "ConditionalRequestConflict"):
-            raise
-        return VaultConfig.from_json(bucket.get(CONFIG_KEY), source)  # another job wrote it first
-    return candidate
+    context = secret_context(bucket.bucket)
+    candidate: tuple[str, bytes, bytes] | None = None
+    for attempt in range(attempts):
+        try:
+            return _parse(bucket.get(CONFIG_KEY), source, key, context)
+        except MissingObjectError:
+            pass
+        if key is None:
+            raise VaultConfigError(
+                f"{KEY_VARIABLE} is not set; the vault's first job makes the vault secret with KMS "
+                f"GenerateDataKey on the vault key (nothing was written to {source}). The vault's job "
+                "definitions set it; export it for a manual run"
+            )
+        if candidate is None:
+            scheme = PLAIN if bucket.holds_any(PACK_PREFIX) else KEYED
+            try:
+                candidate = (scheme, *key.new_data_key(context))
+            except ClientError as error:
+                raise _refusal(source, error, context) from error
+        scheme, secret, blob = candidate
+        try:
+            bucket.put_if_absent(CONFIG_KEY, config_document(scheme, blob, context), "application/json")
+            return VaultConfig(scheme, secret, KMS_DATA_KEY)
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code == "ConditionalRequestConflict":  # 409: another first job's PUT is in flight; S3 says retry
+                time.sleep(0.2 * 2**attempt)
+            elif code != "PreconditionFailed":  # 412: another first job wrote it: its secret is the vault's
+                raise
+    raise VaultConfigError(
+        f"{source}: neither written nor readable after {attempts} attempts while other jobs wrote it; "
+        "run the job again"
+    )

@@ -33,6 +33,7 @@ def environ(vault):
     return {
         "ELASTIO_VAULT_NAME": vault.name,
         "ELASTIO_VAULT_BUCKET": vault.bucket.bucket,
+        "ELASTIO_VAULT_KMS_KEY_ARN": vault.key.key_arn,
         "ELASTIO_INDEX_TABLE": vault.index.table_name,
         "ELASTIO_TABLE_JOBS": JOBS_TABLE,
         "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",

@@ -7,6 +7,7 @@ from engine.chunking import ChunkerSettings
 from engine.index import ChunkIndex
 from engine.packs import VaultBucket
 from engine.vault import Vault
+from engine.vaultconfig import VaultKey
 
 REGION = "us-east-1"
 JOBS_TABLE = "elastio-jobs"
@@ -37,7 +38,9 @@ def create_vault(session, name: str, object_lock_days: int | None = None) -> Vau
         KeySchema=[{"AttributeName": "chunkHash", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "chunkHash", "AttributeType": "S"}],
     )
-    return Vault(name, VaultBucket(s3, bucket), ChunkIndex(db, table))
+    kms = session.client("kms")
+    key = kms.create_key(Description=f"{name} vault key")["KeyMetadata"]["Arn"]  # a symmetric key, as deployed
+    return Vault(name, VaultBucket(s3, bucket), ChunkIndex(db, table), VaultKey(kms, key))
 
 
 class Registered(list):
