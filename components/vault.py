@@ -118,7 +118,9 @@ class Vault(pulumi.ComponentResource):
             enable_key_rotation=True,
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=Output.all(account_id, task_role.arn).apply(
-                lambda v: _json(vault_documents.key_policy(v[0], region, v[1]))
+                lambda v: _json(
+                    vault_documents.key_policy(v[0], region, v[1], naming.vault_bucket_name(vault, v[0], region))
+                )
             ),
             tags=tags,
             opts=keep(

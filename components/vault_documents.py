@@ -92,6 +92,29 @@ def _via(service: str, region: str) -> dict:
     return {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}}
 
 
+# The vault secret's encryption context (engine/vaultconfig.py `secret_context`, docs/CONTRACT.md "Vault bucket
+# layout"): the only context the task role may use the vault key with directly. The engine image does not
+# ship components/, so both sides spell it; tests/iam sends the engine's own context against these documents.
+SECRET_CONTEXT_BUCKET = "elastio-vault-bucket"
+SECRET_CONTEXT_PURPOSE = "elastio-purpose"
+SECRET_PURPOSE = "vault-secret"
+
+
+def bucket_name_of(bucket_arn: str) -> str:
+    return bucket_arn.split(":::", 1)[1]
+
+
+def _vault_secret_context(bucket_name: str) -> dict[str, str]:
+    """Condition keys of a KMS request carrying the vault secret's encryption context
+    (kms:EncryptionContext:<key>, https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html).
+    A request must carry both pairs; KMS binds a ciphertext to its whole context, so a data key of S3 or
+    DynamoDB (whose contexts name other keys) never decrypts with this one."""
+    return {
+        f"kms:EncryptionContext:{SECRET_CONTEXT_BUCKET}": bucket_name,
+        f"kms:EncryptionContext:{SECRET_CONTEXT_PURPOSE}": SECRET_PURPOSE,
+    }
+
+
 def snapshot_arns(region: str) -> list[str]:
     # EBS snapshot ARNs have no account field: arn:aws:ec2:<region>::snapshot/<id>.
     return [f"arn:{PARTITION}:ec2:{region}::snapshot/*"]
@@ -162,6 +185,14 @@ def task_role_policy(scope: VaultScope) -> dict:
             _via("s3", scope.region),
         ),
         statement("VaultKeyViaDynamoDB", VAULT_KEY_USE, [scope.key_arn], _via("dynamodb", scope.region)),
+        statement(
+            # Directly, for one thing: the vault secret (keys of chunk ids and manifest MACs), made once with
+            # GenerateDataKey and decrypted by every later job (engine/vaultconfig.py).
+            "VaultSecret",
+            VAULT_KEY_USE,
+            [scope.key_arn],
+            {"StringEquals": _vault_secret_context(bucket_name_of(scope.bucket_arn))},
+        ),
         statement("DedupIndex", ENGINE_INDEX_ACTIONS, [scope.index_table_arn]),
         statement("JobProgress", ENGINE_JOB_ACTIONS, [scope.jobs_table_arn]),
         # The compact job finds the expired points of its vault through the index, then deletes those items
@@ -232,10 +263,10 @@ def execution_role_policy(log_group_arn: str, images: list[str]) -> dict:
 
 # --- resource policies -----------------------------------------------------------------------------------
 
-def key_policy(account_id: str, region: str, task_role_arn: str) -> dict:
+def key_policy(account_id: str, region: str, task_role_arn: str, bucket_name: str) -> dict:
     """The account administers the key (so IAM policies, bounded by the permissions boundary, decide who else
     may use it: a key that only named roles may manage is lost when they are); the task role uses it through
-    S3 and DynamoDB only."""
+    S3 and DynamoDB, and directly only with the vault secret's encryption context of `bucket_name`."""
     return document(
         {
             "Sid": "AccountAdministers",
@@ -256,6 +287,14 @@ def key_policy(account_id: str, region: str, task_role_arn: str) -> dict:
                     "kms:CallerAccount": account_id,
                 }
             },
+        },
+        {
+            "Sid": "VaultTaskVaultSecret",
+            "Effect": "Allow",
+            "Principal": {"AWS": task_role_arn},
+            "Action": VAULT_KEY_USE,
+            "Resource": "*",
+            "Condition": {"StringEquals": {**_vault_secret_context(bucket_name), "kms:CallerAccount": account_id}},
         },
         # Restores write snapshots encrypted with this key through the EBS direct APIs and create volumes from
         # them: EC2 uses the key on the task role's behalf.

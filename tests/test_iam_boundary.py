@@ -16,6 +16,7 @@ from components import iam_documents as docs
 from components import naming
 from components import vault_documents as vault
 from components.constants import JOB_VAULT_TAG_KEY, SUPPORTED_REGIONS
+from engine.vaultconfig import secret_context
 from tests.components.test_connector_documents import SCOPE as CONNECTOR
 from tests.components.test_vault_documents import LOG_GROUP_ARN, PRIVATE_IMAGE, TASK_ROLE_ARN
 from tests.components.test_vault_documents import SCOPE as VAULT
@@ -42,7 +43,14 @@ def function_role(service: str) -> tuple[str, dict]:
 
 
 TASK = (TASK_ROLE_ARN, vault.task_role_policy(VAULT))
-KEY_POLICY = vault.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)
+VAULT_BUCKET = VAULT.bucket_arn.split(":::", 1)[1]
+KEY_POLICY = vault.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN, VAULT_BUCKET)
+# A direct KMS request with the vault secret's encryption context (engine/vaultconfig.py).
+SECRET = {
+    **{f"kms:EncryptionContext:{k}": v for k, v in secret_context(VAULT_BUCKET).items()},
+    "kms:EncryptionContextKeys": list(secret_context(VAULT_BUCKET)),
+    "kms:CallerAccount": ACCOUNT,
+}
 
 # (who, action, resource, context, key policy of the resource when it is a KMS key)
 BLOCKED_BEFORE = [
@@ -67,6 +75,9 @@ BLOCKED_BEFORE = [
     ("task", "kms:CreateGrant", VAULT.key_arn, {**VIA_EC2, **TAGGED_KEY, "kms:GrantIsForAWSResource": True},
      KEY_POLICY),
     ("task", "kms:CreateGrant", AWS_EBS_KEY, {**VIA_EC2, "kms:GrantIsForAWSResource": True}, None),
+    # The vault's first job makes the vault secret, every later job decrypts it: directly, not through S3.
+    ("task", "kms:GenerateDataKey", VAULT.key_arn, {**SECRET, **TAGGED_KEY}, KEY_POLICY),
+    ("task", "kms:Decrypt", VAULT.key_arn, {**SECRET, **TAGGED_KEY}, KEY_POLICY),
     # Integrity checks.
     ("integrity_checks", "sns:GetTopicAttributes", CONNECTOR.topic_arn(), {}, None),
     ("integrity_checks", "batch:DescribeJobQueues", "*", {}, None),

@@ -9,6 +9,7 @@ aws:TagKeys) are not, so they are checked too.
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
 
 import pytest
@@ -44,11 +45,16 @@ def unsupported(document: dict) -> list[tuple[str, str, str]]:
             for key in entries:
                 if key.startswith("aws:") and not key.startswith(_TAG_KEYS):
                     continue
-                generic = f"{key.split('/')[0]}/${{TagKey}}" if "/" in key else key
                 for action in (a for pattern in actions for a in _actions(pattern)):
-                    if not {key, generic} & _condition_keys(action):
+                    if not any(_template(listed).fullmatch(key) for listed in _condition_keys(action)):
                         found.append((stmt.get("Sid", ""), action, key))
     return found
+
+
+def _template(listed: str) -> re.Pattern:
+    """A listed key as a pattern: `${TagKey}`, `${EncryptionContextKey}` stand for any one name; key names are
+    case-insensitive."""
+    return re.compile(re.sub(r"\\\$\\\{[^}]+\\\}", ".+", re.escape(listed)), re.IGNORECASE)
 
 
 @pytest.mark.parametrize("name", sorted(DOCUMENTS))
@@ -61,3 +67,11 @@ def test_the_check_reports_a_key_the_action_does_not_support():
     bad = {"Statement": [{"Sid": "X", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*",
                           "Condition": {"StringLike": {"s3:prefix": "reports/*"}}}]}
     assert unsupported(bad) == [("X", "s3:GetObject", "s3:prefix")]
+
+
+def test_the_check_reads_templated_keys_per_action():
+    # kms:EncryptionContext:<key> is a key of the cryptographic operations, not of DescribeKey.
+    context = {"StringEquals": {"kms:EncryptionContext:elastio-purpose": "vault-secret"}}
+    bad = {"Statement": [{"Sid": "X", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                          "Resource": "*", "Condition": context}]}
+    assert unsupported(bad) == [("X", "kms:DescribeKey", "kms:EncryptionContext:elastio-purpose")]

@@ -55,7 +55,12 @@ def test_the_opt_in_tag_grants_mount_and_restore_nothing_on_the_volume():
 VAULT_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/vault-key"
 CUSTOMER_KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/customer-key"
 # A key policy that delegates to IAM, as the vault keys' and most customer keys' do.
-DELEGATING = vault.key_policy(ACCOUNT, REGION, f"arn:aws:iam::{ACCOUNT}:role/ElastioVault-primary-euw1-task")
+DELEGATING = vault.key_policy(
+    ACCOUNT,
+    REGION,
+    f"arn:aws:iam::{ACCOUNT}:role/ElastioVault-primary-euw1-task",
+    f"elastio-primary-{ACCOUNT}-{REGION}",
+)
 VIA_EC2 = {"kms:ViaService": f"ec2.{REGION}.amazonaws.com", "kms:CallerAccount": ACCOUNT}
 
 

@@ -14,7 +14,7 @@ from tests.components.aws_calls import ROOT, actions_in, allows
 from tests.components.test_connector_documents import allowed
 from tests.components.test_vault_documents import SCOPE, SETTINGS
 
-ENGINE_SERVICES = ("s3", "dynamodb", "lambda", "ebs", "ec2")
+ENGINE_SERVICES = ("s3", "dynamodb", "lambda", "ebs", "ec2", "kms")
 # Listed actions no boto3 call in engine/ names: HeadObject returns the object-lock retain-until date only
 # with GetObjectRetention, and CreateVolume's TagSpecifications are authorised as CreateTags.
 NOT_IN_SOURCE = {"s3:GetObjectRetention", "ec2:CreateTags"}
@@ -50,6 +50,10 @@ def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
         },
         "ec2:CreateVolume": [volume, snapshot],
         "ec2:CreateTags": [volume],
+        # Directly, not through S3: the vault secret's data key, made once and decrypted by every later job,
+        # always with the secret's encryption context (engine/vaultconfig.py).
+        "kms:GenerateDataKey": [scope.key_arn],
+        "kms:Decrypt": [scope.key_arn],
     }
 
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 
 from components import vault_documents as docs
+from engine.vaultconfig import secret_context
+from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import findings, raw_issues
 
 ACCOUNT = "111122223333"
 REGION = "eu-west-1"
-BUCKET_ARN = f"arn:aws:s3:::elastio-primary-{ACCOUNT}-{REGION}"
+BUCKET = f"elastio-primary-{ACCOUNT}-{REGION}"
+BUCKET_ARN = f"arn:aws:s3:::{BUCKET}"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TASK_ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ElastioVault-primary-euw1-task"
 LOG_GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/elastio/vaults/primary"
@@ -95,12 +98,18 @@ def test_task_may_not_delete_the_bucket_or_tables():
     assert not actions & destructive
 
 
-def test_task_uses_keys_only_through_s3_dynamodb_and_ec2_of_its_region():
-    # EC2 for the EBS direct APIs and CreateVolume on encrypted snapshots (restores, encrypted sources).
+def test_task_uses_keys_only_through_s3_dynamodb_and_ec2_of_its_region_or_for_the_vault_secret():
+    # EC2 for the EBS direct APIs and CreateVolume on encrypted snapshots (restores, encrypted sources); directly
+    # only with the vault secret's encryption context (test_the_task_role_uses_the_vault_key_directly_...).
+    services = [f"{s}.{REGION}.amazonaws.com" for s in ("s3", "dynamodb", "ec2")]
     for stmt in IDENTITY_POLICIES["task"]["Statement"]:
         if any(a.startswith("kms:") for a in _actions(stmt)):
-            via = stmt["Condition"]["StringEquals"]["kms:ViaService"]
-            assert via in (f"{s}.{REGION}.amazonaws.com" for s in ("s3", "dynamodb", "ec2"))
+            conditions = stmt["Condition"]["StringEquals"]
+            if "kms:ViaService" in conditions:
+                assert conditions["kms:ViaService"] in services
+            else:
+                context = {k.removeprefix("kms:EncryptionContext:"): v for k, v in conditions.items()}
+                assert context == secret_context(BUCKET) and _resources(stmt) == [KEY_ARN]
 
 
 def test_task_ebs_actions_are_regional_and_tag_conditioned():
@@ -167,12 +176,12 @@ def test_roles_trust_only_this_accounts_ecs_tasks():
 # --- resource policies -----------------------------------------------------------------------------------
 
 def test_key_policy_has_no_wildcard_principal():
-    for stmt in docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)["Statement"]:
+    for stmt in docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN, BUCKET)["Statement"]:
         assert stmt["Principal"]["AWS"] != "*"
 
 
 def test_key_policy_lets_the_task_role_use_the_key_only_via_s3_and_dynamodb_of_its_account():
-    statements = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)["Statement"]
+    statements = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN, BUCKET)["Statement"]
     use = next(s for s in statements if s["Sid"] == "VaultTaskUsesKey")
     assert use["Principal"] == {"AWS": TASK_ROLE_ARN}
     assert not any(a in use["Action"] for a in ("kms:*", "kms:ScheduleKeyDeletion", "kms:PutKeyPolicy"))
@@ -182,8 +191,30 @@ def test_key_policy_lets_the_task_role_use_the_key_only_via_s3_and_dynamodb_of_i
     ]
 
 
+def _direct(action: str, context: dict[str, str]) -> Request:
+    """A KMS request the task role makes itself (no kms:ViaService) with this encryption context."""
+    keys = {f"kms:EncryptionContext:{k}": v for k, v in context.items()}
+    keys |= {"kms:EncryptionContextKeys": list(context), "kms:CallerAccount": ACCOUNT}
+    return Request(TASK_ROLE_ARN, action, KEY_ARN, keys)
+
+
+@pytest.mark.parametrize("action", ["kms:GenerateDataKey", "kms:Decrypt"])
+def test_the_task_role_uses_the_vault_key_directly_for_the_vault_secret_only(action):
+    key_policy = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN, BUCKET)
+    identity = [docs.task_role_policy(SCOPE)]
+
+    def allowed(context):
+        return is_allowed(_direct(action, context), identity, key_policy=key_policy)
+
+    assert allowed(secret_context(BUCKET))
+    assert not allowed({})
+    assert not allowed({"aws:s3:arn": f"{BUCKET_ARN}/packs/0001.pack"})  # an object's data key: S3's to decrypt
+    assert not allowed(secret_context(f"elastio-other-{ACCOUNT}-{REGION}"))
+    assert not allowed({**secret_context(BUCKET), "elastio-purpose": "something-else"})
+
+
 def test_key_is_administered_by_the_account_root_only():
-    statements = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN)["Statement"]
+    statements = docs.key_policy(ACCOUNT, REGION, TASK_ROLE_ARN, BUCKET)["Statement"]
     admin = next(s for s in statements if s["Action"] == "kms:*")
     assert admin["Principal"] == {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
 

@@ -21,6 +21,7 @@ from components.config import image_in_region
 from components.constants import LOCAL_BACKUP_TAG_KEY, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from components.vault_documents import INTEGRITY_REPORTS_PREFIX, ecr_repository_arn
 from engine.restore import restore_tags
+from engine.vaultconfig import secret_context
 from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
 from tests.components.test_engine_permissions import calls as engine_calls
 from tests.components.test_function_permissions import calls as function_calls
@@ -112,12 +113,25 @@ def function_request_keys(scope, function: str, action: str, resource: str) -> d
     return {}
 
 
+def encryption_context_keys(context: dict[str, str]) -> dict[str, object]:
+    """What a KMS request with this encryption context carries: one kms:EncryptionContext:<key> per pair and
+    the list of keys (https://docs.aws.amazon.com/kms/latest/developerguide/conditions-kms.html)."""
+    return {f"kms:EncryptionContext:{k}": v for k, v in context.items()} | {"kms:EncryptionContextKeys": tuple(context)}
+
+
+def bucket_name(bucket_arn: str) -> str:
+    return bucket_arn.split(":::", 1)[1]
+
+
 def engine_request_keys(scope, action: str, resource: str) -> dict[str, object]:
-    """Condition keys an engine call carries (read off engine/restore.py and the snapshot it reads)."""
+    """Condition keys an engine call carries (read off engine/restore.py, engine/vaultconfig.py and the
+    snapshot it reads)."""
     written = restore_tags(scope.vault_name, "rp-1")  # the tags a restore puts on its snapshot and volume
     readable = {ENGINE_READABLE_TAG["Key"]: ENGINE_READABLE_TAG["Value"]}  # set by Background jobs
     if action == "s3:PutObject":
         return sse_kms_headers(scope.key_arn)
+    if action in ("kms:GenerateDataKey", "kms:Decrypt"):  # the vault secret, the only direct use of the key
+        return encryption_context_keys(secret_context(bucket_name(scope.bucket_arn)))
     if action == "ebs:StartSnapshot":
         return _request_tags(written)
     if action in ("ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"):

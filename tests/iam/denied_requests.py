@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 from components import naming
 from components.constants import LOCAL_BACKUP_TAG_KEY
-from tests.iam.allowed_requests import ADMINISTRATOR, ECS_TASKS, LAMBDA, Row
+from engine.vaultconfig import secret_context
+from tests.iam.allowed_requests import ADMINISTRATOR, ECS_TASKS, LAMBDA, Row, bucket_name, encryption_context_keys
 from tests.iam.evaluator import Decision, Principal, decide
 from tests.iam.stack import StackIam
 from tests.parliament_known import (
@@ -264,12 +265,37 @@ def bounded_role_rows(stack: StackIam) -> Iterator[tuple[Row, None]]:
                     "a grant through EC2 that is not for an AWS resource",
                     confirms=KMS_GRANTS_ONLY_FOR_AWS_RESOURCES,
                 )
+        for vault in vaults:
+            # The task role uses its key directly only for the vault secret (engine/vaultconfig.py).
+            task = stack.roles[vault.task_role_arn]
+            who = f"vault {vault.name}@{region} task"
+            s3_object = {"kms:EncryptionContext:aws:s3:arn": f"{vault.bucket_arn}/packs/0001.pack"}
+            for keys, why in (
+                ({}, "decrypt anything under the vault key, outside S3 and DynamoDB"),
+                (
+                    encryption_context_keys(s3_object),
+                    "decrypt an object's data key itself (S3 does that, for the bucket's readers only)",
+                ),
+                (
+                    encryption_context_keys(secret_context("elastio-someone-elses-bucket")),
+                    "the secret of a bucket that is not its vault's",
+                ),
+            ):
+                for action in ("kms:Decrypt", "kms:GenerateDataKey"):
+                    yield Row(who, task, stack.request(action, vault.key_arn, keys), why), None
         if len(vaults) > 1:  # vaults are isolated namespaces: one vault's code never reads another's data
             first, second = vaults[0], vaults[1]
             other = stack.roles[second.task_role_arn]
 
             def other_row(action, resource, keys=None, why="", who=f"vault {second.name}@{region} task", role=other):
                 return Row(who, role, stack.request(action, resource, keys), why), None
+
+            yield other_row(
+                "kms:Decrypt",
+                first.key_arn,
+                encryption_context_keys(secret_context(bucket_name(first.bucket_arn))),
+                "read another vault's secret (its chunk ids and manifest MACs)",
+            )
 
             yield other_row("s3:GetObject", f"{first.bucket_arn}/packs/0001.pack", {}, "read another vault's packs")
             yield other_row(
