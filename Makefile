@@ -20,13 +20,15 @@ lint: $(DEV_STAMP)
 	$(PY) -m ruff check .
 
 # Speed figures (printed, not asserted): the offline plan of 11 regions x 4 vaults, the engine's throughput
-# (CPU only, and a whole backup against EBS/S3/DynamoDB fakes with per-call latency).
+# (CPU only, and a whole backup against EBS/S3/DynamoDB fakes with per-call latency); the cost target of
+# issue 14 (vault side against its storage floor).
 bench: $(DEV_STAMP)
 	$(PY) benchmarks/plan_benchmark.py
 	$(PY) benchmarks/engine_throughput.py
 	$(PY) benchmarks/engine_io_throughput.py
 	$(PY) benchmarks/engine_memory.py
 	$(PY) benchmarks/calibrate_engine.py
+	$(PY) benchmarks/cost_targets.py
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
