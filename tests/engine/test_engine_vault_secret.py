@@ -6,6 +6,7 @@ import base64
 import json
 import secrets
 
+import botocore.awsrequest
 import pytest
 from botocore.exceptions import ClientError
 from engine_world import volume_bytes
@@ -161,4 +162,19 @@ def test_a_first_job_without_the_vault_key_names_the_variable_and_stores_nothing
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
     assert "ELASTIO_VAULT_KMS_KEY_ARN is not set" in err
+    assert not vault.bucket.exists(CONFIG_KEY)
+
+
+def test_a_first_job_the_key_refuses_says_which_grant_is_missing_and_stores_nothing(aws, vault):
+    kms = aws.client("kms")
+
+    def refuse(**_):  # what KMS answers a role without the grant (before this version's `pulumi up`)
+        error = {"Error": {"Code": "AccessDeniedException", "Message": "not authorized to perform kms:GenerateDataKey"}}
+        return botocore.awsrequest.AWSResponse("https://kms", 400, {}, None), error
+
+    kms.meta.events.register("before-call.kms.GenerateDataKey", refuse)
+    job = another_job(aws, vault, kms=kms)
+
+    with pytest.raises(VaultConfigError, match=r"kms:GenerateDataKey on the vault key with encryption context"):
+        job.config  # noqa: B018
     assert not vault.bucket.exists(CONFIG_KEY)
