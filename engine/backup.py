@@ -3,21 +3,24 @@
 Order of writes, so an interruption never leaves a visible half recovery point and never loses data:
 1. a lease in `staging/` (pins the parent manifest; tells compaction a backup began at this time), renewed
    with every progress write;
-2. packs, each followed by its index entries (an entry never points at bytes not yet stored);
+2. packs, then an index blob naming their chunks (`index/b-*.idx`, also every BLOB_EVERY_PACKS packs: an
+   entry never points at bytes not yet stored);
 3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog: retried when the outcome
    is unknown (the Catalog's register is idempotent), and the manifest is deleted only when the Catalog
    refused the point, never when it may have registered it;
 4. the lease is dropped.
-Reuse writes nothing unless compaction condemned the chunk: then the backup revives it (a conditional
-write that loses to a deletion, and then the chunk is stored again). A backup whose lease was not renewed
+Reuse writes nothing. The index and the newest GC generation are loaded once, after the lease: a chunk whose
+only copies are in packs compaction condemned is never reused, it is stored again (so there is no race with
+its deletion to lose). A backup whose lease was not renewed
 in time, or that has run longer than MAX_BACKUP_SECONDS, stops before writing its manifest: compaction
 treats such a lease as gone (engine/README.md, "Why compaction is safe").
-A rerun of an interrupted backup finds the chunks it already stored in the index, so it resumes in effect.
+A rerun of an interrupted backup finds the chunks its index blobs named, so it resumes in effect.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +28,8 @@ from dataclasses import dataclass, field
 
 from engine.catalog import CatalogError, CatalogRejected, Register
 from engine.chunking import Chunk, ChunkerSettings, Codec, split
+from engine.gcstate import read_state
+from engine.index import BLOB_EVERY_PACKS, IndexEntry, IndexView
 from engine.jobs import JobRecord, utc_now_iso
 from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
 from engine.packs import DEFAULT_PACK_BYTES, PackWriter
@@ -166,6 +171,33 @@ class LeaseKeeper:
         self._vault.drop_lease(self._job_id)
 
 
+class _BlobWriter:
+    """Collects the entries of stored packs; writes them as an index blob every BLOB_EVERY_PACKS packs and at
+    the end (before the manifest)."""
+
+    def __init__(self, vault: Vault):
+        self._vault = vault
+        self._entries: list[IndexEntry] = []
+        self._packs = 0
+        self._lock = threading.Lock()
+
+    def add(self, entries: list[IndexEntry]) -> None:  # on the upload thread, after the pack is stored
+        with self._lock:
+            self._entries.extend(entries)
+            self._packs += 1
+            if self._packs >= BLOB_EVERY_PACKS:
+                self._write()
+
+    def flush(self) -> None:
+        with self._lock:
+            self._write()
+
+    def _write(self) -> None:
+        if self._entries:
+            self._vault.index.write_blob(self._entries)
+        self._entries, self._packs = [], 0
+
+
 def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> Manifest | None:
     if not request.parent_recovery_point_id:
         return None
@@ -213,7 +245,9 @@ def run_backup(
     try:
         job.running()
         parent = _usable_parent(vault, request, settings)
-        result = _store(vault, source, request, settings, job, parent, clock)
+        # After the lease: a compaction whose generation is published later waits for this backup (rule D).
+        with vault.index.load(read_state(vault.bucket).condemned) as view:
+            result = _store(vault, source, request, settings, job, parent, view)
         lease.check()
         vault.bucket.put(result.manifest_key, vault.manifest_bytes(result.manifest), "application/json")
         try:
@@ -243,7 +277,7 @@ def _store(
     settings: EngineSettings,
     job: JobRecord,
     parent: Manifest | None,
-    clock: Callable[[], float],
+    view: IndexView,
 ) -> BackupResult:
     seg = settings.segment_bytes
     to_read, to_copy = plan_segments(source, parent, seg)
@@ -264,7 +298,8 @@ def _store(
     result.segments_copied = len(to_copy)
 
     codec = Codec(settings.chunker.zstd_level)
-    writer = PackWriter(vault.bucket, vault.index, settings.pack_bytes, epoch=lambda: int(clock()))
+    stored = _BlobWriter(vault)
+    writer = PackWriter(vault.bucket, settings.pack_bytes, on_stored=stored.add)
     known: set[bytes] = set()  # chunks this backup already stored or secured
     bytes_total = sum(segment_length(i, seg, source.volume_bytes) for i in to_read)
     bytes_done = 0
@@ -275,7 +310,7 @@ def _store(
     def look_up() -> None:
         """Start the window's lookup (100 keys a call) and settle the previous one: lookups overlap chunking."""
         digests = [c.digest for _, chunks in window for c in chunks if c.digest not in known]
-        looking_up.append((list(window), lookups.submit(vault.index.lookup, digests)))
+        looking_up.append((list(window), lookups.submit(view.usable, digests)))
         window.clear()
         if len(looking_up) > 1:
             settle(*looking_up.pop(0))
@@ -290,9 +325,7 @@ def _store(
                 if chunk.digest in known:
                     result.chunks_reused += 1
                     continue
-                entry = found.get(chunk.digest)
-                # Reuse is free unless compaction condemned the chunk; reviving it then races its deletion.
-                if entry is not None and (entry.condemned_at is None or vault.index.revive(entry)):
+                if chunk.digest in found:  # a copy outside condemned packs: reuse writes nothing
                     result.chunks_reused += 1
                 else:
                     frame = codec.compress(chunk.data)
@@ -322,10 +355,12 @@ def _store(
         while looking_up:
             settle(*looking_up.pop(0))
         writer.flush()
+        stored.flush()
     except BaseException:
-        # Packs already sealed finish uploading (with their index entries), so a rerun reuses them.
+        # Packs already sealed finish uploading and are indexed, so a rerun reuses them.
         with contextlib.suppress(Exception):
             writer.drain()
+            stored.flush()
         raise
     finally:
         lookups.shutdown(wait=True)

@@ -39,7 +39,7 @@ from engine.vault import RecoveryPointNotFound, Vault
 from engine.vaultconfig import VaultConfigError, VaultKey
 
 EXIT_FAILED, EXIT_CORRUPT, EXIT_NOT_CLAIMED = 1, 3, 4
-# The engine calls S3, DynamoDB and EBS from several threads (16 EBS reads, 8 index writes, uploads at once);
+# The engine calls S3 and EBS from several threads (16 EBS reads, uploads at once);
 # botocore keeps 10 connections per client by default and would reconnect for the rest.
 POOL = Config(max_pool_connections=32)
 KNOWN_ERRORS = (
@@ -116,10 +116,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _vault(env: EngineEnvironment, session) -> Vault:
+    bucket = VaultBucket(session.client("s3", config=POOL), env.bucket, env.kms_key_arn)
     return Vault(
         env.vault_name,
-        VaultBucket(session.client("s3", config=POOL), env.bucket, env.kms_key_arn),
-        ChunkIndex(session.client("dynamodb", config=POOL), env.index_table),
+        bucket,
+        ChunkIndex(bucket, session.client("dynamodb"), env.index_table),
         VaultKey(session.client("kms"), env.kms_key_arn) if env.kms_key_arn else None,
     )
 

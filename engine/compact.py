@@ -1,31 +1,33 @@
-"""The `compact` job: expire manifests, then collect chunks no manifest references, in two phases.
+"""The `compact` job: expire manifests, then collect packs no manifest needs, in two phases.
 
 The argument for why this never deletes a chunk a recovery point needs is in engine/README.md ("Why
 compaction is safe"); the rules it relies on, in the order a run applies them:
 1. One compaction per vault at a time (engine/lock.py), renewed before every destructive step.
-2. Leases are read, then expired manifests are chosen: an expired manifest that an active lease pins (a
-   running backup copies from it), or that object lock retains, is kept.
+2. Leases are read (rule D uses these), then expired manifests are chosen: an expired manifest that an
+   active lease pins (a running backup copies from it), or that object lock retains, is kept.
 3. Mark: every manifest in the bucket except those about to be deleted. Liveness comes from manifests only;
-   the index is never a reason to delete, and a live chunk the index lacks is a reported inconsistency.
+   the index is never a reason to delete.
 4. The chosen manifests are deleted (leases are read again first: one pinned meanwhile is kept).
-5. Condemn: index entries of unmarked chunks get `condemnedAt = now` (phase one); marked ones lose it.
-6. Sweep (phase two): a pack is collected only when every unmarked chunk it lists is deletable: its entry
-   was condemned at least `grace_seconds` ago and no active lease began before it was condemned (or, with no
-   entry, the pack itself is that old). Dead entries are deleted on the condition that they are still
-   condemned with the same stamp (a backup that reused one revived it, and then the pack stays); live chunks
-   are verified, copied into a new pack and their entries moved; only then is the old pack deleted.
-Packs are read for their own chunk list (packs.py), so a pack's contents never come from the index alone.
-A pack without a list (written before lists existed) or with a damaged one is never deleted.
+5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
+   the index does not know is read for its own chunk list and indexed again.
+6. Condemn (phase one): a pack whose live share is below `rewrite_below` is condemned in this run's GC
+   generation (engine/gcstate.py); a condemned pack that holds a chunk of a manifest deleted in step 4 is
+   condemned again, from this generation. Backups never reuse chunks of condemned packs.
+7. Sweep (phase two): a condemned pack is collected when rule D allows its stamp: its live chunks (read from
+   the pack's own chunk list, verified) are copied into a new pack; the merged index blob is written and the
+   generation published; only then are the merged blobs and the collected packs deleted.
+A pack without a chunk list (written before lists existed) or with a damaged one is never collected.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from engine.chunking import Codec, chunk_digest
-from engine.index import IndexEntry
+from engine.gcstate import GcGenerations, GcState
+from engine.index import ChunkIndex, IndexEntry
 from engine.jobs import JobRecord
 from engine.lock import CompactionBusy, CompactionLock, LockLost
 from engine.packs import (
@@ -33,7 +35,6 @@ from engine.packs import (
     PACK_PREFIX,
     PackedChunk,
     PackFormatError,
-    PackInfo,
     PackWriter,
     read_chunk_list,
 )
@@ -44,7 +45,13 @@ __all__ = ["CompactionBusy", "CompactionReport", "CompactionSettings", "LockLost
 
 @dataclass(frozen=True)
 class CompactionSettings:
-    rewrite_below: float = 0.5  # rewrite a pack when less than this share of its chunk bytes is live
+    # Condemn (and later rewrite) a pack only when less than this share of its chunk bytes is live: mostly
+    # dead. Copying live chunks costs GETs, PUTs and a day of noncurrent versions; a partly dead pack costs
+    # only its dead bytes. kopia rewrites the contents of packs under 60% of the pack size ("short packs",
+    # repo/maintenance/content_rewrite.go); restic's prune tolerates 5% unused data in the repository
+    # (--max-unused, default 5%) and repacks the rest. We sit between: S3 requests and copies cost more than
+    # the dead bytes of a pack that is still 20% live (cost/assumptions.py prices it).
+    rewrite_below: float = 0.2
     # Longer than the longest backup (kopia's full safety waits 24 h and two GC cycles): a chunk a backup
     # looked up before it was condemned is referenced by that backup's manifest before the grace ends.
     grace_seconds: int = MAX_BACKUP_SECONDS + 2 * 3600
@@ -59,7 +66,8 @@ class CompactionReport:
     manifests_pinned: list[str] = field(default_factory=list)  # a running backup copies from them
     manifests_unregistered: list[str] = field(default_factory=list)  # the Catalog never had them: expired too
     leases_removed: int = 0  # of backups that stopped long ago without dropping them
-    chunks_condemned: int = 0
+    packs_condemned: int = 0  # newly, in this run's generation
+    chunks_condemned: int = 0  # unreferenced chunks in those packs
     chunks_deleted: int = 0
     chunks_moved: int = 0
     packs_rewritten: int = 0
@@ -67,7 +75,9 @@ class CompactionReport:
     packs_retained: int = 0
     packs_waiting: int = 0  # hold unreferenced chunks still inside their grace period
     packs_without_chunk_list: int = 0
-    live_chunks_not_indexed: int = 0
+    live_chunks_not_indexed: int = 0  # in no pack's chunk list and no index blob: reported
+    packs_not_indexed: int = 0  # found in no index blob: indexed again from their chunk lists
+    generation: int = 0
     bytes_reclaimed: int = 0
     recovery_points_forgotten: int = 0
     problems: list[str] = field(default_factory=list)
@@ -79,6 +89,7 @@ class CompactionReport:
             "manifestsPinned": len(self.manifests_pinned),
             "manifestsUnregistered": len(self.manifests_unregistered),
             "leasesRemoved": self.leases_removed,
+            "packsCondemned": self.packs_condemned,
             "chunksCondemned": self.chunks_condemned,
             "chunksDeleted": self.chunks_deleted,
             "chunksMoved": self.chunks_moved,
@@ -88,6 +99,8 @@ class CompactionReport:
             "packsWaiting": self.packs_waiting,
             "packsWithoutChunkList": self.packs_without_chunk_list,
             "liveChunksNotIndexed": self.live_chunks_not_indexed,
+            "packsNotIndexed": self.packs_not_indexed,
+            "generation": self.generation,
             "bytesReclaimed": self.bytes_reclaimed,
             "recoveryPointsForgotten": self.recovery_points_forgotten,
             "problems": self.problems[:20],
@@ -136,8 +149,9 @@ def _pins(leases: list[Lease]) -> set[str]:
 
 def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionLock) -> CompactionReport:
     report = CompactionReport()
-    # Rule 2: leases first, then what may be deleted.
-    pinned = _pins(vault.active_leases(clock()))
+    # Rule 2: leases first (rule D counts every backup that was active before the mark), then the choice.
+    leases = vault.active_leases(clock())
+    pinned = _pins(leases)
     to_delete = []
     for key in sorted(expired):
         if not vault.bucket.exists(key):
@@ -160,8 +174,8 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
             live |= digests
     freed -= live
 
-    # Rule 4: delete the chosen manifests; one a backup pinned since rule 2 stays (its chunks are safe anyway:
-    # their stamps below are later than that backup's start, so rule D waits for it).
+    # Rule 4: delete the chosen manifests; one a backup pinned since rule 2 stays (its chunks are in `freed`,
+    # so their packs are condemned afresh below, after that backup began: rule D waits for it).
     lock.renew()
     pinned = _pins(vault.active_leases(clock()))
     for key in to_delete:
@@ -171,34 +185,23 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
         vault.bucket.delete(key)
         report.manifests_expired.append(key)
 
-    # Rule 5: stamp what is unmarked, from now (after the deletions), and clear the stamp of marked chunks. A
-    # chunk a deleted manifest referenced is stamped afresh even if an earlier run condemned it: its stamp
-    # must be later than the last moment any manifest could be read for it.
-    condemned_at = int(clock())
-    entries: dict[bytes, IndexEntry] = {}
-    for entry in vault.index.scan():
-        if entry.digest in live:
-            if entry.condemned_at is not None:
-                vault.index.revive(entry)
-                entry = replace(entry, condemned_at=None)
-        elif entry.condemned_at is None:
-            report.chunks_condemned += vault.index.condemn(entry, condemned_at)
-            # Condemned just now (or changed meanwhile, which is no better): not deletable in this run.
-            entry = replace(entry, condemned_at=condemned_at)
-        elif entry.digest in freed:
-            vault.index.restamp(entry, condemned_at)
-            entry = replace(entry, condemned_at=condemned_at)
-        entries[entry.digest] = entry
-
-    # Rule 6: sweep, pack by pack.
-    leases = vault.active_leases(clock())
-    rule = DeletionRule(int(clock()), settings.grace_seconds, min((lease.started_at for lease in leases), default=None))
-    sweeper = _Sweeper(vault, settings, report, entries, live, rule, lock, condemned_at)
-    packs = list(vault.bucket.list(PACK_PREFIX))
-    for pack in packs:
-        sweeper.consider(pack)
-    sweeper.finish()
-    _report_unindexed(live, entries, report)
+    # Rule 5: the index blobs, then the packs (a pack a listed blob names was stored before the blob).
+    generations = GcGenerations(vault.bucket, vault.index.dynamodb, vault.index.table_name)
+    previous = generations.current()
+    state = GcState(previous.generation + 1, {}, dict(previous.stamps))
+    report.generation = state.generation
+    view = vault.index.load(previous.condemned, problems=report.problems)
+    try:
+        sweeper = _Sweeper(vault, settings, report, live, freed, lock, previous, state)
+        rule = DeletionRule(
+            int(clock()), settings.grace_seconds, min((lease.started_at for lease in leases), default=None)
+        )
+        sweeper.view = view
+        sweeper.run(view, rule)
+        # Rules 6 and 7: the merged index and the generation are published before anything is deleted.
+        sweeper.finish(view, generations, clock)
+    finally:
+        view.close()
     # A lease not renewed for the grace period belongs to a backup that stopped (F1): it protects nothing.
     for lease in vault.leases():
         if clock() - lease.heartbeat_at > settings.grace_seconds:
@@ -207,94 +210,137 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
     return report
 
 
-def _report_unindexed(live: set[bytes], entries: dict[bytes, IndexEntry], report) -> None:
-    """Live chunks the index does not know: an inconsistency to report and repair, never a reason to delete."""
-    missing = [d for d in live if d not in entries]
-    report.live_chunks_not_indexed = len(missing)
-    if missing:
-        report.problems.append(
-            f"{len(missing)} chunk(s) referenced by live manifests have no index entry (e.g. {missing[0].hex()}): "
-            "the index disagrees with the manifests; nothing was deleted because of it. Run "
-            "`python -m engine rebuild-index` to index them again from the packs"
-        )
+MERGE_PART_ENTRIES = 1_000_000  # ~49 MB per merged blob: a job streams them, none is huge
 
 
 class _Sweeper:
-    """Phase two of one run: collects packs whose unreferenced chunks are all past their grace."""
+    """One run's phases over the packs: condemn, collect what rule D allows, publish, then delete."""
 
-    def __init__(self, vault, settings, report, entries, live, rule: DeletionRule, lock, condemned_at):
+    def __init__(self, vault, settings, report, live, freed, lock, previous: GcState, state: GcState):
         self.vault, self.settings, self.report = vault, settings, report
-        self.entries, self.live, self.rule, self.lock = entries, live, rule, lock
+        self.live, self.freed, self.lock = live, freed, lock
+        self.previous, self.state = previous, state
         self.codec = Codec()
-        self.moved_from: dict[bytes, tuple[str, IndexEntry | None]] = {}
-        self.emptied: list[tuple[PackInfo, list[PackedChunk]]] = []
-        self.writer = PackWriter(
-            vault.bucket, vault.index, settings.pack_bytes, epoch=lambda: condemned_at, on_stored=self._index_copies
-        )
+        self.collect: list[tuple[str, int]] = []  # packs to delete once the merged index is published
+        self.unindexed: list[IndexEntry] = []  # copies of packs no index blob named
+        self.new_entries: list[IndexEntry] = []
+        self.seen_live: set[bytes] = set()
+        self.existing: set[str] = set()
+        self.view = None
+        self.writer = PackWriter(vault.bucket, settings.pack_bytes, on_stored=self.new_entries.extend)
 
-    def consider(self, pack: PackInfo) -> None:
-        report = self.report
-        try:
-            chunks = read_chunk_list(self.vault.bucket, pack.key, pack.size)
-        except PackFormatError as error:
-            report.problems.append(f"{error}; the pack is kept")
+    def run(self, view, rule: DeletionRule) -> None:
+        packs = {info.key: info for info in self.vault.bucket.list(PACK_PREFIX)}
+        self.existing = set(packs)
+        indexed = set()
+        for key, entries in view.by_pack():
+            if key in packs:
+                indexed.add(key)
+                self._consider(key, packs[key].size, entries, rule)
+        for key, info in packs.items():
+            if key in indexed:
+                continue
+            try:
+                chunks = read_chunk_list(self.vault.bucket, key, info.size)
+            except PackFormatError as error:
+                self.report.problems.append(f"{error}; the pack is kept")
+                continue
+            if chunks is None:
+                self.report.packs_without_chunk_list += 1  # what it holds is unknown: never collected
+                continue
+            # Not in any index blob (an interrupted backup, a lost blob): indexed again from its own list.
+            entries = [IndexEntry(c.digest, key, c.offset, c.length, c.raw_length) for c in chunks]
+            self.report.packs_not_indexed += 1
+            self.unindexed.extend(entries)
+            self._consider(key, info.size, entries, rule)
+        self.writer.flush()
+        missing = len(self.live - self.seen_live)
+        self.report.live_chunks_not_indexed = missing
+        if missing:
+            self.report.problems.append(
+                f"{missing} chunk(s) referenced by live manifests are in no index blob and no pack's chunk list "
+                "(lost, or in packs written before chunk lists): nothing was deleted because of it; "
+                "`python -m engine scan` names the recovery points affected"
+            )
+        if self.report.packs_not_indexed:
+            self.report.problems.append(
+                f"{self.report.packs_not_indexed} pack(s) were in no index blob: indexed again from their own "
+                "chunk lists (an interrupted backup, or lost index blobs); nothing was deleted because of it"
+            )
+
+    def _live(self, key: str, digests: list[bytes]) -> set[bytes]:
+        """The live chunks a condemned pack must keep: those without a usable copy in another pack that exists
+        (a backup that saw the pack condemned stored them again; that copy is the one to keep)."""
+        live = [d for d in digests if d in self.live]
+        return set(live) - self.view.elsewhere(live, key, self.existing)
+
+    def _consider(self, key: str, size: int, entries: list[IndexEntry], rule: DeletionRule) -> None:
+        report, state = self.report, self.state
+        since = self.previous.condemned.get(key)
+        self.seen_live.update(e.digest for e in entries if e.digest in self.live)
+        live = self._live(key, [e.digest for e in entries]) if since is not None else self.live
+        total = sum(e.length for e in entries)
+        live_bytes = sum(e.length for e in entries if e.digest in live)
+        holds_freed = any(e.digest in self.freed for e in entries)
+        if total and live_bytes / total >= self.settings.rewrite_below:
+            return  # not (or no longer) mostly dead: not condemned; a later condemnation starts afresh
+        if since is None:
+            state.condemned[key] = state.generation
+            report.packs_condemned += 1
+            report.chunks_condemned += sum(e.digest not in self.live for e in entries)
             return
-        if chunks is None:
-            report.packs_without_chunk_list += 1  # it may hold chunks the index forgot: never collected
-            return
-        live = [c for c in chunks if c.digest in self.live]
-        dead = [c for c in chunks if c.digest not in self.live]
-        frame_bytes = sum(c.length for c in chunks)
-        if not dead or (frame_bytes and sum(c.length for c in live) / frame_bytes >= self.settings.rewrite_below):
-            return
-        dead_entries, waiting = [], False
-        for chunk in dead:
-            entry = self.entries.get(chunk.digest)
-            if entry is None:
-                # Unindexed (an interrupted backup, a damaged index): index it as condemned from now, so
-                # rule D counts from a moment after anything could have referenced it.
-                entry = IndexEntry(
-                    chunk.digest, pack.key, chunk.offset, chunk.length, chunk.raw_length, self.rule.now, self.rule.now
-                )
-                self.vault.index.add_if_absent(entry)
-                self.entries[chunk.digest] = entry
-                waiting = True
-            elif entry.pack_key == pack.key:
-                if entry.condemned_at is None or not self.rule.allows(entry.condemned_at):
-                    waiting = True
-                dead_entries.append(entry)
-            # else: the index points at another copy; this one is unreachable
-        if waiting:
+        stamp = self.previous.stamps.get(since)
+        if holds_freed or stamp is None:
+            # A manifest holding one of its chunks was deleted only now, or its generation was never stamped:
+            # condemned again from this generation (invariant S).
+            state.condemned[key] = state.generation
             report.packs_waiting += 1
             return
-        if self.vault.bucket.is_retained(pack.key):
-            report.packs_retained += 1
+        if not rule.allows(stamp):
+            state.condemned[key] = since
+            report.packs_waiting += 1
             return
-        frames = self._verified_frames(pack, live)
-        if frames is None:
+        if not self._copy_live(key, size):
+            state.condemned[key] = since  # kept: retained, corrupt or unreadable; a later run decides again
             return
-        self.lock.renew()
-        for entry in dead_entries:
-            if not self.vault.index.delete_condemned(entry):
-                # A backup revived it: it is referenced again, so this pack stays (a later run decides again).
-                report.packs_waiting += 1
-                return
-            report.chunks_deleted += 1
-        for chunk in live:
-            entry = self.entries.get(chunk.digest)
-            if entry is not None and entry.pack_key != pack.key:
-                continue  # indexed in another pack already
-            if chunk.digest not in self.moved_from:
-                self.moved_from[chunk.digest] = (pack.key, entry)
-                self.writer.add(chunk.digest, frames[chunk.digest], chunk.raw_length)
-        report.packs_rewritten += bool(live)
-        self.emptied.append((pack, live))
+        self.collect.append((key, size))
 
-    def _verified_frames(self, pack: PackInfo, live: list[PackedChunk]) -> dict[bytes, bytes] | None:
+    def _copy_live(self, key: str, size: int) -> bool:
+        """Copy the pack's live chunks (from its own chunk list, verified) into new packs."""
+        report = self.report
+        try:
+            chunks = read_chunk_list(self.vault.bucket, key, size)
+        except PackFormatError as error:
+            report.problems.append(f"{error}; the pack is kept")
+            return False
+        if chunks is None:
+            report.packs_without_chunk_list += 1
+            return False
+        if any(c.digest in self.freed for c in chunks):
+            self.state.condemned[key] = self.state.generation  # the index missed it; the pack says so
+            report.packs_waiting += 1
+            return False
+        if self.vault.bucket.is_retained(key):
+            report.packs_retained += 1
+            return False
+        keep = self._live(key, [c.digest for c in chunks])
+        live = [c for c in chunks if c.digest in keep]
+        frames = self._verified_frames(key, live)
+        if frames is None:
+            return False
+        self.seen_live.update(c.digest for c in chunks if c.digest in self.live)
+        for chunk in live:
+            self.writer.add(chunk.digest, frames[chunk.digest], chunk.raw_length)
+        report.chunks_moved += len(live)
+        report.chunks_deleted += sum(c.digest not in self.live for c in chunks)
+        report.packs_rewritten += bool(live)
+        return True
+
+    def _verified_frames(self, key: str, live: list[PackedChunk]) -> dict[bytes, bytes] | None:
         if not live:
             return {}
         start, end = live[0].offset, max(c.offset + c.length for c in live)
-        blob = self.vault.bucket.get(pack.key, (start, end - start))
+        blob = self.vault.bucket.get(key, (start, end - start))
         frames = {}
         for chunk in live:
             frame = blob[chunk.offset - start : chunk.offset - start + chunk.length]
@@ -303,32 +349,41 @@ class _Sweeper:
             except Exception:
                 ok = False
             if not ok:
-                self.report.problems.append(f"{pack.key}: live chunk {chunk.digest.hex()} is corrupt; pack kept")
+                self.report.problems.append(f"{key}: live chunk {chunk.digest.hex()} is corrupt; pack kept")
                 return None
             frames[chunk.digest] = frame
         return frames
 
-    def _index_copies(self, new_entries: list[IndexEntry]) -> None:
-        for new in new_entries:
-            old_pack, old_entry = self.moved_from[new.digest]
-            if old_entry is not None:
-                moved = self.vault.index.repoint(old_entry, new.pack_key, new.offset, new.length)
-            else:
-                moved = self.vault.index.add_if_absent(new)  # a live chunk the index had lost: indexed again
-            self.report.chunks_moved += moved
-
-    def finish(self) -> None:
-        self.writer.flush()
+    def finish(self, view, generations: GcGenerations, clock) -> None:
+        index: ChunkIndex = self.vault.index
+        going = {key for key, _ in self.collect}
         self.lock.renew()
-        for pack, live in self.emptied:
-            still_needed = [
-                c.digest
-                for c in live
-                if (current := self.vault.index.get(c.digest)) is None or current.pack_key == pack.key
-            ]
-            if still_needed:
-                continue  # an entry was not moved (a race lost): the pack stays for a later run
-            self.vault.bucket.delete(pack.key)
-            self.report.packs_deleted.append(pack.key)
-            self.report.bytes_reclaimed += pack.size
+        # The merged index: every copy of the packs that stay (bad flags kept), those found unindexed, and the
+        # copies just written. Stored before any blob or pack is deleted, so a reader always finds a copy.
+        part: list[IndexEntry] = []
+        merged = []
+
+        def add(entry: IndexEntry) -> None:
+            part.append(entry)
+            if len(part) >= MERGE_PART_ENTRIES:
+                merged.append(index.write_blob(part, "m"))
+                part.clear()
+
+        for key, entries in view.by_pack():
+            if key in self.existing and key not in going:
+                for entry in entries:
+                    add(entry)
+        for entry in (*self.unindexed, *self.new_entries):
+            if entry.pack_key not in going:
+                add(entry)
+        if part:
+            merged.append(index.write_blob(part, "m"))
+        generations.publish(self.state, clock)
+        self.lock.renew()
+        for key in view.blobs:
+            index.bucket.delete(key)
+        for key, size in self.collect:
+            self.vault.bucket.delete(key)
+            self.report.packs_deleted.append(key)
+            self.report.bytes_reclaimed += size
         self.report.bytes_reclaimed -= self.writer.bytes_written

@@ -1,212 +1,294 @@
-"""The vault's dedup index (one DynamoDB table per vault): chunk hash -> where its compressed bytes live.
+"""The vault's dedup index, held in S3 as immutable index blobs (as kopia and restic keep theirs).
 
-Item layout (docs/CONTRACT.md): `chunkHash` (hex BLAKE2b-256), `packKey`, `offset`, `length` (compressed),
-`rawLength`, `epoch` (unix seconds when a backup stored the chunk), and `condemnedAt` while garbage
-collection considers the chunk unreferenced (engine/compact.py). The index is a cache of where chunks are:
-which chunks are live follows from the manifests, and the packs list their own chunks, so a lost or wrong
-index entry costs a re-upload or a `rebuild-index`, never a deletion.
+Where chunks are: `index/<name>.idx` objects, each a sorted list of chunk copies (digest -> pack key, offset,
+compressed length, raw length, flags). A backup writes one after its packs are stored and before its manifest
+(and one every `BLOB_EVERY_PACKS` packs, so a rerun reuses what an interrupted run stored); compaction and
+`rebuild-index` merge them into fewer blobs and delete the ones they merged; scan repair writes a blob that
+flags copies as bad. No per-chunk request ever goes to DynamoDB: the vault's table keeps small state only
+(the compaction lock, engine/lock.py; the GC generation, engine/gcstate.py).
 
-Every change that races a backup is conditional on the entry: compaction deletes an entry only if it is still
-condemned with the same stamp and in the same pack; a backup that reuses a condemned entry revives it on the
-condition that the stamp is unchanged. Exactly one of the two wins and the loser adapts.
+A job loads the blobs it needs once, after writing its lease, into an `IndexView`: a SQLite file in the task's
+ephemeral storage (`ELASTIO_ENGINE_WORK_DIR`, else the temp directory), so memory stays flat whatever the
+vault's size (SQLite keeps a bounded page cache; on disk ~100 bytes per chunk copy, 27 GB for 270 M chunks).
 
-Items whose key starts with `#` are not chunks but the vault's small GC state (the compaction lock).
+The index is a cache of where chunks are. Which chunks are live follows from the manifests only, and packs
+list their own chunks (packs.py): a lost, stale or deleted index blob costs a re-upload (a backup stores
+what it cannot find) or a `rebuild-index`, never a deletion (engine/README.md, "Why compaction is safe").
+
+Blob layout (little-endian; docs/CONTRACT.md): b"ELIDX001" | u32 pack count | per pack: u16 length, UTF-8
+key | u32 entry count | entries sorted by digest, each [32-byte digest, u32 pack number, u32 offset, u32
+length, u32 raw length, u8 flags (1 = bad: lost or corrupt, never reused)] | u32 CRC-32 of all before.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import sqlite3
+import struct
+import tempfile
+import uuid
+import zlib
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
-from botocore.exceptions import ClientError
+from engine.packs import IndexEntry, MissingObjectError, VaultBucket
 
-BATCH_GET_LIMIT = 100
-WRITE_CONCURRENCY = 8
-STATE_KEY_PREFIX = "#"  # never the start of a hex digest
+INDEX_PREFIX = "index/"
+INDEX_SUFFIX = ".idx"
+BLOB_MAGIC = b"ELIDX001"
+ENTRY = struct.Struct("<32sIIIIB")
+FLAG_BAD = 1
+# A backup writes its blob every this many packs (2 GiB of 32 MiB packs) besides at its end.
+BLOB_EVERY_PACKS = 64
+STATE_KEY_PREFIX = "#"  # the table's items are small state only; their keys start with this
+WORK_DIR_ENV = "ELASTIO_ENGINE_WORK_DIR"
+LOOKUP_BATCH = 500  # SQLite's default limit of bound parameters is 999 (32766 since 3.32)
 
 
-@dataclass(frozen=True)
-class IndexEntry:
-    digest: bytes
-    pack_key: str
-    offset: int
-    length: int
-    raw_length: int
-    epoch: int
-    condemned_at: int | None = None
+class IndexFormatError(ValueError):
+    pass
 
-    def to_item(self) -> dict:
-        item = {
-            "chunkHash": {"S": self.digest.hex()},
-            "packKey": {"S": self.pack_key},
-            "offset": {"N": str(self.offset)},
-            "length": {"N": str(self.length)},
-            "rawLength": {"N": str(self.raw_length)},
-            "epoch": {"N": str(self.epoch)},
-        }
-        if self.condemned_at is not None:
-            item["condemnedAt"] = {"N": str(self.condemned_at)}
-        return item
 
-    @classmethod
-    def from_item(cls, item: dict) -> IndexEntry:
-        return cls(
-            digest=bytes.fromhex(item["chunkHash"]["S"]),
-            pack_key=item["packKey"]["S"],
-            offset=int(item["offset"]["N"]),
-            length=int(item["length"]["N"]),
-            raw_length=int(item["rawLength"]["N"]),
-            epoch=int(item["epoch"]["N"]),
-            condemned_at=int(item["condemnedAt"]["N"]) if "condemnedAt" in item else None,
+def encode_blob(entries: Iterable[IndexEntry]) -> bytes:
+    ordered = sorted(entries, key=lambda e: (e.digest, e.pack_key))
+    packs: dict[str, int] = {}
+    for entry in ordered:
+        packs.setdefault(entry.pack_key, len(packs))
+    parts = [BLOB_MAGIC, struct.pack("<I", len(packs))]
+    for key in packs:
+        raw = key.encode()
+        parts.append(struct.pack("<H", len(raw)) + raw)
+    parts.append(struct.pack("<I", len(ordered)))
+    parts.extend(
+        ENTRY.pack(e.digest, packs[e.pack_key], e.offset, e.length, e.raw_length, FLAG_BAD if e.bad else 0)
+        for e in ordered
+    )
+    body = b"".join(parts)
+    return body + struct.pack("<I", zlib.crc32(body))
+
+
+def decode_blob(blob: bytes, source: str = "index blob") -> list[IndexEntry]:
+    if len(blob) < len(BLOB_MAGIC) + 12 or blob[: len(BLOB_MAGIC)] != BLOB_MAGIC:
+        raise IndexFormatError(f"{source}: not an index blob (no {BLOB_MAGIC.decode()} header)")
+    body, (crc,) = blob[:-4], struct.unpack("<I", blob[-4:])
+    if zlib.crc32(body) != crc:
+        raise IndexFormatError(f"{source}: fails its CRC-32 check")
+    try:
+        position = len(BLOB_MAGIC)
+        (pack_count,) = struct.unpack_from("<I", body, position)
+        position += 4
+        packs = []
+        for _ in range(pack_count):
+            (length,) = struct.unpack_from("<H", body, position)
+            packs.append(body[position + 2 : position + 2 + length].decode())
+            position += 2 + length
+        (count,) = struct.unpack_from("<I", body, position)
+        position += 4
+        if position + count * ENTRY.size != len(body):
+            raise IndexFormatError(f"{source}: {count} entries do not fill the blob")
+        return [
+            IndexEntry(digest, packs[pack], offset, length, raw, bool(flags & FLAG_BAD))
+            for digest, pack, offset, length, raw, flags in ENTRY.iter_unpack(body[position:])
+        ]
+    except (struct.error, IndexError, UnicodeDecodeError) as error:
+        raise IndexFormatError(f"{source}: damaged ({error})") from error
+
+
+def blob_key(kind: str) -> str:
+    """`kind`: `b` a backup's, `m` a merge by compaction or rebuild, `x` scan repair's bad copies."""
+    return f"{INDEX_PREFIX}{kind}-{uuid.uuid4().hex}{INDEX_SUFFIX}"
+
+
+class IndexView:
+    """The index blobs a job loaded, in a SQLite file on local disk, and the packs condemned when it loaded.
+
+    `usable` answers reuse: a copy that is neither bad nor in a condemned pack (a backup never reuses a
+    condemned chunk; it stores it again). `locate` answers reads: any copy not flagged bad, a copy outside a
+    condemned pack first."""
+
+    def __init__(self, condemned: Iterable[str] = (), work_dir: str | None = None):
+        self._dir = tempfile.mkdtemp(prefix="elastio-index-", dir=work_dir or os.environ.get(WORK_DIR_ENV))
+        self._db = sqlite3.connect(os.path.join(self._dir, "index.sqlite"), check_same_thread=False)
+        self._db.executescript(
+            """
+            PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF; PRAGMA cache_size = -65536;
+            CREATE TABLE packs (id INTEGER PRIMARY KEY, key TEXT UNIQUE NOT NULL, condemned INTEGER DEFAULT 0);
+            CREATE TABLE copies (digest BLOB, pack INTEGER, offset INTEGER, length INTEGER, raw INTEGER,
+                                 bad INTEGER, PRIMARY KEY (digest, pack)) WITHOUT ROWID;
+            """
         )
+        self._pack_ids: dict[str, int] = {}
+        self.condemned = set(condemned)
+        self.blobs: list[str] = []
 
+    def _pack_id(self, key: str) -> int:
+        pack_id = self._pack_ids.get(key)
+        if pack_id is None:
+            pack_id = len(self._pack_ids) + 1
+            self._pack_ids[key] = pack_id
+            self._db.execute("INSERT INTO packs VALUES (?, ?, ?)", (pack_id, key, int(key in self.condemned)))
+        return pack_id
 
-def _condition_failed(error: ClientError) -> bool:
-    return error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+    def add(self, entries: Iterable[IndexEntry]) -> None:
+        """Copies of the same chunk in the same pack are one copy; flagged bad once, bad for good."""
+        rows = (
+            (e.digest, self._pack_id(e.pack_key), e.offset, e.length, e.raw_length, int(e.bad)) for e in entries
+        )
+        self._db.executemany(
+            "INSERT INTO copies VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (digest, pack) DO UPDATE SET bad = max(bad, excluded.bad)",
+            rows,
+        )
+        self._db.commit()
+
+    def _copies(self, digests: Iterable[bytes], where: str) -> Iterator[tuple]:
+        wanted = list(dict.fromkeys(digests))
+        for start in range(0, len(wanted), LOOKUP_BATCH):
+            batch = wanted[start : start + LOOKUP_BATCH]
+            yield from self._db.execute(
+                "SELECT c.digest, p.key, c.offset, c.length, c.raw, c.bad, p.condemned FROM copies c "
+                f"JOIN packs p ON p.id = c.pack WHERE c.digest IN ({','.join('?' * len(batch))}) {where} "
+                "ORDER BY p.condemned, p.key",
+                batch,
+            )
+
+    def usable(self, digests: Iterable[bytes]) -> dict[bytes, IndexEntry]:
+        found: dict[bytes, IndexEntry] = {}
+        for digest, key, offset, length, raw, _, _ in self._copies(digests, "AND c.bad = 0 AND p.condemned = 0"):
+            found.setdefault(digest, IndexEntry(digest, key, offset, length, raw))
+        return found
+
+    def locate(self, digests: Iterable[bytes]) -> dict[bytes, IndexEntry]:
+        found: dict[bytes, IndexEntry] = {}
+        for digest, key, offset, length, raw, _, _ in self._copies(digests, "AND c.bad = 0"):
+            found.setdefault(digest, IndexEntry(digest, key, offset, length, raw))
+        return found
+
+    def elsewhere(self, digests: Iterable[bytes], pack_key: str, existing: set[str]) -> set[bytes]:
+        """Digests with a usable copy in another pack that exists (compaction: a condemned pack's copy of
+        such a chunk is a duplicate, not live data)."""
+        return {
+            digest
+            for digest, key, *_ in self._copies(digests, "AND c.bad = 0 AND p.condemned = 0")
+            if key != pack_key and key in existing
+        }
+
+    def entries(self) -> Iterator[IndexEntry]:
+        """Every copy, bad ones included, in digest order."""
+        cursor = self._db.execute(
+            "SELECT c.digest, p.key, c.offset, c.length, c.raw, c.bad FROM copies c JOIN packs p ON p.id = c.pack "
+            "ORDER BY c.digest, p.key"
+        )
+        for digest, key, offset, length, raw, bad in cursor:
+            yield IndexEntry(digest, key, offset, length, raw, bool(bad))
+
+    def by_pack(self) -> Iterator[tuple[str, list[IndexEntry]]]:
+        """Each pack's copies (bad ones included), one pack at a time."""
+        cursor = self._db.execute(
+            "SELECT p.key, c.digest, c.offset, c.length, c.raw, c.bad FROM copies c JOIN packs p ON p.id = c.pack "
+            "ORDER BY c.pack, c.offset"
+        )
+        current, group = None, []
+        for key, digest, offset, length, raw, bad in cursor:
+            if key != current:
+                if group:
+                    yield current, group
+                current, group = key, []
+            group.append(IndexEntry(digest, key, offset, length, raw, bool(bad)))
+        if group:
+            yield current, group
+
+    def pack_keys(self) -> set[str]:
+        return set(self._pack_ids)
+
+    def close(self) -> None:
+        self._db.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> IndexView:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 class ChunkIndex:
-    def __init__(self, dynamodb, table_name: str):
-        self._db = dynamodb
-        self.dynamodb = dynamodb  # the vault's small GC state (engine/lock.py) lives in the same table
+    """The index blobs of one vault's bucket, and the table that keeps the vault's small state."""
+
+    def __init__(self, bucket: VaultBucket, dynamodb, table_name: str):
+        self.bucket = bucket
+        self.dynamodb = dynamodb  # small state only: engine/lock.py, engine/gcstate.py
         self.table_name = table_name
 
+    def blob_keys(self) -> list[str]:
+        return [info.key for info in self.bucket.list(INDEX_PREFIX) if info.key.endswith(INDEX_SUFFIX)]
+
+    def read_blob(self, key: str) -> list[IndexEntry]:
+        return decode_blob(self.bucket.get(key), f"s3://{self.bucket.bucket}/{key}")
+
+    def write_blob(self, entries: Iterable[IndexEntry], kind: str = "b") -> str | None:
+        entries = list(entries)
+        if not entries:
+            return None
+        key = blob_key(kind)
+        self.bucket.put(key, encode_blob(entries))
+        return key
+
+    def load(self, condemned: Iterable[str] = (), problems: list[str] | None = None) -> IndexView:
+        """Every index blob in the bucket, into a local view. A blob deleted while we list (a merge replaced
+        it, and the merged blob is listed again) or a damaged one is skipped: what the view lacks is stored
+        again or located after a reload, never a reason to delete."""
+        view = IndexView(condemned)
+        seen: set[str] = set()
+        for _ in range(3):
+            vanished = False
+            for key in self.blob_keys():
+                if key in seen:
+                    continue
+                seen.add(key)
+                try:
+                    view.add(self.read_blob(key))
+                    view.blobs.append(key)
+                except MissingObjectError:
+                    vanished = True
+                except IndexFormatError as error:
+                    if problems is not None:
+                        problems.append(f"{error}; skipped (run `python -m engine rebuild-index`)")
+            if not vanished:
+                break
+        return view
+
+    # Conveniences for one-off questions (tests, scan): a fresh view each time.
     def lookup(self, digests: Iterable[bytes]) -> dict[bytes, IndexEntry]:
-        wanted = list(dict.fromkeys(digests))
-        found: dict[bytes, IndexEntry] = {}
-        for start in range(0, len(wanted), BATCH_GET_LIMIT):
-            request = {
-                self.table_name: {
-                    "Keys": [{"chunkHash": {"S": d.hex()}} for d in wanted[start : start + BATCH_GET_LIMIT]],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                response = self._db.batch_get_item(RequestItems=request)
-                for item in response["Responses"].get(self.table_name, []):
-                    entry = IndexEntry.from_item(item)
-                    found[entry.digest] = entry
-                request = response.get("UnprocessedKeys") or {}
-        return found
-
-    def get(self, digest: bytes) -> IndexEntry | None:
-        item = self._db.get_item(
-            TableName=self.table_name, Key={"chunkHash": {"S": digest.hex()}}, ConsistentRead=True
-        ).get("Item")
-        return IndexEntry.from_item(item) if item else None
-
-    def _conditional(self, **request) -> bool:
-        """An UpdateItem or DeleteItem whose condition may fail: False when it did."""
-        operation = self._db.delete_item if request.pop("delete", False) else self._db.update_item
-        try:
-            operation(TableName=self.table_name, **request)
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
-
-    def condemn(self, entry: IndexEntry, at: int) -> bool:
-        """Mark an unreferenced entry; it may be deleted once the grace period has passed (compact.py)."""
-        return self._conditional(
-            Key={"chunkHash": {"S": entry.digest.hex()}},
-            UpdateExpression="SET condemnedAt = :at",
-            ConditionExpression="packKey = :pack AND attribute_not_exists(condemnedAt)",
-            ExpressionAttributeValues={":pack": {"S": entry.pack_key}, ":at": {"N": str(at)}},
-        )
-
-    def restamp(self, entry: IndexEntry, at: int) -> bool:
-        """Condemn again from `at`: a manifest referencing the chunk was deleted only now (compact.py)."""
-        return self._conditional(
-            Key={"chunkHash": {"S": entry.digest.hex()}},
-            UpdateExpression="SET condemnedAt = :at",
-            ConditionExpression="packKey = :pack AND condemnedAt = :old",
-            ExpressionAttributeValues={
-                ":pack": {"S": entry.pack_key},
-                ":at": {"N": str(at)},
-                ":old": {"N": str(entry.condemned_at)},
-            },
-        )
-
-    def revive(self, entry: IndexEntry) -> bool:
-        """A backup reuses a condemned chunk. False when compaction deleted it first: store it again."""
-        return self._conditional(
-            Key={"chunkHash": {"S": entry.digest.hex()}},
-            UpdateExpression="REMOVE condemnedAt",
-            ConditionExpression="condemnedAt = :at AND packKey = :pack",
-            ExpressionAttributeValues={":at": {"N": str(entry.condemned_at)}, ":pack": {"S": entry.pack_key}},
-        )
-
-    def delete_condemned(self, entry: IndexEntry) -> bool:
-        """Delete an entry still condemned with the same stamp in the same pack (no backup revived it)."""
-        return self._conditional(
-            delete=True,
-            Key={"chunkHash": {"S": entry.digest.hex()}},
-            ConditionExpression="packKey = :pack AND condemnedAt = :at",
-            ExpressionAttributeValues={":pack": {"S": entry.pack_key}, ":at": {"N": str(entry.condemned_at)}},
-        )
-
-    def add_if_absent(self, entry: IndexEntry) -> bool:
-        """Index a chunk found in a pack (rebuild, compaction) unless an entry exists; UpdateItem creates it."""
-        item = entry.to_item()
-        del item["chunkHash"]
-        names = {f"#a{i}": name for i, name in enumerate(item)}
-        return self._conditional(
-            Key={"chunkHash": {"S": entry.digest.hex()}},
-            UpdateExpression="SET " + ", ".join(f"#a{i} = :v{i}" for i in range(len(item))),
-            ConditionExpression="attribute_not_exists(chunkHash)",
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues={f":v{i}": value for i, value in enumerate(item.values())},
-        )
-
-    def forget(self, digest: bytes, pack_key: str) -> bool:
-        """Drop an entry whose bytes are lost or corrupt (scan repair), unless it already points elsewhere."""
-        return self._conditional(
-            delete=True,
-            Key={"chunkHash": {"S": digest.hex()}},
-            ConditionExpression="packKey = :pack",
-            ExpressionAttributeValues={":pack": {"S": pack_key}},
-        )
-
-    def put_many(self, entries: Iterable[IndexEntry]) -> None:
-        """Unconditional: two backups storing the same chunk both point at valid packs; the last one wins.
-
-        A pack's ~1000 entries are 40 BatchWriteItem calls of 25: they run WRITE_CONCURRENCY at a time."""
-        items = [{"PutRequest": {"Item": entry.to_item()}} for entry in entries]
-        batches = [items[start : start + 25] for start in range(0, len(items), 25)]
-        if len(batches) <= 1:
-            for batch in batches:
-                self._write_batch(batch)
-            return
-        with ThreadPoolExecutor(min(WRITE_CONCURRENCY, len(batches)), thread_name_prefix="index-write") as pool:
-            for done in [pool.submit(self._write_batch, batch) for batch in batches]:
-                done.result()
-
-    def _write_batch(self, batch: list[dict]) -> None:
-        request = {self.table_name: batch}
-        while request:
-            response = self._db.batch_write_item(RequestItems=request)
-            request = response.get("UnprocessedItems") or {}
-
-    def repoint(self, entry: IndexEntry, pack_key: str, offset: int, length: int) -> bool:
-        """Move an entry to its copy in a new pack, unless it no longer points at the pack being rewritten."""
-        return self._conditional(
-            Key={"chunkHash": {"S": entry.digest.hex()}},
-            UpdateExpression="SET packKey = :new, #offset = :offset, #length = :length REMOVE condemnedAt",
-            ConditionExpression="packKey = :old",
-            ExpressionAttributeNames={"#offset": "offset", "#length": "length"},
-            ExpressionAttributeValues={
-                ":new": {"S": pack_key},
-                ":old": {"S": entry.pack_key},
-                ":offset": {"N": str(offset)},
-                ":length": {"N": str(length)},
-            },
-        )
+        with self.load() as view:
+            return view.locate(digests)
 
     def scan(self) -> Iterator[IndexEntry]:
-        paginator = self._db.get_paginator("scan")
-        for page in paginator.paginate(TableName=self.table_name, ConsistentRead=True):
-            for item in page["Items"]:
-                if not item["chunkHash"]["S"].startswith(STATE_KEY_PREFIX):
-                    yield IndexEntry.from_item(item)
+        """Every copy not flagged bad."""
+        with self.load() as view:
+            return iter([entry for entry in view.entries() if not entry.bad])
+
+
+class Locator:
+    """A reader's index (restore, scan): loaded once, loaded again when a pack it pointed at was collected
+    (compaction writes the copies' merged blob before it deletes a pack)."""
+
+    def __init__(self, index: ChunkIndex):
+        self._index = index
+        self._view = index.load()
+
+    def locate(self, digests: Iterable[bytes]) -> dict[bytes, IndexEntry]:
+        return self._view.locate(digests)
+
+    def reload(self) -> None:
+        self._view.close()
+        self._view = self._index.load()
+
+    def close(self) -> None:
+        self._view.close()
+
+    def __enter__(self) -> Locator:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -20,12 +20,10 @@ import zlib
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
-
-from engine.index import ChunkIndex, IndexEntry
 
 # Packs of tens of MiB keep S3 request costs low (cost/ prices requests per pack, not per chunk).
 DEFAULT_PACK_BYTES = 32 * 1024 * 1024
@@ -48,6 +46,18 @@ class MissingObjectError(LookupError):
 
 class PackFormatError(ValueError):
     pass
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """One stored copy of a chunk: where its compressed frame is (engine/index.py keeps them)."""
+
+    digest: bytes
+    pack_key: str
+    offset: int
+    length: int
+    raw_length: int
+    bad: bool = False  # scan found it lost or corrupt: never reused or read
 
 
 @dataclass(frozen=True)
@@ -164,9 +174,9 @@ class VaultBucket:
 class PackWriter:
     """Buffers compressed chunks and stores them as one pack once `target_bytes` is reached.
 
-    `on_stored(entries)` runs after each pack is stored; by default it writes the index entries. Full packs
-    are stored on a background thread, at most `in_flight` at a time, so the upload (and the index write
-    after it) overlaps the chunking of the next pack; each pack's entries still follow its own upload.
+    `on_stored(entries)` runs after each pack is stored (the caller collects the entries for its index blob,
+    so an entry never exists before its pack). Full packs are stored on a background thread, at most
+    `in_flight` at a time, so the upload overlaps the chunking of the next pack.
     `flush()` stores the last pack and waits for every upload; an upload's error is raised there or at the
     next `add`.
     """
@@ -174,17 +184,13 @@ class PackWriter:
     def __init__(
         self,
         bucket: VaultBucket,
-        index: ChunkIndex,
         target_bytes: int,
-        epoch: Callable[[], int],
-        on_stored: Callable[[list[IndexEntry]], None] | None = None,
+        on_stored: Callable[[list[IndexEntry]], None],
         in_flight: int = 2,
     ):
         self._bucket = bucket
-        self._index = index
         self._target = target_bytes
-        self._epoch = epoch
-        self._on_stored = on_stored or index.put_many
+        self._on_stored = on_stored
         self._frames: list[bytes] = []
         self._pending: list[tuple[bytes, int, int, int]] = []  # digest, offset, length, raw_length
         self._size = 0
@@ -210,7 +216,7 @@ class PackWriter:
         while len(self._uploads) >= self._in_flight:
             self._uploads.popleft().result()
         key = f"{PACK_PREFIX}{uuid.uuid4().hex}.pack"
-        entries = [IndexEntry(d, key, offset, length, raw, 0) for d, offset, length, raw in self._pending]
+        entries = [IndexEntry(d, key, offset, length, raw) for d, offset, length, raw in self._pending]
         self.packs_written.append(key)
         self.bytes_written += self._size + len(entries) * CHUNK_LIST_ENTRY.size + FOOTER.size
         frames = self._frames
@@ -221,8 +227,7 @@ class PackWriter:
     def _store(self, key: str, frames: list[bytes], entries: list[IndexEntry]) -> None:
         # Joined here, off the chunking thread: a 32 MiB copy per pack.
         self._bucket.put(key, pack_object(frames, [(e.digest, e.raw_length) for e in entries]))
-        epoch = self._epoch()  # when the pack was stored
-        self._on_stored([replace(entry, epoch=epoch) for entry in entries])
+        self._on_stored(entries)
 
     def flush(self) -> None:
         self._seal()

@@ -1,10 +1,11 @@
-"""`python -m engine rebuild-index`: the dedup index again, from the packs' own chunk lists.
+"""`python -m engine rebuild-index`: the index blobs again, from the packs' own chunk lists.
 
 The index is a cache of where chunks are (index.py); the packs are the truth (packs.py). Rebuilding reads
-every pack's chunk list, drops entries whose pack no longer exists, and indexes every listed chunk the index
-lacks, each with a conditional write (an entry a backup wrote meanwhile wins). It holds the compaction lock,
-so no compaction deletes a pack it is indexing. Entries of chunks no manifest references get no stamp here;
-the next compaction condemns them, so nothing becomes deletable sooner than the grace period allows.
+every pack's chunk list and writes merged index blobs naming every listed chunk, keeps the bad flags scan
+repair set on copies in packs that still exist, and then deletes every index blob it found before (lost,
+stale or damaged ones included). It holds the compaction lock, so no compaction deletes a pack it is
+indexing; a blob a backup writes meanwhile is not touched. Condemnation is not the index's business
+(engine/gcstate.py), so nothing becomes deletable sooner than rule D allows.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from engine.index import IndexEntry
+from engine.index import IndexEntry, IndexFormatError
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
-from engine.packs import PACK_PREFIX, PackFormatError, read_chunk_list
+from engine.packs import PACK_PREFIX, MissingObjectError, PackFormatError, read_chunk_list
 from engine.vault import Vault
 
 LOCK_TTL_SECONDS = 15 * 60
@@ -27,8 +28,9 @@ class RebuildReport:
     packs_read: int = 0
     packs_without_chunk_list: list[str] = field(default_factory=list)
     packs_damaged: list[str] = field(default_factory=list)
-    entries_added: int = 0
-    entries_dropped: int = 0  # pointed at a pack that no longer exists
+    entries_added: int = 0  # copies no readable index blob named
+    entries_dropped: int = 0  # named a pack that no longer exists
+    blobs_replaced: int = 0
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
@@ -38,6 +40,7 @@ class RebuildReport:
             "packsDamaged": len(self.packs_damaged),
             "entriesAdded": self.entries_added,
             "entriesDropped": self.entries_dropped,
+            "blobsReplaced": self.blobs_replaced,
             "problems": self.problems[:20],
         }
 
@@ -49,17 +52,30 @@ def rebuild_index(vault: Vault, job: JobRecord, clock: Callable[[], float] = tim
     )
     lock.acquire()
     try:
-        report = _rebuild(vault, lock, int(clock()))
+        report = _rebuild(vault, lock)
     finally:
         lock.release()
     job.result(report.as_dict())
     return report
 
 
-def _rebuild(vault: Vault, lock: CompactionLock, now: int) -> RebuildReport:
+def _rebuild(vault: Vault, lock: CompactionLock) -> RebuildReport:
     report = RebuildReport()
-    located: dict[bytes, IndexEntry] = {}  # the first copy of each chunk found in a pack
+    old_blobs = vault.index.blob_keys()
+    known: set[tuple[bytes, str]] = set()
+    bad: set[tuple[bytes, str]] = set()
+    for key in old_blobs:
+        try:
+            for entry in vault.index.read_blob(key):
+                known.add((entry.digest, entry.pack_key))
+                if entry.bad:
+                    bad.add((entry.digest, entry.pack_key))
+        except (MissingObjectError, IndexFormatError) as error:
+            report.problems.append(f"{error}; replaced")
     packs = list(vault.bucket.list(PACK_PREFIX))
+    existing = {pack.key for pack in packs}
+    report.entries_dropped = sum(pack not in existing for _, pack in known)
+    entries: list[IndexEntry] = []
     for pack in packs:
         try:
             chunks = read_chunk_list(vault.bucket, pack.key, pack.size)
@@ -72,23 +88,19 @@ def _rebuild(vault: Vault, lock: CompactionLock, now: int) -> RebuildReport:
             report.packs_without_chunk_list.append(pack.key)
             continue
         for chunk in chunks:
-            located.setdefault(
-                chunk.digest, IndexEntry(chunk.digest, pack.key, chunk.offset, chunk.length, chunk.raw_length, now)
+            copy = (chunk.digest, pack.key)
+            report.entries_added += copy not in known
+            entries.append(
+                IndexEntry(chunk.digest, pack.key, chunk.offset, chunk.length, chunk.raw_length, copy in bad)
             )
-    existing = {pack.key for pack in packs}
     lock.renew()
-    indexed: set[bytes] = set()
-    for entry in vault.index.scan():
-        if entry.pack_key in existing:
-            indexed.add(entry.digest)
-        elif vault.index.forget(entry.digest, entry.pack_key):
-            report.entries_dropped += 1
-    for digest, entry in located.items():
-        if digest not in indexed and vault.index.add_if_absent(entry):
-            report.entries_added += 1
+    vault.index.write_blob(entries, "m")
+    for key in old_blobs:
+        vault.bucket.delete(key)
+    report.blobs_replaced = len(old_blobs)
     if report.packs_without_chunk_list:
         report.problems.append(
             f"{len(report.packs_without_chunk_list)} pack(s) predate chunk lists (e.g. "
-            f"{report.packs_without_chunk_list[0]}): their chunks are indexed only where entries survived"
+            f"{report.packs_without_chunk_list[0]}): their chunks are not indexed (backups store them again)"
         )
     return report

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from engine.chunking import Codec, chunk_digest
 from engine.ebs import EbsDirect
-from engine.index import IndexEntry
+from engine.index import IndexEntry, Locator
 from engine.jobs import JobRecord
 from engine.manifest import Manifest, Segment
 from engine.packs import MissingObjectError, read_frames
@@ -120,9 +120,9 @@ class EbsSnapshotSink:
         pass  # an uncompleted snapshot is never usable and AWS expires it
 
 
-def _resolve(vault: Vault, segment: Segment) -> dict[bytes, IndexEntry]:
+def _resolve(vault: Vault, segment: Segment, locator: Locator) -> dict[bytes, IndexEntry]:
     digests = {ref.digest for ref in segment.chunks}
-    entries = vault.index.lookup(digests)
+    entries = locator.locate(digests)
     missing = digests - entries.keys()
     if missing:
         raise RestoreError(
@@ -132,13 +132,14 @@ def _resolve(vault: Vault, segment: Segment) -> dict[bytes, IndexEntry]:
     return entries
 
 
-def read_segment(vault: Vault, segment: Segment, codec: Codec) -> bytes:
-    entries = _resolve(vault, segment)
+def read_segment(vault: Vault, segment: Segment, codec: Codec, locator: Locator) -> bytes:
+    entries = _resolve(vault, segment, locator)
     try:
         frames = read_frames(vault.bucket, entries.values())
     except MissingObjectError:
-        # A compaction moved these chunks to a new pack after we looked them up: look them up again.
-        entries = _resolve(vault, segment)
+        # A compaction moved these chunks to a new pack after we loaded the index: load it again.
+        locator.reload()
+        entries = _resolve(vault, segment, locator)
         frames = read_frames(vault.bucket, entries.values())
     out = bytearray()
     for ref in segment.chunks:
@@ -160,10 +161,11 @@ def run_restore(vault: Vault, manifest: Manifest, sink: ImageSink, job: JobRecor
     total = manifest.stored_logical_bytes
     done = 0
     sink.start(manifest.volume_bytes)
+    locator = Locator(vault.index)
     try:
         for index in sorted(manifest.segments):
             segment = manifest.segments[index]
-            data = read_segment(vault, segment, codec)
+            data = read_segment(vault, segment, codec, locator)
             sink.write(index * manifest.segment_bytes, data)
             done += len(data)
             job.progress(total, done, 0, len(segment.chunks))
@@ -171,6 +173,8 @@ def run_restore(vault: Vault, manifest: Manifest, sink: ImageSink, job: JobRecor
     except BaseException:
         sink.abort()
         raise
+    finally:
+        locator.close()
     job.progress(total, done, 0, manifest.chunk_count, final=True)
     job.result(outcome)
     return outcome

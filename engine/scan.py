@@ -1,8 +1,9 @@
 """Integrity scan of a recovery point: every chunk present, decompressing, and matching its hash.
 
 Reports every missing or corrupt chunk (with the volume offsets it affects), never only the first. Then it
-repairs what it can: the index entry of a chunk whose pack is gone or whose bytes are corrupt is dropped, so
-the next backup holding that data stores it again instead of reusing bad bytes; a recovery point that
+repairs what it can: the copy of a chunk whose pack is gone or whose bytes are corrupt is flagged bad in an
+index blob of its own (`index/x-*.idx`; index.py), so no job reuses or reads it again and the next backup
+holding that data stores it again instead of reusing bad bytes; a recovery point that
 references it (the report names every one) restores again once some backup has stored the chunk anew.
 """
 
@@ -10,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
 from engine.chunking import Codec, chunk_digest
-from engine.index import IndexEntry
+from engine.index import IndexEntry, Locator
 from engine.jobs import JobRecord
 from engine.manifest import Manifest
 from engine.packs import MissingObjectError, VaultBucket, read_frames
@@ -31,7 +32,7 @@ class Finding:
     problem: str  # "missing" or "corrupt"
     detail: str
     volume_offsets: list[int] = field(default_factory=list)
-    pack_key: str | None = None  # where the index said it was: set when the pack is gone or the bytes are bad
+    copy: IndexEntry | None = None  # the copy the index named: set when its pack is gone or its bytes are bad
 
     def as_dict(self) -> dict:
         return {
@@ -113,36 +114,41 @@ def scan_manifest(vault: Vault, manifest: Manifest, job: JobRecord | None = None
     digests = list(offsets)
     report = ScanReport(manifest.recovery_point_id)
     codec = Codec()
-    for start in range(0, len(digests), LOOKUP_BATCH):
-        batch = digests[start : start + LOOKUP_BATCH]
-        entries = vault.index.lookup(batch)
-        for digest in batch:
-            if digest not in entries:
-                report.findings.append(
-                    Finding(digest.hex(), "missing", "not in the vault index", offsets[digest])
-                )
-        for pack_entries in _by_pack(entries.values()):
-            frames = _frames_of_pack(vault.bucket, pack_entries)
-            if any(isinstance(frame, str) for frame in frames.values()):
-                # A compaction may have moved these chunks and deleted the pack after our lookup: look again.
-                moved = vault.index.lookup(e.digest for e in pack_entries)
-                if any(m.pack_key != e.pack_key for e in pack_entries if (m := moved.get(e.digest))):
-                    pack_entries = [moved.get(e.digest, e) for e in pack_entries]
-                    frames = {}
-                    for group in _by_pack(pack_entries):
-                        frames.update(_frames_of_pack(vault.bucket, group))
-            for entry in pack_entries:
-                frame = frames.get(entry.digest, "not returned by the pack read")
-                problem = _verify(entry, frame, codec, vault.chunk_key)
-                if problem:
-                    # Only a definite loss names the pack (and lets repair drop the entry), never a failed read.
-                    definite = problem[0] == "corrupt" or problem[1].startswith("pack missing")
-                    where = entry.pack_key if definite else None
-                    report.findings.append(Finding(entry.digest.hex(), *problem, offsets[entry.digest], where))
-        report.chunks_checked += len(batch)
-        if job:
-            job.progress(len(digests), report.chunks_checked, 0, report.chunks_checked)
+    with Locator(vault.index) as locator:
+        for start in range(0, len(digests), LOOKUP_BATCH):
+            _scan_batch(vault, locator, digests[start : start + LOOKUP_BATCH], offsets, codec, report)
+            if job:
+                job.progress(len(digests), report.chunks_checked, 0, report.chunks_checked)
     return report
+
+
+def _scan_batch(vault, locator, batch, offsets, codec, report) -> None:
+    entries = locator.locate(batch)
+    for digest in batch:
+        if digest not in entries:
+            report.findings.append(
+                Finding(digest.hex(), "missing", "not in the vault index", offsets[digest])
+            )
+    for pack_entries in _by_pack(entries.values()):
+        frames = _frames_of_pack(vault.bucket, pack_entries)
+        if any(isinstance(frame, str) for frame in frames.values()):
+            # A compaction may have moved these chunks and deleted the pack after our load: load again.
+            locator.reload()
+            moved = locator.locate(e.digest for e in pack_entries)
+            if any(m.pack_key != e.pack_key for e in pack_entries if (m := moved.get(e.digest))):
+                pack_entries = [moved.get(e.digest, e) for e in pack_entries]
+                frames = {}
+                for group in _by_pack(pack_entries):
+                    frames.update(_frames_of_pack(vault.bucket, group))
+        for entry in pack_entries:
+            frame = frames.get(entry.digest, "not returned by the pack read")
+            problem = _verify(entry, frame, codec, vault.chunk_key)
+            if problem:
+                # Only a definite loss names the pack (and lets repair drop the entry), never a failed read.
+                definite = problem[0] == "corrupt" or problem[1].startswith("pack missing")
+                where = entry if definite else None
+                report.findings.append(Finding(entry.digest.hex(), *problem, offsets[entry.digest], where))
+    report.chunks_checked += len(batch)
 
 
 def _by_pack(entries: Iterable[IndexEntry]) -> list[list[IndexEntry]]:
@@ -153,11 +159,11 @@ def _by_pack(entries: Iterable[IndexEntry]) -> list[list[IndexEntry]]:
 
 
 def repair(vault: Vault, report: ScanReport) -> None:
-    """Drop the entries of lost or corrupt chunks and name every recovery point that references one."""
+    """Flag the copies of lost or corrupt chunks bad and name every recovery point that references one."""
     bad = {bytes.fromhex(f.chunk_hash) for f in report.findings}
-    for finding in report.findings:
-        if finding.pack_key and vault.index.forget(bytes.fromhex(finding.chunk_hash), finding.pack_key):
-            report.entries_dropped += 1
+    flagged = {(f.copy.digest, f.copy.pack_key): replace(f.copy, bad=True) for f in report.findings if f.copy}
+    vault.index.write_blob(flagged.values(), "x")
+    report.entries_dropped += len(flagged)
     if bad:
         report.affected_recovery_points = [
             key for key in vault.manifest_keys() if vault.read_manifest(key).digests() & bad

@@ -40,7 +40,8 @@ def create_vault(session, name: str, object_lock_days: int | None = None) -> Vau
     )
     kms = session.client("kms")
     key = kms.create_key(Description=f"{name} vault key")["KeyMetadata"]["Arn"]  # a symmetric key, as deployed
-    return Vault(name, VaultBucket(s3, bucket), ChunkIndex(db, table), VaultKey(kms, key))
+    vault_bucket = VaultBucket(s3, bucket)
+    return Vault(name, vault_bucket, ChunkIndex(vault_bucket, db, table), VaultKey(kms, key))
 
 
 class Registered(list):

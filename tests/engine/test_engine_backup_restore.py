@@ -7,6 +7,7 @@ from engine_world import SMALL, create_vault, volume_bytes
 from engine.backup import BackupRequest, RegistrationUncertain, run_backup
 from engine.catalog import CatalogError, CatalogRejected
 from engine.chunking import split
+from engine.compact import CompactionSettings, run_compaction
 from engine.manifest import ManifestError, manifest_key
 from engine.packs import PackWriter
 from engine.restore import FileSink, run_restore
@@ -222,7 +223,7 @@ def test_chunk_ids_are_keyed_per_vault_so_known_content_cannot_be_tested_for(aws
 
 
 def test_a_vault_that_held_packs_before_its_configuration_keeps_plain_chunk_ids(vault, job, registered, tmp_path):
-    legacy = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0)
+    legacy = PackWriter(vault.bucket, 1 << 20, on_stored=vault.index.write_blob)
     legacy.add(b"\x03" * 32, b"frame", 5)
     legacy.flush()  # written by an engine that had no vault configuration
     image = tmp_path / "vol.img"
@@ -243,7 +244,7 @@ def rewrite_as_version_1(vault, key):
 
 
 def test_a_vault_written_before_manifests_had_macs_still_restores_its_old_points(vault, job, registered, tmp_path):
-    legacy = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0)
+    legacy = PackWriter(vault.bucket, 1 << 20, on_stored=vault.index.write_blob)
     legacy.add(b"\x03" * 32, b"frame", 5)
     legacy.flush()  # the vault held packs before it had a configuration: plain ids, version-1 manifests
     image = tmp_path / "vol.img"
@@ -267,23 +268,17 @@ def test_a_vault_with_keyed_ids_refuses_a_manifest_without_a_mac(vault, job, reg
         vault.read_manifest(result.manifest_key)
 
 
-def test_a_backup_whose_revival_loses_to_a_deletion_stores_the_chunk_again(vault, job, registered, tmp_path):
+def test_a_backup_never_reuses_a_chunk_of_a_condemned_pack_it_stores_it_again(vault, job, registered, tmp_path):
     image = tmp_path / "vol.img"
     image.write_bytes(volume_bytes(SIZE))
     first = backup_file(vault, image, job, registered)
-    for entry in vault.index.lookup(first.manifest.digests()).values():
-        vault.index.condemn(entry, 1000)  # as compaction does once rp-1 expired
-    revive = vault.index.revive
+    condemned = run_compaction(vault, job, [first.manifest_key], CompactionSettings(pack_bytes=SMALL.pack_bytes))
+    assert condemned.packs_condemned == len(first.packs)  # rp-1 expired: its packs are unreferenced
 
-    def compaction_deletes_first(entry):
-        vault.index.delete_condemned(entry)  # between the backup's lookup and its revival
-        return revive(entry)
+    second = backup_file(vault, image, job, registered, rp="rp-2")  # the same data again
 
-    vault.index.revive = compaction_deletes_first
-    second = backup_file(vault, image, job, registered, rp="rp-2")
-    vault.index.revive = revive
-
-    assert second.chunks_new == len(second.manifest.digests())
+    assert second.chunks_new == len(second.manifest.digests())  # nothing to race a deletion with
+    assert set(second.packs).isdisjoint(first.packs)
     restored = tmp_path / "restored.img"
     run_restore(vault, vault.read_manifest(second.manifest_key), FileSink(restored), job)
     assert restored.read_bytes() == image.read_bytes()

@@ -118,29 +118,23 @@ def test_a_running_backup_protects_the_parent_it_copies_from(vault, job, two_rec
     assert first.manifest.digests() <= {entry.digest for entry in vault.index.scan()}
 
 
-def test_a_condemned_chunk_a_backup_revives_first_is_not_deleted(vault, job, two_recovery_points):
+def test_deleting_a_condemned_pack_never_takes_the_copy_a_later_backup_stored_again(
+    vault, job, registered, tmp_path, two_recovery_points
+):
     first, second = two_recovery_points
-    dead = vault.index.lookup(first.manifest.digests() - second.manifest.digests()).popitem()[1]
-    assert vault.index.condemn(dead, 1000)
-    condemned = vault.index.get(dead.digest)
+    run_compaction(vault, job, [first.manifest_key], SETTINGS, clock=later())  # rp-1's own packs condemned
+    again = backup(vault, job, registered, tmp_path, "rp-3", (tmp_path / "rp-1.img").read_bytes())
 
-    assert vault.index.revive(condemned)  # a backup reuses it first
-    assert not vault.index.delete_condemned(condemned)  # compaction's delete then loses
-    assert vault.index.get(dead.digest).condemned_at is None
+    report = run_compaction(vault, job, [], SETTINGS, clock=later(AFTER_GRACE))
 
-
-def test_a_backup_does_not_reuse_a_chunk_compaction_deleted_first(vault, job, two_recovery_points):
-    first, second = two_recovery_points
-    dead = vault.index.lookup(first.manifest.digests() - second.manifest.digests()).popitem()[1]
-    assert vault.index.condemn(dead, 1000)
-    condemned = vault.index.get(dead.digest)
-
-    assert vault.index.delete_condemned(condemned)
-    assert not vault.index.revive(condemned)  # so the backup stores it again
+    assert report.packs_deleted and set(report.packs_deleted).isdisjoint(again.packs)
+    restored = tmp_path / "restored.img"
+    run_restore(vault, vault.read_manifest(again.manifest_key), FileSink(restored), job)
+    assert restored.read_bytes() == (tmp_path / "rp-1.img").read_bytes()
 
 
 def test_packs_an_interrupted_backup_never_indexed_are_reclaimed(vault, job):
-    orphan = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0, on_stored=lambda entries: None)
+    orphan = PackWriter(vault.bucket, 1 << 20, on_stored=lambda entries: None)
     orphan.add(b"\x01" * 32, b"frame", 5)
     orphan.flush()
 
@@ -175,7 +169,7 @@ def test_with_object_lock_an_expired_manifest_is_kept_until_its_retention_ends(
 
 def test_with_object_lock_a_pack_is_not_rewritten_before_its_retention_ends(aws, job):
     vault = create_vault(aws, "locked", object_lock_days=1)
-    orphan = PackWriter(vault.bucket, vault.index, 1 << 20, epoch=lambda: 0, on_stored=lambda entries: None)
+    orphan = PackWriter(vault.bucket, 1 << 20, on_stored=lambda entries: None)
     orphan.add(b"\x01" * 32, b"frame", 5)
     orphan.flush()
 

@@ -5,6 +5,7 @@ A backup runs in a thread and pauses where the scenario needs it (after its leas
 are read, before it reads the snapshot), so a compaction can run in the middle of it, as in production.
 """
 
+import dataclasses
 import random
 import threading
 import time
@@ -208,9 +209,8 @@ def test_a_backup_whose_lease_lapsed_stops_before_writing_its_manifest(world):
 def test_an_emptied_index_is_reported_and_deletes_nothing(world, aws):
     first_point(world)
     packs = {info.key for info in world.vault.bucket.list("packs/")}
-    db = aws.client("dynamodb")
-    for entry in list(world.vault.index.scan()):  # an operator's mistake, a TTL, an old table restored
-        db.delete_item(TableName=world.vault.index.table_name, Key={"chunkHash": {"S": entry.digest.hex()}})
+    for key in world.vault.index.blob_keys():  # an operator's mistake, a lifecycle rule, a bad restore
+        world.vault.bucket.delete(key)
 
     reports = []
     for _ in range(3):
@@ -218,20 +218,23 @@ def test_an_emptied_index_is_reported_and_deletes_nothing(world, aws):
         reports.append(world.compact())
 
     assert {info.key for info in world.vault.bucket.list("packs/")} == packs
-    assert any("no index entry" in problem for problem in reports[-1].problems)
+    assert any("in no index blob" in problem for problem in reports[0].problems)
+    assert world.restores_exactly("rp-1")
 
 
-def test_a_backup_that_reuses_a_condemned_chunk_revives_it_and_stores_nothing_again(world):
+def test_a_backup_after_a_condemnation_stores_the_chunks_again_and_keeps_them_when_the_old_packs_go(world):
     first_point(world)
     world.clock.advance(1 * HOUR)
-    world.compact(expired_rps=["rp-1"])  # rp-1's chunks are now unreferenced: condemned, not deleted
+    world.compact(expired_rps=["rp-1"])  # rp-1's chunks are now unreferenced: their packs condemned
+    old_packs = {info.key for info in world.vault.bucket.list("packs/")}
     world.snapshot("rp-3", {})  # the same data again, backed up from scratch
 
     result = world.backup("rp-3")
     world.clock.advance(GC.grace_seconds + HOUR)
-    world.compact()
+    report = world.compact()
 
-    assert result.chunks_new == 0
+    assert result.chunks_new == len(result.manifest.digests())  # never reused from a condemned pack
+    assert set(report.packs_deleted) == old_packs and report.chunks_moved == 0  # duplicates, not live data
     assert world.restores_exactly("rp-3")
 
 
@@ -295,3 +298,117 @@ def test_a_scan_after_all_compactions_finds_every_chunk_of_every_live_point(worl
     report = scan_manifest(world.vault, world.vault.read_manifest(manifest_key("vol-1", "rp-2")))
 
     assert report.healthy and not world.vault.bucket.exists(manifest_key("vol-1", "rp-1"))
+
+
+def test_a_backup_that_loaded_the_index_before_a_condemnation_keeps_the_chunks_it_reuses(world):
+    first_point(world)
+    world.snapshot("rp-2", {})  # the same data, backed up in full: every chunk found in rp-1's packs
+    world.clock.advance(1 * HOUR)
+    running = Paused(world, "rp-2", parent=None)  # lease written, index and GC state loaded: nothing condemned
+    short = dataclasses.replace(GC, grace_seconds=HOUR)  # so that only the lease clause of rule D protects rp-2
+    world.compact(expired_rps=["rp-1"], settings=short)  # rp-1's packs condemned; rp-2 already chose to reuse them
+    for _ in range(4):  # past that grace period while rp-2, alive, still runs
+        running.live_for(world, 10)
+        world.compact(settings=short)
+    result = running.finish()
+    for _ in range(2):
+        world.clock.advance(GC.grace_seconds + HOUR)
+        world.compact(settings=short)
+
+    assert result.chunks_new == 0  # it did reuse chunks of packs condemned after it loaded the index
+    assert world.restores_exactly("rp-2")
+
+
+def test_a_generation_whose_stamp_was_never_written_counts_from_the_next_one(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    db = world.vault.index.dynamodb
+    update = db.update_item
+
+    def dies_before_the_stamp(**request):
+        if request["Key"]["chunkHash"]["S"] == "#gc/generation":
+            raise RuntimeError("task killed")
+        return update(**request)
+
+    db.update_item = dies_before_the_stamp
+    with pytest.raises(RuntimeError, match="killed"):
+        world.compact(expired_rps=["rp-1"])  # generation 1 is readable (backups honour it), but unstamped
+    db.update_item = update
+    world.clock.advance(GC.lock_ttl_seconds + GC.grace_seconds)
+    unstamped = world.compact()
+    world.clock.advance(GC.grace_seconds + HOUR)
+    stamped = world.compact()
+
+    assert unstamped.packs_deleted == [] and unstamped.packs_waiting > 0
+    assert stamped.packs_deleted
+
+
+def test_a_compaction_killed_after_publishing_leaves_the_next_one_nothing_to_lose(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300, 5: 500})
+    world.backup("rp-2", parent="rp-1")
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # packs holding rp-1's old blocks are condemned
+    world.clock.advance(GC.grace_seconds + HOUR)
+    delete = world.vault.bucket.delete
+
+    def killed_at_the_first_pack_deletion(key):
+        if key.startswith("packs/"):
+            raise RuntimeError("task killed")
+        return delete(key)
+
+    world.vault.bucket.delete = killed_at_the_first_pack_deletion
+    with pytest.raises(RuntimeError, match="killed"):
+        world.compact()  # copied live chunks, wrote the merged index, published, then died
+    world.vault.bucket.delete = delete
+    world.clock.advance(GC.lock_ttl_seconds + 60)
+    for _ in range(2):
+        world.compact(job_id="compact-2")
+        world.clock.advance(GC.grace_seconds + HOUR)
+
+    assert world.restores_exactly("rp-2")
+    assert scan_manifest(world.vault, world.vault.read_manifest(manifest_key("vol-1", "rp-2"))).healthy
+
+
+def test_a_lost_index_never_costs_a_condemned_packs_live_chunks(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300, 5: 500})
+    world.backup("rp-2", parent="rp-1")
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # packs holding rp-1's old blocks are condemned; rp-2 shares the rest
+    for key in world.vault.index.blob_keys():  # and the index is lost
+        world.vault.bucket.delete(key)
+    world.clock.advance(GC.grace_seconds + HOUR)
+
+    report = world.compact()
+
+    assert report.packs_deleted  # collected: what a pack holds comes from its own chunk list
+    assert world.restores_exactly("rp-2")
+
+
+def test_a_child_that_reads_its_parent_just_before_compaction_deletes_it_keeps_chunks_of_a_condemned_pack(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.backup("rp-2", parent="rp-1")
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # rp-1's packs, holding chunks rp-2 shares, are condemned
+    world.clock.advance(GC.grace_seconds + HOUR)  # and their grace is over
+    world.snapshot("rp-3", {5: 500})
+    child: list[Paused] = []
+    delete = world.vault.bucket.delete
+
+    def child_reads_its_parent_meanwhile(key):
+        if key == manifest_key("vol-1", "rp-2") and not child:  # after compaction read leases a second time
+            child.append(Paused(world, "rp-3", parent="rp-2"))
+        return delete(key)
+
+    world.vault.bucket.delete = child_reads_its_parent_meanwhile
+    world.compact(expired_rps=["rp-2"])  # the Catalog expired rp-2 while rp-3 was starting
+    world.vault.bucket.delete = delete
+    result = child[0].finish()
+    for _ in range(2):
+        world.clock.advance(GC.grace_seconds + HOUR)
+        world.compact()
+
+    assert result.segments_copied > 0
+    assert world.restores_exactly("rp-3")

@@ -1,9 +1,9 @@
+import dataclasses
 import json
 
 from engine_world import SMALL, volume_bytes
 
 from engine.backup import BackupRequest, EngineSettings, run_backup
-from engine.index import ChunkIndex
 from engine.scan import run_scan, scan_manifest
 from engine.sources import ImageFileSource
 
@@ -58,7 +58,7 @@ def test_scan_reports_every_bad_chunk_not_only_the_first(vault, job, registered,
     corrupt_byte(vault, corrupted)
     vault.bucket.delete(lost_pack)
     index_gone = next(e for e in entries if e.pack_key not in (lost_pack, corrupted.pack_key))
-    vault.index.forget(index_gone.digest, index_gone.pack_key)
+    vault.index.write_blob([dataclasses.replace(index_gone, bad=True)], "x")  # its only copy flagged bad
 
     report = run_scan(vault, manifest, job)
 
@@ -79,28 +79,32 @@ def test_scan_writes_its_report_to_the_vault_bucket(vault, job, registered, tmp_
     assert json.loads(vault.bucket.get(report.key))["healthy"] is True
 
 
-def test_scan_looks_chunks_up_again_when_compaction_moved_them_after_its_lookup(vault, job, registered, tmp_path):
+def test_scan_loads_the_index_again_when_compaction_moved_chunks_after_it_loaded(vault, job, registered, tmp_path):
     manifest = backed_up(vault, job, registered, tmp_path)
     before = vault.index.lookup(manifest.digests())
     old_pack = next(iter(before.values())).pack_key
-    lookups = []
+    loads = []
+    load = vault.index.load
 
-    def compaction_moves_the_pack_after_the_first_lookup(digests):
-        found = ChunkIndex.lookup(vault.index, digests)
-        if not lookups:  # between the scan's lookup and its read, compaction rewrites the pack
+    def compaction_moves_the_pack_after_the_first_load(*args, **kwargs):
+        view = load(*args, **kwargs)
+        if not loads:  # between the scan's load and its read, compaction rewrites the pack
             vault.bucket.put("packs/rewritten.pack", vault.bucket.get(old_pack))
-            for entry in before.values():
-                if entry.pack_key == old_pack:
-                    vault.index.repoint(entry, "packs/rewritten.pack", entry.offset, entry.length)
+            moved = [dataclasses.replace(e, pack_key="packs/rewritten.pack") for e in before.values()
+                     if e.pack_key == old_pack]  # fmt: skip
+            merged = vault.index.blob_keys()
+            vault.index.write_blob(moved, "m")  # as compaction does: the copies' blob, then the merged ones go
+            for key in merged:
+                vault.bucket.delete(key)
             vault.bucket.delete(old_pack)
-        lookups.append(digests)
-        return found
+        loads.append(1)
+        return view
 
-    vault.index.lookup = compaction_moves_the_pack_after_the_first_lookup
+    vault.index.load = compaction_moves_the_pack_after_the_first_load
 
     report = scan_manifest(vault, manifest)
 
-    assert report.healthy and len(lookups) >= 2
+    assert report.healthy and len(loads) >= 2
 
 
 def test_scan_drops_entries_of_bad_chunks_so_the_next_backup_stores_them_again(vault, job, registered, tmp_path):
