@@ -2,7 +2,8 @@
 
 Runs a full backup and then daily incremental backups of a generated volume (EBS fake with 512 KiB blocks;
 S3 and DynamoDB in memory), each day rewriting `--change-rate` of the volume in runs of `--run-kib` at random
-places, and counts what the engine asks of AWS. Writes the per-GB figures with their provenance (parameters,
+places and followed by the vault's daily compaction (which merges the day's index blob), and counts what the
+engine asks of AWS. Writes the per-GB figures with their provenance (parameters,
 date, engine commit, the data's measured dedup and compression) to `cost/engine_calibration.json`; the cost
 model's operation counts (cost/assumptions.py, cost/usage.py) are to be read from there.
 
@@ -27,8 +28,9 @@ from engine_io_throughput import SlowDynamoDB, SlowS3  # noqa: E402
 from engine_throughput import realistic_mix  # noqa: E402
 
 from engine.backup import BackupRequest, EngineSettings, run_backup  # noqa: E402
+from engine.compact import MERGE_PART_ENTRIES, CompactionSettings, run_compaction  # noqa: E402
 from engine.ebs import EbsDirect  # noqa: E402
-from engine.index import ChunkIndex  # noqa: E402
+from engine.index import ENTRY, ChunkIndex, decode_blob  # noqa: E402
 from engine.jobs import JobRecord  # noqa: E402
 from engine.packs import VaultBucket  # noqa: E402
 from engine.sources import EbsSnapshotSource  # noqa: E402
@@ -60,15 +62,25 @@ class CountingDynamoDB(SlowDynamoDB):
         super().__init__(0.0)
         self.counts: Counter[str] = Counter()
 
-    def batch_get_item(self, RequestItems):  # noqa: N803
-        self.counts["BatchGetItem"] += 1
-        self.counts["itemsRead"] += sum(len(r["Keys"]) for r in RequestItems.values())
-        return super().batch_get_item(RequestItems)
+    def get_item(self, **kwargs):
+        self.counts["DynamoDB"] += 1
+        return super().get_item(**kwargs)
 
-    def batch_write_item(self, RequestItems):  # noqa: N803
-        self.counts["BatchWriteItem"] += 1
-        self.counts["itemsWritten"] += sum(len(r) for r in RequestItems.values())
-        return super().batch_write_item(RequestItems)
+    def update_item(self, **kwargs):
+        self.counts["DynamoDB"] += 1
+        return super().update_item(**kwargs)
+
+    def delete_item(self, **kwargs):
+        self.counts["DynamoDB"] += 1
+        return super().delete_item(**kwargs)
+
+
+def _besides_packs(counts: Counter[str], verb: str) -> int:
+    return sum(n for name, n in counts.items() if name.startswith(verb + ":") and name != f"{verb}:packs")
+
+
+def chunks_in_index(s3: CountingS3) -> int:
+    return sum(len(decode_blob(body)) for key, body in s3.objects.items() if key.startswith("index/"))
 
 
 def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int = 11) -> dict:
@@ -82,9 +94,19 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
         if block.count(0) != len(block):
             volume.write(index, block)
     s3, db = CountingS3(), CountingDynamoDB()
-    vault = Vault("calibration", VaultBucket(s3, "calibration"), ChunkIndex(db, "index"), VaultKey(FakeKms(), "key"))
+    bucket = VaultBucket(s3, "calibration")
+    vault = Vault("calibration", bucket, ChunkIndex(bucket, db, "index"), VaultKey(FakeKms(), "key"))
     settings, job = EngineSettings(), JobRecord(None, None, "calibration")
     totals: Counter[str] = Counter()
+    compactions: Counter[str] = Counter()
+
+    def compact():
+        before_s3, before_db = Counter(s3.counts), Counter(db.counts)
+        run_compaction(vault, job, [], CompactionSettings())
+        compactions.update(s3.counts - before_s3)
+        compactions.update(db.counts - before_db)
+        compactions["runs"] += 1
+        compactions["manifests"] += len(vault.manifest_keys())
 
     def backup(day: int, parent: str | None):
         before_ebs, before_s3, before_db = Counter(ebs.calls), Counter(s3.counts), Counter(db.counts)
@@ -94,6 +116,7 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
         return result, ebs.calls - before_ebs, s3.counts - before_s3, db.counts - before_db
 
     first, *_ = backup(0, None)
+    compact()
     changed_bytes = 0
     run = run_kib * 1024
     for day in range(1, days + 1):
@@ -111,19 +134,20 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
         totals["newBytes"] += result.new_bytes
         totals["storedBytes"] += result.stored_bytes
         totals["jobs"] += 1
+        compact()
     changed_gb = changed_bytes / GIB
     new_gb = totals["newBytes"] / GIB
     chunks_read = totals["chunksNew"] + totals["chunksReused"]
+    index_blobs = [k for k in s3.objects if k.startswith("index/")]
+    index_bytes = sum(len(s3.objects[k]) for k in index_blobs)
     return {
         "perChangedBlockGb": {
             "ebsGetSnapshotBlock": round(totals["GetSnapshotBlock"] / changed_gb),
-            "indexItemsLookedUp": round(totals["itemsRead"] / changed_gb),
-            "indexReadUnitsPerItem": 1.0,  # consistent reads of items under 4 KB (engine/index.py lookup)
             "chunks": round(chunks_read / changed_gb),
         },
         "perNewGb": {
-            "indexItemsWrittenByBackup": round(totals["itemsWritten"] / new_gb),
-            "indexWritesPerChunkLifetime": 3,  # add, condemn, delete (engine/compact.py); moves are extra
+            # Each new chunk is one entry of the backup's index blob; no per-chunk request (engine/index.py).
+            "chunksStored": round(totals["chunksNew"] / new_gb),
             "storedGb": round(totals["storedBytes"] / totals["newBytes"], 3),
         },
         "perJob": {
@@ -131,10 +155,29 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
             # packs dominate: puts ~ stored bytes / 32 MiB + 1.
             "packPuts": round(totals["PutObject:packs"] / totals["jobs"], 2),
             "storedMib": round(totals["storedBytes"] / MIB / totals["jobs"], 2),
-            "s3PutsBesidesPacks": round(
-                (totals["PutObject:staging"] + totals["PutObject:manifests"]) / totals["jobs"], 2
+            # Lease, index blob, manifest (and the vault configuration's first write).
+            "s3PutsBesidesPacks": round(_besides_packs(totals, "PutObject") / totals["jobs"], 2),
+            # The vault configuration, the GC state, the index blobs (one merged, as here, per
+            # `mergedBlobEntries` chunks in a larger vault) and the parent manifest.
+            "s3GetsBesidesPacks": round(_besides_packs(totals, "GetObject") / totals["jobs"], 2),
+            "indexBlobGets": round(totals["GetObject:index"] / totals["jobs"], 2),
+            "dynamodbCalls": round(totals["DynamoDB"] / totals["jobs"], 2),  # a backup calls none
+        },
+        "perCompaction": {
+            # The merged index blob and the GC state (PUT); manifests, state, blobs, pack tails (GET); the
+            # lock and the GC generation (DynamoDB).
+            "s3PutsBesidesPacks": round(_besides_packs(compactions, "PutObject") / compactions["runs"], 2),
+            # Besides the manifests: compaction reads every live manifest (the mark), one GET each.
+            "s3GetsBesidesPacksAndManifests": round(
+                (_besides_packs(compactions, "GetObject") - compactions["GetObject:manifests"]) / compactions["runs"], 2
             ),
-            "indexBatchGetCalls": round(totals["BatchGetItem"] / totals["jobs"], 1),
+            "s3GetsPerManifest": round(compactions["GetObject:manifests"] / compactions["manifests"], 2),
+            "dynamodbCalls": round(compactions["DynamoDB"] / compactions["runs"], 2),
+        },
+        "index": {
+            "bytesPerEntry": round(index_bytes / max(chunks_in_index(s3), 1), 1),
+            "entryBytes": ENTRY.size,
+            "mergedBlobEntries": MERGE_PART_ENTRIES,
         },
         "data": {
             "firstBackupCompression": round(first.new_bytes / max(first.stored_bytes, 1), 2),

@@ -66,14 +66,36 @@ class SlowS3:
         time.sleep(self.latency)
         if Key not in self.objects:
             raise ClientError({"Error": {"Code": "NoSuchKey"}}, "GetObject")
-        return {"Body": _Body(self.objects[Key])}
+        body = self.objects[Key]
+        if Range:  # "bytes=first-last", as VaultBucket.get sends it
+            first, last = (int(n) for n in Range.removeprefix("bytes=").split("-"))
+            body = body[first : last + 1]
+        return {"Body": _Body(body)}
 
-    def list_objects_v2(self, Bucket, Prefix, MaxKeys=1000):  # noqa: N803
+    def head_object(self, Bucket, Key):  # noqa: N803
         time.sleep(self.latency)
-        keys = [k for k in self.objects if k.startswith(Prefix)][:MaxKeys]
+        if Key not in self.objects:
+            raise ClientError({"Error": {"Code": "404"}}, "HeadObject")
+        return {"ContentLength": len(self.objects[Key])}
+
+    def list_objects_v2(self, Bucket, Prefix, MaxKeys=1000, **_):  # noqa: N803
+        time.sleep(self.latency)
+        keys = sorted(k for k in list(self.objects) if k.startswith(Prefix))[:MaxKeys]
         now = datetime.now(UTC)
         return {"KeyCount": len(keys), "Contents": [{"Key": k, "Size": len(self.objects[k]), "LastModified": now}
                                                      for k in keys]}  # fmt: skip
+
+    def get_paginator(self, operation):
+        assert operation == "list_objects_v2"
+        return self
+
+    def paginate(self, Bucket, Prefix):  # noqa: N803 (pages of up to 1000 keys, as S3 answers)
+        time.sleep(self.latency)
+        keys = sorted(k for k in list(self.objects) if k.startswith(Prefix))
+        now = datetime.now(UTC)
+        for start in range(0, max(len(keys), 1), 1000):
+            yield {"Contents": [{"Key": k, "Size": len(self.objects[k]), "LastModified": now}
+                                for k in keys[start : start + 1000]]}  # fmt: skip
 
     def delete_object(self, Bucket, Key):  # noqa: N803
         time.sleep(self.latency)
@@ -81,23 +103,29 @@ class SlowS3:
 
 
 class SlowDynamoDB:
-    """BatchGetItem and BatchWriteItem of the index, in memory, each after `latency` seconds."""
+    """The vault table's small state (lock, GC generation), in memory, each call after `latency` seconds.
+    Conditions are not evaluated: a benchmark runs one job at a time."""
 
     def __init__(self, latency: float):
         self.latency, self.items = latency, {}
 
-    def batch_get_item(self, RequestItems):  # noqa: N803
+    def get_item(self, TableName, Key, ConsistentRead=False):  # noqa: N803
         time.sleep(self.latency)
-        (table, request), = RequestItems.items()
-        found = [self.items[k["chunkHash"]["S"]] for k in request["Keys"] if k["chunkHash"]["S"] in self.items]
-        return {"Responses": {table: found}}
+        item = self.items.get(Key["chunkHash"]["S"])
+        return {"Item": item} if item else {}
 
-    def batch_write_item(self, RequestItems):  # noqa: N803
+    def update_item(self, TableName, Key, UpdateExpression, ExpressionAttributeValues, **_):  # noqa: N803
         time.sleep(self.latency)
-        for requests in RequestItems.values():
-            for request in requests:
-                item = request["PutRequest"]["Item"]
-                self.items[item["chunkHash"]["S"]] = item
+        item = self.items.setdefault(Key["chunkHash"]["S"], dict(Key))
+        names = _.get("ExpressionAttributeNames", {})
+        for assignment in UpdateExpression.removeprefix("SET ").split(","):
+            name, value = (part.strip() for part in assignment.split("="))
+            item[names.get(name, name)] = ExpressionAttributeValues[value]
+        return {}
+
+    def delete_item(self, TableName, Key, **_):  # noqa: N803
+        time.sleep(self.latency)
+        self.items.pop(Key["chunkHash"]["S"], None)
         return {}
 
 
@@ -125,12 +153,9 @@ def backup_seconds(data: bytes, settings: EngineSettings, latency: bool = True) 
         if block.count(0) != len(block):
             volume.write(index, block)
     snapshot = ebs.take_snapshot(volume)
-    vault = Vault(
-        "bench",
-        VaultBucket(SlowS3(s3_latency), "bench"),
-        ChunkIndex(SlowDynamoDB(db_latency), "idx"),
-        VaultKey(FakeKms(), "bench-key"),
-    )
+    bucket = VaultBucket(SlowS3(s3_latency), "bench")
+    index = ChunkIndex(bucket, SlowDynamoDB(db_latency), "idx")
+    vault = Vault("bench", bucket, index, VaultKey(FakeKms(), "bench-key"))
     job = JobRecord(None, None, "bench")
     began = time.perf_counter()
     source = EbsSnapshotSource(EbsDirect(ebs), snapshot)

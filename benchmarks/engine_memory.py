@@ -60,7 +60,7 @@ def main() -> None:
     digests = [ref.digest for ref in manifest.chunk_refs()]
     seen_bytes, _ = measured(lambda: set(digests))
     entries_bytes, _ = measured(
-        lambda: {d: IndexEntry(d, "packs/0123456789abcdef0123456789abcdef.pack", 0, 30000, 65536, 0) for d in digests}
+        lambda: {d: IndexEntry(d, "packs/0123456789abcdef0123456789abcdef.pack", 0, 30000, 65536) for d in digests}
     )
     write_peak, body = measured(lambda: manifest.to_json(b"k" * 32), peak=True)
     stored = len(body)

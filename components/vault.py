@@ -30,8 +30,11 @@ from components.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, V
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
 MAX_VCPUS = 64
-# Deleted and rewritten packs stay as noncurrent versions this long (a window to undo a bad compaction).
-NONCURRENT_VERSION_DAYS = 7
+# Deleted and rewritten packs (and merged index blobs) stay as noncurrent versions this long: a day to undo a
+# bad compaction. Compaction rewrites packs once a fifth of them is dead (engine/compact.py), so every day of
+# noncurrent versions keeps about 5 days of new data twice (cost/usage.py); an update of the lifecycle
+# configuration, never a replacement of the bucket.
+NONCURRENT_VERSION_DAYS = 1
 ABORT_MULTIPART_DAYS = 1
 KEY_DELETION_WINDOW_DAYS = 30
 

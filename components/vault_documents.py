@@ -144,10 +144,9 @@ def ecs_tasks_trust_policy(account_id: str, region: str) -> dict:
 # HeadObject is authorised as GetObject; it returns an object's lock retain-until date (compaction reads it)
 # only to a caller that also has GetObjectRetention.
 ENGINE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectRetention"]
-ENGINE_INDEX_ACTIONS = [
-    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:BatchWriteItem",
-    "dynamodb:DeleteItem", "dynamodb:Scan",
-]
+# The vault's table keeps small state only (the compaction lock, the GC generation); the dedup index is held in
+# S3 (engine/index.py), so no batch or scan call touches the table.
+ENGINE_INDEX_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 ENGINE_JOB_ACTIONS = ["dynamodb:UpdateItem"]
 RECOVERY_POINTS_INDEX = "byVault"
 VAULT_KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -20,14 +20,12 @@ class Assumptions:
     chunk_avg_kib: float = 64.0
     # The engine's pack object size (engine.backup: pack_bytes); chunks are packed, not stored one per object.
     pack_mib: float = 32.0
-    # Dedup index item: DynamoDB bills 100 bytes of overhead per item, plus ~150 bytes of attributes
-    # (64-character hash, pack key, offset, length, raw length, epoch).
-    index_item_bytes: float = 250.0
-    # Compaction rewrites a pack once its live share falls below this; packs then hold on average
-    # (1 + t) / 2 live data, and each rewrite copies the live part.
-    compaction_live_threshold: float = 0.5
-    # Days the lifecycle rule keeps noncurrent versions (rewritten packs); the graph's rule wins when present.
-    noncurrent_days: float = 7.0
+    # Compaction rewrites a pack once its live share falls below this (engine.compact.CompactionSettings
+    # .rewrite_below); packs then hold on average (1 + t) / 2 live data, and each rewrite copies the live part.
+    compaction_live_threshold: float = 0.8
+    # Days the lifecycle rule keeps noncurrent versions (rewritten packs, merged index blobs); the graph's rule
+    # wins when present (components/vault.py: NONCURRENT_VERSION_DAYS).
+    noncurrent_days: float = 1.0
     # Backup job throughput reading changed blocks through the EBS direct APIs and storing them.
     backup_throughput_mib_s: float = 100.0
     # Per job: Fargate start, image pull and the index/manifest work around the data.

@@ -299,7 +299,6 @@ def estimate(
             model,
             spot=spot,
             bucket_key=bool(vault and vault.bucket_key_enabled),
-            pitr=not (vault and vault.pitr_enabled is False),
             network=network,
             component=component,
         )

@@ -1,14 +1,16 @@
 """The engine's AWS requests per unit of data: every operation count the usage model prices, in one place.
 
 `operation_counts` takes what the engine measured on itself (cost/engine_calibration.json, written with its
-provenance by benchmarks/calibrate_engine.py) and derives from the model's assumptions (chunk and pack sizes,
-index item size, block size) only what the calibration does not measure. The formulas in usage.py only
-multiply these counts by bytes.
+provenance by benchmarks/calibrate_engine.py) and derives from the model's assumptions (pack size, block
+size) only what the calibration does not measure. The dedup index is held in S3 (engine/index.py): no request
+per chunk; each job reads the whole index (its blobs) once, and a daily compaction merges it. The formulas
+in usage.py only multiply these counts by bytes.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
@@ -23,19 +25,27 @@ CALIBRATION = Path(__file__).resolve().parent / "engine_calibration.json"
 
 @dataclass(frozen=True)
 class OperationCounts:
-    chunks_per_gb: float  # index items per GB of unique, uncompressed chunk data
-    index_lookups_per_changed_gb: float  # index items looked up per GB of changed blocks the engine reads
+    chunks_per_gb: float  # chunks (index entries) per GB of unique, uncompressed chunk data
     packs_per_stored_gb: float  # S3 PUTs per GB packed (compressed); compaction GETs whole packs alike
-    s3_puts_per_job: float  # staging and manifest objects, and the job's last, partly filled pack
-    s3_gets_per_job: float  # the parent manifest a backup reads
-    index_writes_per_new_chunk: float  # an item is added, condemned, and deleted when no point holds it
-    index_writes_per_moved_chunk: float  # compaction points a live chunk at its new pack
-    index_read_units_per_chunk_read: float  # read units per index item looked up
-    index_item_bytes: float  # DynamoDB's billed size of an item (100 bytes overhead + attributes)
+    s3_puts_per_job: float  # lease, index blob, manifest, and the job's last, partly filled pack
+    s3_gets_per_job: float  # configuration, GC state and parent manifest, besides the index blobs
+    s3_puts_per_compaction: float  # the GC state, besides the merged index blobs (one a day per vault)
+    s3_gets_per_compaction: float  # GC state, besides the index blobs and the manifests
+    s3_gets_per_manifest: float  # compaction marks from every live manifest
+    table_requests_per_compaction: float  # the vault table's small state: lock and GC generation
+    index_entry_bytes: float  # bytes per chunk in the S3 index blobs
+    index_entries_per_blob: float  # entries per merged index blob: each job GETs them all
     blocks_per_gb: float  # GetSnapshotBlock / PutSnapshotBlock calls per GB
     blocks_per_list_page: float  # ListChangedBlocks blocks per page
     restore_gets_per_stored_gb: float  # ranged GETs of runs of adjacent chunks
     source: str
+
+    def index_blobs(self, unique_chunk_gb: float) -> float:
+        """Merged index blobs of a vault holding `unique_chunk_gb`: what every job and compaction reads."""
+        return max(1.0, math.ceil(unique_chunk_gb * self.chunks_per_gb / self.index_entries_per_blob))
+
+    def index_gb(self, unique_chunk_gb: float) -> float:
+        return unique_chunk_gb * self.chunks_per_gb * self.index_entry_bytes / 2**30
 
     def as_dict(self) -> dict[str, float | str]:
         return asdict(self)
@@ -50,23 +60,25 @@ def operation_counts(assumptions: Assumptions) -> OperationCounts:
     a = assumptions
     measured = engine_calibration()
     provenance = measured["provenance"]
+    job, compaction, index = measured["perJob"], measured["perCompaction"], measured["index"]
     return OperationCounts(
-        # Each new chunk is one index item the backup writes.
-        chunks_per_gb=measured["perNewGb"]["indexItemsWrittenByBackup"],
-        index_lookups_per_changed_gb=measured["perChangedBlockGb"]["indexItemsLookedUp"],
+        chunks_per_gb=measured["perNewGb"]["chunksStored"],
         # No calibration job fills a pack (a day stores a few MiB): full packs follow from their size.
         packs_per_stored_gb=1024 / a.pack_mib,
-        # Besides full packs a job puts its staging and manifest objects and one partly filled last pack.
-        s3_puts_per_job=measured["perJob"]["s3PutsBesidesPacks"] + 1.0,
-        s3_gets_per_job=1.0,
-        index_writes_per_new_chunk=measured["perNewGb"]["indexWritesPerChunkLifetime"],
-        index_writes_per_moved_chunk=1.0,
-        index_read_units_per_chunk_read=measured["perChangedBlockGb"]["indexReadUnitsPerItem"],
-        index_item_bytes=a.index_item_bytes,
+        # Besides full packs a job puts its lease, index blob and manifest, and one partly filled last pack.
+        s3_puts_per_job=job["s3PutsBesidesPacks"] + 1.0,
+        # The calibration vault's index is one merged blob; a larger vault's blobs are counted by index_blobs.
+        s3_gets_per_job=job["s3GetsBesidesPacks"] - job["indexBlobGets"],
+        s3_puts_per_compaction=compaction["s3PutsBesidesPacks"] - 1.0,  # its one merged blob, likewise
+        s3_gets_per_compaction=compaction["s3GetsBesidesPacksAndManifests"] - 1.0,
+        s3_gets_per_manifest=compaction["s3GetsPerManifest"],
+        table_requests_per_compaction=compaction["dynamodbCalls"],
+        index_entry_bytes=index["bytesPerEntry"],
+        index_entries_per_blob=index["mergedBlobEntries"],
         blocks_per_gb=KIB_PER_GB / a.ebs_block_kib,
         blocks_per_list_page=BLOCKS_PER_LIST_PAGE,
         restore_gets_per_stored_gb=1024 / a.restore_read_mib,
         source=f"{CALIBRATION.parent.name}/{CALIBRATION.name} ({provenance['script']}, measured "
         f"{provenance['measuredOn']} on engine {provenance['engineCommit']}); derived: {a.pack_mib:g} MiB packs, "
-        f"{a.index_item_bytes:g}-byte index items, {a.ebs_block_kib:g} KiB EBS blocks",
+        f"{a.ebs_block_kib:g} KiB EBS blocks",
     )

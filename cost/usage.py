@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from cost.assumptions import Assumptions
 from cost.lines import Line, priced
-from cost.operations import KIB_PER_GB, OperationCounts, operation_counts
+from cost.operations import KIB_PER_GB, operation_counts
 from cost.prices import PriceTable
 from cost.profiles import DataProfile
 from cost.workload import Workload
@@ -108,12 +108,6 @@ def data_flow(workload: Workload, profile: DataProfile, assumptions: Assumptions
     )
 
 
-def index_bytes_moved(write_units: float, read_units: float, ops: OperationCounts) -> float:
-    """GB the index requests carry over the network: an item per write, an item per lookup request."""
-    requests = write_units + read_units / ops.index_read_units_per_chunk_read
-    return requests * ops.index_item_bytes / 2**30
-
-
 @dataclass(frozen=True)
 class Network:
     """How one vault's tasks reach AWS (from `cost.graph.VaultFacts`): `public`, `endpoint` or `nat`."""
@@ -129,7 +123,6 @@ def network_lines(
     *,
     ebs_gb: float,
     s3_gb: float,
-    dynamodb_gb: float,
     task_hours: float,
 ) -> list:
     """The per-GB and per-address charges of the path the engine's bytes take out of the tasks' subnets."""
@@ -152,13 +145,8 @@ def network_lines(
         )
         if not network.s3_gateway:
             lines.append(
-                line("vpc.nat_gateway.data", "NAT data processed (S3 packs, no gateway endpoint)", s3_gb,
+                line("vpc.nat_gateway.data", "NAT data processed (S3 packs and index, no gateway endpoint)", s3_gb,
                      "no routeTableIds: no S3 gateway endpoint")
-            )
-        if not network.dynamodb_gateway:
-            lines.append(
-                line("vpc.nat_gateway.data", "NAT data processed (DynamoDB index, no gateway endpoint)",
-                     dynamodb_gb, "no routeTableIds: no DynamoDB gateway endpoint")
             )
     return lines
 
@@ -191,11 +179,10 @@ def elastio_usage_lines(
     *,
     spot: bool = False,
     bucket_key: bool = False,
-    pitr: bool = True,
     network: Network = Network(),
     component: str = "",
 ) -> list[Line]:
-    """A month of steady daily backups of `workload` into one vault in `region`."""
+    """A month of steady daily backups of `workload` into one vault in `region`, and its daily compaction."""
     a = assumptions
     ops = operation_counts(a)
     flow = data_flow(workload, profile, a)
@@ -234,53 +221,53 @@ def elastio_usage_lines(
         ),
     ]
 
+    # The dedup index is held in S3: every job and the daily compaction read all of its blobs; compaction
+    # writes them merged. No request per chunk (engine/index.py).
+    index_gb = ops.index_gb(flow.unique_chunk_gb)
+    index_blobs = ops.index_blobs(flow.unique_chunk_gb)
+    compactions = 1.0 if flow.jobs_per_day else 0.0  # one a day per vault, with the Catalog's expiry
     puts = month * (
         (flow.new_stored_gb_per_day + flow.rewritten_gb_per_day) * ops.packs_per_stored_gb
         + flow.jobs_per_day * ops.s3_puts_per_job
+        + compactions * (ops.s3_puts_per_compaction + index_blobs)
     )
     restored_stored = restore / profile.compression_factor
     gets = (
         month
         * (
             flow.new_stored_gb_per_day / (1 - a.compaction_live_threshold) * ops.packs_per_stored_gb
-            + flow.jobs_per_day * ops.s3_gets_per_job
+            + flow.jobs_per_day * (ops.s3_gets_per_job + index_blobs)
+            + compactions * (ops.s3_gets_per_compaction + index_blobs
+                             + ops.s3_gets_per_manifest * flow.jobs_per_day * workload.retention_days)
         )
         + restored_stored * ops.restore_gets_per_stored_gb
     )
     lines += [
         line(
+            "s3.standard.storage",
+            "Dedup index blobs",
+            index_gb,
+            f"{ops.index_entry_bytes:g} bytes per chunk ({ops.chunks_per_gb:g} chunks/GB), in S3",
+        ),
+        line(
             "s3.put_requests",
-            "S3 PUT requests (packs, manifests)",
+            "S3 PUT requests (packs, index blobs, manifests)",
             puts / 1e3,
             f"chunks packed into {a.pack_mib:g} MiB objects",
         ),
-        line("s3.get_requests", "S3 GET requests (compaction, restores)", gets / 1e3),
+        line("s3.get_requests", "S3 GET requests (index blobs, compaction, restores)", gets / 1e3),
         line(
             "kms.requests",
             "KMS requests (SSE-KMS on S3 objects)",
             (puts + gets) * (0.01 if bucket_key else 1.0) / 1e4,
             "S3 bucket key on" if bucket_key else "one KMS call per object request (no bucket key)",
         ),
-    ]
-
-    index_gb = flow.unique_chunk_gb * ops.chunks_per_gb * ops.index_item_bytes / 2**30
-    moved_chunks = flow.rewritten_gb_per_day * profile.compression_factor * ops.chunks_per_gb
-    writes = month * (
-        ops.index_writes_per_new_chunk * flow.new_chunk_gb_per_day * ops.chunks_per_gb
-        + ops.index_writes_per_moved_chunk * moved_chunks
-    )
-    lookups_per_changed_gb = ops.index_lookups_per_changed_gb * ops.index_read_units_per_chunk_read
-    lookups = month * flow.changed_block_gb_per_day * lookups_per_changed_gb
-    lines += [
         line(
-            "dynamodb.storage",
-            "Dedup index storage",
-            index_gb,
-            f"one {ops.index_item_bytes:g}-byte item per chunk ({ops.chunks_per_gb:g} chunks/GB)",
+            "dynamodb.write_request_units",
+            "Vault state table (compaction lock, GC generation)",
+            month * compactions * ops.table_requests_per_compaction / 1e6,
+            "small state only: no item per chunk",
         ),
-        *([line("dynamodb.pitr", "Dedup index point-in-time recovery", index_gb)] if pitr else []),
-        line("dynamodb.write_request_units", "Dedup index writes", writes / 1e6),
-        line("dynamodb.read_request_units", "Dedup index lookups", lookups / 1e6),
     ]
 
     throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
@@ -337,7 +324,7 @@ def elastio_usage_lines(
         )
     s3_gb = (
         month * (flow.new_stored_gb_per_day * (1 + 1 / (1 - a.compaction_live_threshold))
-                 + flow.rewritten_gb_per_day)
+                 + flow.rewritten_gb_per_day + (flow.jobs_per_day + 2 * compactions) * index_gb)
         + restored_stored
     )
     lines += network_lines(
@@ -345,7 +332,6 @@ def elastio_usage_lines(
         network,
         ebs_gb=month * flow.changed_block_gb_per_day + restore,
         s3_gb=s3_gb,
-        dynamodb_gb=index_bytes_moved(writes, lookups, ops),
         task_hours=job_hours,
     )
 
@@ -460,8 +446,8 @@ def first_backup_lines(
     network: Network = Network(),
     component: str = "",
 ) -> list[Line]:
-    """What month 1 adds once: the first full backup reads every used block, looks up and indexes every
-    chunk, and packs the first full copy (its storage is already in the steady month)."""
+    """What month 1 adds once: the first full backup reads every used block and packs the first full copy
+    (its storage, and its index blob's, are already in the steady month)."""
     a = assumptions
     protected = workload.protected_gb
     if protected <= 0:
@@ -472,15 +458,11 @@ def first_backup_lines(
 
     ops = operation_counts(a)
     stored = protected / profile.reduction
-    writes = protected / profile.dedup_factor * ops.chunks_per_gb  # added now; the delete is years away
-    lookups = protected * ops.index_lookups_per_changed_gb * ops.index_read_units_per_chunk_read  # every block is read
     puts = stored * ops.packs_per_stored_gb + math.ceil(protected / a.volume_gb) * ops.s3_puts_per_job
     throughput_gb_h = a.backup_throughput_mib_s * 3600 / 1024
     job_hours = protected / throughput_gb_h
     lines = [
         line("ebs.direct.get_block", "EBS direct APIs: every used block read", protected * ops.blocks_per_gb / 1e3),
-        line("dynamodb.write_request_units", "dedup index writes", writes / 1e6),
-        line("dynamodb.read_request_units", "dedup index lookups", lookups / 1e6),
         line("s3.put_requests", "S3 PUT requests", puts / 1e3),
         *compute_lines(line, job_hours, a, spot=spot, jobs="the full read"),
     ]
@@ -489,7 +471,6 @@ def first_backup_lines(
         network,
         ebs_gb=protected,
         s3_gb=stored,
-        dynamodb_gb=index_bytes_moved(writes, lookups, ops),
         task_hours=job_hours,
     )
     return [x for x in lines if x.quantity > 0]

@@ -45,13 +45,14 @@ __all__ = ["CompactionBusy", "CompactionReport", "CompactionSettings", "LockLost
 
 @dataclass(frozen=True)
 class CompactionSettings:
-    # Condemn (and later rewrite) a pack only when less than this share of its chunk bytes is live: mostly
-    # dead. Copying live chunks costs GETs, PUTs and a day of noncurrent versions; a partly dead pack costs
-    # only its dead bytes. kopia rewrites the contents of packs under 60% of the pack size ("short packs",
-    # repo/maintenance/content_rewrite.go); restic's prune tolerates 5% unused data in the repository
-    # (--max-unused, default 5%) and repacks the rest. We sit between: S3 requests and copies cost more than
-    # the dead bytes of a pack that is still 20% live (cost/assumptions.py prices it).
-    rewrite_below: float = 0.2
+    # Condemn (and later rewrite) a pack once less than this share of its chunk bytes is live, i.e. once a
+    # fifth of it is dead: restic's prune repacks a pack with 20% or more unused data under the threshold it
+    # proposed (restic PR #1994, --repack-threshold 20) and today tolerates 5% unused in the repository
+    # (--max-unused, default 5%); kopia rewrites the contents of packs under 60% of the pack size (short
+    # packs, repo/maintenance/content_rewrite.go). With one day of noncurrent versions (components/vault.py),
+    # copying live bytes costs less than keeping dead ones: the cost model (cost/assumptions.py
+    # compaction_live_threshold) puts the vault closest to its storage floor near 0.8 at 30-365 days.
+    rewrite_below: float = 0.8
     # Longer than the longest backup (kopia's full safety waits 24 h and two GC cycles): a chunk a backup
     # looked up before it was condemned is referenced by that backup's manifest before the grace ends.
     grace_seconds: int = MAX_BACKUP_SECONDS + 2 * 3600

@@ -22,7 +22,10 @@ NOT_IN_SOURCE = {"s3:GetObjectRetention", "ec2:CreateTags"}
 
 def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
     """IAM action of each call the engine makes (engine/README.md, docs/CONTRACT.md) -> resources touched."""
-    objects = [f"{scope.bucket_arn}/packs/0001.pack", f"{scope.bucket_arn}/manifests/vol-1/rp-1.json"]
+    objects = [
+        f"{scope.bucket_arn}/packs/0001.pack", f"{scope.bucket_arn}/manifests/vol-1/rp-1.json",
+        f"{scope.bucket_arn}/index/b-0001.idx", f"{scope.bucket_arn}/gc/0000000001.json",
+    ]
     index = [scope.index_table_arn]
     points = scope.recovery_points_table_arn
     snapshot = f"arn:aws:ec2:{scope.region}::snapshot/snap-0123456789abcdef0"
@@ -33,10 +36,7 @@ def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
         "s3:DeleteObject": objects,
         "s3:GetObjectRetention": objects,
         "s3:ListBucket": [scope.bucket_arn],
-        **{
-            f"dynamodb:{a}": index
-            for a in ("BatchGetItem", "GetItem", "BatchWriteItem", "Scan")
-        },
+        "dynamodb:GetItem": index,
         "dynamodb:UpdateItem": index + [scope.jobs_table_arn],
         "dynamodb:DeleteItem": index + [points],
         "dynamodb:Query": [f"{points}/index/byVault"],

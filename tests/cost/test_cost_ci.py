@@ -202,13 +202,13 @@ def test_private_subnets_without_privatelink_pay_nat_processing_for_every_byte(c
     _, out, _ = run(capsys, "--stack", nat, "--project-dir", project.dir, "--json")
     nat_lines = [line for line in json.loads(out)["elastio"]["lines"] if line["price_key"] == "vpc.nat_gateway.data"]
     what = {line["resource"].split("(")[1].split(" ")[0] for line in nat_lines}
-    assert what == {"EBS", "S3", "DynamoDB"}
+    assert what == {"EBS", "S3"}  # the dedup index is in S3: no per-chunk DynamoDB bytes to carry
     ebs = next(line for line in nat_lines if "EBS" in line["resource"])
     assert ebs["unit_price_usd"] == 0.045  # us-east-1, per GB processed
     _, out, _ = run(capsys, "--stack", gateways, "--project-dir", project.dir, "--json")
     lines = json.loads(out)["elastio"]["lines"]
     with_gateways = [line for line in lines if line["price_key"] == "vpc.nat_gateway.data"]
-    assert [line["resource"] for line in with_gateways] == [ebs["resource"]]  # S3 and DynamoDB take the gateways
+    assert [line["resource"] for line in with_gateways] == [ebs["resource"]]  # S3 takes the gateway
 
 
 def test_json_carries_the_time_view_and_schema(capsys, project):

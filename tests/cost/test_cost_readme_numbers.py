@@ -106,17 +106,17 @@ def test_the_largest_usage_lines_quoted_are_the_models(minimal_records):
 
     text = README.read_text()
     quoted = re.search(
-        r"Largest usage lines for 1000 GB / 2% / 30 days general: change-tracking snapshot \$([\d.]+), index "
-        r"writes \$([\d.]+),\s+first full copy \$([\d.]+), changed-block reads \$(\d+\.\d\d)",
+        r"Largest usage lines for 1000 GB / 2% / 30 days general: change-tracking snapshot \$([\d.]+), first full "
+        r"copy\s+\$([\d.]+), changed-block reads \$([\d.]+), changes kept for retention \$(\d+\.\d\d)",
         text,
     )
     assert quoted, "cost/README.md no longer quotes the largest usage lines"
     lines = {line.resource: line.monthly_usd for line in estimate(minimal_records, Workload()).elastio}
     computed = [
         lines["Change-tracking snapshot (latest per volume)"],
-        lines["Dedup index writes"],
         lines["Vault storage: first full copy"],
         lines["EBS direct APIs: changed blocks read"],
+        lines["Vault storage: changes kept for retention"],
     ]
     assert [float(v) for v in quoted.groups()] == [round(v, 2) for v in computed]
 

@@ -86,9 +86,9 @@ def test_storage_lines_price_the_vault_bytes_at_s3_standard():
 
 
 def test_packing_chunks_keeps_put_requests_small():
-    packed = lines_by_resource()["S3 PUT requests (packs, manifests)"]
+    packed = lines_by_resource()["S3 PUT requests (packs, index blobs, manifests)"]
     per_chunk = lines_by_resource(assumptions=replace(A, pack_mib=A.chunk_avg_kib / 1024))[
-        "S3 PUT requests (packs, manifests)"
+        "S3 PUT requests (packs, index blobs, manifests)"
     ]
     assert per_chunk.quantity > 400 * packed.quantity
 
@@ -110,23 +110,31 @@ def test_bucket_key_cuts_kms_requests_a_hundredfold():
     assert with_key.quantity == pytest.approx(without.quantity / 100)
 
 
-def test_index_items_follow_unique_chunks():
+def test_the_index_is_s3_blobs_of_a_few_dozen_bytes_per_unique_chunk():
     flow = data_flow(Workload(), GENERAL, A)
-    items = flow.unique_chunk_gb * CALIBRATION["perNewGb"]["indexItemsWrittenByBackup"]
-    assert lines_by_resource()["Dedup index storage"].quantity == pytest.approx(items * 250 / 2**30)
+    entries = flow.unique_chunk_gb * CALIBRATION["perNewGb"]["chunksStored"]
+    line = lines_by_resource()["Dedup index blobs"]
+    assert line.price_key == "s3.standard.storage"
+    assert line.quantity == pytest.approx(entries * CALIBRATION["index"]["bytesPerEntry"] / 2**30)
 
 
-def test_index_pitr_only_when_the_tables_have_it():
-    assert "Dedup index point-in-time recovery" in lines_by_resource(pitr=True)
-    assert "Dedup index point-in-time recovery" not in lines_by_resource(pitr=False)
-
-
-def test_index_lookups_read_every_chunk_of_the_changed_blocks():
+def test_no_request_per_chunk_goes_to_dynamodb():
+    dynamodb = [line for line in lines_by_resource().values() if line.price_key.startswith("dynamodb.")]
     flow = data_flow(Workload(), GENERAL, A)
-    measured = CALIBRATION["perChangedBlockGb"]  # what the engine looks up, in consistent reads of 1 unit
-    lookups = measured["indexItemsLookedUp"] * measured["indexReadUnitsPerItem"]
-    expected = A.days_per_month * flow.changed_block_gb_per_day * lookups / 1e6
-    assert lines_by_resource()["Dedup index lookups"].quantity == pytest.approx(expected)
+    state = A.days_per_month * CALIBRATION["perCompaction"]["dynamodbCalls"]  # the lock and the GC generation
+    assert [line.resource for line in dynamodb] == ["Vault state table (compaction lock, GC generation)"]
+    assert dynamodb[0].quantity * 1e6 == pytest.approx(state)
+    assert state < flow.unique_chunk_gb  # far from one per chunk
+
+
+def test_every_job_and_compaction_reads_every_index_blob():
+    small, large = Workload(protected_gb=1000), Workload(protected_gb=200_000)
+    gets = {w.protected_gb: lines_by_resource(w)["S3 GET requests (index blobs, compaction, restores)"].quantity
+            for w in (small, large)}  # fmt: skip
+    flow = data_flow(large, GENERAL, A)
+    blobs = -(-flow.unique_chunk_gb * CALIBRATION["perNewGb"]["chunksStored"] // 1_000_000)
+    assert blobs > 1
+    assert gets[200_000] * 1e3 >= A.days_per_month * (flow.jobs_per_day + 1) * blobs
 
 
 def test_spot_prices_the_jobs_at_fargate_spot_rates():
