@@ -33,7 +33,6 @@ from engine.lock import CompactionBusy, CompactionLock, LockLost
 from engine.packs import (
     DEFAULT_PACK_BYTES,
     PACK_PREFIX,
-    PackedChunk,
     PackFormatError,
     PackWriter,
     read_chunk_list,
@@ -275,14 +274,35 @@ class _Sweeper:
         live = [d for d in digests if d in self.live]
         return set(live) - self.view.elsewhere(live, key, self.existing)
 
+    def _own_chunks(self, key: str, size: int) -> list[IndexEntry] | None:
+        """What the pack itself says it holds (never the index alone), or None when it cannot say."""
+        try:
+            chunks = read_chunk_list(self.vault.bucket, key, size)
+        except PackFormatError as error:
+            self.report.problems.append(f"{error}; the pack is kept")
+            return None
+        if chunks is None:
+            self.report.packs_without_chunk_list += 1
+            return None
+        return [IndexEntry(c.digest, key, c.offset, c.length, c.raw_length) for c in chunks]
+
     def _consider(self, key: str, size: int, entries: list[IndexEntry], rule: DeletionRule) -> None:
         report, state = self.report, self.state
-        since = self.previous.condemned.get(key)
         self.seen_live.update(e.digest for e in entries if e.digest in self.live)
+        since = self.previous.condemned.get(key)
+        if since is not None:
+            # A condemned pack is judged by its own chunk list: whether it holds a chunk of a manifest deleted
+            # in this run (invariant S) must not depend on the index.
+            own = self._own_chunks(key, size)
+            if own is None:
+                state.condemned[key] = state.generation  # never collected on an old stamp it cannot check
+                report.packs_waiting += 1
+                return
+            entries = own
+            self.seen_live.update(e.digest for e in entries if e.digest in self.live)
         live = self._live(key, [e.digest for e in entries]) if since is not None else self.live
         total = sum(e.length for e in entries)
         live_bytes = sum(e.length for e in entries if e.digest in live)
-        holds_freed = any(e.digest in self.freed for e in entries)
         if total and live_bytes / total >= self.settings.rewrite_below:
             return  # not (or no longer) mostly dead: not condemned; a later condemnation starts afresh
         if since is None:
@@ -291,9 +311,9 @@ class _Sweeper:
             report.chunks_condemned += sum(e.digest not in self.live for e in entries)
             return
         stamp = self.previous.stamps.get(since)
-        if holds_freed or stamp is None:
-            # A manifest holding one of its chunks was deleted only now, or its generation was never stamped:
-            # condemned again from this generation (invariant S).
+        if stamp is None or any(e.digest in self.freed for e in entries):
+            # Its generation was never stamped, or a manifest holding one of its chunks was deleted only now:
+            # condemned again from this generation, whose stamp is later than that deletion (invariant S).
             state.condemned[key] = state.generation
             report.packs_waiting += 1
             return
@@ -301,43 +321,24 @@ class _Sweeper:
             state.condemned[key] = since
             report.packs_waiting += 1
             return
-        if not self._copy_live(key, size):
-            state.condemned[key] = since  # kept: retained, corrupt or unreadable; a later run decides again
-            return
-        self.collect.append((key, size))
-
-    def _copy_live(self, key: str, size: int) -> bool:
-        """Copy the pack's live chunks (from its own chunk list, verified) into new packs."""
-        report = self.report
-        try:
-            chunks = read_chunk_list(self.vault.bucket, key, size)
-        except PackFormatError as error:
-            report.problems.append(f"{error}; the pack is kept")
-            return False
-        if chunks is None:
-            report.packs_without_chunk_list += 1
-            return False
-        if any(c.digest in self.freed for c in chunks):
-            self.state.condemned[key] = self.state.generation  # the index missed it; the pack says so
-            report.packs_waiting += 1
-            return False
         if self.vault.bucket.is_retained(key):
             report.packs_retained += 1
-            return False
-        keep = self._live(key, [c.digest for c in chunks])
-        live = [c for c in chunks if c.digest in keep]
-        frames = self._verified_frames(key, live)
+            state.condemned[key] = since
+            return
+        keep = self._live(key, [e.digest for e in entries])
+        live_chunks = [e for e in entries if e.digest in keep]
+        frames = self._verified_frames(key, live_chunks)
         if frames is None:
-            return False
-        self.seen_live.update(c.digest for c in chunks if c.digest in self.live)
-        for chunk in live:
-            self.writer.add(chunk.digest, frames[chunk.digest], chunk.raw_length)
-        report.chunks_moved += len(live)
-        report.chunks_deleted += sum(c.digest not in self.live for c in chunks)
-        report.packs_rewritten += bool(live)
-        return True
+            state.condemned[key] = since  # a live chunk is corrupt: kept; scan names the points affected
+            return
+        for entry in live_chunks:
+            self.writer.add(entry.digest, frames[entry.digest], entry.raw_length)
+        report.chunks_moved += len(live_chunks)
+        report.chunks_deleted += sum(e.digest not in self.live for e in entries)
+        report.packs_rewritten += bool(live_chunks)
+        self.collect.append((key, size))
 
-    def _verified_frames(self, key: str, live: list[PackedChunk]) -> dict[bytes, bytes] | None:
+    def _verified_frames(self, key: str, live: list[IndexEntry]) -> dict[bytes, bytes] | None:
         if not live:
             return {}
         start, end = live[0].offset, max(c.offset + c.length for c in live)
