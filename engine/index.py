@@ -67,10 +67,11 @@ def encode_blob(entries: Iterable[IndexEntry]) -> bytes:
     return body + struct.pack("<I", zlib.crc32(body))
 
 
-def decode_blob(blob: bytes, source: str = "index blob") -> list[IndexEntry]:
+def _parse(blob: bytes, source: str) -> tuple[list[str], memoryview]:
+    """The pack table and the entries' bytes of a checked blob."""
     if len(blob) < len(BLOB_MAGIC) + 12 or blob[: len(BLOB_MAGIC)] != BLOB_MAGIC:
         raise IndexFormatError(f"{source}: not an index blob (no {BLOB_MAGIC.decode()} header)")
-    body, (crc,) = blob[:-4], struct.unpack("<I", blob[-4:])
+    body, (crc,) = memoryview(blob)[:-4], struct.unpack("<I", blob[-4:])
     if zlib.crc32(body) != crc:
         raise IndexFormatError(f"{source}: fails its CRC-32 check")
     try:
@@ -80,18 +81,26 @@ def decode_blob(blob: bytes, source: str = "index blob") -> list[IndexEntry]:
         packs = []
         for _ in range(pack_count):
             (length,) = struct.unpack_from("<H", body, position)
-            packs.append(body[position + 2 : position + 2 + length].decode())
+            packs.append(bytes(body[position + 2 : position + 2 + length]).decode())
             position += 2 + length
         (count,) = struct.unpack_from("<I", body, position)
         position += 4
-        if position + count * ENTRY.size != len(body):
-            raise IndexFormatError(f"{source}: {count} entries do not fill the blob")
-        return [
-            IndexEntry(digest, packs[pack], offset, length, raw, bool(flags & FLAG_BAD))
-            for digest, pack, offset, length, raw, flags in ENTRY.iter_unpack(body[position:])
-        ]
-    except (struct.error, IndexError, UnicodeDecodeError) as error:
+    except (struct.error, UnicodeDecodeError) as error:
         raise IndexFormatError(f"{source}: damaged ({error})") from error
+    if position + count * ENTRY.size != len(body):
+        raise IndexFormatError(f"{source}: {count} entries do not fill the blob")
+    rows = body[position:]
+    if any(pack >= len(packs) for _, pack, *_ in ENTRY.iter_unpack(rows)):
+        raise IndexFormatError(f"{source}: an entry names a pack the blob does not list")
+    return packs, rows
+
+
+def decode_blob(blob: bytes, source: str = "index blob") -> list[IndexEntry]:
+    packs, rows = _parse(blob, source)
+    return [
+        IndexEntry(digest, packs[pack], offset, length, raw, bool(flags & FLAG_BAD))
+        for digest, pack, offset, length, raw, flags in ENTRY.iter_unpack(rows)
+    ]
 
 
 def blob_key(kind: str) -> str:
@@ -138,6 +147,20 @@ class IndexView:
             "INSERT INTO copies VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (digest, pack) DO UPDATE SET bad = max(bad, excluded.bad)",
             rows,
+        )
+        self._db.commit()
+
+    def add_blob(self, blob: bytes, source: str = "index blob") -> None:
+        """A blob's entries, streamed into the view (memory: the blob itself and SQLite's page cache)."""
+        packs, rows = _parse(blob, source)
+        ids = [self._pack_id(key) for key in packs]
+        self._db.executemany(
+            "INSERT INTO copies VALUES (?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT (digest, pack) DO UPDATE SET bad = max(bad, excluded.bad)",
+            (
+                (digest, ids[pack], offset, length, raw, flags & FLAG_BAD)
+                for digest, pack, offset, length, raw, flags in ENTRY.iter_unpack(rows)
+            ),
         )
         self._db.commit()
 
@@ -247,7 +270,7 @@ class ChunkIndex:
                     continue
                 seen.add(key)
                 try:
-                    view.add(self.read_blob(key))
+                    view.add_blob(self.bucket.get(key), f"s3://{self.bucket.bucket}/{key}")
                     view.blobs.append(key)
                 except MissingObjectError:
                     vanished = True
