@@ -1,8 +1,8 @@
 """Vault: one isolated, deduplicated backup namespace in a region, a child of its region's CloudConnector.
 
 Reads like the vault half of the regional stack: the roles (the key policy names the task role), the key,
-the bucket for packed chunk data and the dedup index table, then the compute that runs on demand only (a
-Fargate Batch environment with a job queue and the four engine job definitions, an ECS cluster and the ScaleZ
+the bucket for packed chunk data and the dedup index blobs, the vault's small-state table, then the compute
+that runs on demand only (a Fargate Batch environment with a job queue and the four engine job definitions, an ECS cluster and the ScaleZ
 server task definition). Nothing here runs or bills by the hour while idle.
 
 Documents come from components.vault_documents (pure); this module only wires them. The bucket, the index
@@ -235,7 +235,9 @@ class Vault(pulumi.ComponentResource):
                 opts=keep(adopt_bucket),
             )
 
-        # --- dedup index -----------------------------------------------------------------------------------
+        # --- small state (compaction lock, GC generation) ---------------------------------------------------
+        # Named and keyed as when it held the dedup index (one item per chunk): renaming or rekeying it would
+        # replace a data-bearing resource. The index itself is index blobs in the bucket (engine/index.py).
         index_table = aws.dynamodb.Table(
             f"{name}-index",
             name=naming.vault_index_table_name(vault),

@@ -66,7 +66,7 @@ class EngineEnvironment:
         return cls(
             vault_name=_required(environ, "ELASTIO_VAULT_NAME", "the vault this job works in"),
             bucket=_required(environ, "ELASTIO_VAULT_BUCKET", "the vault's S3 bucket"),
-            index_table=_required(environ, "ELASTIO_INDEX_TABLE", "the vault's dedup index table"),
+            index_table=_required(environ, "ELASTIO_INDEX_TABLE", "the vault's table (compaction lock, GC generation)"),
             kms_key_arn=environ.get("ELASTIO_VAULT_KMS_KEY_ARN") or None,
             jobs_table=environ.get("ELASTIO_TABLE_JOBS") or None,
             recovery_points_table=environ.get("ELASTIO_TABLE_RECOVERY_POINTS") or None,

@@ -4,8 +4,8 @@ A pack (`packs/<packId>.pack`) is the concatenation of independent zstd frames, 
 its own chunk list and a fixed footer (layout below), so a pack says what it holds without the index: the
 index can be rebuilt from the packs (`python -m engine rebuild-index`), and compaction learns a pack's
 contents from the pack itself, never from the index alone. The index records each chunk's offset and
-length, so a chunk is read back with one ranged GET (neighbours are read together). Index entries are
-written only after their pack is stored: an entry never points at bytes that are not there.
+length, so a chunk is read back with one ranged GET (neighbours are read together). An index blob is
+written only after its packs are stored: an entry never points at bytes that are not there.
 
 Layout: frames | chunk list (count x [BLAKE2b-256 digest, u32 compressed length, u32 raw length], in frame
 order: offsets are cumulative) | footer [u32 count, u32 CRC-32 of the chunk list, b"ELPACK01"], little-endian.

@@ -1,6 +1,6 @@
 """A vault's storage as the engine sees it: its bucket, its dedup index, and the leases of running backups.
 
-Vaults never share chunks: every read and write goes through one vault's own bucket and index table.
+Vaults never share chunks: every read and write goes through one vault's own bucket and state table.
 """
 
 from __future__ import annotations
