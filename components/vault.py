@@ -2,8 +2,8 @@
 
 Reads like the vault half of the regional stack: the roles (the key policy names the task role), the key,
 the bucket for packed chunk data and the dedup index blobs, the vault's small-state table, then the compute
-that runs on demand only (a Fargate Batch environment with a job queue and the four engine job definitions, an ECS cluster and the ScaleZ
-server task definition). Nothing here runs or bills by the hour while idle.
+that runs on demand only (a Fargate Batch environment with a job queue and the four engine job definitions,
+an ECS cluster and the ScaleZ server task definition). Nothing here runs or bills by the hour while idle.
 
 Documents come from components.vault_documents (pure); this module only wires them. The bucket, the index
 table and the key are `retain_on_delete`, and so is everything that protects them (the key's alias, the

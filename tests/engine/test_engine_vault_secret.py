@@ -26,10 +26,11 @@ def stored(vault) -> bytes:
 
 def another_job(aws, vault, s3=None, kms=None) -> Vault:
     """The same vault as a later (or concurrent) job sees it: its own clients, nothing cached."""
+    bucket = VaultBucket(s3 or aws.client("s3"), vault.bucket.bucket)
     return Vault(
         vault.name,
-        VaultBucket(s3 or aws.client("s3"), vault.bucket.bucket),
-        ChunkIndex(aws.client("dynamodb"), vault.index.table_name),
+        bucket,
+        ChunkIndex(bucket, aws.client("dynamodb"), vault.index.table_name),
         VaultKey(kms or aws.client("kms"), vault.key.key_arn),
     )
 
