@@ -1,7 +1,8 @@
 """Metadata memory of the engine's jobs, per chunk, measured on synthetic chunks and scaled to volume sizes.
 
 What each job holds per chunk today: a backup its manifest (ChunkRef per chunk) and the set of digests it
-has seen; restore and scan the manifest; compaction the live set and one index entry per chunk. Measured
+has seen; restore and scan the manifest; compaction the live set (the index itself is on local disk,
+engine/index.py: benchmarks/engine_index_view.py measures it). Measured
 with tracemalloc on `--chunks` synthetic chunks (random digests, 64 KiB average), then scaled to 1 TiB
 (~16.8 M chunks) and 16 TiB (~270 M). Target (issue 14): a 16 TiB volume within an 8 GiB task, i.e. about
 30 bytes per chunk in memory; the manifest's bytes per chunk in S3 are printed too.
@@ -20,7 +21,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.index import IndexEntry  # noqa: E402
 from engine.manifest import ChunkRef, Manifest, Segment  # noqa: E402
 
 KIB, GIB, TIB = 1024, 1024**3, 1024**4
@@ -59,16 +59,13 @@ def main() -> None:
     manifest_bytes, manifest = measured(lambda: synthetic_manifest(n))
     digests = [ref.digest for ref in manifest.chunk_refs()]
     seen_bytes, _ = measured(lambda: set(digests))
-    entries_bytes, _ = measured(
-        lambda: {d: IndexEntry(d, "packs/0123456789abcdef0123456789abcdef.pack", 0, 30000, 65536) for d in digests}
-    )
     write_peak, body = measured(lambda: manifest.to_json(b"k" * 32), peak=True)
     stored = len(body)
 
     jobs = {
         "backup (manifest + seen set + writing it)": manifest_bytes + seen_bytes + write_peak,
         "restore / scan (manifest)": manifest_bytes,
-        "compaction (live set + index entries)": seen_bytes + entries_bytes,
+        "compaction (live set)": seen_bytes,
     }
     per_tib = TIB / CHUNK_AVG
     budget = TASK_BYTES / (TARGET_VOLUME / CHUNK_AVG)
