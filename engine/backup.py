@@ -27,12 +27,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from engine.catalog import CatalogError, CatalogRejected, Register
-from engine.chunking import Chunk, ChunkerSettings, Codec, split
+from engine.chunking import ChunkerSettings
 from engine.gcstate import read_state
 from engine.index import BLOB_EVERY_PACKS, IndexEntry, IndexView
 from engine.jobs import JobRecord, utc_now_iso
 from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
 from engine.packs import DEFAULT_PACK_BYTES, PackWriter
+from engine.pipeline import ChunkedSegment, CpuPipeline, PipelineSettings, segments_in_flight
 from engine.sources import VolumeSource, segment_length
 from engine.vault import CLOCK_SKEW_SECONDS, LEASE_TTL_SECONDS, MAX_BACKUP_SECONDS, Lease, RecoveryPointNotFound, Vault
 
@@ -47,6 +48,8 @@ class EngineSettings:
     # lookup per segment would be a round trip per 8 chunks; a window is ~128 chunks, two BatchGetItem calls.
     lookup_window_bytes: int = 8 * 1024 * 1024
     pack_bytes: int = DEFAULT_PACK_BYTES
+    # Chunk + hash + compress run on a worker process (engine/pipeline.py), I/O on this one.
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
 
     def __post_init__(self) -> None:
         if self.segment_bytes < self.chunker.max_size:
@@ -297,63 +300,75 @@ def _store(
         manifest.segments[index] = Segment(index, list(parent.segments[index].chunks))
     result.segments_copied = len(to_copy)
 
-    codec = Codec(settings.chunker.zstd_level)
     stored = _BlobWriter(vault)
     writer = PackWriter(vault.bucket, settings.pack_bytes, on_stored=stored.add)
     known: set[bytes] = set()  # chunks this backup already stored or secured
     bytes_total = sum(segment_length(i, seg, source.volume_bytes) for i in to_read)
     bytes_done = 0
-    window: list[tuple[int, list[Chunk]]] = []  # chunked segments waiting for one index lookup
+    window: list[ChunkedSegment] = []  # chunked segments waiting for one index lookup
     looking_up: list[tuple[list, Future]] = []  # the previous window, its lookup under way
     lookups = ThreadPoolExecutor(1, thread_name_prefix="index-lookup")
+    # The worker keeps a segment until we ask it to compress the segment's new chunks, after the lookup: it
+    # holds at most the two windows here plus those queued ahead of it (engine/pipeline.py).
+    cpu = CpuPipeline(
+        settings.chunker,
+        vault.chunk_key,
+        segments_in_flight(settings.pipeline, settings.lookup_window_bytes, seg),
+        settings.pipeline,
+    )
 
     def look_up() -> None:
         """Start the window's lookup (100 keys a call) and settle the previous one: lookups overlap chunking."""
-        digests = [c.digest for _, chunks in window for c in chunks if c.digest not in known]
+        digests = [d for segment in window for d in segment.digests if d not in known]
         looking_up.append((list(window), lookups.submit(view.usable, digests)))
         window.clear()
         if len(looking_up) > 1:
             settle(*looking_up.pop(0))
 
-    def settle(segments: list[tuple[int, list[Chunk]]], lookup: Future) -> None:
+    def store(digest: bytes, frame: bytes, raw_length: int) -> None:
+        writer.add(digest, frame, raw_length)
+        result.stored_bytes += len(frame)
+
+    def settle(segments: list[ChunkedSegment], lookup: Future) -> None:
         """Store what the vault lacks. A chunk stored since the lookup began is in `known` by now."""
         found = lookup.result()
-        for index, chunks in segments:
-            refs = []
-            for chunk in chunks:
-                refs.append(ChunkRef(chunk.digest, len(chunk.data)))
-                if chunk.digest in known:
+        for segment in segments:
+            refs, new = [], []
+            for position, (digest, length) in enumerate(zip(segment.digests, segment.lengths, strict=True)):
+                refs.append(ChunkRef(digest, length))
+                if digest in known:
                     result.chunks_reused += 1
                     continue
-                if chunk.digest in found:  # a copy outside condemned packs: reuse writes nothing
+                if digest in found:  # a copy outside condemned packs: reuse writes nothing
                     result.chunks_reused += 1
                 else:
-                    frame = codec.compress(chunk.data)
-                    writer.add(chunk.digest, frame, len(chunk.data))
+                    new.append(position)  # compressed by the worker, then stored in order (`store`)
                     result.chunks_new += 1
-                    result.new_bytes += len(chunk.data)
-                    result.stored_bytes += len(frame)
-                known.add(chunk.digest)
-            manifest.segments[index] = Segment(index, refs)
+                    result.new_bytes += length
+                known.add(digest)
+            cpu.compress(segment, new, store)
+            manifest.segments[segment.index] = Segment(segment.index, refs)
         job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused)
 
     try:
-        window_bytes = 0
-        for index, data in source.read_segments(to_read, seg):
-            bytes_done += len(data)
-            result.segments_read += 1
-            if data.count(0) == len(data):
-                # All zeros: stored as a segment without chunks, so a child backup can copy it too.
-                manifest.segments[index] = Segment(index, [])
-                continue
-            window.append((index, list(split(data, settings.chunker, vault.chunk_key))))
-            window_bytes += len(data)
-            if window_bytes >= settings.lookup_window_bytes:
-                look_up()
-                window_bytes = 0
-        look_up()
-        while looking_up:
-            settle(*looking_up.pop(0))
+        with cpu:
+            window_bytes = 0
+            for segment in cpu.chunked(source.read_segments(to_read, seg)):
+                bytes_done += segment.length
+                result.segments_read += 1
+                if segment.zero:
+                    # All zeros: stored as a segment without chunks, so a child backup can copy it too.
+                    manifest.segments[segment.index] = Segment(segment.index, [])
+                    continue
+                window.append(segment)
+                window_bytes += segment.length
+                if window_bytes >= settings.lookup_window_bytes:
+                    look_up()
+                    window_bytes = 0
+            look_up()
+            while looking_up:
+                settle(*looking_up.pop(0))
+            cpu.finish()
         writer.flush()
         stored.flush()
     except BaseException:

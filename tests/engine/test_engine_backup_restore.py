@@ -133,12 +133,14 @@ def test_a_register_that_never_confirms_fails_the_job_but_never_deletes_a_manife
 
 def test_a_rerun_of_an_interrupted_backup_reuses_what_it_already_stored(vault, job, registered, tmp_path):
     image = tmp_path / "vol.img"
-    image.write_bytes(volume_bytes(SIZE))
+    # 32 segments, interrupted near the end: the CPU pipeline reads up to a dozen segments ahead of what it
+    # has stored (engine/pipeline.py, segments_in_flight), so an early interruption would have stored nothing.
+    image.write_bytes(volume_bytes(32 * SMALL.segment_bytes))
 
     class Interrupted(ImageFileSource):
         def read_segments(self, indexes, segment_bytes):
             for n, item in enumerate(super().read_segments(indexes, segment_bytes)):
-                if n == 2:
+                if n == 30:
                     raise ConnectionError("EBS direct API connection reset")
                 yield item
 

@@ -1,0 +1,363 @@
+"""A backup's CPU pipeline on a worker process: FastCDC + keyed BLAKE2b, then zstd of what the vault lacks.
+
+Why a process. Profiling the I/O benchmark (py-spy, benchmarks/engine_io_throughput.py) showed the one thread
+that held the GIL doing everything in turn: FastCDC (`fastcdc_cy` never releases the GIL), the hash and the
+compression, and between them the orchestration of I/O (segment buffers, botocore calls, index items, pack
+assembly). Hashing and zstd release the GIL for large buffers, but chunking and the per-chunk Python around it
+do not, so threads could not use the job's second vCPU. Here a worker process does chunk + hash + compress and
+the main process only orchestrates I/O: a backup job has 2 vCPUs (components/vault_documents.JOB_SIZES), one
+for each (`CPU_WORKERS`).
+
+Protocol: pickled tuples over two pipes per worker. No shared memory: Fargate gives /dev/shm no configurable
+size (`sharedMemorySize` is "not applicable to jobs that are running on Fargate resources",
+https://docs.aws.amazon.com/batch/latest/userguide/fargate-job-definitions.html), and a copy of a 512 KiB
+segment through a pipe costs far less than chunking it.
+
+    main -> worker   ("chunk", seq, segment bytes)    worker -> main  ("chunked", seq, zero, lengths, digests)
+                     ("compress", seq, positions)                     ("compressed", seq, frames)
+                     None: exit                                       ("failed", seq, traceback), then exits
+
+Compression waits for the index lookup, so only chunks the vault lacks are compressed: the worker keeps each
+segment from its "chunk" to its "compress" (which may name no chunk). Memory is bounded by the segments in
+flight (`max_segments`: sent and not yet released); `chunked()` reads the source no further ahead than that.
+
+Failure: a worker's exception ("failed"), its death (its sentinel; EOF on its pipe) or its silence for
+`stall_seconds` while work is outstanding raise PipelineError in the main process, and leaving the
+`CpuPipeline` context kills the workers; the backup then fails before its manifest is written.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import queue
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+
+from engine.chunking import ChunkerSettings, Codec, split
+
+# One worker process for chunk + hash + compress; the main process (I/O orchestration) takes the other vCPU of
+# the 2-vCPU backup job. tests/components/test_vault_documents.py ties the job's size to this.
+CPU_WORKERS = 1
+# Segments queued to each worker ahead of the ones the backup is waiting for: enough to keep it busy while the
+# main process is away on a call, small against the job's memory (8 x 512 KiB).
+AHEAD_PER_WORKER = 8
+STALL_SECONDS = 300.0  # a worker that answers nothing for this long while it has work is stuck
+
+
+class PipelineError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class PipelineSettings:
+    workers: int = CPU_WORKERS
+    ahead_per_worker: int = AHEAD_PER_WORKER
+    stall_seconds: float = STALL_SECONDS
+
+    def __post_init__(self) -> None:
+        if self.workers < 1 or self.ahead_per_worker < 1 or self.stall_seconds <= 0:
+            raise ValueError(
+                f"pipeline: workers ({self.workers}) and ahead_per_worker ({self.ahead_per_worker}) must be at "
+                f"least 1 and stall_seconds ({self.stall_seconds}) positive"
+            )
+
+
+def segments_in_flight(settings: PipelineSettings, window_bytes: int, segment_bytes: int) -> int:
+    """The bound on segments held by workers: the backup holds up to two lookup windows of chunked segments
+    (one being looked up, one filling; engine/backup.py), plus the segments queued ahead of the workers.
+    A window closes once it holds `window_bytes`, so it has at most ceil(window / segment) + 1 segments (the
+    volume's last segment may be short)."""
+    window = math.ceil(window_bytes / segment_bytes) + 1
+    return 2 * window + settings.workers * settings.ahead_per_worker
+
+
+@dataclass(frozen=True)
+class ChunkedSegment:
+    """One segment as the worker cut it: chunk digests and lengths in order (none for an all-zero segment)."""
+
+    seq: int
+    index: int
+    length: int
+    zero: bool
+    digests: list[bytes]
+    lengths: list[int]
+
+
+# --- the worker process -----------------------------------------------------------------------------------
+
+
+def _serve(tasks: Connection, results: Connection, chunker: ChunkerSettings, key: bytes | None) -> None:
+    """The worker's loop. Exits on None, on the main process closing its pipe, or after reporting a failure."""
+    codec = Codec(chunker.zstd_level)
+    held: dict[int, tuple[bytes, list[int], list[int]]] = {}  # seq -> data, offsets, lengths
+    seq = -1
+    try:
+        while True:
+            try:
+                message = tasks.recv()
+            except EOFError:
+                return  # the main process is gone
+            if message is None:
+                return
+            kind, seq, payload = message
+            if kind == "chunk":
+                data: bytes = payload
+                if data.count(0) == len(data):
+                    results.send(("chunked", seq, True, [], []))
+                    continue
+                offsets, lengths, digests, offset = [], [], [], 0
+                for chunk in split(data, chunker, key):
+                    offsets.append(offset)
+                    lengths.append(len(chunk.data))
+                    digests.append(chunk.digest)
+                    offset += len(chunk.data)
+                held[seq] = (data, offsets, lengths)
+                results.send(("chunked", seq, False, lengths, digests))
+            elif kind == "compress":
+                data, offsets, lengths = held.pop(seq)
+                view = memoryview(data)
+                frames = [codec.compress(view[offsets[p] : offsets[p] + lengths[p]]) for p in payload]
+                results.send(("compressed", seq, frames))
+            else:
+                raise ValueError(f"unknown pipeline message {kind!r}")
+    except BaseException:
+        try:
+            results.send(("failed", seq, traceback.format_exc()))
+        finally:
+            raise SystemExit(1) from None
+
+
+# --- the main process -------------------------------------------------------------------------------------
+
+_CONTEXT: multiprocessing.context.BaseContext | None = None
+_CONTEXT_LOCK = threading.Lock()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    """forkserver: a worker is forked from a clean single-threaded server, never from the job's process, whose
+    botocore and reader threads a plain fork would copy mid-call; starting one costs a fork, not a new
+    interpreter (spawn)."""
+    global _CONTEXT
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["engine.pipeline"])
+            _CONTEXT = context
+        return _CONTEXT
+
+
+class _Worker:
+    def __init__(self, number: int, chunker: ChunkerSettings, key: bytes | None):
+        context = _context()
+        task_reader, self.tasks = context.Pipe(duplex=False)
+        self.results, result_writer = context.Pipe(duplex=False)
+        self.process = context.Process(
+            target=_serve, args=(task_reader, result_writer, chunker, key), name=f"cpu-pipeline-{number}", daemon=True
+        )
+        self.process.start()
+        # The worker holds these ends now; closing ours makes its death show as EOF on `results`.
+        task_reader.close()
+        result_writer.close()
+        # Sends run on a thread: the main process never blocks on a full pipe while the worker blocks on its
+        # own full result pipe (a deadlock), and a stuck worker cannot hang the main process in a send.
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_all, name=f"cpu-pipeline-send-{number}", daemon=True)
+        self._sender.start()
+
+    def _send_all(self) -> None:
+        while (message := self._outbox.get()) is not None:
+            try:
+                self.tasks.send(message)
+            except (OSError, ValueError):
+                return  # the worker is gone; the main process learns it from the worker's sentinel
+        try:
+            self.tasks.send(None)
+        except (OSError, ValueError):
+            pass
+
+    def send(self, message: tuple) -> None:
+        self._outbox.put(message)
+
+    def stop(self, kill: bool, timeout: float = 10.0) -> None:
+        self._outbox.put(None)
+        if not kill:
+            self._sender.join(timeout)
+            self.process.join(timeout)
+        if self.process.is_alive():
+            self.process.kill()  # SIGKILL also ends a stopped (SIGSTOP) worker
+            self.process.join(timeout)
+        self._sender.join(timeout)
+        self.tasks.close()
+        self.results.close()
+
+
+class CpuPipeline:
+    """Chunk + hash segments on worker processes, and compress the chunks the caller asks for.
+
+    Use as a context manager. `chunked(segments)` yields ChunkedSegment in source order; for each one that is
+    not all zeros the caller must call `compress(segment, positions, store)` once (positions may be empty):
+    `store(digest, frame, raw_length)` runs in the main process, in the order `compress` was called per
+    worker, from within `chunked` or `finish`. `finish()` waits for every compression asked for.
+    """
+
+    def __init__(
+        self,
+        chunker: ChunkerSettings,
+        key: bytes | None,
+        max_segments: int,
+        settings: PipelineSettings = PipelineSettings(),
+    ):
+        if max_segments < 1:
+            raise ValueError(f"max_segments must be at least 1, got {max_segments}")
+        self._chunker, self._key, self._settings = chunker, key, settings
+        self.max_segments = max_segments
+        self.in_flight = 0  # segments sent and not yet released by their worker
+        self.peak_in_flight = 0
+        self._workers: list[_Worker] = []
+        self._owner: dict[int, _Worker] = {}
+        self._next_seq = 0
+        self._chunk_results: dict[int, tuple] = {}
+        self._chunks_outstanding = 0
+        self._compressions: dict[int, tuple[list[tuple[bytes, int]], Callable[[bytes, bytes, int], None]]] = {}
+
+    def __enter__(self) -> CpuPipeline:
+        try:
+            for number in range(self._settings.workers):
+                self._workers.append(_Worker(number, self._chunker, self._key))
+        except BaseException:
+            self.close(kill=True)
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.close(kill=exc_type is not None)
+
+    @property
+    def worker_processes(self) -> list[multiprocessing.process.BaseProcess]:
+        return [worker.process for worker in self._workers]
+
+    def close(self, kill: bool = False) -> None:
+        """Stop the workers: at once when `kill` (a failure), else after their queued work."""
+        workers, self._workers = self._workers, []
+        for worker in workers:
+            worker.stop(kill=kill)
+
+    # --- feeding ----------------------------------------------------------------------------------------------
+
+    def chunked(self, segments: Iterable[tuple[int, bytes]]) -> Iterator[ChunkedSegment]:
+        source = iter(segments)
+        waiting: deque[tuple[int, int, int]] = deque()  # seq, segment index, length: in source order
+        exhausted = False
+        while True:
+            while not exhausted and self.in_flight < self.max_segments:
+                item = next(source, None)
+                if item is None:
+                    exhausted = True
+                    break
+                index, data = item
+                waiting.append((self._send_chunk(data), index, len(data)))
+            if not waiting:
+                if exhausted:
+                    return
+                self._receive()  # no room: a compression in flight will free some
+                continue
+            seq, index, length = waiting[0]
+            while seq not in self._chunk_results:
+                self._receive()
+            waiting.popleft()
+            zero, lengths, digests = self._chunk_results.pop(seq)
+            yield ChunkedSegment(seq, index, length, zero, digests, lengths)
+
+    def _send_chunk(self, data: bytes) -> int:
+        seq, self._next_seq = self._next_seq, self._next_seq + 1
+        worker = self._workers[seq % len(self._workers)]
+        self._owner[seq] = worker
+        self.in_flight += 1
+        self._chunks_outstanding += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        worker.send(("chunk", seq, bytes(data)))
+        return seq
+
+    def compress(
+        self, segment: ChunkedSegment, positions: list[int], store: Callable[[bytes, bytes, int], None]
+    ) -> None:
+        """Compress the chunks at `positions` of `segment` (and release it in the worker)."""
+        if segment.zero:
+            if positions:
+                raise ValueError(f"segment {segment.index} is all zeros: it has no chunks to compress")
+            return
+        self._compressions[segment.seq] = (
+            [(segment.digests[p], segment.lengths[p]) for p in positions],
+            store,
+        )
+        self._owner[segment.seq].send(("compress", segment.seq, positions))
+
+    def finish(self) -> None:
+        """Wait until every segment is released (every compression asked for has been stored)."""
+        while self._compressions:
+            self._receive()
+
+    # --- answers ----------------------------------------------------------------------------------------------
+
+    def _receive(self) -> None:
+        """Take one answer from any worker and act on it; PipelineError when a worker failed, died or stalled."""
+        if not self._chunks_outstanding and not self._compressions:
+            raise PipelineError("the CPU pipeline waits for an answer while no worker has work (a caller bug)")
+        deadline = time.monotonic() + self._settings.stall_seconds
+        by_connection = {worker.results: worker for worker in self._workers}
+        by_sentinel = {worker.process.sentinel: worker for worker in self._workers}
+        while True:
+            ready = wait([*by_connection, *by_sentinel], timeout=max(0.0, deadline - time.monotonic()))
+            if not ready:
+                raise PipelineError(
+                    f"the CPU pipeline's worker answered nothing for {self._settings.stall_seconds:.0f} s while "
+                    "it had work; it was stopped. Run the job again"
+                )
+            for connection in ready:
+                if connection in by_connection:
+                    try:
+                        message = connection.recv()
+                    except (EOFError, OSError):
+                        raise self._died(by_connection[connection]) from None
+                    self._dispatch(message)
+                    return
+            for sentinel in ready:
+                worker = by_sentinel[sentinel]
+                if not worker.results.poll():
+                    raise self._died(worker)
+
+    def _died(self, worker: _Worker) -> PipelineError:
+        worker.process.join(1.0)
+        return PipelineError(
+            f"the CPU pipeline's worker process {worker.process.pid} exited (exit code {worker.process.exitcode}) "
+            "before its work was done; the backup stopped without writing its manifest. Run the job again "
+            "(an exit code of -9 is usually the task running out of memory)"
+        )
+
+    def _dispatch(self, message: tuple) -> None:
+        kind, seq = message[0], message[1]
+        if kind == "chunked":
+            _, _, zero, lengths, digests = message
+            self._chunks_outstanding -= 1
+            self._chunk_results[seq] = (zero, lengths, digests)
+            if zero:
+                self._release(seq)
+        elif kind == "compressed":
+            chunks, store = self._compressions.pop(seq)
+            for (digest, raw_length), frame in zip(chunks, message[2], strict=True):
+                store(digest, frame, raw_length)
+            self._release(seq)
+        elif kind == "failed":
+            raise PipelineError(f"the CPU pipeline's worker failed on segment #{seq}:\n{message[2]}")
+        else:
+            raise PipelineError(f"the CPU pipeline's worker sent an unknown answer {kind!r}")
+
+    def _release(self, seq: int) -> None:
+        self._owner.pop(seq, None)
+        self.in_flight -= 1
