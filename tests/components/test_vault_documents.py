@@ -316,6 +316,21 @@ def test_job_sizes_are_valid_fargate_combinations(job_type):
     assert low <= int(size.memory_mib) <= high and int(size.memory_mib) % 1024 == 0
 
 
+def test_a_backup_job_has_a_vcpu_for_each_pipeline_process_and_memory_for_what_they_hold():
+    # engine/pipeline.py: CPU_WORKERS processes chunk, hash and compress; the main process orchestrates I/O.
+    from engine.backup import EngineSettings as Engine
+    from engine.pipeline import CPU_WORKERS, segments_in_flight
+
+    size = docs.JOB_SIZES["backup"]
+    assert float(size.vcpu) == CPU_WORKERS + 1
+    engine = Engine()
+    held = segments_in_flight(engine.pipeline, engine.lookup_window_bytes, engine.segment_bytes)
+    # Each segment in flight exists up to three times (the main process's queued copy, the pickled message,
+    # the worker's), plus ~64 MiB per worker interpreter with zstd and FastCDC loaded.
+    pipeline_mib = 3 * held * engine.segment_bytes / 2**20 + 64 * CPU_WORKERS
+    assert pipeline_mib <= 0.05 * int(size.memory_mib)
+
+
 def test_container_logs_go_to_the_vault_log_group_per_job_type():
     options = docs.container_properties("scan", SETTINGS)["logConfiguration"]["options"]
     assert options == {"awslogs-group": "/elastio/vaults/primary", "awslogs-region": REGION,
