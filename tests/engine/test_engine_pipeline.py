@@ -58,10 +58,10 @@ def test_a_worker_that_raises_fails_the_backup_without_a_manifest(vault, job, re
     image.write_bytes(mixed_volume(12))
     send = pipeline._Worker.send
 
-    def a_request_the_worker_cannot_serve(self, message):
-        if message is not None and message[0] == "compress":
-            message = ("compress", message[1], [10**6])  # no such chunk: the worker raises IndexError
-        send(self, message)
+    def a_request_the_worker_cannot_serve(self, kind, seq, payload):
+        if kind == pipeline.COMPRESS:
+            payload = pipeline.POSITION.pack(10**6)  # no such chunk: the worker raises IndexError
+        send(self, kind, seq, payload)
 
     monkeypatch.setattr(pipeline._Worker, "send", a_request_the_worker_cannot_serve)
 
