@@ -365,6 +365,8 @@ def _store(
                 if window_bytes >= settings.lookup_window_bytes:
                     look_up()
                     window_bytes = 0
+                while looking_up and looking_up[0][1].done():
+                    settle(*looking_up.pop(0))  # as soon as its lookup is back: the worker gets its segments back
             look_up()
             while looking_up:
                 settle(*looking_up.pop(0))

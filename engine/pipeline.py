@@ -54,8 +54,8 @@ from engine.chunking import ChunkerSettings, Codec, split
 # the 2-vCPU backup job. tests/components/test_vault_documents.py ties the job's size to this.
 CPU_WORKERS = 1
 # Segments queued to each worker ahead of the ones the backup is waiting for: enough to keep it busy while the
-# main process is away on a call, small against the job's memory (8 x 512 KiB).
-AHEAD_PER_WORKER = 8
+# main process is away on a call, small against the job's memory (16 x 512 KiB).
+AHEAD_PER_WORKER = 16
 STALL_SECONDS = 300.0  # a worker that answers nothing for this long while it has work is stuck
 
 

@@ -67,7 +67,14 @@ class EbsSnapshotSource:
         reads = self._ebs.read_blocks(self.snapshot_id, wanted)
         pending = next(reads, None)
         for segment in indexes:
-            buffer = bytearray(segment_length(segment, segment_bytes, self.volume_bytes))
+            length = segment_length(segment, segment_bytes, self.volume_bytes)
+            if per == 1 and pending is not None and pending[0] == segment and len(pending[1]) == length:
+                # A segment of one whole block (the default: both 512 KiB) is that block's bytes: no buffer to
+                # zero and fill, no copy (measured: a third of the backup's main-process time with I/O).
+                yield segment, pending[1]
+                pending = next(reads, None)
+                continue
+            buffer = bytearray(length)
             while pending is not None and pending[0] < (segment + 1) * per and pending[0] >= segment * per:
                 offset = (pending[0] - segment * per) * block
                 buffer[offset : offset + len(pending[1])] = pending[1]
