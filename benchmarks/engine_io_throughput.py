@@ -37,6 +37,7 @@ if __name__ != "__mp_main__":
     from botocore.exceptions import ClientError  # noqa: E402
     from engine_throughput import realistic_mix  # noqa: E402
 
+    from engine import pipeline  # noqa: E402
     from engine.backup import BackupRequest, EngineSettings, run_backup  # noqa: E402
     from engine.chunking import Codec, split  # noqa: E402
     from engine.ebs import READS_IN_FLIGHT, EbsDirect  # noqa: E402
@@ -203,6 +204,34 @@ def backup_seconds(data: bytes, settings: EngineSettings, latency: bool = True) 
     return time.perf_counter() - began, ebs
 
 
+WORKER_CPU: list[float] = []  # CPU seconds of each worker process, taken as it is stopped
+
+
+def _cpu_seconds(pid: int) -> float:
+    """utime + stime of a process (Linux /proc): the worker is the forkserver's child, not ours."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _count_worker_cpu() -> None:
+    stop = pipeline._Worker.stop
+
+    def counted(worker, kill: bool, timeout: float = 10.0) -> None:
+        WORKER_CPU.append(_cpu_seconds(worker.process.pid))
+        stop(worker, kill, timeout)
+
+    pipeline._Worker.stop = counted
+
+
+def with_cpu(measure, *args) -> tuple[float, float, float]:
+    """(wall seconds, this process's CPU seconds, the workers' CPU seconds) of one measurement."""
+    WORKER_CPU.clear()
+    began = time.process_time()
+    wall = measure(*args)
+    wall = wall[0] if isinstance(wall, tuple) else wall
+    return wall, time.process_time() - began, sum(WORKER_CPU)
+
+
 def load() -> str:
     one, five, _ = os.getloadavg()
     return f"{one:.2f} (1 min), {five:.2f} (5 min) on {os.cpu_count()} CPUs"
@@ -225,18 +254,25 @@ def main() -> None:
     small_data = b"".join(segment for _, segment in small_segments)
     load_before = load()
     cpu_only_seconds(small_segments, settings)  # starts the forkserver once, as a long-running job has
-    bare, cpu, cpu_small, no_wait, wall, wall_small = [], [], [], [], [], []
+    _count_worker_cpu()
+    bare, cpu, cpu_small, no_wait, wall, wall_small, cpu_use, io_use = [], [], [], [], [], [], [], []
     for _ in range(args.runs):
         bare.append(bare_one_core_seconds(segments, settings))
-        cpu.append(cpu_only_seconds(segments, settings))
+        seconds, main_cpu, worker_cpu = with_cpu(cpu_only_seconds, segments, settings)
+        cpu.append(seconds)
+        cpu_use.append((main_cpu, worker_cpu))
         cpu_small.append(cpu_only_seconds(small_segments, settings))
         no_wait.append(backup_seconds(data, settings, latency=False)[0])
-        seconds, ebs = backup_seconds(data, settings)
+        seconds, main_cpu, worker_cpu = with_cpu(backup_seconds, data, settings)
         wall.append(seconds)
+        io_use.append((main_cpu, worker_cpu))
         wall_small.append(backup_seconds(small_data, settings)[0])
     bare_s, cpu_s, cpu_small_s, no_wait_s, wall_s, wall_small_s = (
         statistics.median(x) for x in (bare, cpu, cpu_small, no_wait, wall, wall_small)
     )
+    gib = args.mib / 1024
+    cpu_main, cpu_worker = (statistics.median(x[i] for x in cpu_use) / gib for i in (0, 1))
+    io_main, io_worker = (statistics.median(x[i] for x in io_use) / gib for i in (0, 1))
     ratio = cpu_s / wall_s
     marginal = (cpu_s - cpu_small_s) / (wall_s - wall_small_s)
     spread = f"{args.mib / max(wall):,.0f}-{args.mib / min(wall):,.0f}"
@@ -249,8 +285,10 @@ def main() -> None:
     print(f"cpu only       {args.mib / cpu_s:,.0f} MiB/s (the 2-vCPU job's pipeline: main process + "
           f"{args.workers} worker process(es), no I/O)")  # fmt: skip
     print(f"engine, no wait {args.mib / no_wait_s:,.0f} MiB/s (full backup, the same fakes answering at once)")
-    print(f"with I/O       {args.mib / wall_s:,.0f} MiB/s (full backup, {sum(ebs.calls.values()):,} EBS calls; "
+    print(f"with I/O       {args.mib / wall_s:,.0f} MiB/s (full backup, {len(segments) + 1:,} EBS calls; "
           f"runs {spread})")  # fmt: skip
+    print(f"CPU per GiB    cpu only: main {cpu_main:.2f} s, worker {cpu_worker:.2f} s; with I/O: main {io_main:.2f} s "
+          f"(its threads and the in-process fakes), worker {io_worker:.2f} s")  # fmt: skip
     print(f"per job        {wall_small_s:.2f} s with I/O, {cpu_small_s:.2f} s CPU only, for a {len(small_data) // MIB} "
           "MiB job: the serial calls every job makes")  # fmt: skip
     print(f"ratio, job     {ratio:.0%} of the CPU-only pipeline for the whole {args.mib} MiB job")
