@@ -5,7 +5,9 @@ Order of writes, so an interruption never leaves a visible half recovery point a
    with every progress write;
 2. packs, then an index blob naming their chunks (`index/b-*.idx`, also every BLOB_EVERY_PACKS packs: an
    entry never points at bytes not yet stored);
-3. the manifest under `manifests/`, then `recovery-point.register` with the Catalog: retried when the outcome
+3. the manifest under `manifests/` (streamed to a spool file, then uploaded; an incremental one that
+   references its parent is made self-contained if a compaction may be deleting that parent, rule P in
+   engine/README.md), then `recovery-point.register` with the Catalog: retried when the outcome
    is unknown (the Catalog's register is idempotent), and the manifest is deleted only when the Catalog
    refused the point, never when it may have registered it;
 4. the lease is dropped.
@@ -22,16 +24,32 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
+from array import array
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from engine.bounded import RecentDigests, spool_file
 from engine.catalog import CatalogError, CatalogRejected, Register
 from engine.chunking import ChunkerSettings
 from engine.gcstate import read_state
 from engine.index import BLOB_EVERY_PACKS, IndexEntry, IndexView
 from engine.jobs import JobRecord, utc_now_iso
-from engine.manifest import ChunkRef, Manifest, Segment, manifest_key
+from engine.lock import compaction_running
+from engine.manifest import (
+    ABSENT,
+    BINARY_VERSION,
+    MANIFEST_VERSION,
+    MAX_CHAIN_DEPTH,
+    BackupManifest,
+    ChunkRef,
+    Manifest,
+    ManifestFile,
+    ManifestHeader,
+    ManifestWriter,
+    manifest_key,
+    segment_table,
+)
 from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.pipeline import ChunkedSegment, CpuPipeline, PipelineSettings, segments_in_flight
 from engine.sources import VolumeSource, segment_length
@@ -72,7 +90,7 @@ class BackupRequest:
 
 @dataclass
 class BackupResult:
-    manifest: Manifest
+    manifest: Manifest | ManifestFile | None
     manifest_key: str
     chunks_new: int = 0
     chunks_reused: int = 0
@@ -81,6 +99,8 @@ class BackupResult:
     segments_read: int = 0
     segments_copied: int = 0
     packs: list[str] = field(default_factory=list)
+    manifest_bytes: int = 0  # the manifest's size in S3
+    manifest_flattened: bool = False  # written self-contained after all: a compaction may delete its parent
 
     def register_payload(self, request: BackupRequest) -> dict:
         payload = {
@@ -201,21 +221,53 @@ class _BlobWriter:
         self._entries, self._packs = [], 0
 
 
-def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> Manifest | None:
+@dataclass
+class ParentManifest:
+    """The parent as planning and the manifest writer use it: which segments it holds (4 bytes a segment)."""
+
+    manifest: Manifest | ManifestFile
+    table: array  # chunks per segment, ABSENT where the parent holds none
+
+    @property
+    def snapshot_id(self) -> str:
+        return self.manifest.snapshot_id
+
+    def holds(self, index: int) -> bool:
+        return index < len(self.table) and self.table[index] != ABSENT
+
+    def referable(self, manifest_format: int) -> bool:
+        """Whether a child may reference its ranges instead of copying them: a version-3 parent whose chain is
+        short enough (otherwise the child is written in full and starts a new chain)."""
+        return (
+            manifest_format >= BINARY_VERSION
+            and isinstance(self.manifest, ManifestFile)
+            and self.manifest.depth < MAX_CHAIN_DEPTH
+        )
+
+
+def parent_keys(asset_id: str, parent_id: str | None) -> tuple[str, ...]:
+    """The keys a parent's manifest may have (its vault may have written it in either format)."""
+    if not parent_id:
+        return ()
+    return tuple(manifest_key(asset_id, parent_id, version) for version in (BINARY_VERSION, MANIFEST_VERSION))
+
+
+def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> ParentManifest | None:
     if not request.parent_recovery_point_id:
         return None
     try:
-        parent = vault.read_manifest(manifest_key(request.asset_id, request.parent_recovery_point_id))
+        parent = vault.open_manifest(vault.locate_manifest(request.asset_id, request.parent_recovery_point_id))
     except RecoveryPointNotFound:
         return None  # expired and collected before our lease pinned it: read everything (the index dedups)
     same_layout = (
         parent.segment_bytes == settings.segment_bytes and parent.chunker == settings.chunker.as_dict()
     )
-    return parent if same_layout else None  # different layout: read everything, the index still dedups
+    # A different layout: read everything, the index still dedups.
+    return ParentManifest(parent, segment_table(parent)) if same_layout else None
 
 
 def plan_segments(
-    source: VolumeSource, parent: Manifest | None, segment_bytes: int
+    source: VolumeSource, parent: ParentManifest | None, segment_bytes: int
 ) -> tuple[list[int], list[int]]:
     """(segments to read, segments to copy from the parent manifest)."""
     with_data = source.segments_with_data(segment_bytes)
@@ -224,7 +276,7 @@ def plan_segments(
     changed = source.changed_segments(parent.snapshot_id, segment_bytes)
     if changed is None:
         return sorted(with_data), []
-    copy = {s for s in with_data if s not in changed and s in parent.segments}
+    copy = {s for s in with_data if s not in changed and parent.holds(s)}
     return sorted(with_data - copy), sorted(copy)
 
 
@@ -241,8 +293,7 @@ def run_backup(
     # The lease (pinning the parent) is written before the parent is read: a compaction that reads leases
     # later keeps the parent, and one that already chose to delete it condemns its chunks only after this
     # backup began, so it waits for this backup to end (rule D in engine/README.md).
-    parent_id = request.parent_recovery_point_id
-    pinned = (manifest_key(request.asset_id, parent_id),) if parent_id else ()
+    pinned = parent_keys(request.asset_id, request.parent_recovery_point_id)
     lease = LeaseKeeper(vault, request.job_id, pinned, clock)
     job.heartbeat = lease.renew
     try:
@@ -252,7 +303,7 @@ def run_backup(
         with vault.index.load(read_state(vault.bucket).condemned) as view:
             result = _store(vault, source, request, settings, job, parent, view)
         lease.check()
-        vault.bucket.put(result.manifest_key, vault.manifest_bytes(result.manifest), "application/json")
+        commit_manifest(vault, result, clock)
         try:
             register_durably(register, result.register_payload(request), sleep)
         except CatalogRejected:
@@ -279,30 +330,18 @@ def _store(
     request: BackupRequest,
     settings: EngineSettings,
     job: JobRecord,
-    parent: Manifest | None,
+    parent: ParentManifest | None,
     view: IndexView,
 ) -> BackupResult:
     seg = settings.segment_bytes
     to_read, to_copy = plan_segments(source, parent, seg)
-    manifest = Manifest(
-        vault_name=vault.name,
-        asset_id=request.asset_id,
-        recovery_point_id=request.recovery_point_id,
-        snapshot_id=source.snapshot_id,
-        volume_bytes=source.volume_bytes,
-        segment_bytes=seg,
-        chunker=settings.chunker.as_dict(),
-        created_at=utc_now_iso(),
-        parent_recovery_point_id=request.parent_recovery_point_id,
-    )
-    result = BackupResult(manifest, manifest_key(request.asset_id, request.recovery_point_id))
-    for index in to_copy:
-        manifest.segments[index] = Segment(index, list(parent.segments[index].chunks))
+    result = BackupResult(None, vault.manifest_key(request.asset_id, request.recovery_point_id))
+    manifest = start_manifest(vault, request, source, settings, parent, to_copy)
     result.segments_copied = len(to_copy)
 
     stored = _BlobWriter(vault)
     writer = PackWriter(vault.bucket, settings.pack_bytes, on_stored=stored.add)
-    known: set[bytes] = set()  # chunks this backup already stored or secured
+    known = RecentDigests()  # chunks this backup recently stored or secured (bounded: bounded.py)
     bytes_total = sum(segment_length(i, seg, source.volume_bytes) for i in to_read)
     bytes_done = 0
     window: list[ChunkedSegment] = []  # chunked segments waiting for one index lookup
@@ -346,8 +385,9 @@ def _store(
                     result.chunks_new += 1
                     result.new_bytes += length
                 known.add(digest)
-            cpu.compress(segment, new, store)
-            manifest.segments[segment.index] = Segment(segment.index, refs)
+            if not segment.zero:  # a segment of zeros has no chunks for the worker to compress
+                cpu.compress(segment, new, store)
+            manifest.segment(segment.index, refs)
         job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused)
 
     try:
@@ -357,8 +397,9 @@ def _store(
                 bytes_done += segment.length
                 result.segments_read += 1
                 if segment.zero:
-                    # All zeros: stored as a segment without chunks, so a child backup can copy it too.
-                    manifest.segments[segment.index] = Segment(segment.index, [])
+                    # All zeros: a segment without chunks (written in order, with its window), so a child
+                    # backup can copy it too.
+                    window.append(segment)
                     continue
                 window.append(segment)
                 window_bytes += segment.length
@@ -382,5 +423,90 @@ def _store(
     finally:
         lookups.shutdown(wait=True)
     result.packs = writer.packs_written
+    finish_manifest(vault, result, manifest, parent)
     job.progress(bytes_total, bytes_done, result.chunks_new, result.chunks_reused, final=True)
     return result
+
+
+# ---- the manifest: streamed to a spool file, uploaded, made self-contained when its parent may go --------
+
+
+def start_manifest(
+    vault: Vault,
+    request: BackupRequest,
+    source: VolumeSource,
+    settings: EngineSettings,
+    parent: ParentManifest | None,
+    to_copy: list[int],
+) -> BackupManifest:
+    by_reference = parent is not None and bool(to_copy) and parent.referable(vault.manifest_format)
+    parent_file = parent.manifest if by_reference else None
+    header = ManifestHeader(
+        vault_name=vault.name,
+        asset_id=request.asset_id,
+        recovery_point_id=request.recovery_point_id,
+        snapshot_id=source.snapshot_id,
+        volume_bytes=source.volume_bytes,
+        segment_bytes=settings.segment_bytes,
+        chunker=settings.chunker.as_dict(),
+        created_at=utc_now_iso(),
+        parent_recovery_point_id=request.parent_recovery_point_id,
+        references_parent=by_reference,
+        parent_mac=parent_file.mac if parent_file else None,
+        depth=parent_file.depth + 1 if parent_file else 0,
+    )
+    writer = ManifestWriter(spool_file(), header, vault.config.manifest_key)
+    return BackupManifest(
+        writer, parent.manifest if parent else None, parent.table if parent else None, iter(to_copy), by_reference
+    )
+
+
+def finish_manifest(vault: Vault, result: BackupResult, manifest: BackupManifest, parent: ParentManifest | None):
+    manifest.finish()
+    source = f"spool of {result.manifest_key}"
+    opened = ManifestFile(manifest.writer.spool, vault.config.manifest_key, source, _parent_of(vault, parent))
+    # A vault still writing version 2 gets JSON, built in memory as before (engine/vaultconfig.py).
+    result.manifest = opened if vault.manifest_format >= BINARY_VERSION else opened.as_manifest()
+
+
+def _parent_of(vault: Vault, parent: ParentManifest | None):
+    """Resolve parent ranges through the parent this backup opened (it may be deleted meanwhile, rule P)."""
+
+    def open_parent(asset_id: str, recovery_point_id: str) -> ManifestFile:
+        if parent is not None and isinstance(parent.manifest, ManifestFile):
+            return parent.manifest
+        return vault._open_parent(asset_id, recovery_point_id)
+
+    return open_parent
+
+
+def commit_manifest(vault: Vault, result: BackupResult, clock: Callable[[], float]) -> None:
+    """Upload the manifest. An incremental one is then checked against rule P (engine/README.md): once it is
+    in the bucket, a compaction that starts later keeps its parent; one that may be running now may delete
+    the parent, so then (or when the parent is gone already) it is rewritten self-contained."""
+    manifest = result.manifest
+    if isinstance(manifest, Manifest):
+        body = vault.manifest_bytes(manifest)
+        vault.bucket.put(result.manifest_key, body, "application/json")
+        result.manifest_bytes = len(body)
+        return
+    result.manifest_bytes = vault.write_manifest(result.manifest_key, manifest.spool)
+    if not manifest.references_parent:
+        return
+    parent_key = manifest_key(manifest.asset_id, manifest.parent_recovery_point_id, BINARY_VERSION)
+    running = compaction_running(vault.index.dynamodb, vault.index.table_name, clock(), CLOCK_SKEW_SECONDS)
+    if not running and vault.bucket.exists(parent_key):
+        return
+    full = flatten(vault, manifest)
+    result.manifest_bytes = vault.write_manifest(result.manifest_key, full.spool)
+    result.manifest, result.manifest_flattened = full, True
+
+
+def flatten(vault: Vault, manifest: ManifestFile) -> ManifestFile:
+    """The same recovery point as a full manifest: every segment written out, no parent reference."""
+    header = replace(manifest.header, references_parent=False, parent_mac=None, depth=0)
+    writer = ManifestWriter(spool_file(), header, vault.config.manifest_key)
+    for segment in manifest.iter_segments():
+        writer.segment(segment.index, segment.chunks)
+    writer.finish()
+    return ManifestFile(writer.spool, vault.config.manifest_key, f"spool of {manifest.recovery_point_id}")

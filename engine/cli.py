@@ -189,7 +189,8 @@ def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, sessio
         print(json.dumps(result.register_payload(request)))
         return 0
     if args.command in ("restore", "scan"):
-        manifest = vault.read_manifest(
+        # Streamed from a local spooled copy whose MAC was checked first (engine/vault.py, open_manifest).
+        manifest = vault.open_manifest(
             vault.find_manifest_key(args.recovery_point_id, _optional(args.asset_id))
         )
         if args.command == "scan":

@@ -4,9 +4,12 @@ The argument for why this never deletes a chunk a recovery point needs is in eng
 compaction is safe"); the rules it relies on, in the order a run applies them:
 1. One compaction per vault at a time (engine/lock.py), renewed before every destructive step.
 2. Leases are read (rule D uses these), then expired manifests are chosen: an expired manifest that an
-   active lease pins (a running backup copies from it), or that object lock retains, is kept.
-3. Mark: every manifest in the bucket except those about to be deleted. Liveness comes from manifests only;
-   the index is never a reason to delete.
+   active lease pins (a running backup copies from it), or that object lock retains, is kept; so is one that
+   a manifest staying in the bucket references as its parent (incremental manifests resolve through their
+   parents, rule P in engine/README.md).
+3. Mark: every manifest in the bucket except those about to be deleted, streamed into a Bloom filter (memory
+   does not grow with the vault; a false positive keeps garbage). Liveness comes from manifests only; the
+   index is never a reason to delete.
 4. The chosen manifests are deleted (leases are read again first: one pinned meanwhile is kept).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
    the index does not know is read for its own chunk list and indexed again.
@@ -25,11 +28,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from engine.bounded import DigestFilter, LiveSet
 from engine.chunking import Codec, chunk_digest
 from engine.gcstate import GcGenerations, GcState
 from engine.index import ChunkIndex, IndexEntry
 from engine.jobs import JobRecord
 from engine.lock import CompactionBusy, CompactionLock, LockLost
+from engine.manifest import BINARY_VERSION, Manifest, ManifestError, ManifestHeader, Segment, manifest_key
 from engine.packs import (
     DEFAULT_PACK_BYTES,
     PACK_PREFIX,
@@ -64,6 +69,7 @@ class CompactionReport:
     manifests_expired: list[str] = field(default_factory=list)
     manifests_retained: list[str] = field(default_factory=list)  # object lock: expire them later
     manifests_pinned: list[str] = field(default_factory=list)  # a running backup copies from them
+    manifests_referenced: list[str] = field(default_factory=list)  # a live incremental manifest resolves through
     manifests_unregistered: list[str] = field(default_factory=list)  # the Catalog never had them: expired too
     leases_removed: int = 0  # of backups that stopped long ago without dropping them
     packs_condemned: int = 0  # newly, in this run's generation
@@ -87,6 +93,7 @@ class CompactionReport:
             "manifestsExpired": len(self.manifests_expired),
             "manifestsRetained": len(self.manifests_retained),
             "manifestsPinned": len(self.manifests_pinned),
+            "manifestsReferenced": len(self.manifests_referenced),
             "manifestsUnregistered": len(self.manifests_unregistered),
             "leasesRemoved": self.leases_removed,
             "packsCondemned": self.packs_condemned,
@@ -120,6 +127,62 @@ class DeletionRule:
             return False
         # A backup that began before the stamp may have looked the chunk up before it was condemned.
         return self.oldest_lease_start is None or self.oldest_lease_start > stamp + CLOCK_SKEW_SECONDS
+
+
+# ---- the mark (rule 3): bounded memory, streamed manifests ----------------------------------------------------
+
+# A version-3 manifest spends at least 33 bytes a chunk (JSON more), so its size bounds its chunk count.
+MIN_MANIFEST_BYTES_PER_CHUNK = 33
+
+
+def mark(vault: Vault, to_delete: list[str], report: CompactionReport) -> tuple[LiveSet, DigestFilter]:
+    """The live set (a Bloom filter, engine/bounded.py: a false positive keeps garbage, never the reverse) from
+    every manifest in the bucket but those about to go, and the chunks of those (`freed`). Each manifest is
+    streamed once, its own records only: a parent range's chunks are marked through the parent, which stays
+    (`keep_referenced_parents`). Removes from `to_delete` the parents live manifests resolve through."""
+    objects = vault.manifest_objects()
+    headers = {info.key: vault.manifest_header(info) for info in objects}
+    keep_referenced_parents(headers, to_delete, report)
+    doomed = set(to_delete)
+    live = LiveSet(sum(i.size for i in objects if i.key not in doomed) // MIN_MANIFEST_BYTES_PER_CHUNK + 1)
+    freed = DigestFilter(sum(i.size for i in objects if i.key in doomed) // MIN_MANIFEST_BYTES_PER_CHUNK + 1)
+    for info in objects:
+        target = freed if info.key in doomed else live
+        manifest = vault.open_manifest(info.key)
+        if isinstance(manifest, Manifest):
+            for ref in manifest.chunk_refs():
+                target.add(ref.digest)
+            continue
+        try:
+            listed = headers[info.key]
+            same_parent = listed is not None and listed.parent_recovery_point_id == manifest.parent_recovery_point_id
+            if manifest.references_parent and not (same_parent and listed.references_parent):
+                raise ManifestError(f"{manifest.source}: changed while compaction read it; nothing was deleted")
+            for record in manifest.records():
+                if isinstance(record, Segment):
+                    for ref in record.chunks:
+                        target.add(ref.digest)
+        finally:
+            manifest.close()
+    return live, freed
+
+
+def keep_referenced_parents(headers: dict[str, ManifestHeader | None], to_delete: list[str], report) -> None:
+    """Rule P: a manifest that stays keeps the parent it references, and that parent its own, and so on."""
+    doomed = set(to_delete)
+    parent_of = {
+        key: manifest_key(header.asset_id, header.parent_recovery_point_id, BINARY_VERSION)
+        for key, header in headers.items()
+        if header is not None and header.references_parent
+    }
+    staying = [key for key in headers if key not in doomed]
+    while staying:
+        parent = parent_of.get(staying.pop())
+        if parent in doomed:
+            doomed.discard(parent)
+            report.manifests_referenced.append(parent)
+            staying.append(parent)
+    to_delete[:] = [key for key in to_delete if key in doomed]
 
 
 def run_compaction(
@@ -163,16 +226,8 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
         else:
             to_delete.append(key)
 
-    # Rule 3: mark from every manifest but those about to go.
-    live: set[bytes] = set()
-    freed: set[bytes] = set()  # chunks of the manifests about to go
-    for key in vault.manifest_keys():
-        digests = vault.read_manifest(key).digests()
-        if key in to_delete:
-            freed |= digests
-        else:
-            live |= digests
-    freed -= live
+    # Rule 3: mark from every manifest but those about to go (and keep the parents live ones resolve through).
+    live, freed = mark(vault, to_delete, report)
 
     # Rule 4: delete the chosen manifests; one a backup pinned since rule 2 stays (its chunks are in `freed`,
     # so their packs are condemned afresh below, after that backup began: rule D waits for it).
@@ -182,6 +237,7 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
         if key in pinned:
             report.manifests_pinned.append(key)
             continue
+        lock.renew()  # rule P: a backup that finds the lock lapsed knows no manifest deletion follows
         vault.bucket.delete(key)
         report.manifests_expired.append(key)
 
@@ -202,6 +258,7 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
         sweeper.finish(view, generations, clock)
     finally:
         view.close()
+        live.close()
     # A lease not renewed for the grace period belongs to a backup that stopped (F1): it protects nothing.
     for lease in vault.leases():
         if clock() - lease.heartbeat_at > settings.grace_seconds:
@@ -224,7 +281,7 @@ class _Sweeper:
         self.collect: list[tuple[str, int]] = []  # packs to delete once the merged index is published
         self.unindexed: list[IndexEntry] = []  # copies of packs no index blob named
         self.new_entries: list[IndexEntry] = []
-        self.seen_live: set[bytes] = set()
+        self.seen_live = DigestFilter(len(live))  # bounded (engine/bounded.py): `live - seen_live` is a report
         self.existing: set[str] = set()
         self.view = None
         self.writer = PackWriter(vault.bucket, settings.pack_bytes, on_stored=self.new_entries.extend)

@@ -96,7 +96,8 @@ def expire_and_compact(
         keys |= set(unregistered)
     report = run_compaction(vault, job, sorted(keys), settings, **kwargs)
     report.manifests_unregistered = [key for key in unregistered if key in report.manifests_expired]
-    kept = set(report.manifests_retained) | set(report.manifests_pinned)  # expired again by a later compaction
+    # Expired again by a later compaction (a referenced parent once its children are gone).
+    kept = set(report.manifests_retained) | set(report.manifests_pinned) | set(report.manifests_referenced)
     if table:
         report.recovery_points_forgotten = table.forget(p for p in points if p.manifest_key not in kept)
     job.result(report.as_dict())

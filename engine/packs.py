@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 from botocore.exceptions import ClientError
 
@@ -29,6 +30,10 @@ from botocore.exceptions import ClientError
 DEFAULT_PACK_BYTES = 32 * 1024 * 1024
 
 PACK_PREFIX = "packs/"
+# Manifests go up as one PUT up to this size, else as a multipart upload of parts this size (S3 allows 5 MiB
+# to 5 GiB parts and 10,000 of them); a part is the most of a manifest held in memory while it uploads.
+MULTIPART_BYTES = 64 * 1024 * 1024
+DOWNLOAD_BLOCK_BYTES = 1024 * 1024
 # Ranged reads of one pack are merged when the gap between them is smaller than this.
 MERGE_GAP_BYTES = 1024 * 1024
 
@@ -120,6 +125,51 @@ class VaultBucket:
             {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn} if self._kms_key_arn else {}
         )
         self._s3.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType=content_type, **extra, **conditions)
+
+    def put_file(self, key: str, spool: BinaryIO, content_type: str = "application/octet-stream") -> int:
+        """Upload a local file without holding it in memory: one PUT up to MULTIPART_BYTES, else a multipart
+        upload of parts that size (at most 10,000 parts: 640 GiB; a 16 TiB volume's manifest is ~9 GiB).
+
+        CreateMultipartUpload, UploadPart and CompleteMultipartUpload are authorised by s3:PutObject
+        (https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions); an upload
+        that fails midway is not aborted here (that needs s3:AbortMultipartUpload): the bucket's lifecycle
+        rule aborts incomplete uploads (components/vault.py). Returns the bytes uploaded."""
+        spool.seek(0, 2)
+        size = spool.tell()
+        spool.seek(0)
+        extra = (
+            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self._kms_key_arn} if self._kms_key_arn else {}
+        )
+        if size <= MULTIPART_BYTES:
+            self._s3.put_object(Bucket=self.bucket, Key=key, Body=spool.read(), ContentType=content_type, **extra)
+            return size
+        upload = self._s3.create_multipart_upload(Bucket=self.bucket, Key=key, ContentType=content_type, **extra)
+        parts = []
+        while part := spool.read(MULTIPART_BYTES):
+            number = len(parts) + 1
+            answer = self._s3.upload_part(
+                Bucket=self.bucket, Key=key, UploadId=upload["UploadId"], PartNumber=number, Body=part
+            )
+            parts.append({"ETag": answer["ETag"], "PartNumber": number})
+        self._s3.complete_multipart_upload(
+            Bucket=self.bucket, Key=key, UploadId=upload["UploadId"], MultipartUpload={"Parts": parts}
+        )
+        return size
+
+    def download(self, key: str, spool: BinaryIO) -> int:
+        """Stream an object into a local file, a block at a time (GetObject's body is never read whole)."""
+        try:
+            body = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise MissingObjectError(f"s3://{self.bucket}/{key} does not exist") from error
+            raise
+        size = 0
+        for block in body.iter_chunks(DOWNLOAD_BLOCK_BYTES):
+            spool.write(block)
+            size += len(block)
+        spool.flush()
+        return size
 
     def put_if_absent(self, key: str, body: bytes, content_type: str) -> None:
         """S3 conditional write: PreconditionFailed when the key exists (one writer wins)."""

@@ -1,4 +1,10 @@
-"""Restore: rebuild a volume image from a manifest, verifying every chunk, into a file or a new snapshot."""
+"""Restore: rebuild a volume image from a manifest, verifying every chunk, into a file or a new snapshot.
+
+The manifest is streamed (engine/manifest.py): its MAC is checked over a local spooled copy when it is
+opened, and before the first byte is written its whole chain is read once (every record, every parent's
+MAC and the totals), so a damaged manifest is refused before anything is restored; then segments are
+restored one at a time as the manifest is read again.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +16,7 @@ from engine.chunking import Codec, chunk_digest
 from engine.ebs import EbsDirect
 from engine.index import IndexEntry, Locator
 from engine.jobs import JobRecord
-from engine.manifest import Manifest, Segment
+from engine.manifest import Manifest, ManifestFile, Segment
 from engine.packs import MissingObjectError, read_frames
 from engine.vault import Vault
 
@@ -155,18 +161,20 @@ def read_segment(vault: Vault, segment: Segment, codec: Codec, locator: Locator)
     return bytes(out)
 
 
-def run_restore(vault: Vault, manifest: Manifest, sink: ImageSink, job: JobRecord) -> dict:
+def run_restore(vault: Vault, manifest: Manifest | ManifestFile, sink: ImageSink, job: JobRecord) -> dict:
     job.running()
+    if isinstance(manifest, ManifestFile):
+        for _ in manifest.iter_segments():  # the whole chain, checked before anything is written
+            pass
     codec = Codec()
     total = manifest.stored_logical_bytes
     done = 0
     sink.start(manifest.volume_bytes)
     locator = Locator(vault.index)
     try:
-        for index in sorted(manifest.segments):
-            segment = manifest.segments[index]
+        for segment in manifest.iter_segments():
             data = read_segment(vault, segment, codec, locator)
-            sink.write(index * manifest.segment_bytes, data)
+            sink.write(segment.index * manifest.segment_bytes, data)
             done += len(data)
             job.progress(total, done, 0, len(segment.chunks))
         outcome = sink.finish()

@@ -5,21 +5,26 @@ repairs what it can: the copy of a chunk whose pack is gone or whose bytes are c
 index blob of its own (`index/x-*.idx`; index.py), so no job reuses or reads it again and the next backup
 holding that data stores it again instead of reusing bad bytes; a recovery point that
 references it (the report names every one) restores again once some backup has stored the chunk anew.
+
+The manifest is streamed (its MAC already checked over a local copy, engine/vault.py `open_manifest`):
+chunks are checked LOOKUP_BATCH at a time in volume order, and the chunks checked recently are remembered
+(a bounded set), so memory does not grow with the volume; a chunk that recurs far apart is checked again.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
+from engine.bounded import RecentDigests
 from engine.chunking import Codec, chunk_digest
 from engine.index import IndexEntry, Locator
 from engine.jobs import JobRecord
-from engine.manifest import Manifest
+from engine.manifest import Manifest, ManifestFile
 from engine.packs import MissingObjectError, VaultBucket, read_frames
 from engine.vault import Vault
 
@@ -68,14 +73,19 @@ class ScanReport:
         }
 
 
-def _chunk_offsets(manifest: Manifest) -> dict[bytes, list[int]]:
-    offsets: dict[bytes, list[int]] = {}
-    for index in sorted(manifest.segments):
-        position = index * manifest.segment_bytes
-        for ref in manifest.segments[index].chunks:
-            offsets.setdefault(ref.digest, []).append(position)
+def _batches(manifest: Manifest | ManifestFile) -> Iterator[dict[bytes, list[int]]]:
+    """Chunks to check, LOOKUP_BATCH distinct digests at a time, each with its volume offsets in the batch."""
+    batch: dict[bytes, list[int]] = {}
+    for segment in manifest.iter_segments():
+        position = segment.index * manifest.segment_bytes
+        for ref in segment.chunks:
+            batch.setdefault(ref.digest, []).append(position)
             position += ref.raw_length
-    return offsets
+        if len(batch) >= LOOKUP_BATCH:
+            yield batch
+            batch = {}
+    if batch:
+        yield batch
 
 
 def _frames_of_pack(bucket: VaultBucket, entries: list[IndexEntry]) -> dict[bytes, bytes | str]:
@@ -109,16 +119,26 @@ def _verify(entry: IndexEntry, frame: bytes | str, codec: Codec, key: bytes | No
     return None
 
 
-def scan_manifest(vault: Vault, manifest: Manifest, job: JobRecord | None = None) -> ScanReport:
-    offsets = _chunk_offsets(manifest)
-    digests = list(offsets)
+def scan_manifest(vault: Vault, manifest: Manifest | ManifestFile, job: JobRecord | None = None) -> ScanReport:
     report = ScanReport(manifest.recovery_point_id)
     codec = Codec()
+    checked = RecentDigests()
+    found: dict[bytes, Finding] = {}  # by digest: a bad chunk that recurs gains offsets, not findings
+    total = manifest.chunk_count
     with Locator(vault.index) as locator:
-        for start in range(0, len(digests), LOOKUP_BATCH):
-            _scan_batch(vault, locator, digests[start : start + LOOKUP_BATCH], offsets, codec, report)
+        for offsets in _batches(manifest):
+            for digest in offsets:
+                if digest in found:
+                    found[digest].volume_offsets.extend(offsets[digest])
+            batch = [digest for digest in offsets if digest not in found and digest not in checked]
+            for digest in batch:
+                checked.add(digest)
+            before = len(report.findings)
+            _scan_batch(vault, locator, batch, offsets, codec, report)
+            for finding in report.findings[before:]:
+                found[bytes.fromhex(finding.chunk_hash)] = finding
             if job:
-                job.progress(len(digests), report.chunks_checked, 0, report.chunks_checked)
+                job.progress(total, report.chunks_checked, 0, report.chunks_checked)
     return report
 
 
@@ -165,9 +185,17 @@ def repair(vault: Vault, report: ScanReport) -> None:
     vault.index.write_blob(flagged.values(), "x")
     report.entries_dropped += len(flagged)
     if bad:
-        report.affected_recovery_points = [
-            key for key in vault.manifest_keys() if vault.read_manifest(key).digests() & bad
-        ]
+        report.affected_recovery_points = [key for key in vault.manifest_keys() if _references(vault, key, bad)]
+
+
+def _references(vault: Vault, key: str, bad: set[bytes]) -> bool:
+    """Whether a recovery point (through its chain) needs any of `bad`: streamed, one manifest at a time."""
+    manifest = vault.open_manifest(key)
+    try:
+        return any(ref.digest in bad for ref in manifest.chunk_refs())
+    finally:
+        if isinstance(manifest, ManifestFile):
+            manifest.close()
 
 
 def run_scan(vault: Vault, manifest: Manifest, job: JobRecord, now: datetime | None = None) -> ScanReport:

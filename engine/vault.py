@@ -9,9 +9,21 @@ import json
 from dataclasses import dataclass
 from functools import cached_property
 
+from engine.bounded import spool_file
 from engine.index import ChunkIndex
-from engine.manifest import Manifest, manifest_key
-from engine.packs import MissingObjectError, VaultBucket
+from engine.manifest import (
+    BINARY_VERSION,
+    MAGIC,
+    MANIFEST_SUFFIXES,
+    Manifest,
+    ManifestError,
+    ManifestFile,
+    ManifestHeader,
+    is_manifest_key,
+    manifest_key,
+    read_header,
+)
+from engine.packs import MissingObjectError, PackInfo, VaultBucket
 from engine.vaultconfig import PLAIN, VaultConfig, VaultKey, load_or_create
 
 LEASE_PREFIX = "staging/"
@@ -68,35 +80,121 @@ class Vault:
     def chunk_key(self) -> bytes | None:
         return self.config.chunk_key
 
+    @property
+    def manifest_format(self) -> int:
+        """What this vault's jobs write (engine/vaultconfig.py): 3, binary, or 2, JSON."""
+        return self.config.manifest_format
+
+    def manifest_key(self, asset_id: str, recovery_point_id: str) -> str:
+        """Where a new recovery point's manifest goes, in the vault's format."""
+        return manifest_key(asset_id, recovery_point_id, self.manifest_format)
+
     def manifest_bytes(self, manifest: Manifest) -> bytes:
+        """A small in-memory manifest in the vault's format (tests, tools); backups stream theirs."""
+        if self.manifest_format >= BINARY_VERSION:
+            return manifest.to_binary(self.config.manifest_key)
         return manifest.to_json(self.config.manifest_key)
 
-    def read_manifest(self, key: str) -> Manifest:
+    def write_manifest(self, key: str, spool) -> int:
+        """Upload a spooled manifest (a multipart upload when large); returns its size."""
+        content_type = "application/json" if key.endswith(".json") else "application/octet-stream"
+        return self.bucket.put_file(key, spool, content_type)
+
+    def open_manifest(self, key: str) -> Manifest | ManifestFile:
+        """A manifest to stream: version 3 is spooled to local disk and its MAC checked before anything reads
+        it (its parent is opened the same way when a parent range is resolved); versions 1 and 2 (JSON, the
+        vaults that wrote them hold them whole) are read into memory as before."""
+        spool = spool_file()
+        source = f"s3://{self.bucket.bucket}/{key}"
         try:
-            raw = self.bucket.get(key)
-        except MissingObjectError as error:
-            raise RecoveryPointNotFound(f"vault {self.name}: no manifest at {key}") from error
+            try:
+                self.bucket.download(key, spool)
+            except MissingObjectError as error:
+                raise RecoveryPointNotFound(f"vault {self.name}: no manifest at {key}") from error
+            spool.seek(0)
+            if spool.read(len(MAGIC)) == MAGIC:
+                return ManifestFile(spool, self.config.manifest_key, source, self._open_parent)
+            spool.seek(0)
+            raw = spool.read()
+        except BaseException:
+            spool.close()
+            raise
+        spool.close()
         return Manifest.from_json(
             raw,
-            source=f"s3://{self.bucket.bucket}/{key}",
+            source=source,
             mac_key=self.config.manifest_key,
             accept_unsigned=self.config.chunk_ids == PLAIN,
         )
 
-    def find_manifest_key(self, recovery_point_id: str, asset_id: str | None = None) -> str:
-        if asset_id:
-            return manifest_key(asset_id, recovery_point_id)
-        suffix = f"/{recovery_point_id}.json"
-        for info in self.bucket.list("manifests/"):
-            if info.key.endswith(suffix):
-                return info.key
+    def _open_parent(self, asset_id: str, recovery_point_id: str) -> ManifestFile:
+        key = manifest_key(asset_id, recovery_point_id, BINARY_VERSION)  # only version 3 references a parent
+        try:
+            parent = self.open_manifest(key)
+        except RecoveryPointNotFound as error:
+            raise ManifestError(
+                f"vault {self.name}: the parent manifest {key} that recovery points of {asset_id} resolve through "
+                "is gone; compaction keeps a parent a manifest references, so this is damage: restore an older "
+                "version of that object (the bucket is versioned) or a later recovery point"
+            ) from error
+        if not isinstance(parent, ManifestFile):
+            raise ManifestError(f"vault {self.name}: {key} is not a version-{BINARY_VERSION} manifest")
+        return parent
+
+    def read_manifest(self, key: str) -> Manifest:
+        """The whole resolved manifest in memory: tests and small tools; jobs use `open_manifest`."""
+        opened = self.open_manifest(key)
+        if isinstance(opened, Manifest):
+            return opened
+        try:
+            return opened.as_manifest()
+        finally:
+            opened.close()
+
+    def manifest_header(self, info: PackInfo) -> ManifestHeader | None:
+        """The header of a version-3 manifest (one ranged GET; not MAC-checked: compaction checks it again when
+        it reads the whole manifest); None for JSON manifests, which never reference a parent."""
+        if not info.key.endswith(".manifest"):
+            return None
+        length = 4096
+        while True:
+            head = self.bucket.get(info.key, (0, min(length, info.size)))
+            header = read_header(head, f"s3://{self.bucket.bucket}/{info.key}")
+            if header is not None or length >= info.size:
+                if header is None:
+                    raise ManifestError(f"s3://{self.bucket.bucket}/{info.key}: its header runs past the end")
+                return header
+            length *= 4
+
+    def locate_manifest(self, asset_id: str, recovery_point_id: str) -> str:
+        """The key of a point's manifest, in whichever format it was written."""
+        formats = (self.manifest_format, 5 - self.manifest_format)  # its own format first, then the other
+        keys = [manifest_key(asset_id, recovery_point_id, version) for version in formats]
+        for key in keys:
+            if self.bucket.exists(key):
+                return key
         raise RecoveryPointNotFound(
-            f"vault {self.name} has no recovery point {recovery_point_id} (no manifests/*{suffix} in "
-            f"s3://{self.bucket.bucket}); check the id, or whether it expired"
+            f"vault {self.name} has no recovery point {recovery_point_id} of {asset_id} (neither {keys[0]} nor "
+            f"{keys[1]} in s3://{self.bucket.bucket}); check the id, or whether it expired"
         )
 
+    def find_manifest_key(self, recovery_point_id: str, asset_id: str | None = None) -> str:
+        if asset_id:
+            return self.locate_manifest(asset_id, recovery_point_id)
+        suffixes = tuple(f"/{recovery_point_id}{suffix}" for suffix in MANIFEST_SUFFIXES)
+        for info in self.bucket.list("manifests/"):
+            if info.key.endswith(suffixes):
+                return info.key
+        raise RecoveryPointNotFound(
+            f"vault {self.name} has no recovery point {recovery_point_id} (no manifests/*/{recovery_point_id}"
+            f".manifest or .json in s3://{self.bucket.bucket}); check the id, or whether it expired"
+        )
+
+    def manifest_objects(self) -> list[PackInfo]:
+        return [info for info in self.bucket.list("manifests/") if is_manifest_key(info.key)]
+
     def manifest_keys(self) -> list[str]:
-        return [info.key for info in self.bucket.list("manifests/") if info.key.endswith(".json")]
+        return [info.key for info in self.manifest_objects()]
 
     def write_lease(self, lease: Lease) -> None:
         self.bucket.put(f"{LEASE_PREFIX}{lease.job_id}.lease.json", lease.to_json(), "application/json")

@@ -24,6 +24,10 @@ Forms (docs/CONTRACT.md, "Vault bucket layout"): version 2 holds `secret.ciphert
 `kms-data-key`); version 1, written by engines before this one, holds the secret itself (form `plain`,
 protected only by the object's SSE-KMS). Version 1 objects are read as they are: their chunk ids and MAC key
 must not change.
+
+`manifestFormat` says which manifests the vault's jobs write: 3 (binary, streamed, incremental; engine/manifest.py)
+for vaults configured since it exists; a configuration without it (written before) means 2, JSON, so engines that
+read only JSON keep working there. Every engine reads both.
 """
 
 from __future__ import annotations
@@ -82,11 +86,16 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
     return hashlib.blake2b(b"", digest_size=32, key=secret, person=purpose).digest()
 
 
+MANIFEST_FORMATS = (2, 3)
+NEW_VAULT_MANIFEST_FORMAT = 3
+
+
 @dataclass(frozen=True)
 class VaultConfig:
     chunk_ids: str
     secret: bytes
     secret_form: str = KMS_DATA_KEY
+    manifest_format: int = 2  # what a configuration without `manifestFormat` means
 
     @cached_property
     def chunk_key(self) -> bytes | None:
@@ -98,11 +107,14 @@ class VaultConfig:
         return _derive(self.secret, b"elastio-manifest")
 
 
-def config_document(chunk_ids: str, blob: bytes, context: dict[str, str]) -> bytes:
+def config_document(
+    chunk_ids: str, blob: bytes, context: dict[str, str], manifest_format: int = NEW_VAULT_MANIFEST_FORMAT
+) -> bytes:
     """Version 2. The context is recorded for whoever decrypts the secret by hand (a break-glass restore);
     the engine decrypts with the context of the bucket it runs in, never with the recorded one."""
     secret = {"form": KMS_DATA_KEY, "ciphertextBlob": base64.b64encode(blob).decode(), "encryptionContext": context}
-    return json.dumps({"version": 2, "chunkIds": chunk_ids, "secret": secret}).encode()
+    document = {"version": 2, "chunkIds": chunk_ids, "secret": secret, "manifestFormat": manifest_format}
+    return json.dumps(document).encode()
 
 
 def _refusal(source: str, error: ClientError, context: dict[str, str]) -> VaultConfigError:
@@ -124,8 +136,9 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
     try:
         document = json.loads(raw)
         chunk_ids, version, secret = document["chunkIds"], document.get("version", 1), document["secret"]
+        manifest_format = int(document.get("manifestFormat", 2))
         if version == 1:
-            config = VaultConfig(chunk_ids, base64.b64decode(secret, validate=True), PLAIN_SECRET)
+            config = VaultConfig(chunk_ids, base64.b64decode(secret, validate=True), PLAIN_SECRET, manifest_format)
         elif version == 2 and secret["form"] == KMS_DATA_KEY:
             blob = base64.b64decode(secret["ciphertextBlob"], validate=True)
             config = None
@@ -140,11 +153,16 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
                 "which the engine decrypts with KMS. The vault's job definitions set it; export it for a manual run"
             )
         try:
-            config = VaultConfig(chunk_ids, key.decrypt(blob, context), KMS_DATA_KEY)
+            config = VaultConfig(chunk_ids, key.decrypt(blob, context), KMS_DATA_KEY, manifest_format)
         except ClientError as error:
             raise _refusal(source, error, context) from error
     if config.chunk_ids not in (KEYED, PLAIN) or len(config.secret) != SECRET_BYTES:
         raise VaultConfigError(f"{source}: unknown chunk-id scheme {config.chunk_ids!r} or a bad secret")
+    if config.manifest_format not in MANIFEST_FORMATS:
+        raise VaultConfigError(
+            f"{source}: manifestFormat {config.manifest_format} is not one of {MANIFEST_FORMATS}; a newer engine "
+            "wrote it: run that engine's image"
+        )
     return config
 
 
@@ -172,7 +190,7 @@ def load_or_create(bucket: VaultBucket, key: VaultKey | None, attempts: int = 5)
         scheme, secret, blob = candidate
         try:
             bucket.put_if_absent(CONFIG_KEY, config_document(scheme, blob, context), "application/json")
-            return VaultConfig(scheme, secret, KMS_DATA_KEY)
+            return VaultConfig(scheme, secret, KMS_DATA_KEY, NEW_VAULT_MANIFEST_FORMAT)
         except ClientError as error:
             code = error.response["Error"]["Code"]
             if code == "ConditionalRequestConflict":  # 409: another first job's PUT is in flight; S3 says retry

@@ -93,7 +93,8 @@ class RecoveryPointRegisterPayload(_Model):
     recoveryPointId: ResourceId
     snapshotId: SnapshotId
     parentRecoveryPointId: ResourceId | None = None
-    manifestKey: Annotated[str, Field(pattern=r"^manifests/.+\.json$")]
+    # Version-3 manifests (binary) end in .manifest, version 2 (JSON) in .json (docs/CONTRACT.md).
+    manifestKey: Annotated[str, Field(pattern=r"^manifests/.+\.(manifest|json)$")]
     logicalBytes: int = Field(ge=0)
     storedBytes: int = Field(ge=0)
     newBytes: int = Field(ge=0)

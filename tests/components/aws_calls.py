@@ -25,6 +25,11 @@ IAM_ACTION_OF = {
     ("s3", "GetBucketEncryption"): "s3:GetEncryptionConfiguration",
     ("s3", "HeadObject"): "s3:GetObject",
     ("s3", "ListObjectsV2"): "s3:ListBucket",
+    # https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html#mpuAndPermissions: starting,
+    # uploading parts of and completing a multipart upload need s3:PutObject (aborting has its own action).
+    ("s3", "CreateMultipartUpload"): "s3:PutObject",
+    ("s3", "UploadPart"): "s3:PutObject",
+    ("s3", "CompleteMultipartUpload"): "s3:PutObject",
     # A transaction is authorised per action inside it; ours always Put an outbox item (lambdas/shared/outbox.py),
     # and their Updates are listed as UpdateItem by the functions that make them.
     # https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html

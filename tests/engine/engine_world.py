@@ -1,5 +1,7 @@
 """Shared helpers for the engine tests: moto-backed vaults, the Catalog seam, generated volumes."""
 
+import dataclasses
+import json
 import random
 
 from engine.backup import EngineSettings
@@ -7,7 +9,7 @@ from engine.chunking import ChunkerSettings
 from engine.index import ChunkIndex
 from engine.packs import VaultBucket
 from engine.vault import Vault
-from engine.vaultconfig import VaultKey
+from engine.vaultconfig import CONFIG_KEY, VaultKey
 
 REGION = "us-east-1"
 JOBS_TABLE = "elastio-jobs"
@@ -42,6 +44,21 @@ def create_vault(session, name: str, object_lock_days: int | None = None) -> Vau
     key = kms.create_key(Description=f"{name} vault key")["KeyMetadata"]["Arn"]  # a symmetric key, as deployed
     vault_bucket = VaultBucket(s3, bucket)
     return Vault(name, vault_bucket, ChunkIndex(vault_bucket, db, table), VaultKey(kms, key))
+
+
+def set_manifest_format(vault: Vault, manifest_format: int) -> Vault:
+    """Rewrite `config/vault.json`'s `manifestFormat` (same secret), as an operator moving a vault would."""
+    config = vault.config  # written by the vault's first use when missing
+    document = json.loads(vault.bucket.get(CONFIG_KEY))
+    document["manifestFormat"] = manifest_format
+    vault.bucket.put(CONFIG_KEY, json.dumps(document).encode(), "application/json")
+    vault.__dict__["config"] = dataclasses.replace(config, manifest_format=manifest_format)
+    return vault
+
+
+def writes_json_manifests(vault: Vault) -> Vault:
+    """The vault as configured before version-3 manifests: its jobs write version-2 JSON manifests."""
+    return set_manifest_format(vault, 2)
 
 
 class Registered(list):

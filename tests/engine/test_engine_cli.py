@@ -123,7 +123,7 @@ def test_compact_expires_what_the_catalog_marked_expired_and_forgets_those_point
     db.put_item(TableName="elastio-recovery-points", Item={
         "assetId": {"S": "vol-1"}, "recoveryPointId": {"S": "rp-job-7"}, "vaultName": {"S": vault.name},
         "createdAt": {"S": "2026-01-01T00:00:00Z"}, "status": {"S": "expired"},
-        "manifestKey": {"S": "manifests/vol-1/rp-job-7.json"}})  # fmt: skip
+        "manifestKey": {"S": "manifests/vol-1/rp-job-7.manifest"}})  # fmt: skip
     environ["ELASTIO_TABLE_RECOVERY_POINTS"] = "elastio-recovery-points"
 
     assert main(["compact", "--job-id", "job-10"], environ, aws) == 0

@@ -297,7 +297,8 @@ def test_a_scan_after_all_compactions_finds_every_chunk_of_every_live_point(worl
 
     report = scan_manifest(world.vault, world.vault.read_manifest(manifest_key("vol-1", "rp-2")))
 
-    assert report.healthy and not world.vault.bucket.exists(manifest_key("vol-1", "rp-1"))
+    # rp-2 references rp-1's unchanged ranges, so rp-1's manifest stays while rp-2 lives (rule P).
+    assert report.healthy and world.vault.bucket.exists(manifest_key("vol-1", "rp-1"))
 
 
 def test_a_backup_that_loaded_the_index_before_a_condemnation_keeps_the_chunks_it_reuses(world):
@@ -346,7 +347,7 @@ def test_a_generation_whose_stamp_was_never_written_counts_from_the_next_one(wor
 def test_a_compaction_killed_after_publishing_leaves_the_next_one_nothing_to_lose(world):
     first_point(world)
     world.snapshot("rp-2", {3: 300, 5: 500})
-    world.backup("rp-2", parent="rp-1")
+    world.backup("rp-2")  # in full (dedup reuses rp-1's chunks): it does not resolve through rp-1 (rule P)
     world.clock.advance(1 * HOUR)
     world.compact(expired_rps=["rp-1"])  # packs holding rp-1's old blocks are condemned
     world.clock.advance(GC.grace_seconds + HOUR)
@@ -373,7 +374,7 @@ def test_a_compaction_killed_after_publishing_leaves_the_next_one_nothing_to_los
 def test_a_lost_index_never_costs_a_condemned_packs_live_chunks(world):
     first_point(world)
     world.snapshot("rp-2", {3: 300, 5: 500})
-    world.backup("rp-2", parent="rp-1")
+    world.backup("rp-2")  # in full (dedup reuses rp-1's chunks): it does not resolve through rp-1 (rule P)
     world.clock.advance(1 * HOUR)
     world.compact(expired_rps=["rp-1"])  # packs holding rp-1's old blocks are condemned; rp-2 shares the rest
     for key in world.vault.index.blob_keys():  # and the index is lost

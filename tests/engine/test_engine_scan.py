@@ -127,6 +127,6 @@ def test_scan_drops_entries_of_bad_chunks_so_the_next_backup_stores_them_again(v
     again = backup_again(3)
 
     assert report.entries_dropped == len(bad)
-    assert set(report.affected_recovery_points) == {"manifests/vol-1/rp-1.json", sharing.manifest_key}
+    assert set(report.affected_recovery_points) == {"manifests/vol-1/rp-1.manifest", sharing.manifest_key}
     assert again.chunks_new == len(bad)
     assert run_scan(vault, manifest, job).healthy  # rp-1 restores again: its chunks are stored anew

@@ -157,8 +157,10 @@ def test_backup_restore_expire_and_compact_through_the_command_channel_and_the_e
         ExpressionAttributeValues={":past": "2020-01-01T00:00:00Z"})
     compact = cloud.run(command("recovery-points.expire", {"vaultName": VAULT}))
     assert compact["state"] == "SUCCEEDED"
-    # The compaction reclaimed the expired point and the Catalog forgot it; the incremental one is live.
-    assert point(first_point) is None and point(second_point)["status"] == "available"
+    # The incremental point's manifest references the full one's unchanged ranges, so compaction keeps the
+    # expired point's manifest (and the Catalog's expired item) while the incremental one lives (engine/README.md,
+    # rule P); the expired point no longer restores, the incremental one does.
+    assert point(first_point)["status"] == "expired" and point(second_point)["status"] == "available"
     restore_gone = command("restore.start", {"vaultName": VAULT, "assetId": ASSET, "recoveryPointId": first_point,
                                              "target": "snapshot"})
     cloud.rt.command(restore_gone)

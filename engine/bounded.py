@@ -1,0 +1,134 @@
+"""Sets of chunk digests whose memory does not grow with the volume (issue 14: 16 TiB, ~270 M chunks, in 8 GiB).
+
+- `RecentDigests`: the last `capacity` digests a job saw (a backup's "already stored or secured", a scan's
+  "already checked"). Forgetting an old one only costs work: a backup looks the chunk up in the index again
+  (and may store a duplicate copy if its pack is still uploading: garbage compaction reclaims), a scan
+  checks a chunk twice. Never a wrong answer.
+- `DigestFilter`: a Bloom filter, 16 bits and 4 probes a digest (about 2 bytes a chunk, 0.24% false
+  positives). Compaction's mark uses it for "is this digest live?": a false positive keeps a dead chunk for
+  another run (garbage, the safe side); there are no false negatives, so no live chunk is ever collected.
+  Chosen over an external sort of the live set because the sweep asks in pack order, not digest order, and
+  a probe is four bit reads where an on-disk sorted set would be a binary search per chunk. Digests are
+  keyed BLAKE2b-256 output, uniformly distributed, so the probes are read from the digest's own bytes.
+- `LiveSet`: the filter plus a spool file of every digest added (32 bytes a chunk on ephemeral storage),
+  so compaction can still walk the live chunks (to report those the index lacks).
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import tempfile
+from collections.abc import Iterator
+
+SPOOL_DIR_ENV = "ELASTIO_ENGINE_SPOOL_DIR"
+BITS_PER_DIGEST = 16
+_PROBES = struct.Struct("<4Q")
+
+
+def spool_file():
+    """An anonymous file on the task's ephemeral storage (`ELASTIO_ENGINE_SPOOL_DIR`, else the temp dir),
+    removed when closed or when the process ends."""
+    return tempfile.TemporaryFile(dir=os.environ.get(SPOOL_DIR_ENV) or None, prefix="elastio-spool-")
+
+
+class RecentDigests:
+    """The most recent `capacity` digests added (about 100 bytes each): `in` and `add`."""
+
+    def __init__(self, capacity: int = 1 << 20):
+        self._capacity = capacity
+        self._recent: dict[bytes, None] = {}
+
+    def __contains__(self, digest: bytes) -> bool:
+        return digest in self._recent
+
+    def __len__(self) -> int:
+        return len(self._recent)
+
+    def add(self, digest: bytes) -> None:
+        if digest in self._recent:
+            return
+        self._recent[digest] = None
+        if len(self._recent) > self._capacity:
+            del self._recent[next(iter(self._recent))]  # the oldest (dicts keep insertion order)
+
+
+class DigestFilter:
+    """Bloom filter over uniformly random 32-byte digests: no false negatives."""
+
+    def __init__(self, expected: int):
+        self._bits = max(1 << 16, expected * BITS_PER_DIGEST)
+        self._array = bytearray(self._bits // 8 + 1)
+
+    @property
+    def memory_bytes(self) -> int:
+        return len(self._array)
+
+    def add(self, digest: bytes) -> None:
+        bits, array = self._bits, self._array
+        for word in _PROBES.unpack_from(digest):
+            bit = word % bits
+            array[bit >> 3] |= 1 << (bit & 7)
+
+    def update(self, digests) -> None:
+        for digest in digests:
+            self.add(digest)
+
+    def __contains__(self, digest: bytes) -> bool:
+        bits, array = self._bits, self._array
+        for word in _PROBES.unpack_from(digest):
+            bit = word % bits
+            if not array[bit >> 3] & (1 << (bit & 7)):
+                return False
+        return True
+
+
+class LiveSet:
+    """Compaction's mark: `in` answers from the filter (false positives keep garbage), iteration reads the
+    spooled digests back (each distinct digest once, give or take the filter's false positives)."""
+
+    def __init__(self, expected: int):
+        self.filter = DigestFilter(expected)
+        self._spool = spool_file()
+        self._buffer = bytearray()
+        self.added = 0
+
+    def add(self, digest: bytes) -> None:
+        self.filter.add(digest)
+        self._buffer += digest
+        self.added += 1
+        if len(self._buffer) >= 1 << 20:
+            self._spool.write(self._buffer)
+            self._buffer = bytearray()
+
+    def __contains__(self, digest: bytes) -> bool:
+        return digest in self.filter
+
+    def __len__(self) -> int:
+        """Digests added (an upper bound on the distinct ones)."""
+        return self.added
+
+    def __sub__(self, other) -> list[bytes]:
+        """The live digests not in `other` (any container): streamed from the spool, for reports."""
+        return [digest for digest in self if digest not in other]
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._spool.write(self._buffer)
+        self._buffer = bytearray()
+        self._spool.flush()
+        self._spool.seek(0)
+        seen = DigestFilter(self.added)
+        while block := self._spool.read(32 << 15):
+            for start in range(0, len(block), 32):
+                digest = block[start : start + 32]
+                if digest not in seen:
+                    seen.add(digest)
+                    yield digest
+        self._spool.seek(0, 2)
+
+    @property
+    def spooled_bytes(self) -> int:
+        return self.added * 32
+
+    def close(self) -> None:
+        self._spool.close()
