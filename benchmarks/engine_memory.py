@@ -1,85 +1,354 @@
-"""Metadata memory of the engine's jobs, per chunk, measured on synthetic chunks and scaled to volume sizes.
+"""Metadata memory and manifest bytes of the engine's jobs, per chunk, on synthetic chunks (no data).
 
-What each job holds per chunk today: a backup its manifest (ChunkRef per chunk) and the set of digests it
-has seen; restore and scan the manifest; compaction the live set (the index itself is on local disk,
-engine/index.py: benchmarks/engine_index_view.py measures it). Measured
-with tracemalloc on `--chunks` synthetic chunks (random digests, 64 KiB average), then scaled to 1 TiB
-(~16.8 M chunks) and 16 TiB (~270 M). Target (issue 14): a 16 TiB volume within an 8 GiB task, i.e. about
-30 bytes per chunk in memory; the manifest's bytes per chunk in S3 are printed too.
+Each job's metadata path runs with the engine's own code (engine/manifest.py, engine/backup.py's manifest
+functions, engine/vault.py, engine/compact.py's mark, engine/bounded.py) against a bucket kept in a local
+directory (a fake S3 client under the real VaultBucket: manifests go up with put_object or multipart
+upload and come down as streamed GetObject bodies). Every job runs in its own process, and its memory is
+the growth of its peak RSS over the process's RSS before it started (interpreter and imports). The jobs:
 
-    .venv/bin/python benchmarks/engine_memory.py [--chunks 200000]
+- backup (full): writes a manifest for every chunk of the volume (synthetic 32-byte digests, lengths
+  adding up to each 512 KiB segment) through the streaming writer to a spool file, remembers digests in the
+  bounded seen-set as a backup does, holds the segment plan (the source's set of segments with data, the
+  sorted list to read) and uploads the manifest;
+- backup (incremental, 2% of segments changed): opens the parent (spooled, MAC-checked, its segment table),
+  plans, and writes parent ranges for the unchanged runs;
+- restore: opens the incremental manifest and streams every resolved segment through its parent, after the
+  whole-chain check restore does first;
+- scan: the same stream, with the bounded set of chunks checked;
+- compaction mark: streams every manifest into the Bloom filter and asks it about every chunk once (the
+  sweep's "is this digest live?").
+
+Not included (other parts of issue 14, measured elsewhere or not yet bounded): the dedup index's entries
+that compaction's condemn step holds (engine/index.py, moving to S3), the EBS adapter's block tokens of
+the snapshot (engine/ebs.py), chunk data buffers.
+
+Target (issue 14): a 16 TiB volume (~270 M chunks of 64 KiB) within an 8 GiB task, about 32 bytes per chunk,
+using at most 200 GiB of ephemeral storage (spool files).
+
+    .venv/bin/python benchmarks/engine_memory.py [--chunks 2000000] [--tib 1]
+
+`--tib 1` adds a run with 1 TiB-scale metadata (~16.8 M chunks); it takes a few minutes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
+import resource
+import shutil
+import subprocess
 import sys
-import tracemalloc
+import tempfile
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.manifest import ChunkRef, Manifest, Segment  # noqa: E402
-
-KIB, GIB, TIB = 1024, 1024**3, 1024**4
+KIB, MIB, GIB, TIB = 1024, 1024**2, 1024**3, 1024**4
 CHUNK_AVG = 64 * KIB
 SEGMENT = 512 * KIB
+PER_SEGMENT = SEGMENT // CHUNK_AVG
 TASK_BYTES = 8 * GIB
 TARGET_VOLUME = 16 * TIB
+TARGET_CHUNKS = TARGET_VOLUME // CHUNK_AVG
+EPHEMERAL_BYTES = 200 * GIB
+CHANGED = 0.02
+JOBS = ("backup", "incremental", "restore", "scan", "compaction")
 
 
-def synthetic_manifest(chunks: int) -> Manifest:
-    rng = random.Random(5)
-    manifest = Manifest("v", "vol-1", "rp-1", "snap-1", chunks * CHUNK_AVG, SEGMENT, {}, "2026-12-02T00:00:00Z")
-    per_segment = SEGMENT // CHUNK_AVG
-    for index in range(chunks // per_segment):
-        lengths = [rng.randint(CHUNK_AVG // 2, CHUNK_AVG * 3 // 2) for _ in range(per_segment - 1)]
-        lengths.append(SEGMENT - sum(lengths))
-        manifest.segments[index] = Segment(index, [ChunkRef(os.urandom(32), n) for n in lengths])
-    return manifest
+# ---- a bucket in a directory, behind the real VaultBucket -----------------------------------------------------
 
 
-def measured(build, peak: bool = False) -> tuple[int, object]:
-    """Bytes `build()` leaves allocated (or, with `peak`, the most it held at once)."""
-    tracemalloc.start()
-    value = build()
-    current, highest = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return (highest if peak else current), value
+class _Body:
+    def __init__(self, path: Path, start: int = 0, length: int | None = None):
+        self._file = open(path, "rb")  # noqa: SIM115 - closed when read to the end
+        self._file.seek(start)
+        self._left = path.stat().st_size - start if length is None else length
+
+    def read(self, size: int = -1) -> bytes:
+        size = self._left if size < 0 else min(size, self._left)
+        data = self._file.read(size)
+        self._left -= len(data)
+        return data
+
+    def iter_chunks(self, size: int):
+        while block := self.read(size):
+            yield block
+        self._file.close()
+
+
+class DirectoryS3:
+    """The S3 calls VaultBucket makes for manifests, on files (objects never held in this process's memory)."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.uploads: dict[str, list[Path]] = {}
+
+    def _path(self, key: str) -> Path:
+        path = self.root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def put_object(self, Bucket, Key, Body, **_):  # noqa: N803 - boto3's names
+        self._path(Key).write_bytes(Body if isinstance(Body, bytes) else Body.read())
+
+    def create_multipart_upload(self, Bucket, Key, **_):  # noqa: N803
+        self.uploads[Key] = []
+        return {"UploadId": Key}
+
+    def upload_part(self, Bucket, Key, UploadId, PartNumber, Body):  # noqa: N803
+        part = self._path(f"{Key}.part{PartNumber}")
+        part.write_bytes(Body)
+        self.uploads[UploadId].append(part)
+        return {"ETag": str(PartNumber)}
+
+    def complete_multipart_upload(self, Bucket, Key, UploadId, MultipartUpload):  # noqa: N803
+        with open(self._path(Key), "wb") as out:
+            for part in self.uploads.pop(UploadId):
+                with open(part, "rb") as block:
+                    shutil.copyfileobj(block, out, MIB)
+                part.unlink()
+
+    def get_object(self, Bucket, Key, Range=None):  # noqa: N803
+        path = self._path(Key)
+        if Range:
+            first, last = (int(n) for n in Range.removeprefix("bytes=").split("-"))
+            return {"Body": _Body(path, first, last - first + 1)}
+        return {"Body": _Body(path)}
+
+    def head_object(self, Bucket, Key):  # noqa: N803
+        return {"ContentLength": self._path(Key).stat().st_size}
+
+    def get_paginator(self, name):
+        root = self.root
+
+        class Pages:
+            def paginate(self, Bucket, Prefix):  # noqa: N803
+                found = sorted(p for p in (root / Prefix).rglob("*") if p.is_file())
+                when = __import__("datetime").datetime.now(__import__("datetime").UTC)
+                yield {"Contents": [
+                    {"Key": str(p.relative_to(root)), "Size": p.stat().st_size, "LastModified": when} for p in found
+                ]}  # fmt: skip
+
+        return Pages()
+
+
+def bench_vault(root: Path):
+    from engine.packs import VaultBucket
+    from engine.vault import Vault
+    from engine.vaultconfig import KEYED, VaultConfig
+
+    vault = Vault("bench", VaultBucket(DirectoryS3(root), "bench"), index=None)
+    vault.__dict__["config"] = VaultConfig(KEYED, b"s" * 32, 3)
+    return vault
+
+
+# ---- synthetic volume ------------------------------------------------------------------------------------------
+
+
+def segment_chunks(index: int, generation: int = 0):
+    from engine.manifest import ChunkRef
+
+    rng = random.Random(index * 1000 + generation)
+    lengths = [rng.randint(40 * KIB, 72 * KIB) for _ in range(PER_SEGMENT - 1)]  # the last one gets the rest
+    lengths.append(SEGMENT - sum(lengths))
+    return [ChunkRef(rng.randbytes(32), n) for n in lengths]
+
+
+class Source:
+    def __init__(self, segments: int, snapshot_id: str):
+        self.volume_bytes, self.snapshot_id = segments * SEGMENT, snapshot_id
+
+
+def changed(segments: int) -> set[int]:
+    rng = random.Random(7)
+    return set(rng.sample(range(segments), max(1, int(segments * CHANGED))))
+
+
+# ---- one job per process -----------------------------------------------------------------------------------
+
+
+def rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def run_job(job: str, segments: int, root: Path) -> dict:
+    from engine.backup import (
+        BackupRequest,
+        BackupResult,
+        EngineSettings,
+        ParentManifest,
+        commit_manifest,
+        finish_manifest,
+        plan_segments,
+        start_manifest,
+    )
+    from engine.bounded import RecentDigests
+    from engine.compact import CompactionReport, mark
+    from engine.manifest import manifest_key, segment_table
+
+    vault = bench_vault(root)
+    settings = EngineSettings()
+    os.environ["ELASTIO_ENGINE_WORK_DIR"] = str(root / "spool")
+    (root / "spool").mkdir(exist_ok=True)
+    baseline = rss_bytes()
+    started = time.monotonic()
+    out: dict = {}
+    if job in ("backup", "incremental"):
+        rp, parent_id = ("rp-1", None) if job == "backup" else ("rp-2", "rp-1")
+        request = BackupRequest("bench", "vol-1", rp, parent_id)
+        source = Source(segments, f"snap-{rp}")
+        parent = None
+        if parent_id:
+            opened = vault.open_manifest(manifest_key("vol-1", parent_id))
+            parent = ParentManifest(opened, segment_table(opened))
+        dirty = changed(segments) if parent else set()
+
+        class Planned:
+            volume_bytes, snapshot_id = source.volume_bytes, source.snapshot_id
+
+            def segments_with_data(self, _):
+                return set(range(segments))
+
+            def changed_segments(self, _parent, _size):
+                return dirty if parent else None
+
+        to_read, to_copy = plan_segments(Planned(), parent, settings.segment_bytes)
+        manifest = start_manifest(vault, request, source, settings, parent, to_copy)
+        known = RecentDigests()
+        for index in to_read:
+            chunks = segment_chunks(index, 1 if parent else 0)
+            for ref in chunks:
+                known.add(ref.digest)
+            manifest.segment(index, chunks)
+        result = BackupResult(None, manifest_key("vol-1", rp))
+        finish_manifest(vault, result, manifest, parent)
+        vault.index = _NoCompaction()
+        commit_manifest(vault, result, time.time)
+        out["manifestBytes"] = result.manifest_bytes
+        out["chunks"] = result.manifest.chunk_count
+    elif job in ("restore", "scan"):
+        opened = vault.open_manifest(manifest_key("vol-1", "rp-2"))
+        checked = RecentDigests() if job == "scan" else None
+        if job == "restore":
+            for _ in opened.iter_segments():
+                pass
+        count = 0
+        for segment in opened.iter_segments():
+            for ref in segment.chunks:
+                count += 1
+                if checked is not None and ref.digest not in checked:
+                    checked.add(ref.digest)
+        out["chunks"] = count
+    elif job == "compaction":
+        report = CompactionReport()
+        live, freed = mark(vault, [], report)
+        asked = 0
+        for index in range(segments):
+            for ref in segment_chunks(index):
+                asked += ref.digest in live
+        out["chunks"] = asked
+        out["spoolBytes"] = live.spooled_bytes
+        out["filterBytes"] = live.filter.memory_bytes
+        live.close()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    out.update(job=job, memoryBytes=max(0, peak - baseline), seconds=round(time.monotonic() - started, 1))
+    return out
+
+
+class _NoCompaction:
+    """The index table's lock item, as `compaction_running` reads it: no compaction holds it."""
+
+    table_name = "bench-index"
+
+    class dynamodb:  # noqa: N801
+        @staticmethod
+        def get_item(**_):
+            return {}
+
+
+def run_all(chunks: int) -> dict[str, dict]:
+    segments = max(1, chunks // PER_SEGMENT)
+    root = Path(tempfile.mkdtemp(prefix="engine-memory-"))
+    try:
+        figures = {}
+        for job in JOBS:
+            answer = subprocess.run(
+                [sys.executable, __file__, "--job", job, "--segments", str(segments), "--root", str(root)],
+                check=True, capture_output=True, text=True,
+            )  # fmt: skip
+            figures[job] = json.loads(answer.stdout.strip().splitlines()[-1])
+        figures["chunks"] = segments * PER_SEGMENT
+        return figures
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def report(figures: dict, label: str) -> None:
+    n = figures["chunks"]
+    full, incremental = figures["backup"]["manifestBytes"], figures["incremental"]["manifestBytes"]
+    print(f"{label}: {n:,} synthetic chunks of 64 KiB average in 512 KiB segments ({n * CHUNK_AVG / TIB:.2f} TiB)")
+    at_target = full / n * TARGET_CHUNKS / GIB
+    print(f"  manifest in S3    full {full / n:5.1f} bytes/chunk ({full / MIB:,.1f} MiB, {at_target:.1f} GiB at "
+          "16 TiB); "
+          f"incremental, {CHANGED:.0%} changed: {incremental / n:4.2f} bytes/chunk "
+          f"({incremental / MIB:,.2f} MiB)")  # fmt: skip
+    spool = figures["compaction"]["spoolBytes"] + full + incremental
+    disk = spool / n * TARGET_CHUNKS / GIB
+    print(f"  spool on disk     compaction {spool / n:5.1f} bytes/chunk (manifests + live digests): "
+          f"{disk:,.0f} GiB at 16 TiB, target <= {EPHEMERAL_BYTES / GIB:.0f} GiB")  # fmt: skip
+    names = {
+        "backup": "backup, full (writer, seen set, plan)",
+        "incremental": "backup, incremental (parent table, ranges)",
+        "restore": "restore (checked, then streamed)",
+        "scan": "scan (streamed, checked set)",
+        "compaction": "compaction mark (Bloom filter, asked per chunk)",
+    }
+    for job in JOBS:
+        memory = figures[job]["memoryBytes"]
+        print(f"  {names[job]:48} {memory / MIB:7.1f} MiB {memory / n:6.1f} bytes/chunk in memory "
+              f"({figures[job]['seconds']:5.1f} s)")  # fmt: skip
+
+
+def growth(small: dict, large: dict) -> None:
+    """Bytes each further chunk costs: what decides whether 16 TiB fits, apart from fixed buffers."""
+    dn = large["chunks"] - small["chunks"]
+    budget = TASK_BYTES / TARGET_CHUNKS
+    print(f"growth between {small['chunks']:,} and {large['chunks']:,} chunks (bytes per further chunk):")
+    for job in JOBS:
+        per = (large[job]["memoryBytes"] - small[job]["memoryBytes"]) / dn
+        at_target = large[job]["memoryBytes"] + per * (TARGET_CHUNKS - large["chunks"])
+        verdict = "OK" if at_target <= TASK_BYTES else "ABOVE TARGET"
+        print(f"  {job:12} {per:6.1f} bytes/chunk -> {at_target / GIB:5.2f} GiB at 16 TiB "
+              f"(task {TASK_BYTES / GIB:.0f} GiB, {budget:.0f} bytes/chunk)  {verdict}")  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunks", type=int, default=200_000)
+    parser.add_argument("--chunks", type=int, default=2_000_000)
+    parser.add_argument("--tib", type=float, default=0.0, help="also run with this many TiB of metadata")
+    parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
+    parser.add_argument("--segments", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    n = args.chunks - args.chunks % (SEGMENT // CHUNK_AVG)
-
-    manifest_bytes, manifest = measured(lambda: synthetic_manifest(n))
-    digests = [ref.digest for ref in manifest.chunk_refs()]
-    seen_bytes, _ = measured(lambda: set(digests))
-    write_peak, body = measured(lambda: manifest.to_json(b"k" * 32), peak=True)
-    stored = len(body)
-
-    jobs = {
-        "backup (manifest + seen set + writing it)": manifest_bytes + seen_bytes + write_peak,
-        "restore / scan (manifest)": manifest_bytes,
-        "compaction (live set)": seen_bytes,
-    }
-    per_tib = TIB / CHUNK_AVG
-    budget = TASK_BYTES / (TARGET_VOLUME / CHUNK_AVG)
-    print(f"synthetic      {n:,} chunks of 64 KiB average in 512 KiB segments")
-    per_chunk_stored = stored / n
-    print(f"manifest file  {per_chunk_stored:,.0f} bytes/chunk in S3 (JSON + MAC): "
-          f"{per_chunk_stored * per_tib / GIB:,.2f} GiB per TiB")  # fmt: skip
-    for job, size in jobs.items():
-        per_chunk = size / n
-        verdict = "OK" if per_chunk <= budget else "ABOVE TARGET"
-        print(f"{job:44} {per_chunk:6,.0f} bytes/chunk in memory: {per_chunk * per_tib / GIB:5.1f} GiB per TiB, "
-              f"{per_chunk * TARGET_VOLUME / CHUNK_AVG / GIB:6.0f} GiB at 16 TiB   target <= {budget:.0f} "
-              f"bytes/chunk (16 TiB in 8 GiB)   {verdict}")  # fmt: skip
-
+    if args.job:
+        print(json.dumps(run_job(args.job, args.segments, args.root)))
+        return
+    print("memory: peak RSS growth of each job's own process; timings on a shared machine are noisy")
+    print("small runs are dominated by fixed buffers (1 MiB blocks, the bounded recent-digest sets, 64 MiB upload "
+          "parts): what decides 16 TiB is the growth per further chunk")
+    small = run_all(args.chunks // 2)
+    base = run_all(args.chunks)
+    report(base, "run")
+    if not args.tib:
+        growth(small, base)
+        return
+    large = run_all(int(args.tib * TIB / CHUNK_AVG))
+    report(large, f"{args.tib:g} TiB-scale run")
+    growth(base, large)
 
 if __name__ == "__main__":
     main()

@@ -268,16 +268,15 @@ def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSetting
 
 def plan_segments(
     source: VolumeSource, parent: ParentManifest | None, segment_bytes: int
-) -> tuple[list[int], list[int]]:
-    """(segments to read, segments to copy from the parent manifest)."""
+) -> tuple[array, array]:
+    """(segments to read, segments to copy from the parent manifest), in order, 8 bytes a segment."""
     with_data = source.segments_with_data(segment_bytes)
-    if parent is None:
-        return sorted(with_data), []
-    changed = source.changed_segments(parent.snapshot_id, segment_bytes)
-    if changed is None:
-        return sorted(with_data), []
-    copy = {s for s in with_data if s not in changed and parent.holds(s)}
-    return sorted(with_data - copy), sorted(copy)
+    changed = source.changed_segments(parent.snapshot_id, segment_bytes) if parent is not None else None
+    to_read, to_copy = array("q"), array("q")
+    for index in sorted(with_data):
+        copied = changed is not None and index not in changed and parent.holds(index)
+        (to_copy if copied else to_read).append(index)
+    return to_read, to_copy
 
 
 def run_backup(
@@ -437,7 +436,7 @@ def start_manifest(
     source: VolumeSource,
     settings: EngineSettings,
     parent: ParentManifest | None,
-    to_copy: list[int],
+    to_copy: array,
 ) -> BackupManifest:
     by_reference = parent is not None and bool(to_copy) and parent.referable(vault.manifest_format)
     parent_file = parent.manifest if by_reference else None

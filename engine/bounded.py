@@ -21,36 +21,39 @@ import struct
 import tempfile
 from collections.abc import Iterator
 
-SPOOL_DIR_ENV = "ELASTIO_ENGINE_SPOOL_DIR"
+from engine.index import WORK_DIR_ENV
+
 BITS_PER_DIGEST = 16
 _PROBES = struct.Struct("<4Q")
 
 
 def spool_file():
-    """An anonymous file on the task's ephemeral storage (`ELASTIO_ENGINE_SPOOL_DIR`, else the temp dir),
-    removed when closed or when the process ends."""
-    return tempfile.TemporaryFile(dir=os.environ.get(SPOOL_DIR_ENV) or None, prefix="elastio-spool-")
+    """An anonymous file on the task's ephemeral storage (`ELASTIO_ENGINE_WORK_DIR`, where the index's local
+    copy lives too, else the temp dir), removed when closed or when the process ends."""
+    return tempfile.TemporaryFile(dir=os.environ.get(WORK_DIR_ENV) or None, prefix="elastio-spool-")
 
 
 class RecentDigests:
-    """The most recent `capacity` digests added (about 100 bytes each): `in` and `add`."""
+    """The recently added digests, between `capacity / 2` and `capacity` of them (about 100 bytes each): two
+    generations of sets; when the newer fills, the older is dropped (O(1), unlike evicting one at a time)."""
 
     def __init__(self, capacity: int = 1 << 20):
-        self._capacity = capacity
-        self._recent: dict[bytes, None] = {}
+        self._generation = max(1, capacity // 2)
+        self._newer: set[bytes] = set()
+        self._older: set[bytes] = set()
 
     def __contains__(self, digest: bytes) -> bool:
-        return digest in self._recent
+        return digest in self._newer or digest in self._older
 
     def __len__(self) -> int:
-        return len(self._recent)
+        return len(self._newer | self._older)
 
     def add(self, digest: bytes) -> None:
-        if digest in self._recent:
+        if digest in self._newer:
             return
-        self._recent[digest] = None
-        if len(self._recent) > self._capacity:
-            del self._recent[next(iter(self._recent))]  # the oldest (dicts keep insertion order)
+        self._newer.add(digest)
+        if len(self._newer) >= self._generation:
+            self._older, self._newer = self._newer, set()
 
 
 class DigestFilter:
