@@ -26,7 +26,7 @@ bench: $(DEV_STAMP)
 	$(PY) benchmarks/plan_benchmark.py
 	$(PY) benchmarks/engine_throughput.py
 	$(PY) benchmarks/engine_io_throughput.py
-	$(PY) benchmarks/engine_memory.py
+	$(PY) benchmarks/engine_memory.py --tib 1
 	$(PY) benchmarks/engine_index_view.py
 	$(PY) benchmarks/calibrate_engine.py
 	$(PY) benchmarks/cost_targets.py
