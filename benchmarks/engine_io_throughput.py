@@ -64,6 +64,10 @@ class _Body:
     def read(self) -> bytes:
         return self._data
 
+    def iter_chunks(self, size: int):  # manifests are streamed (VaultBucket.download)
+        for start in range(0, len(self._data), size):
+            yield self._data[start : start + size]
+
 
 class SlowS3:
     """The S3 calls a backup makes, in memory, each after `latency` seconds."""
