@@ -514,8 +514,11 @@ class ManifestFile(_ManifestView):
         if self._parent is not None:
             self._parent.close()
 
-    def records(self) -> Iterator[Segment | ParentRange]:
-        """This manifest's own records, checked as they are read (order, sizes, segment sums)."""
+    def records(self, chunks: bool = True) -> Iterator[Segment | ParentRange]:
+        """This manifest's own records, checked as they are read (order, sizes, segment sums). With `chunks`
+        false, a segment's chunks are not decoded (its `chunks` is a list of that many None): the MAC already
+        vouches for them, and the segment table needs only their number."""
+        decode = chunks
         source, header = self.source, self.header
         spool = self._spool
         offset = self._records_start  # positioned reads: several readers may share the spool (a chain's cursors)
@@ -546,18 +549,21 @@ class ManifestFile(_ManifestView):
                     body, position = buffer[position : position + length], position + length
                     if len(body) != length:
                         raise ManifestError("a segment record runs past the end")
-                    chunks, at = [], 0
+                    if index < next_index or index >= count_segments:
+                        raise ManifestError(f"segment {index} is out of order or past the volume")
+                    next_index = index + 1
+                    if not decode:
+                        yield Segment(index, [None] * count)
+                        continue
+                    refs, at = [], 0
                     for _ in range(count):
                         digest = body[at : at + HASH_BYTES]
                         raw, at = _varint_at(body, at + HASH_BYTES)
-                        chunks.append(ChunkRef(digest, raw))
+                        refs.append(ChunkRef(digest, raw))
                     if at != length:
                         raise ManifestError(f"segment {index}'s record is {length} bytes, its chunks {at}")
-                    if index < next_index or index >= count_segments:
-                        raise ManifestError(f"segment {index} is out of order or past the volume")
-                    _check_segment(source, self.segment_length(index), index, chunks)
-                    next_index = index + 1
-                    yield Segment(index, chunks)
+                    _check_segment(source, self.segment_length(index), index, refs)
+                    yield Segment(index, refs)
                 elif tag == TAG_PARENT:
                     first, position = _varint_at(buffer, position + 1)
                     end, position = _varint_at(buffer, position)
@@ -625,7 +631,7 @@ class ManifestFile(_ManifestView):
         table = array("i", [ABSENT]) * self.header.segment_count
         for level in reversed(chain):
             next_index = 0
-            for record in level.records():
+            for record in level.records(chunks=False):
                 if isinstance(record, Segment):
                     table[next_index : record.index] = array("i", [ABSENT]) * (record.index - next_index)
                     table[record.index] = len(record.chunks)

@@ -297,3 +297,27 @@ def test_a_vault_that_wrote_json_manifests_keeps_restoring_them_after_it_moves_t
     assert stored(world, child.manifest_key).startswith(MAGIC) and not child.manifest.references_parent
     assert child.segments_copied > 0
     assert world.restores_exactly("rp-1", old_key) and world.restores_exactly("rp-2")
+
+
+def test_a_manifest_larger_than_one_part_goes_up_as_a_multipart_upload_and_comes_back_whole(vault, monkeypatch):
+    from engine import packs
+
+    monkeypatch.setattr(packs, "MULTIPART_BYTES", 5 * 1024 * 1024)  # S3's smallest part
+    body = random.Random(3).randbytes(11 * 1024 * 1024 + 17)
+    spool, back = io.BytesIO(body), io.BytesIO()
+    calls = []
+    s3 = vault.bucket._s3
+    real = s3.upload_part
+
+    def counted(**params):
+        calls.append(params["PartNumber"])
+        return real(**params)
+
+    s3.upload_part = counted
+    try:
+        assert vault.bucket.put_file("manifests/vol-1/big.manifest", spool) == len(body)
+    finally:
+        s3.upload_part = real
+    vault.bucket.download("manifests/vol-1/big.manifest", back)
+
+    assert calls == [1, 2, 3] and back.getvalue() == body
