@@ -141,7 +141,7 @@ def bench_vault(root: Path):
     from engine.vaultconfig import KEYED, VaultConfig
 
     vault = Vault("bench", VaultBucket(DirectoryS3(root), "bench"), index=None)
-    vault.__dict__["config"] = VaultConfig(KEYED, b"s" * 32, 3)
+    vault.__dict__["config"] = VaultConfig(KEYED, b"s" * 32, manifest_format=3)
     return vault
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from botocore.response import StreamingBody
-from engine_world import writes_json_manifests
+from engine_world import set_manifest_format, writes_json_manifests
 
 from engine import backup as backup_module
 from engine.backup import BackupRequest, EngineSettings, run_backup
@@ -285,9 +285,7 @@ def test_a_vault_that_wrote_json_manifests_keeps_restoring_them_after_it_moves_t
     first_point(world)
     old_key = manifest_key("vol-1", "rp-1", version=2)
     assert stored(world, old_key).startswith(b"{")
-    moved = world.vault.config.__class__(world.vault.config.chunk_ids, world.vault.config.secret, 3)
-    world.vault.bucket.put("config/vault.json", moved.to_json())
-    world.vault.__dict__.pop("config")
+    set_manifest_format(world.vault, 3)  # the operator moves the vault to version 3
 
     world.snapshot("rp-2", {3: 300})
     child = world.backup("rp-2", parent="rp-1")  # a JSON parent is copied in full, not referenced
