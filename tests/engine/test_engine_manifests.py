@@ -8,76 +8,28 @@ from __future__ import annotations
 
 import io
 import random
-import time
 
 import pytest
 from botocore.response import StreamingBody
 from engine_world import set_manifest_format, writes_json_manifests
+from test_engine_gc_safety import GC, HOUR, World  # the same volume, vault and clock as the GC races
 
 from engine import backup as backup_module
-from engine.backup import BackupRequest, EngineSettings, run_backup
-from engine.chunking import ChunkerSettings
-from engine.compact import CompactionSettings, run_compaction
-from engine.ebs import EbsDirect
-from engine.jobs import JobRecord
 from engine.manifest import ManifestError, manifest_key
 from engine.restore import FileSink, run_restore
-from engine.sources import EbsSnapshotSource
-from tests.fakes.ebs import BLOCK_SIZE, FakeEbs
+from tests.fakes.ebs import BLOCK_SIZE
 
-SETTINGS = EngineSettings(
-    chunker=ChunkerSettings(min_size=8192, avg_size=32768, max_size=131072),
-    segment_bytes=2 * BLOCK_SIZE,
-    pack_bytes=128 * 1024,
-)
-GC = CompactionSettings(pack_bytes=SETTINGS.pack_bytes, rewrite_below=1.0)
-HOUR = 3600
 MAGIC = b"ELMANIF3"  # version 3 (engine/manifest.py), spelled out: the format is a contract (docs/CONTRACT.md)
 
 
-def block(seed: int) -> bytes:
-    rng = random.Random(seed)
-    return bytes(rng.choice(b"abcdefgh \n") for _ in range(BLOCK_SIZE // 8)) * 8
-
-
-class Clock:
-    def __init__(self):
-        self.offset = 0.0
-
-    def __call__(self) -> float:
-        return time.time() + self.offset
-
-
-class Volume:
-    """One EBS volume, its snapshots by recovery point, and backups/restores of them into one vault."""
-
-    def __init__(self, vault, job, registered, tmp_path):
-        self.vault, self.job, self.registered, self.tmp_path = vault, job, registered, tmp_path
-        self.ebs = FakeEbs(page_size=8)
-        self.volume = self.ebs.volume(1)
-        self.clock = Clock()
-        self.snapshots: dict[str, str] = {}
-
-    def snapshot(self, rp: str, writes: dict[int, int]) -> None:
-        for index, seed in writes.items():
-            self.volume.write(index, block(seed))
-        self.snapshots[rp] = self.ebs.take_snapshot(self.volume)
-
-    def backup(self, rp: str, parent: str | None = None):
-        source = EbsSnapshotSource(EbsDirect(self.ebs, max_workers=2), self.snapshots[rp])
-        request = BackupRequest(f"job-{rp}", "vol-1", rp, parent)
-        job = JobRecord(None, None, f"job-{rp}", interval_seconds=0)
-        return run_backup(self.vault, source, request, self.registered, job, SETTINGS, clock=self.clock)
+class Volume(World):
+    """The GC-safety world (one EBS volume, its snapshots, one vault); restores stream the manifest."""
 
     def restores_exactly(self, rp: str, key: str | None = None) -> bool:
         target = self.tmp_path / f"{rp}.img"
         key = key or self.vault.locate_manifest("vol-1", rp)
         run_restore(self.vault, self.vault.open_manifest(key), FileSink(target), self.job)
         return self.ebs.differing_blocks(self.snapshots[rp], target) == []
-
-    def compact(self, expired_rps=(), job_id="compact-1"):
-        keys = [manifest_key("vol-1", rp) for rp in expired_rps]
-        return run_compaction(self.vault, self.job, keys, GC, clock=self.clock, job_id=job_id)
 
 
 @pytest.fixture
@@ -86,7 +38,7 @@ def world(vault, job, registered, tmp_path):
 
 
 def first_point(world: Volume) -> None:
-    world.snapshot("rp-1", {i: i for i in range(24)})
+    world.snapshot("rp-1", {i: i for i in range(24)})  # twelve segments
     world.backup("rp-1")
 
 
