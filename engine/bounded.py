@@ -6,7 +6,8 @@
   checks a chunk twice. Never a wrong answer.
 - `DigestFilter`: a Bloom filter, 16 bits and 4 probes a digest (about 2 bytes a chunk, 0.24% false
   positives). Compaction's mark uses it for "is this digest live?": a false positive keeps a dead chunk for
-  another run (garbage, the safe side); there are no false negatives, so no live chunk is ever collected.
+  another run (garbage, the safe side; the filter is salted per run, so a later run collects it); there are
+  no false negatives, so no live chunk is ever collected.
   Chosen over an external sort of the live set because the sweep asks in pack order, not digest order, and
   a probe is four bit reads where an on-disk sorted set would be a binary search per chunk. Digests are
   keyed BLAKE2b-256 output, uniformly distributed, so the probes are read from the digest's own bytes.
@@ -17,6 +18,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import struct
 import tempfile
 from collections.abc import Iterator
@@ -25,6 +27,7 @@ from engine.index import WORK_DIR_ENV
 
 BITS_PER_DIGEST = 16
 _PROBES = struct.Struct("<4Q")
+_MASK64 = (1 << 64) - 1
 
 
 def spool_file():
@@ -57,20 +60,23 @@ class RecentDigests:
 
 
 class DigestFilter:
-    """Bloom filter over uniformly random 32-byte digests: no false negatives."""
+    """Bloom filter over uniformly random 32-byte digests: no false negatives. Each filter mixes the digest's
+    words with its own random odd multiplier, so the chunks one run's false positives keep are not the next
+    run's: garbage a false positive kept is collected later."""
 
     def __init__(self, expected: int):
         self._bits = max(1 << 16, expected * BITS_PER_DIGEST)
         self._array = bytearray(self._bits // 8 + 1)
+        self._salt = secrets.randbits(64) | 1
 
     @property
     def memory_bytes(self) -> int:
         return len(self._array)
 
     def add(self, digest: bytes) -> None:
-        bits, array = self._bits, self._array
+        bits, array, salt = self._bits, self._array, self._salt
         for word in _PROBES.unpack_from(digest):
-            bit = word % bits
+            bit = (word * salt & _MASK64) % bits
             array[bit >> 3] |= 1 << (bit & 7)
 
     def update(self, digests) -> None:
@@ -78,9 +84,9 @@ class DigestFilter:
             self.add(digest)
 
     def __contains__(self, digest: bytes) -> bool:
-        bits, array = self._bits, self._array
+        bits, array, salt = self._bits, self._array, self._salt
         for word in _PROBES.unpack_from(digest):
-            bit = word % bits
+            bit = (word * salt & _MASK64) % bits
             if not array[bit >> 3] & (1 << (bit & 7)):
                 return False
         return True
