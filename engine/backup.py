@@ -35,7 +35,6 @@ from engine.chunking import ChunkerSettings
 from engine.gcstate import read_state
 from engine.index import BLOB_EVERY_PACKS, IndexEntry, IndexView
 from engine.jobs import JobRecord, utc_now_iso
-from engine.lock import compaction_running
 from engine.manifest import (
     ABSENT,
     BINARY_VERSION,
@@ -302,7 +301,7 @@ def run_backup(
         with vault.index.load(read_state(vault.bucket).condemned) as view:
             result = _store(vault, source, request, settings, job, parent, view)
         lease.check()
-        commit_manifest(vault, result, clock)
+        commit_manifest(vault, result)
         try:
             register_durably(register, result.register_payload(request), sleep)
         except CatalogRejected:
@@ -479,10 +478,10 @@ def _parent_of(vault: Vault, parent: ParentManifest | None):
     return open_parent
 
 
-def commit_manifest(vault: Vault, result: BackupResult, clock: Callable[[], float]) -> None:
+def commit_manifest(vault: Vault, result: BackupResult) -> None:
     """Upload the manifest. An incremental one is then checked against rule P (engine/README.md): once it is
-    in the bucket, a compaction that starts later keeps its parent; one that may be running now may delete
-    the parent, so then (or when the parent is gone already) it is rewritten self-contained."""
+    in the bucket, a compaction that lists manifests later keeps its parent; one that announced it is deleting
+    the parent may still do so, so then (or when the parent is gone already) it is rewritten self-contained."""
     manifest = result.manifest
     if isinstance(manifest, Manifest):
         body = vault.manifest_bytes(manifest)
@@ -493,8 +492,7 @@ def commit_manifest(vault: Vault, result: BackupResult, clock: Callable[[], floa
     if not manifest.references_parent:
         return
     parent_key = manifest_key(manifest.asset_id, manifest.parent_recovery_point_id, BINARY_VERSION)
-    running = compaction_running(vault.index.dynamodb, vault.index.table_name, clock(), CLOCK_SKEW_SECONDS)
-    if not running and vault.bucket.exists(parent_key):
+    if parent_key not in vault.manifests_being_deleted() and vault.bucket.exists(parent_key):
         return
     full = flatten(vault, manifest)
     result.manifest_bytes = vault.write_manifest(result.manifest_key, full.spool)

@@ -232,14 +232,17 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
     # Rule 4: delete the chosen manifests; one a backup pinned since rule 2 stays (its chunks are in `freed`,
     # so their packs are condemned afresh below, after that backup began: rule D waits for it).
     lock.renew()
+    if to_delete:
+        vault.announce_manifest_deletions(to_delete)  # rule P: before the leases are read again
     pinned = _pins(vault.active_leases(clock()))
     for key in to_delete:
         if key in pinned:
             report.manifests_pinned.append(key)
             continue
-        lock.renew()  # rule P: a backup that finds the lock lapsed knows no manifest deletion follows
         vault.bucket.delete(key)
         report.manifests_expired.append(key)
+    if to_delete:
+        vault.clear_manifest_deletions()
 
     # Rule 5: the index blobs, then the packs (a pack a listed blob names was stored before the blob).
     generations = GcGenerations(vault.bucket, vault.index.dynamodb, vault.index.table_name)

@@ -30,14 +30,6 @@ def _iso(epoch_seconds: int) -> str:
     return datetime.fromtimestamp(epoch_seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def compaction_running(dynamodb, table_name: str, now: float, skew_seconds: int) -> bool:
-    """Whether a compaction may hold the lock now (one strongly consistent read). A holder renews before every
-    destructive step and stops when it cannot, so a lock expired for longer than the clocks' skew is one
-    whose compaction deletes nothing more (engine/README.md, rule P)."""
-    item = dynamodb.get_item(TableName=table_name, Key={"chunkHash": {"S": LOCK_KEY}}, ConsistentRead=True).get("Item")
-    return item is not None and int(item.get("expiresAt", {}).get("N", "0")) + skew_seconds >= now
-
-
 class CompactionLock:
     def __init__(self, dynamodb, table_name: str, vault_name: str, owner: str, ttl_seconds: int, clock: Callable):
         self._db = dynamodb

@@ -13,13 +13,15 @@ says `manifestFormat: 2`) is binary and is written and read as a stream, so no j
       0x01 segment:      varint index | varint chunk count | varint body length | count x (32 B digest,
                          varint raw length)           (a count of 0 is a segment of zeros)
       0x02 parent range: varint first | varint end     (segments [first, end) are exactly the parent's)
-    0x00 | u64 segments | u64 chunks | u64 bytes covered   (totals of the resolved manifest)
+    0x03 segment map: one varint per segment of the volume, its resolved chunk count + 1 (0: no segment)
+    0x00 | u64 segments | u64 chunks | u64 bytes covered (totals of the resolved manifest) | u64 map offset
     MAC: keyed BLAKE2b-256 (the vault's manifest key) of every byte before it
 
-About 35 bytes per chunk. Any edit or truncation fails the MAC, which readers check over a locally spooled
-copy before they use a byte of it (`ManifestFile.open`). An incremental manifest records runs of segments
-its backup copied from the parent as parent ranges; the header pins the parent by id and by its MAC, and
-reading resolves through the chain, one open cursor per level. Chains are at most MAX_CHAIN_DEPTH
+About 35 bytes per chunk, plus about one byte per segment for the map, which lets a child backup plan from
+its parent's manifest alone (no read of the chain). Any edit or truncation fails the MAC, which readers
+check over a locally spooled copy before they use a byte of it (`ManifestFile`). An incremental manifest
+records runs of segments its backup copied from the parent as parent ranges; the header pins the parent by
+id and by its MAC, and reading resolves through the chain, one open cursor per level. Chains are at most MAX_CHAIN_DEPTH
 references long: the next backup writes a full manifest. A parent that a manifest in the bucket references
 is never deleted (engine/README.md, "Incremental manifests").
 
@@ -50,9 +52,9 @@ _MAC_SUFFIX = re.compile(rb',"mac":"([0-9a-f]{64})"\}$')
 
 MAGIC = b"ELMANIF3"
 _HEADER_LENGTH = struct.Struct("<I")
-_TRAILER = struct.Struct("<BQQQ")
+_TRAILER = struct.Struct("<BQQQQ")
 MAC_BYTES = 32
-TAG_END, TAG_SEGMENT, TAG_PARENT = 0, 1, 2
+TAG_END, TAG_SEGMENT, TAG_PARENT, TAG_MAP = 0, 1, 2, 3
 READ_BLOCK = 1 << 20
 ABSENT = -1  # a segment the manifest does not hold, in a segment table
 
@@ -368,6 +370,8 @@ class ManifestWriter:
         self.totals = Totals()
         self.own_chunks = 0
         self.bytes_written = 0
+        self._map = bytearray()  # resolved chunk count + 1 per segment so far (0: none): ~1 byte a segment
+        self._mapped = 0  # segments in the map
         self._emit(header.to_bytes())
 
     def _emit(self, data: bytes) -> None:
@@ -390,8 +394,15 @@ class ManifestWriter:
     def spool(self) -> BinaryIO:
         return self._out
 
+    def _map_to(self, index: int) -> None:
+        self._map += bytes(index - self._mapped)
+        self._mapped = index
+
     def segment(self, index: int, chunks: list[ChunkRef]) -> None:
         self._order(index, index + 1)
+        self._map_to(index)
+        self._map += varint(len(chunks) + 1)
+        self._mapped += 1
         body = b"".join([ref.digest + varint(ref.raw_length) for ref in chunks])
         self._emit(b"\x01" + varint(index) + varint(len(chunks)) + varint(len(body)) + body)
         self.totals.segments += 1
@@ -399,11 +410,15 @@ class ManifestWriter:
         self.totals.covered_bytes += segment_length(self.header.volume_bytes, self.header.segment_bytes, index)
         self.own_chunks += len(chunks)
 
-    def parent_range(self, first: int, end: int, copied: Totals) -> None:
-        """Segments [first, end) are the parent's, which hold `copied` (for the totals)."""
+    def parent_range(self, first: int, end: int, copied: Totals, counts: array) -> None:
+        """Segments [first, end) are the parent's, which hold `copied` (for the totals) and `counts` chunks each
+        (ABSENT where none; for the segment map)."""
         if not self.header.references_parent:
             raise ValueError("this manifest was not opened as an incremental one")
         self._order(first, end)
+        self._map_to(first)
+        self._map += b"".join([varint(count + 1) if count != ABSENT else b"\0" for count in counts])
+        self._mapped = end
         self._emit(b"\x02" + varint(first) + varint(end))
         self.totals.segments += copied.segments
         self.totals.chunks += copied.chunks
@@ -411,7 +426,12 @@ class ManifestWriter:
 
     def finish(self) -> bytes:
         t = self.totals
-        self._emit(_TRAILER.pack(TAG_END, t.segments, t.chunks, t.covered_bytes))
+        self._map_to(self.header.segment_count)
+        map_offset = self.bytes_written + len(self._buffer)
+        self._emit(bytes([TAG_MAP]))
+        self._emit(bytes(self._map))
+        self._map = bytearray()
+        self._emit(_TRAILER.pack(TAG_END, t.segments, t.chunks, t.covered_bytes, map_offset))
         self._drain()
         mac = self._mac.digest()
         self._out.write(mac)
@@ -473,10 +493,14 @@ class ManifestFile(_ManifestView):
         if self.header is None:
             raise ManifestError(f"{source}: its header runs past the end")
         spool.seek(-(MAC_BYTES + _TRAILER.size), 2)
-        self._records_end = spool.tell()
-        tag, segments, chunks, covered = _TRAILER.unpack(spool.read(_TRAILER.size))
-        if tag != TAG_END:
-            raise ManifestError(f"{source}: has no end record")
+        self._map_end = spool.tell()
+        tag, segments, chunks, covered, map_offset = _TRAILER.unpack(spool.read(_TRAILER.size))
+        if tag != TAG_END or not len(MAGIC) < map_offset < self._map_end:
+            raise ManifestError(f"{source}: has no end record or segment map; the manifest is damaged")
+        spool.seek(map_offset)
+        if spool.read(1) != bytes([TAG_MAP]):
+            raise ManifestError(f"{source}: has no segment map; the manifest is damaged")
+        self._records_end = map_offset
         self.totals = Totals(segments, chunks, covered)
         self._open_parent = open_parent
         self._parent: ManifestFile | None = None
@@ -507,7 +531,7 @@ class ManifestFile(_ManifestView):
 
     @property
     def spooled_bytes(self) -> int:
-        return self._records_end + _TRAILER.size + MAC_BYTES
+        return self._map_end + _TRAILER.size + MAC_BYTES
 
     def close(self) -> None:
         self._spool.close()
@@ -624,22 +648,21 @@ class ManifestFile(_ManifestView):
             )
 
     def segment_table(self) -> array:
-        """Chunks per segment of the resolved manifest (ABSENT where it holds no segment): 4 bytes a segment."""
-        chain = [self]
-        while chain[-1].references_parent:
-            chain.append(chain[-1].parent())
-        table = array("i", [ABSENT]) * self.header.segment_count
-        for level in reversed(chain):
-            next_index = 0
-            for record in level.records(chunks=False):
-                if isinstance(record, Segment):
-                    table[next_index : record.index] = array("i", [ABSENT]) * (record.index - next_index)
-                    table[record.index] = len(record.chunks)
-                    next_index = record.index + 1
-                else:
-                    table[next_index : record.first] = array("i", [ABSENT]) * (record.first - next_index)
-                    next_index = record.end
-            table[next_index:] = array("i", [ABSENT]) * (len(table) - next_index)
+        """Chunks per segment of the resolved manifest (ABSENT where it holds no segment), from its segment map:
+        4 bytes a segment, and no read of the chain."""
+        self._spool.seek(self._records_end + 1)
+        data = self._spool.read(self._map_end - self._records_end - 1)
+        if data and max(data) < 0x80:  # every count below 127: one byte each
+            table = array("i", array("B", data))  # (a bytes initializer would be read as packed ints)
+        else:
+            table, position = array("i"), 0
+            while position < len(data):
+                value, position = _varint_at(data, position)
+                table.append(value)
+        if len(table) != self.header.segment_count:
+            raise ManifestError(f"{self.source}: its segment map has {len(table)} segments; the manifest is damaged")
+        for index, value in enumerate(table):
+            table[index] = value - 1  # 0 (no segment) becomes ABSENT
         return table
 
     def as_manifest(self) -> Manifest:
@@ -739,7 +762,8 @@ class BackupManifest:
 
     def _close_run(self) -> None:
         if self._run is not None:
-            self.writer.parent_range(self._run[0], self._run[1], self._run_totals)
+            first, end = self._run
+            self.writer.parent_range(first, end, self._run_totals, self._table[first:end])
             self._run, self._run_totals = None, Totals()
 
 

@@ -27,6 +27,9 @@ from engine.packs import MissingObjectError, PackInfo, VaultBucket
 from engine.vaultconfig import PLAIN, VaultConfig, VaultKey, load_or_create
 
 LEASE_PREFIX = "staging/"
+# Rule P (engine/README.md): a compaction names the manifests it is about to delete here first (not `.json`, so
+# the GC generations' listing of gc/ passes it over).
+MANIFEST_DELETIONS_KEY = "gc/manifests-being-deleted.intent"
 # Time rules shared by backups (which stop themselves) and compaction (which relies on that), engine/README.md.
 LEASE_TTL_SECONDS = 6 * 3600  # a lease not renewed for this long is abandoned; its backup stops before then
 MAX_BACKUP_SECONDS = 48 * 3600  # a backup never commits later than this after it began (the Batch timeout)
@@ -189,6 +192,19 @@ class Vault:
             f"vault {self.name} has no recovery point {recovery_point_id} (no manifests/*/{recovery_point_id}"
             f".manifest or .json in s3://{self.bucket.bucket}); check the id, or whether it expired"
         )
+
+    def announce_manifest_deletions(self, keys: list[str]) -> None:
+        self.bucket.put(MANIFEST_DELETIONS_KEY, json.dumps({"manifests": sorted(keys)}).encode(), "application/json")
+
+    def clear_manifest_deletions(self) -> None:
+        self.bucket.delete(MANIFEST_DELETIONS_KEY)
+
+    def manifests_being_deleted(self) -> set[str]:
+        """What a compaction announced it is deleting (empty when none is); one GET."""
+        try:
+            return set(json.loads(self.bucket.get(MANIFEST_DELETIONS_KEY))["manifests"])
+        except MissingObjectError:
+            return set()
 
     def manifest_objects(self) -> list[PackInfo]:
         return [info for info in self.bucket.list("manifests/") if is_manifest_key(info.key)]

@@ -271,3 +271,26 @@ def test_a_manifest_larger_than_one_part_goes_up_as_a_multipart_upload_and_comes
     vault.bucket.download("manifests/vol-1/big.manifest", back)
 
     assert calls == [1, 2, 3] and back.getvalue() == body
+
+
+def test_an_incremental_backup_plans_from_its_parents_manifest_alone_not_the_whole_chain(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.backup("rp-2", parent="rp-1")
+    world.snapshot("rp-3", {4: 400})
+    s3 = world.vault.bucket._s3
+    real_get, read = s3.get_object, []
+
+    def recorded(**params):
+        read.append(params["Key"])
+        return real_get(**params)
+
+    s3.get_object = recorded
+    try:
+        result = world.backup("rp-3", parent="rp-2")
+    finally:
+        s3.get_object = real_get
+
+    assert result.manifest.depth == 2 and manifest_key("vol-1", "rp-2") in read
+    assert manifest_key("vol-1", "rp-1") not in read  # its segment map says what rp-2 holds, resolved
+    assert world.restores_exactly("rp-3")
