@@ -1,13 +1,20 @@
 """Elastio ScaleZ in your AWS account: account bootstrap, then a Cloud Connector with its vaults per region."""
 
+import sys
+from pathlib import Path
+
 import pulumi
 import pulumi_aws as aws
 
-from components import packaging
-from components.account import AccountBootstrap, AccountBootstrapArgs
-from components.config import ConfigError, from_pulumi
-from components.connector import CloudConnector, CloudConnectorArgs
-from components.tags import merged_tags
+# The library lives in src/ (distribution elastio-pulumi). `pulumi up` installs the hash-locked requirements.txt,
+# in which pip refuses an unhashed `.`, so the program imports the library from this checkout.
+sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
+
+from elastio_pulumi import packaging  # noqa: E402
+from elastio_pulumi.account import AccountBootstrap, AccountBootstrapArgs  # noqa: E402
+from elastio_pulumi.config import ConfigError, from_pulumi  # noqa: E402
+from elastio_pulumi.connector import CloudConnector, CloudConnectorArgs  # noqa: E402
+from elastio_pulumi.tags import merged_tags  # noqa: E402
 
 try:
     CONFIG, external_id = from_pulumi()

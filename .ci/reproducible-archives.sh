@@ -15,15 +15,15 @@ if [ ! -x "$python" ]; then
 fi
 # The clone holds HEAD only: a change not committed (or an untracked file in what the zips hold) would be
 # reported as a difference that is not one.
-if [ -n "$(git status --porcelain -- lambdas requirements components)" ]; then
-    echo "error: lambdas/, requirements/ or components/ differ from HEAD: commit or stash first" >&2
-    git status --short -- lambdas requirements components >&2
+if [ -n "$(git status --porcelain -- src requirements)" ]; then
+    echo "error: src/ or requirements/ differ from HEAD: commit or stash first" >&2
+    git status --short -- src requirements >&2
     exit 2
 fi
 
 # What the tests leave behind where Python writes bytecode (here PYTHONDONTWRITEBYTECODE may be set): none of
 # it may reach a zip.
-PYTHONDONTWRITEBYTECODE= "$python" -m compileall -q lambdas >/dev/null
+PYTHONDONTWRITEBYTECODE= "$python" -m compileall -q src >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -15,7 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS  # noqa: E402
+from elastio_pulumi.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS  # noqa: E402
 
 TARGET_SECONDS = 8.0
 

@@ -15,7 +15,7 @@ from engine.packs import MissingObjectError, read_frames
 from engine.vault import Vault
 
 # The vault task role starts snapshots and creates volumes only when they carry this tag
-# (components/vault_documents.py, task_role_policy); without it a restore is denied.
+# (src/elastio_pulumi/vault_documents.py, task_role_policy); without it a restore is denied.
 ELASTIO_RESOURCE_TAG = {"elastio:resource": "true"}
 
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
-from components import iam_documents as docs
-from components import naming
-from components.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY, SUPPORTED_REGIONS
+from elastio_pulumi import iam_documents as docs
+from elastio_pulumi import naming
+from elastio_pulumi.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY, SUPPORTED_REGIONS
 from tests.parliament_known import KNOWN_FINDINGS, findings, parliament, raw_issues
 
 ACCOUNT = "123456789012"

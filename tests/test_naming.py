@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import naming
-from components.config import ConfigError, derived_iam_names, parse_config
-from components.constants import (
+from elastio_pulumi import naming
+from elastio_pulumi.config import ConfigError, derived_iam_names, parse_config
+from elastio_pulumi.constants import (
     IAM_ROLE_NAME_MAX,
     S3_BUCKET_NAME_MAX,
     SUPPORTED_REGIONS,

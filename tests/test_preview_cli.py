@@ -29,7 +29,7 @@ def project_with_stack(tmp_path: Path, name: str, config: dict) -> Path:
     """A copy of the project that plans `config` as stack `name`."""
     for item in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / item, tmp_path / item)
-    for package in ("components", "lambdas"):
+    for package in ("src",):
         (tmp_path / package).symlink_to(ROOT / package)
     (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
     return tmp_path

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from components.config import ConfigError, DeploymentConfig, parse_config
-from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS
+from elastio_pulumi.config import ConfigError, DeploymentConfig, parse_config
+from elastio_pulumi.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS
 
 SUBNET = "subnet-0123456789abcdef0"
 

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from components import naming, networking, packaging
-from components.config import NetworkConfig
+from elastio_pulumi import naming, networking, packaging
+from elastio_pulumi.config import NetworkConfig
 from lambdas.shared.config import ROUTED_SERVICES
 from plan import Plan, PlannedResource
 

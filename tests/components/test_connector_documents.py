@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import connector_documents as docs
-from components import iam_documents, naming
+from elastio_pulumi import connector_documents as docs
+from elastio_pulumi import iam_documents, naming
 from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import (
     findings,

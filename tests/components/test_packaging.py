@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from components import naming, packaging
+from elastio_pulumi import naming, packaging
 from preview import cli
 
 # --- the functions' code zip --------------------------------------------------------------------------------

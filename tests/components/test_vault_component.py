@@ -18,9 +18,9 @@ from pulumi import ResourceOptions
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from components.config import IamConfig, NetworkConfig, ObjectLockConfig, OptionsConfig, VaultConfig
-from components.tags import merged_tags
-from components.vault import Vault, VaultArgs
+from elastio_pulumi.config import IamConfig, NetworkConfig, ObjectLockConfig, OptionsConfig, VaultConfig
+from elastio_pulumi.tags import merged_tags
+from elastio_pulumi.vault import Vault, VaultArgs
 from plan.fake_cloud import FakeCloud
 from plan.graph import PlannedResource
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import vault_documents as docs
+from elastio_pulumi import vault_documents as docs
 from engine.vaultconfig import secret_context
 from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import findings, raw_issues

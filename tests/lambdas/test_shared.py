@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components import packaging
+from elastio_pulumi import packaging
 from lambdas.shared.config import ConfigError, load_settings, parse_functions
 from lambdas.shared.envelopes import SERVICE_OF_COMMAND, CommandRejected, make_event, parse_command
 from tests.lambdas.messages import command

@@ -16,7 +16,7 @@ import pulumi_aws as aws
 from pulumi import Input, ResourceOptions
 
 if TYPE_CHECKING:  # config.py validates `existingEndpoints` against the lists below
-    from components.config import NetworkConfig
+    from elastio_pulumi.config import NetworkConfig
 
 # Service suffix -> why the vault tasks need it.
 INTERFACE_SERVICES: dict[str, str] = {

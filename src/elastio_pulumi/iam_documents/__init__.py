@@ -2,7 +2,7 @@
 permissions boundary and the six customer-attachable managed policies.
 
 Every function is pure and returns a dict ready for `json.dumps`. Regional resources are addressed by their
-fixed elastio-* names (components/naming.py) where they have one, in this account and any region (`*`, see
+fixed elastio-* names (src/elastio_pulumi/naming.py) where they have one, in this account and any region (`*`, see
 ANY_REGION); kms:ViaService conditions still name the configured regions. Tag conditions
 (`elastio:resource` = `true`) are used only where the service authorization reference lists
 `aws:ResourceTag` (or `ec2:CreateAction`/`aws:RequestTag`) for that action: a condition key an action does not
@@ -10,8 +10,8 @@ support is absent from the request, so an Allow that needs it never matches and 
 fires. Where tags are not supported (SQS send, S3 bucket deletion, DynamoDB tables) the ARN pattern scopes.
 """
 
-# The names other code imports from components.iam_documents; the documents live in the modules below.
-from components.iam_documents._common import (
+# The names other code imports from elastio_pulumi.iam_documents; the documents live in the modules below.
+from elastio_pulumi.iam_documents._common import (
     ANY_REGION,
     COMMANDS_QUEUE,
     ECS_TASKS_SERVICE,
@@ -33,11 +33,11 @@ from components.iam_documents._common import (
     table_arns,
     vault_bucket_arns,
 )
-from components.iam_documents.boundary import default_permissions_boundary
-from components.iam_documents.installer import installer_policies, installer_policy
-from components.iam_documents.people import managed_policies
-from components.iam_documents.tenant import tenant_access_policy
-from components.iam_documents.trust import installer_trust_policy, tenant_principal, tenant_trust_policy
+from elastio_pulumi.iam_documents.boundary import default_permissions_boundary
+from elastio_pulumi.iam_documents.installer import installer_policies, installer_policy
+from elastio_pulumi.iam_documents.people import managed_policies
+from elastio_pulumi.iam_documents.tenant import tenant_access_policy
+from elastio_pulumi.iam_documents.trust import installer_trust_policy, tenant_principal, tenant_trust_policy
 
 __all__ = [
     "ANY_REGION",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.iam_documents._common import (
+from elastio_pulumi.iam_documents._common import (
     COMMANDS_QUEUE,
     JOBS_TABLE,
     RECOVERY_POINTS_TABLE,

@@ -19,10 +19,10 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components import connector_documents as docs
-from components import naming, networking, packaging, retained
-from components.config import IamConfig, OptionsConfig, RegionConfig
-from components.vault import Vault, VaultArgs
+from elastio_pulumi import connector_documents as docs
+from elastio_pulumi import naming, networking, packaging, retained
+from elastio_pulumi.config import IamConfig, OptionsConfig, RegionConfig
+from elastio_pulumi.vault import Vault, VaultArgs
 
 # Lambda recommends a visibility timeout of at least six times the consumer's timeout.
 ROUTER_TIMEOUT_SECONDS = 30
@@ -60,9 +60,9 @@ class CloudConnectorArgs:
     permissions_boundary_arn: Input[str]
     """Attached to every role the connector and its vaults create."""
     code: packaging.LambdaZip
-    """The functions' code zip (components.packaging.function_code)."""
+    """The functions' code zip (elastio_pulumi.packaging.function_code)."""
     layer_code: packaging.LambdaZip
-    """The dependency layer's zip (components.packaging.ensure_layer)."""
+    """The dependency layer's zip (elastio_pulumi.packaging.ensure_layer)."""
     tags: dict[str, str]
 
 
@@ -78,7 +78,7 @@ class CloudConnector(pulumi.ComponentResource):
         super().__init__("elastio:connector:CloudConnector", name, None, opts)
         child = ResourceOptions(parent=self)
         # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted
-        # (and adopted again by name with options.adoptRetained, components/retained.py).
+        # (and adopted again by name with options.adoptRetained, src/elastio_pulumi/retained.py).
         keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         region = args.region.region
         tags = args.tags

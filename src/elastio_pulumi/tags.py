@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from components.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 
 
 def merged_tags(user_tags: Mapping[str, str] | None, **extra: str) -> dict[str, str]:

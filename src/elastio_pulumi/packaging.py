@@ -14,7 +14,7 @@ layer and updates every function in every region. Both zips are therefore writte
   mtime and differs between machines.
 
 The code zip is `lambdas/` under its import name (`lambdas.<service>.handler`, as in the tests). The layer
-zip is the wheels of `requirements/lambda-layer.txt` (every package pinned with `==` and a sha256 hash, for
+zip is the wheels of `functions/lambda-layer.txt` (every package pinned with `==` and a sha256 hash, for
 Lambda's platform), downloaded by pip into a fresh directory and unpacked here under `python/` (Lambda puts
 `/opt/python` on `sys.path`). pip does not install them: an install rewrites script shebangs to the
 installing interpreter's path and records their hashes in RECORD, which differs between machines.
@@ -46,17 +46,18 @@ from pathlib import Path
 
 import pulumi
 
-PROJECT_DIR = Path(__file__).resolve().parent.parent
-LAMBDAS_DIR = PROJECT_DIR / "lambdas"
-LAYER_LOCK = PROJECT_DIR / "requirements" / "lambda-layer.txt"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_DIR = PACKAGE_DIR.parent.parent
+LAMBDAS_DIR = PACKAGE_DIR / "functions" / "lambdas"
+LAYER_LOCK = PACKAGE_DIR / "functions" / "lambda-layer.txt"
 BUILD_DIR = PROJECT_DIR / "build" / "lambda"
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "x86_64"  # must match the manylinux2014_x86_64 wheels of the layer
 PIP_PLATFORM = "manylinux2014_x86_64"
 LOCK_COMMAND = (
-    "uv pip compile requirements/lambda-layer.in --generate-hashes --python-version 3.12 "
-    "--python-platform x86_64-manylinux2014 -o requirements/lambda-layer.txt"
+    "uv pip compile src/elastio_pulumi/functions/lambda-layer.in --generate-hashes --python-version 3.12 "
+    "--python-platform x86_64-manylinux2014 -o src/elastio_pulumi/functions/lambda-layer.txt"
 )
 BUILD_ENV = "ELASTIO_LAYER_BUILD"  # auto (default): build when missing | never: only use a built layer
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from components.constants import PARTITION, REGION_CODES
+from elastio_pulumi.constants import PARTITION, REGION_CODES
 
 NAME_ROOT = "elastio"
 

@@ -1,6 +1,6 @@
 """A vault's policy documents, job definitions and vaults-table record, as pure functions.
 
-Nothing here calls Pulumi or AWS: components/vault.py resolves the ARNs and hands them in as plain strings,
+Nothing here calls Pulumi or AWS: src/elastio_pulumi/vault.py resolves the ARNs and hands them in as plain strings,
 so every document is tested as plain Python. Each document names this one vault's resources (and the
 region's recovery-points and jobs tables, which the connector shares between its vaults); the only `*`
 resource is ecr:GetAuthorizationToken, which AWS cannot scope.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-from components.iam_documents import (
+from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.iam_documents import (
     ECS_TASKS_SERVICE,
     REQUEST_TAGGED,
     TAGGED,

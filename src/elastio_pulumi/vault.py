@@ -5,7 +5,7 @@ the bucket for packed chunk data and the dedup index blobs, the vault's small-st
 that runs on demand only (a Fargate Batch environment with a job queue and the four engine job definitions,
 an ECS cluster and the ScaleZ server task definition). Nothing here runs or bills by the hour while idle.
 
-Documents come from components.vault_documents (pure); this module only wires them. The bucket, the index
+Documents come from elastio_pulumi.vault_documents (pure); this module only wires them. The bucket, the index
 table and the key are `retain_on_delete`, and so is everything that protects them (the key's alias, the
 bucket's policy, public access block, encryption default, versioning, lifecycle, ownership controls and
 object-lock configuration): `pulumi destroy` (or a vault rename, which replaces them) removes them from the
@@ -24,9 +24,9 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components import naming, retained, vault_documents
-from components.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
-from components.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, VaultScope
+from elastio_pulumi import naming, retained, vault_documents
+from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
+from elastio_pulumi.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
 MAX_VCPUS = 64

@@ -23,8 +23,8 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from components import naming
-from components.constants import (
+from elastio_pulumi import naming
+from elastio_pulumi.constants import (
     IAM_POLICY_NAME_MAX,
     IAM_ROLE_NAME_MAX,
     MANAGED_POLICY_NAMES,
@@ -33,7 +33,7 @@ from components.constants import (
     SUPPORTED_REGIONS,
     VAULT_NAME_MAX,
 )
-from components.networking import ENDPOINT_SERVICES, GATEWAY_SERVICES
+from elastio_pulumi.networking import ENDPOINT_SERVICES, GATEWAY_SERVICES
 
 NAMESPACE = "elastio"
 
@@ -299,7 +299,7 @@ class OptionsConfig(_Model):
     alert_emails: list[Email] = Field(default_factory=list)
     log_retention_days: int = 30
     adopt_retained: bool = False
-    """Import the resources an earlier `pulumi destroy` kept (components/retained.py) instead of creating them."""
+    """Import the resources an earlier `pulumi destroy` kept (retained.py) instead of creating them."""
 
     @field_validator("log_retention_days")
     @classmethod

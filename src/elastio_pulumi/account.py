@@ -2,7 +2,7 @@
 
 It gives the Elastio tenant a way into this account (the ElastioTenant role, guarded by an external ID),
 gives deployments a role to run as (ElastioInstaller), and creates the six customer-attachable managed
-policies. Documents come from components.iam_documents (pure functions); this module only wires them.
+policies. Documents come from elastio_pulumi.iam_documents (pure functions); this module only wires them.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
-from components import iam_documents, naming
-from components.config import IamConfig, TenantConfig
-from components.constants import MANAGED_POLICY_NAMES
-from components.iam_documents import descriptions
+from elastio_pulumi import iam_documents, naming
+from elastio_pulumi.config import IamConfig, TenantConfig
+from elastio_pulumi.constants import MANAGED_POLICY_NAMES
+from elastio_pulumi.iam_documents import descriptions
 
 
 @dataclass

@@ -4,9 +4,9 @@ policies that fit IAM's size quota.
 
 from __future__ import annotations
 
-from components import naming
-from components.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-from components.iam_documents._common import (
+from elastio_pulumi import naming
+from elastio_pulumi.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.iam_documents._common import (
     BATCH_SERVICE,
     ECS_TASKS_SERVICE,
     LAMBDA_SERVICE,

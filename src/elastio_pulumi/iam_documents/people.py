@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from components import naming
-from components.constants import (
+from elastio_pulumi import naming
+from elastio_pulumi.constants import (
     LOCAL_BACKUP_TAG_KEY,
     MANAGED_POLICY_NAMES,
     RESOURCE_TAG_KEY,
     RESOURCE_TAG_VALUE,
 )
-from components.iam_documents._common import (
+from elastio_pulumi.iam_documents._common import (
     ASSETS_TABLE,
     COMMANDS_DLQ,
     COMMANDS_QUEUE,

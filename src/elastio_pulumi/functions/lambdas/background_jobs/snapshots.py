@@ -1,7 +1,7 @@
 """The EBS snapshots a backup reads, made readable to the vault engine before its job is submitted.
 
 The vault task role may call the EBS direct APIs only on snapshots tagged `elastio:resource = "true"`
-(attribute-based access, components/vault_documents.py), and customers' snapshots do not carry that tag. So
+(attribute-based access, src/elastio_pulumi/vault_documents.py), and customers' snapshots do not carry that tag. So
 Background jobs adds it (and only it: that is all its role may do with ec2:CreateTags) to every snapshot the
 engine will read: the source snapshot (ListSnapshotBlocks, GetSnapshotBlock) and, for an incremental backup,
 the parent recovery point's snapshot (the first snapshot of ListChangedBlocks, engine/backup.py).
@@ -18,7 +18,7 @@ from botocore.exceptions import ClientError
 from lambdas.shared import aws
 from lambdas.shared.envelopes import CommandRejected
 
-# The same tag as components.constants.RESOURCE_TAG_KEY/VALUE (the deployed archive holds only lambdas/;
+# The same tag as elastio_pulumi.constants.RESOURCE_TAG_KEY/VALUE (the deployed archive holds only lambdas/;
 # tests/lambdas/test_backup_snapshots.py keeps the two equal).
 ENGINE_READABLE_TAG = {"Key": "elastio:resource", "Value": "true"}
 NOT_FOUND_CODES = ("InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed")

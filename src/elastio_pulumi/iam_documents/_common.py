@@ -9,11 +9,11 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from components import naming
-from components.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi import naming
+from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 
 # Queue and table purposes are named once, in naming.py; the documents here import them from this module.
-from components.naming import (  # noqa: F401 - re-exported to the other document modules
+from elastio_pulumi.naming import (  # noqa: F401 - re-exported to the other document modules
     ASSETS_TABLE,
     COMMANDS_DLQ,
     COMMANDS_QUEUE,

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from components import naming
-from components.constants import JOB_VAULT_TAG_KEY
-from components.iam_documents._common import (
+from elastio_pulumi import naming
+from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
+from elastio_pulumi.iam_documents._common import (
     ANY_REGION,
     ECS_TASKS_SERVICE,
     QUEUES,
@@ -52,7 +52,7 @@ IAM_CHANGES: tuple[str, ...] = (
 
 def default_permissions_boundary(scope: AccountScope) -> dict:
     """The most any connector or vault role may ever do: the union of what the function roles
-    (components/connector_documents.py) and the vault roles (components/vault_documents.py) grant, on Elastio
+    (connector_documents.py) and the vault roles (vault_documents.py) grant, on Elastio
     resources, and nothing wider (tests/test_iam_boundary.py holds the two to each other). It grants nothing by
     itself; it caps. Nothing in it depends on the configured regions, so adding a region never has to change it
     (the installer may not: DenyChangingElastioPolicies)."""

@@ -30,7 +30,7 @@ MAX_NESTING = 8
 # Clocks differ a little; a command from further in the future is a client bug or a replay trick.
 MAX_CLOCK_SKEW = timedelta(minutes=5)
 # The oldest command a redrive can bring back: the command queue keeps a message 14 days and its
-# dead-letter queue another 14 (components/connector.py RETENTION_14_DAYS; a test ties them together).
+# dead-letter queue another 14 (src/elastio_pulumi/connector.py RETENTION_14_DAYS; a test ties them together).
 QUEUE_RETENTION = timedelta(days=14)
 DEAD_LETTER_RETENTION = timedelta(days=14)
 MAX_COMMAND_AGE = QUEUE_RETENTION + DEAD_LETTER_RETENTION

@@ -1,7 +1,7 @@
 """Policy documents of a region's Cloud Connector: function roles, its KMS key, queues and alerts topic.
 
 Pure functions of a `ConnectorScope` (plain strings, no Outputs), so they are tested as plain Python and
-checked with parliament. `components/connector.py` resolves the Outputs and calls these.
+checked with parliament. `src/elastio_pulumi/connector.py` resolves the Outputs and calls these.
 
 Every regional name is fixed (components.naming), so most ARNs are derived here rather than passed in; only
 what AWS generates (key ids, vault resource ARNs, role ARNs) comes in through the scope.
@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from components import naming
-from components.constants import JOB_VAULT_TAG_KEY
-from components.iam_documents import in_account_s3, mark_snapshots_readable
-from components.vault_documents import INTEGRITY_REPORTS_PREFIX, snapshot_arns
+from elastio_pulumi import naming
+from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
+from elastio_pulumi.iam_documents import in_account_s3, mark_snapshots_readable
+from elastio_pulumi.vault_documents import INTEGRITY_REPORTS_PREFIX, snapshot_arns
 
 VERSION = "2012-10-17"
 
