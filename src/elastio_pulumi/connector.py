@@ -19,6 +19,8 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from elastio_contract import environment as env
+from elastio_contract import tables as contract_tables
 from elastio_pulumi import connector_documents as docs
 from elastio_pulumi import naming, networking, packaging, retained
 from elastio_pulumi.config import IamConfig, OptionsConfig, RegionConfig
@@ -34,14 +36,6 @@ ROUTER_MAX_CONCURRENCY = 5  # the event source mapping's cap (2 is Lambda's mini
 RETENTION_14_DAYS = 14 * 24 * 3600
 OUTBOX_BATCH_SIZE = 100
 
-# Key schema of each connector table (docs/CONTRACT.md, "Table keys and indexes").
-TABLE_KEYS: dict[str, tuple[str, str | None]] = {
-    naming.VAULTS_TABLE: ("vaultName", None),
-    naming.RECOVERY_POINTS_TABLE: ("assetId", "recoveryPointId"),
-    naming.JOBS_TABLE: ("jobId", None),
-    naming.ASSETS_TABLE: ("assetId", None),
-    naming.COMMANDS_TABLE: ("id", None),
-}
 # Router keys of ELASTIO_FUNCTIONS (lambdas/shared/config.py) for each service.
 ROUTED_KEYS = {
     service: naming.pascal(service)[0].lower() + naming.pascal(service)[1:] for service in naming.SERVICES
@@ -205,20 +199,16 @@ class CloudConnector(pulumi.ComponentResource):
             opts=child,
         )
         environment = {
-            "ELASTIO_TABLE_VAULTS": tables[naming.VAULTS_TABLE].name,
-            "ELASTIO_TABLE_RECOVERY_POINTS": tables[naming.RECOVERY_POINTS_TABLE].name,
-            "ELASTIO_TABLE_JOBS": tables[naming.JOBS_TABLE].name,
-            "ELASTIO_TABLE_ASSETS": tables[naming.ASSETS_TABLE].name,
-            "ELASTIO_TABLE_COMMANDS": tables[naming.COMMANDS_TABLE].name,
-            "ELASTIO_TENANT_EVENTS_QUEUE_URL": events.url,
-            "ELASTIO_ALERTS_TOPIC_ARN": alerts.arn,
+            **{env.TABLE_VARIABLES[table]: tables[table].name for table in naming.TABLES},
+            env.TENANT_EVENTS_QUEUE_URL: events.url,
+            env.ALERTS_TOPIC_ARN: alerts.arn,
         }
         functions: dict[str, aws.lambda_.Function] = {}
         for service in naming.SERVICES:
             functions[service] = self._function(name, service, args, scope, layer, environment, failed)
         router_environment = {
             **environment,
-            "ELASTIO_FUNCTIONS": json.dumps(
+            env.FUNCTIONS: json.dumps(
                 {ROUTED_KEYS[s]: naming.function_name(s) for s in naming.SERVICES}, sort_keys=True
             ),
         }
@@ -322,31 +312,27 @@ class CloudConnector(pulumi.ComponentResource):
     # --- children ----------------------------------------------------------------------------------------
 
     def _table(self, name: str, table: str, key_arn: Output[str], tags: dict, opts: ResourceOptions):
-        hash_key, range_key = TABLE_KEYS[table]
-        attributes = [{"name": hash_key, "type": "S"}]
+        # Key schemas and indexes: elastio_contract.tables (docs/CONTRACT.md, "Table keys and indexes").
+        key = contract_tables.KEYS[table]
+        indexes = contract_tables.INDEXES.get(table, {})
+        attributes = [{"name": a, "type": "S"} for a in key.attributes]
+        attributes += [{"name": a, "type": "S"} for index in indexes.values() for a in index.attributes]
         extra: dict[str, Any] = {}
-        if range_key:
-            attributes.append({"name": range_key, "type": "S"})
-        if table == naming.RECOVERY_POINTS_TABLE:
-            attributes += [{"name": "vaultName", "type": "S"}, {"name": "createdAt", "type": "S"}]
+        if indexes:
             extra["global_secondary_indexes"] = [
-                {
-                    "name": "byVault",
-                    "hash_key": "vaultName",
-                    "range_key": "createdAt",
-                    "projection_type": "ALL",
-                }
+                {"name": index_name, "hash_key": index.hash_key, "range_key": index.range_key, "projection_type": "ALL"}
+                for index_name, index in indexes.items()
             ]
         if table == naming.COMMANDS_TABLE:
-            extra["ttl"] = {"attribute_name": "expiration", "enabled": True}
+            extra["ttl"] = {"attribute_name": contract_tables.COMMANDS_TTL_ATTRIBUTE, "enabled": True}
             # New outbox items are sent from this stream (see the outbox event source mapping).
             extra.update(stream_enabled=True, stream_view_type="NEW_IMAGE")
         return aws.dynamodb.Table(
             f"{name}-{table}",
             name=naming.table_name(table),
             billing_mode="PAY_PER_REQUEST",
-            hash_key=hash_key,
-            range_key=range_key,
+            hash_key=key.hash_key,
+            range_key=key.range_key,
             attributes=attributes,
             point_in_time_recovery={"enabled": True},
             server_side_encryption={"enabled": True, "kms_key_arn": key_arn},

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from elastio_contract.tables import OUTBOX_KEY_PREFIX
 from elastio_pulumi import naming
 from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
 from elastio_pulumi.iam_documents import in_account_s3, mark_snapshots_readable
@@ -140,7 +141,6 @@ def _common(scope: ConnectorScope, service: str) -> list[dict]:
     return statements
 
 
-OUTBOX_KEY_PREFIX = "outbox#"  # lambdas/shared/outbox.py ITEM_PREFIX
 
 
 def _outbox_writes(scope: ConnectorScope) -> dict:

@@ -1,4 +1,8 @@
-"""Facts of the Elastio design that every part of the program agrees on (one source of truth each)."""
+"""Facts of the Elastio design that every part of the program agrees on (one source of truth each).
+
+Facts the deployed functions and the engine share live in elastio_contract; the tags are re-exported here."""
+
+from elastio_contract import tags as contract_tags
 
 # The regions the reference document lists as supported; more are added on customer request.
 SUPPORTED_REGIONS: tuple[str, ...] = (
@@ -32,15 +36,15 @@ REGION_CODES: dict[str, str] = {
 
 MAX_VAULTS_PER_REGION = 4
 
-# Every taggable resource carries this tag; IAM conditions scope destructive actions to it.
-RESOURCE_TAG_KEY = "elastio:resource"
-RESOURCE_TAG_VALUE = "true"
+# Every taggable resource carries this tag; IAM conditions scope destructive actions to it (elastio_contract).
+RESOURCE_TAG_KEY = contract_tags.RESOURCE_TAG_KEY
+RESOURCE_TAG_VALUE = contract_tags.RESOURCE_TAG_VALUE
 # Customers opt their own volumes in to ElastioLocalBackup's snapshots with this tag (value RESOURCE_TAG_VALUE).
 # A key of its own: elastio:resource on a customer volume would also hand ElastioMountAndRestore attach/detach.
 LOCAL_BACKUP_TAG_KEY = "elastio:local-backup"
 # Every Batch job the connector submits carries the vault it runs for under this tag (lambdas/shared/jobs.py
 # sets it on SubmitJob); job ARNs name no queue, so IAM scopes batch:TerminateJob to jobs with this tag.
-JOB_VAULT_TAG_KEY = "elastio:vault"
+JOB_VAULT_TAG_KEY = contract_tags.JOB_VAULT_TAG_KEY
 
 # All supported regions are in the commercial partition.
 PARTITION = "aws"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from elastio_contract import tables as contract_tables
 from elastio_pulumi.constants import PARTITION, REGION_CODES
 
 NAME_ROOT = "elastio"
@@ -25,12 +26,12 @@ SERVICES: tuple[str, ...] = (
 ROUTER = "router"
 FUNCTIONS: tuple[str, ...] = (ROUTER, *SERVICES)
 
-VAULTS_TABLE = "vaults"
-RECOVERY_POINTS_TABLE = "recovery-points"
-JOBS_TABLE = "jobs"
-ASSETS_TABLE = "assets"
-COMMANDS_TABLE = "commands"
-TABLES: tuple[str, ...] = (VAULTS_TABLE, RECOVERY_POINTS_TABLE, JOBS_TABLE, ASSETS_TABLE, COMMANDS_TABLE)
+VAULTS_TABLE = contract_tables.VAULTS
+RECOVERY_POINTS_TABLE = contract_tables.RECOVERY_POINTS
+JOBS_TABLE = contract_tables.JOBS
+ASSETS_TABLE = contract_tables.ASSETS
+COMMANDS_TABLE = contract_tables.COMMANDS
+TABLES: tuple[str, ...] = contract_tables.TABLES
 
 COMMANDS_QUEUE = "commands"
 COMMANDS_DLQ = "commands-dlq"

@@ -13,7 +13,8 @@ layer and updates every function in every region. Both zips are therefore writte
 - no bytecode and no caches (`__pycache__`, `*.pyc`, hidden files and folders): a `.pyc` holds its source's
   mtime and differs between machines.
 
-The code zip is `lambdas/` under its import name (`lambdas.<service>.handler`, as in the tests). The layer
+The code zip is `lambdas/` under its import name (`lambdas.<service>.handler`, as in the tests) and
+`elastio_contract/`, which they import. The layer
 zip is the wheels of `functions/lambda-layer.txt` (every package pinned with `==` and a sha256 hash, for
 Lambda's platform), downloaded by pip into a fresh directory and unpacked here under `python/` (Lambda puts
 `/opt/python` on `sys.path`). pip does not install them: an install rewrites script shebangs to the
@@ -46,9 +47,13 @@ from pathlib import Path
 
 import pulumi
 
+import elastio_contract
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 PROJECT_DIR = PACKAGE_DIR.parent.parent
 LAMBDAS_DIR = PACKAGE_DIR / "functions" / "lambdas"
+# The facts the functions share with the components and the engine; its own top-level package in the zip.
+CONTRACT_DIR = Path(elastio_contract.__file__).resolve().parent
 LAYER_LOCK = PACKAGE_DIR / "functions" / "lambda-layer.txt"
 BUILD_DIR = PROJECT_DIR / "build" / "lambda"
 
@@ -142,9 +147,14 @@ def store(data: bytes, path: Path) -> LambdaZip:
     return LambdaZip(path=path, code_sha256=code_sha256(data))
 
 
-def function_code(lambdas_dir: Path | None = None, build_dir: Path | None = None) -> LambdaZip:
-    """The functions' code zip (no network: built on every run, offline plan included)."""
-    data = deterministic_zip(tree_files(lambdas_dir or LAMBDAS_DIR, "lambdas"))
+def function_code(
+    lambdas_dir: Path | None = None, build_dir: Path | None = None, contract_dir: Path | None = None
+) -> LambdaZip:
+    """The functions' code zip: `lambdas/` and the contract package they import (no network: built on every
+    run, offline plan included)."""
+    files = tree_files(lambdas_dir or LAMBDAS_DIR, "lambdas")
+    files.update(tree_files(contract_dir or CONTRACT_DIR, CONTRACT_DIR.name))
+    data = deterministic_zip(files)
     return store(data, (build_dir or BUILD_DIR) / f"functions-{hashlib.sha256(data).hexdigest()}.zip")
 
 

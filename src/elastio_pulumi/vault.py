@@ -414,11 +414,11 @@ class Vault(pulumi.ComponentResource):
             lambda v: _json(
                 vault_documents.vault_record_item(
                     vault_documents.VaultRecord(
-                        vault_name=self.vault_name, region=self.region, bucket_name=v[0], kms_key_arn=v[1],
-                        index_table_name=v[2], job_queue_arn=v[3], cluster_arn=v[4],
-                        server_task_definition_arn=v[5], security_group_id=v[6],
-                        job_definitions=dict(zip(job_types, v[7:], strict=True)),
-                        subnet_ids=self.subnet_ids, assign_public_ip=self.assign_public_ip,
+                        vaultName=self.vault_name, region=self.region, bucketName=v[0], kmsKeyArn=v[1],
+                        indexTableName=v[2], jobQueueArn=v[3], clusterArn=v[4],
+                        serverTaskDefinitionArn=v[5], securityGroupId=v[6],
+                        jobDefinitions=dict(zip(job_types, v[7:], strict=True)),
+                        subnetIds=list(self.subnet_ids), assignPublicIp=self.assign_public_ip,
                     )
                 )
             )

@@ -11,6 +11,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from elastio_contract import environment as env
+from elastio_contract import jobs as contract_jobs
+from elastio_contract import tables as contract_tables
+from elastio_contract.vault_record import VaultRecord
 from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from elastio_pulumi.iam_documents import (
     ECS_TASKS_SERVICE,
@@ -22,22 +26,15 @@ from elastio_pulumi.iam_documents import (
     statement,
 )
 
-JOB_TYPES: tuple[str, ...] = ("backup", "restore", "scan", "compact")
+JOB_TYPES: tuple[str, ...] = contract_jobs.JOB_TYPES
 
 # Reports (integrity checks, scans) live under their own prefix of the vault bucket: readable to account
 # principals with IAM permission, unlike packs and manifests (bucket_policy).
 REPORTS_PREFIX = "reports/"
 INTEGRITY_REPORTS_PREFIX = f"{REPORTS_PREFIX}integrity/"  # lambdas/integrity_checks/handler.py writes here
 
-# Batch parameters per job type (docs/CONTRACT.md, "Batch jobs"), beyond jobId and vaultName. The value is
-# the default Batch substitutes when the submitter leaves a parameter out: every parameter the submitter may
-# omit needs one, or Batch cannot fill its `Ref::` in the command. None marks a parameter always submitted.
-JOB_PARAMETERS: dict[str, dict[str, str | None]] = {
-    "backup": {"assetId": None, "snapshotId": None, "parentRecoveryPointId": ""},
-    "restore": {"assetId": None, "recoveryPointId": None, "target": None},
-    "scan": {"assetId": None, "recoveryPointId": None},
-    "compact": {},
-}
+# Batch parameters per job type (docs/CONTRACT.md, "Batch jobs"): elastio_contract.jobs.
+JOB_PARAMETERS: dict[str, dict[str, str | None]] = contract_jobs.PARAMETERS
 
 
 @dataclass(frozen=True)
@@ -148,7 +145,7 @@ ENGINE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:
 # S3 (engine/index.py), so no batch or scan call touches the table.
 ENGINE_INDEX_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
 ENGINE_JOB_ACTIONS = ["dynamodb:UpdateItem"]
-RECOVERY_POINTS_INDEX = "byVault"
+RECOVERY_POINTS_INDEX = contract_tables.RECOVERY_POINTS_BY_VAULT
 VAULT_KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"]
 SNAPSHOT_READ = ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"]
 SNAPSHOT_WRITE = ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"]
@@ -418,31 +415,18 @@ class EngineSettings:
 
 def engine_environment(s: EngineSettings) -> dict[str, str]:
     return {
-        "ELASTIO_VAULT_NAME": s.vault_name,
-        "ELASTIO_VAULT_BUCKET": s.bucket_name,
-        "ELASTIO_VAULT_KMS_KEY_ARN": s.key_arn,
-        "ELASTIO_INDEX_TABLE": s.index_table_name,
-        "ELASTIO_TABLE_JOBS": s.jobs_table_name,
-        "ELASTIO_TABLE_RECOVERY_POINTS": s.recovery_points_table_name,
-        "ELASTIO_CATALOG_FUNCTION": s.catalog_function_name,
+        env.VAULT_NAME: s.vault_name,
+        env.VAULT_BUCKET: s.bucket_name,
+        env.VAULT_KMS_KEY_ARN: s.key_arn,
+        env.INDEX_TABLE: s.index_table_name,
+        env.JOBS_TABLE: s.jobs_table_name,
+        env.RECOVERY_POINTS_TABLE: s.recovery_points_table_name,
+        env.CATALOG_FUNCTION: s.catalog_function_name,
     }
 
 
-def _kebab(camel: str) -> str:
-    return re.sub(r"(?<!^)([A-Z])", r"-\1", camel).lower()
-
-
-def job_command(job_type: str) -> list[str]:
-    """`python -m engine <type> --job-id Ref::jobId --vault-name Ref::vaultName ...` (Batch substitutes)."""
-    names = ["jobId", "vaultName", *JOB_PARAMETERS[job_type]]
-    command = ["python", "-m", "engine", job_type]
-    for name in names:
-        command += [f"--{_kebab(name)}", f"Ref::{name}"]
-    return command
-
-
-def job_parameter_defaults(job_type: str) -> dict[str, str]:
-    return {name: default for name, default in JOB_PARAMETERS[job_type].items() if default is not None}
+job_command = contract_jobs.command
+job_parameter_defaults = contract_jobs.parameter_defaults
 
 
 def container_properties(job_type: str, s: EngineSettings) -> dict:
@@ -494,37 +478,9 @@ def server_container_definitions(s: EngineSettings, server_image: str) -> list[d
 
 # --- the vaults-table record -----------------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class VaultRecord:
-    """docs/CONTRACT.md, "Vault record"."""
-
-    vault_name: str
-    region: str
-    bucket_name: str
-    kms_key_arn: str
-    index_table_name: str
-    job_queue_arn: str
-    job_definitions: dict[str, str]
-    cluster_arn: str
-    server_task_definition_arn: str
-    subnet_ids: list[str]
-    security_group_id: str
-    assign_public_ip: bool
+# The record itself: elastio_contract.vault_record.VaultRecord (docs/CONTRACT.md, "Vault record").
 
 
 def vault_record_item(r: VaultRecord) -> dict:
     """The record as DynamoDB JSON (the form aws.dynamodb.TableItem takes)."""
-    return {
-        "vaultName": {"S": r.vault_name},
-        "region": {"S": r.region},
-        "bucketName": {"S": r.bucket_name},
-        "kmsKeyArn": {"S": r.kms_key_arn},
-        "indexTableName": {"S": r.index_table_name},
-        "jobQueueArn": {"S": r.job_queue_arn},
-        "jobDefinitions": {"M": {job: {"S": arn} for job, arn in sorted(r.job_definitions.items())}},
-        "clusterArn": {"S": r.cluster_arn},
-        "serverTaskDefinitionArn": {"S": r.server_task_definition_arn},
-        "subnetIds": {"L": [{"S": subnet} for subnet in r.subnet_ids]},
-        "securityGroupId": {"S": r.security_group_id},
-        "assignPublicIp": {"BOOL": r.assign_public_ip},
-    }
+    return r.to_dynamodb()

@@ -426,7 +426,7 @@ def test_record_parses_as_the_services_read_it(run):
     from lambdas.shared.vaults import VaultRecord
 
     plain = {k: TypeDeserializer().deserialize(v) for k, v in run.records["locked"].items()}
-    record = VaultRecord.model_validate(plain)
+    record = VaultRecord.from_item(plain)
     compact = record.job_definition("compact").rsplit(":", 1)[0]
     assert compact.endswith("job-definition/elastio-locked-compact")
     assert record.subnetIds == [LOCKED_SUBNET]

@@ -15,12 +15,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from elastio_contract.tags import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from lambdas.shared import aws
 from lambdas.shared.envelopes import CommandRejected
 
-# The same tag as elastio_pulumi.constants.RESOURCE_TAG_KEY/VALUE (the deployed archive holds only lambdas/;
-# tests/lambdas/test_backup_snapshots.py keeps the two equal).
-ENGINE_READABLE_TAG = {"Key": "elastio:resource", "Value": "true"}
+ENGINE_READABLE_TAG = {"Key": RESOURCE_TAG_KEY, "Value": RESOURCE_TAG_VALUE}
 NOT_FOUND_CODES = ("InvalidSnapshot.NotFound", "InvalidSnapshotID.Malformed")
 
 

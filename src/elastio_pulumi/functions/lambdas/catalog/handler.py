@@ -10,6 +10,7 @@ from aws_lambda_powertools import Logger
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from elastio_contract.tables import RECOVERY_POINTS_BY_VAULT
 from lambdas.catalog import pagination
 from lambdas.catalog.retention import expires_at, is_expired, iso
 from lambdas.shared import aws, outbox, tenant
@@ -28,7 +29,7 @@ from lambdas.shared.service import run_command
 from lambdas.shared.vaults import load_vault
 
 logger = Logger(service="catalog")
-BY_VAULT_INDEX = "byVault"
+BY_VAULT_INDEX = RECOVERY_POINTS_BY_VAULT
 
 
 def recovery_points_table() -> Any:

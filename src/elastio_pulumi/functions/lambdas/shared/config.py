@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 
-ROUTED_SERVICES = (
-    "catalog", "provisioner", "backgroundJobs", "jobStatus", "integrityChecks", "inventory",
-)
+from elastio_contract import environment as env
+from elastio_contract import tables
+from elastio_contract.messages import ROUTED_SERVICES
 
 
 class ConfigError(RuntimeError):
@@ -57,14 +57,14 @@ def parse_functions(raw: str) -> dict[str, str]:
 
 def load_settings(environ: Mapping[str, str]) -> Settings:
     return Settings(
-        vaults_table=_required(environ, "ELASTIO_TABLE_VAULTS"),
-        recovery_points_table=_required(environ, "ELASTIO_TABLE_RECOVERY_POINTS"),
-        jobs_table=_required(environ, "ELASTIO_TABLE_JOBS"),
-        assets_table=_required(environ, "ELASTIO_TABLE_ASSETS"),
-        commands_table=_required(environ, "ELASTIO_TABLE_COMMANDS"),
-        tenant_events_queue_url=_required(environ, "ELASTIO_TENANT_EVENTS_QUEUE_URL"),
-        alerts_topic_arn=_required(environ, "ELASTIO_ALERTS_TOPIC_ARN"),
-        functions=parse_functions(environ.get("ELASTIO_FUNCTIONS", "")),
+        vaults_table=_required(environ, env.TABLE_VARIABLES[tables.VAULTS]),
+        recovery_points_table=_required(environ, env.TABLE_VARIABLES[tables.RECOVERY_POINTS]),
+        jobs_table=_required(environ, env.TABLE_VARIABLES[tables.JOBS]),
+        assets_table=_required(environ, env.TABLE_VARIABLES[tables.ASSETS]),
+        commands_table=_required(environ, env.TABLE_VARIABLES[tables.COMMANDS]),
+        tenant_events_queue_url=_required(environ, env.TENANT_EVENTS_QUEUE_URL),
+        alerts_topic_arn=_required(environ, env.ALERTS_TOPIC_ARN),
+        functions=parse_functions(environ.get(env.FUNCTIONS, "")),
     )
 
 

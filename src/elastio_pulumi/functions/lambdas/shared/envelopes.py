@@ -9,6 +9,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from elastio_contract import messages
+
 VaultName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$")]
 ResourceId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9:._/-]+$")]
 SnapshotId = Annotated[str, Field(pattern=r"^snap-[0-9a-f]{8,17}$")]
@@ -191,20 +193,7 @@ Command = Annotated[
 _COMMAND_ADAPTER: TypeAdapter[Command] = TypeAdapter(Command)
 
 # Which service (ELASTIO_FUNCTIONS key) handles each command type.
-SERVICE_OF_COMMAND: dict[str, str] = {
-    "backup.start": "backgroundJobs",
-    "restore.start": "backgroundJobs",
-    "scan.start": "backgroundJobs",
-    "job.cancel": "backgroundJobs",
-    "job.status": "jobStatus",
-    "server.start": "provisioner",
-    "server.stop": "provisioner",
-    "recovery-points.list": "catalog",
-    "recovery-points.expire": "catalog",
-    "recovery-point.register": "catalog",
-    "integrity.run": "integrityChecks",
-    "inventory.refresh": "inventory",
-}
+SERVICE_OF_COMMAND: dict[str, str] = messages.COMMANDS
 assert set(SERVICE_OF_COMMAND) == {m.model_fields["type"].annotation.__args__[0] for m in COMMAND_MODELS}
 
 

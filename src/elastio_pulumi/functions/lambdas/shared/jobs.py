@@ -15,6 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from elastio_contract.tags import JOB_VAULT_TAG_KEY
 from lambdas.shared import aws, outbox
 from lambdas.shared.config import settings
 from lambdas.shared.dynamo import is_condition_failure
@@ -112,7 +113,7 @@ def submit_job(vault: VaultRecord, job_type: str, job_id: str, parameters: dict[
         jobQueue=vault.jobQueueArn,
         jobDefinition=vault.job_definition(job_type),
         parameters=record["parameters"],
-        tags={"elastio:job-id": job_id, "elastio:vault": vault.vaultName},
+        tags={"elastio:job-id": job_id, JOB_VAULT_TAG_KEY: vault.vaultName},
         propagateTags=True,
     )["jobId"]
     try:

@@ -25,6 +25,8 @@ from typing import Any
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import BotoCoreError, ClientError
 
+from elastio_contract.messages import EVENT_TYPES
+from elastio_contract.tables import OUTBOX_KEY_PREFIX
 from lambdas.shared import aws
 from lambdas.shared.config import settings
 from lambdas.shared.envelopes import fit_event, make_event
@@ -32,7 +34,7 @@ from lambdas.shared.jsonsafe import to_plain
 
 # Outbox items share the commands table (and its TTL attribute) with the router's idempotency records;
 # this prefix and the `kind` attribute keep them apart (the event source mapping filters on `kind`).
-ITEM_PREFIX = "outbox#"
+ITEM_PREFIX = OUTBOX_KEY_PREFIX
 KINDS = ("event", "alert")
 # Kept after sending for as long as any redelivery can repeat the transition that wrote them (the stream
 # keeps records 24 hours; Lambda retries asynchronous invocations for up to 6 hours).
@@ -70,6 +72,8 @@ class Message:
 
 def event(event_type: str, payload: dict[str, Any], correlation_id: str | None, *key: str) -> Message:
     """A tenant event whose id derives from `key` (what it announces)."""
+    if event_type not in EVENT_TYPES:  # the tenant parses these types: a new one is added to the contract first
+        raise ValueError(f"event type {event_type!r} is not in elastio_contract.messages.EVENT_TYPES")
     event_id = message_id(event_type, *key)
     body = fit_event(make_event(event_type, to_plain(payload), correlation_id, event_id=event_id))
     return Message(event_id, "event", json.dumps(body), event_type=event_type)

@@ -2,48 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
-
+from elastio_contract.vault_record import VaultRecord, VaultRecordError
 from lambdas.shared import aws
 from lambdas.shared.config import settings
 from lambdas.shared.dynamo import paginate
 from lambdas.shared.envelopes import CommandRejected
 
-
-class VaultRecordError(RuntimeError):
-    """A vault item in the table does not match the contract (a deployment problem, not the tenant's)."""
-
-
-class VaultRecord(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    vaultName: str
-    region: str
-    bucketName: str
-    kmsKeyArn: str
-    indexTableName: str
-    jobQueueArn: str
-    jobDefinitions: dict[str, str]
-    clusterArn: str
-    serverTaskDefinitionArn: str
-    subnetIds: list[str]
-    securityGroupId: str
-    assignPublicIp: bool = False
-
-    def job_definition(self, job_type: str) -> str:
-        try:
-            return self.jobDefinitions[job_type]
-        except KeyError:
-            raise VaultRecordError(
-                f"vault {self.vaultName!r} has no {job_type!r} job definition in its vaults-table record "
-                f"(has {sorted(self.jobDefinitions)}); redeploy the stack to rewrite the record") from None
+__all__ = ["VaultRecord", "VaultRecordError", "list_vaults", "load_vault"]
 
 
 def _to_record(item: dict) -> VaultRecord:
     try:
-        return VaultRecord.model_validate(item)
-    except ValidationError as error:
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in error.errors(include_url=False))
+        return VaultRecord.from_item(item)
+    except VaultRecordError as error:
+        fields = str(error)
         raise VaultRecordError(
             f"vault record {item.get('vaultName')!r} in table {settings().vaults_table} has missing or bad "
             f"fields ({fields}); redeploy the stack to rewrite it") from None
