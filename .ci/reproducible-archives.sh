@@ -35,7 +35,9 @@ started=$SECONDS
 # Writes "<resource name> <codeSha256>" per function and layer; the layer is built if this tree has none.
 code_hashes() {
     local tree=$1 out=$2 status=0
-    (cd "$tree" && "$python" -m preview --stack example --json --build-layer) >"$out.json" || status=$?
+    # Each tree its own cache directory, so each builds its own layer.
+    (cd "$tree" && ELASTIO_PULUMI_CACHE_DIR="$out.cache" "$python" -m preview --stack example --json --build-layer) \
+        >"$out.json" || status=$?
     if [ "$status" -gt 1 ]; then  # 1 only means a mandatory policy finding; the document is complete
         echo "error: the preview of $tree failed (exit $status)" >&2
         exit "$status"

@@ -20,7 +20,8 @@ Lambda's platform), downloaded by pip into a fresh directory and unpacked here u
 `/opt/python` on `sys.path`). pip does not install them: an install rewrites script shebangs to the
 installing interpreter's path and records their hashes in RECORD, which differs between machines.
 
-Both zips are content-addressed files under `build/lambda/`: the code zip is named by its own hash, the layer
+Both zips are content-addressed files in a cache directory (`cache_dir()`, outside the package, so an
+installed package and a read-only checkout work alike): the code zip is named by its own hash, the layer
 zip by the hash of the lock and of this module (`layer_key`). Building the layer needs the package index,
 so the offline plan (mocks: `python -m preview`, the tests) never builds it; it uses a layer already built
 for the same lock and reports its hash, or reports the hash as unknown (`None`). A real `pulumi preview` and
@@ -50,12 +51,23 @@ import pulumi
 import elastio_contract
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-PROJECT_DIR = PACKAGE_DIR.parent.parent
 LAMBDAS_DIR = PACKAGE_DIR / "functions" / "lambdas"
 # The facts the functions share with the components and the engine; its own top-level package in the zip.
 CONTRACT_DIR = Path(elastio_contract.__file__).resolve().parent
 LAYER_LOCK = PACKAGE_DIR / "functions" / "lambda-layer.txt"
-BUILD_DIR = PROJECT_DIR / "build" / "lambda"
+CACHE_ENV = "ELASTIO_PULUMI_CACHE_DIR"
+
+
+def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where built zips are kept: $ELASTIO_PULUMI_CACHE_DIR, else the user's cache directory
+    ($XDG_CACHE_HOME or ~/.cache, per the XDG base directory specification) under `elastio-pulumi/lambda`."""
+    if environ.get(CACHE_ENV):
+        return Path(environ[CACHE_ENV]).expanduser()
+    base = Path(environ["XDG_CACHE_HOME"]) if environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
+    return base / "elastio-pulumi" / "lambda"
+
+
+BUILD_DIR = cache_dir()
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "x86_64"  # must match the manylinux2014_x86_64 wheels of the layer
@@ -318,7 +330,7 @@ def layer_action(*, mode: str, mocked: bool, built: bool) -> str:
     if mode == "never":
         raise PackagingError(
             f"the Lambda layer for {_shown(LAYER_LOCK)} is not built and {BUILD_ENV}=never: unset {BUILD_ENV} "
-            "so the program builds it, or copy build/lambda/ from a machine that did"
+            f"so the program builds it, or copy {BUILD_DIR} from a machine that did (or point {CACHE_ENV} at a copy)"
         )
     return "build"
 
@@ -354,4 +366,6 @@ def _file_sha256(path: Path, _mtime_ns: int, _size: int) -> str:
 
 
 def _shown(path: Path) -> str:
-    return path.relative_to(PROJECT_DIR).as_posix() if path.is_relative_to(PROJECT_DIR) else str(path)
+    """Relative to the working directory (the project) when inside it, else in full (an installed package)."""
+    here = Path.cwd()
+    return path.relative_to(here).as_posix() if path.is_relative_to(here) else str(path)
