@@ -170,11 +170,11 @@ class CloudConnector(pulumi.ComponentResource):
                 f"{name}-{vault_config.name}-record",
                 table_name=tables[naming.VAULTS_TABLE].name,
                 hash_key="vaultName",
-                item=vault.record(),
+                item=vault.outputs.apply(lambda v: _json(v.record().to_dynamodb())),
                 opts=child,
             )
-        scope = Output.all(base, *[_vault_refs(n, v) for n, v in self.vaults.items()]).apply(
-            lambda v: _with_vaults(v[0], args.options.tracing, v[1:])
+        scope = Output.all(base=base, vaults=Output.all(*[v.outputs for v in self.vaults.values()])).apply(
+            lambda v: _with_vaults(v["base"], args.options.tracing, [vault.refs() for vault in v["vaults"]])
         )
 
         # --- functions ---------------------------------------------------------------------------------
@@ -465,34 +465,6 @@ def _redrive(base: Output[docs.ConnectorScope], dead_letter: aws.sqs.Queue, max_
 def _base_scope(region: str, account_id: str, key_arn: str, tenant_role_arn: str) -> docs.ConnectorScope:
     return docs.ConnectorScope(
         region=region, account_id=account_id, key_arn=key_arn, tenant_role_arn=tenant_role_arn
-    )
-
-
-def _vault_refs(vault_name: str, vault: Vault) -> Output[docs.VaultRefs]:
-    definitions = [vault.job_definition_arns[kind] for kind in sorted(vault.job_definition_arns)]
-    return Output.all(
-        vault.bucket_arn,
-        vault.key_arn,
-        vault.index_table_arn,
-        vault.job_queue_arn,
-        vault.cluster_arn,
-        vault.server_task_definition_arn,
-        vault.task_role_arn,
-        vault.execution_role_arn,
-        *definitions,
-    ).apply(
-        lambda v: docs.VaultRefs(
-            name=vault_name,
-            bucket_arn=v[0],
-            key_arn=v[1],
-            index_table_arn=v[2],
-            job_queue_arn=v[3],
-            cluster_arn=v[4],
-            server_task_definition_arn=v[5],
-            task_role_arn=v[6],
-            execution_role_arn=v[7],
-            job_definition_arns=tuple(v[8:]),
-        )
     )
 
 

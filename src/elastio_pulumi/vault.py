@@ -24,8 +24,10 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from elastio_contract.vault_record import VaultRecord
 from elastio_pulumi import naming, retained, vault_documents
 from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
+from elastio_pulumi.connector_documents import VaultRefs
 from elastio_pulumi.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
@@ -65,20 +67,74 @@ class VaultArgs:
     """Already merged (components.tags.merged_tags)."""
 
 
+@dataclass(frozen=True)
+class VaultOutputs:
+    """A vault as its region sees it, resolved: the one projection the connector reads (by name)."""
+
+    name: str
+    region: str
+    bucket_name: str
+    bucket_arn: str
+    key_arn: str
+    index_table_name: str
+    index_table_arn: str
+    job_queue_arn: str
+    job_definition_arns: dict[str, str]
+    cluster_arn: str
+    server_task_definition_arn: str
+    security_group_id: str
+    subnet_ids: tuple[str, ...]
+    assign_public_ip: bool
+    task_role_arn: str
+    execution_role_arn: str
+
+    def refs(self) -> VaultRefs:
+        """What the connector's function roles are scoped to."""
+        return VaultRefs(
+            name=self.name,
+            bucket_arn=self.bucket_arn,
+            key_arn=self.key_arn,
+            index_table_arn=self.index_table_arn,
+            job_queue_arn=self.job_queue_arn,
+            job_definition_arns=tuple(self.job_definition_arns[kind] for kind in sorted(self.job_definition_arns)),
+            cluster_arn=self.cluster_arn,
+            server_task_definition_arn=self.server_task_definition_arn,
+            task_role_arn=self.task_role_arn,
+            execution_role_arn=self.execution_role_arn,
+        )
+
+    def record(self) -> VaultRecord:
+        """The vault's item in the connector's vaults table (elastio_contract)."""
+        return VaultRecord(
+            vaultName=self.name,
+            region=self.region,
+            bucketName=self.bucket_name,
+            kmsKeyArn=self.key_arn,
+            indexTableName=self.index_table_name,
+            jobQueueArn=self.job_queue_arn,
+            jobDefinitions=dict(self.job_definition_arns),
+            clusterArn=self.cluster_arn,
+            serverTaskDefinitionArn=self.server_task_definition_arn,
+            subnetIds=list(self.subnet_ids),
+            securityGroupId=self.security_group_id,
+            assignPublicIp=self.assign_public_ip,
+        )
+
+
 class Vault(pulumi.ComponentResource):
+    # Registered outputs (register_outputs below) and `outputs`, the one projection the connector reads.
     bucket_name: Output[str]
-    bucket_arn: Output[str]
     key_arn: Output[str]
     index_table_name: Output[str]
-    index_table_arn: Output[str]
     job_queue_arn: Output[str]
-    job_definition_arns: dict[str, Output[str]]
     cluster_arn: Output[str]
-    server_task_definition_arn: Output[str]
-    security_group_id: Output[str]
-    subnet_ids: list[str]
     task_role_arn: Output[str]
-    execution_role_arn: Output[str]
+    outputs: Output[VaultOutputs]
+    # Known from the arguments before anything runs.
+    vault_name: str
+    region: str
+    subnet_ids: list[str]
+    assign_public_ip: bool
 
     def __init__(self, name: str, args: VaultArgs, opts: ResourceOptions | None = None):
         super().__init__("elastio:vault:Vault", name, None, opts)
@@ -261,15 +317,16 @@ class Vault(pulumi.ComponentResource):
             opts=child,
         )
         scope = Output.all(
-            account_id, bucket.arn, key.arn, index_table.arn, args.jobs_table_arn, args.connector_key_arn,
-            args.catalog_function_arn, log_group.arn, args.recovery_points_table_arn,
-        ).apply(
-            lambda v: VaultScope(
-                vault_name=vault, region=region, account_id=v[0], bucket_arn=v[1], key_arn=v[2],
-                index_table_arn=v[3], jobs_table_arn=v[4], connector_key_arn=v[5], catalog_function_arn=v[6],
-                log_group_arn=_without_star(v[7]), recovery_points_table_arn=v[8],
-            )
-        )
+            account_id=account_id,
+            bucket_arn=bucket.arn,
+            key_arn=key.arn,
+            index_table_arn=index_table.arn,
+            jobs_table_arn=args.jobs_table_arn,
+            connector_key_arn=args.connector_key_arn,
+            catalog_function_arn=args.catalog_function_arn,
+            log_group_arn=log_group.arn.apply(_without_star),
+            recovery_points_table_arn=args.recovery_points_table_arn,
+        ).apply(lambda v: VaultScope(vault_name=vault, region=region, **v))
         aws.iam.RolePolicy(
             f"{name}-task-policy",
             name="ElastioVaultTask",
@@ -318,18 +375,21 @@ class Vault(pulumi.ComponentResource):
             opts=child,
         )
         settings = Output.all(
-            bucket.bucket, key.arn, index_table.name, args.jobs_table_name, args.catalog_function_name,
-            task_role.arn, exec_role.arn, args.recovery_points_table_name,
+            bucket_name=bucket.bucket,
+            key_arn=key.arn,
+            index_table_name=index_table.name,
+            jobs_table_name=args.jobs_table_name,
+            catalog_function_name=args.catalog_function_name,
+            task_role_arn=task_role.arn,
+            execution_role_arn=exec_role.arn,
+            recovery_points_table_name=args.recovery_points_table_name,
         ).apply(
             lambda v: EngineSettings(
                 vault_name=vault, region=region, image=worker_image,
-                bucket_name=v[0], key_arn=v[1],
-                index_table_name=v[2], jobs_table_name=v[3], catalog_function_name=v[4], task_role_arn=v[5],
-                execution_role_arn=v[6], recovery_points_table_name=v[7],
-                log_group_name=naming.vault_log_group_name(vault), assign_public_ip=self.assign_public_ip,
+                log_group_name=naming.vault_log_group_name(vault), assign_public_ip=self.assign_public_ip, **v,
             )
         )
-        self.job_definition_arns = {}
+        job_definition_arns: dict[str, Output[str]] = {}
         for job_type in JOB_TYPES:
             definition = aws.batch.JobDefinition(
                 f"{name}-{job_type}",
@@ -351,7 +411,7 @@ class Vault(pulumi.ComponentResource):
                 tags=tags,
                 opts=child,
             )
-            self.job_definition_arns[job_type] = definition.arn
+            job_definition_arns[job_type] = definition.arn
 
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
@@ -382,17 +442,31 @@ class Vault(pulumi.ComponentResource):
         )
 
         self.bucket_name = bucket.bucket
-        self.bucket_arn = bucket.arn
         self.key_arn = key.arn
         self.index_table_name = index_table.name
-        self.index_table_arn = index_table.arn
         self.job_queue_arn = job_queue.arn
         self.cluster_arn = cluster.arn
-        self.server_task_definition_arn = server_task.arn
-        self.security_group_id = Output.from_input(args.security_group_id)
         self.task_role_arn = task_role.arn
-        self.execution_role_arn = exec_role.arn
-        self.log_group_name = log_group.name
+        # Everything the region needs of this vault, in one projection read by name.
+        self.outputs: Output[VaultOutputs] = Output.all(
+            bucket_name=bucket.bucket,
+            bucket_arn=bucket.arn,
+            key_arn=key.arn,
+            index_table_name=index_table.name,
+            index_table_arn=index_table.arn,
+            job_queue_arn=job_queue.arn,
+            job_definition_arns=Output.all(**job_definition_arns),
+            cluster_arn=cluster.arn,
+            server_task_definition_arn=server_task.arn,
+            security_group_id=args.security_group_id,
+            task_role_arn=task_role.arn,
+            execution_role_arn=exec_role.arn,
+        ).apply(
+            lambda v: VaultOutputs(
+                name=vault, region=region, subnet_ids=tuple(self.subnet_ids),
+                assign_public_ip=self.assign_public_ip, **v,
+            )
+        )
         self.register_outputs(
             {
                 "bucket_name": self.bucket_name,
@@ -402,26 +476,6 @@ class Vault(pulumi.ComponentResource):
                 "cluster_arn": self.cluster_arn,
                 "task_role_arn": self.task_role_arn,
             }
-        )
-
-    def record(self) -> Output[str]:
-        """This vault's item for the vaults table, as DynamoDB JSON (for aws.dynamodb.TableItem(item=...))."""
-        job_types = list(self.job_definition_arns)
-        return Output.all(
-            self.bucket_name, self.key_arn, self.index_table_name, self.job_queue_arn, self.cluster_arn,
-            self.server_task_definition_arn, self.security_group_id, *self.job_definition_arns.values(),
-        ).apply(
-            lambda v: _json(
-                vault_documents.vault_record_item(
-                    vault_documents.VaultRecord(
-                        vaultName=self.vault_name, region=self.region, bucketName=v[0], kmsKeyArn=v[1],
-                        indexTableName=v[2], jobQueueArn=v[3], clusterArn=v[4],
-                        serverTaskDefinitionArn=v[5], securityGroupId=v[6],
-                        jobDefinitions=dict(zip(job_types, v[7:], strict=True)),
-                        subnetIds=list(self.subnet_ids), assignPublicIp=self.assign_public_ip,
-                    )
-                )
-            )
         )
 
 

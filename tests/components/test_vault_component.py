@@ -134,7 +134,7 @@ def plan_vaults() -> VaultRun:
             opts=opts,
         )
         for key, vault in run.vaults.items():
-            vault.record().apply(lambda text, key=key: run.records.__setitem__(key, json.loads(text)))
+            vault.outputs.apply(lambda o, key=key: run.records.__setitem__(key, o.record().to_dynamodb()))
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
     finally:
         loop.close()
