@@ -386,10 +386,6 @@ def test_boundary_allows_no_table_bucket_or_key_destruction():
 # --- managed policies -------------------------------------------------------------------------------------
 
 
-def test_managed_policies_are_the_six_names():
-    assert tuple(docs.managed_policies(SCOPE)) == MANAGED_POLICY_NAMES
-
-
 def test_managed_policies_each_grant_a_distinct_set_of_operations():
     grants = [
         frozenset((a, r) for s in statements(d, "Allow") for a in s["Action"] for r in as_list(s["Resource"]))

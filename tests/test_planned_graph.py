@@ -42,6 +42,15 @@ def test_todays_code_replaces_and_loses_nothing_the_released_example_stack_plann
     assert vanished(base, new) == []
 
 
+def test_every_policy_and_role_name_customers_use_is_still_planned(example_plan):
+    # Customers attach the managed policies and trust the roles by name (replacing the tautological check of
+    # the policy names against the constant the code loops over): a release may add names, never drop one.
+    iam_types = ("aws:iam/policy:Policy", "aws:iam/role:Role")
+    before = {r["inputs"]["name"] for r in released()["resources"].values() if r["type"] in iam_types}
+    now = {r.inputs["name"] for r in example_plan.resources if r.type in iam_types}
+    assert sorted(before - now) == []
+
+
 def test_the_check_sees_a_code_change_that_renames_a_vault_bucket():
     changed = copy.deepcopy(released())
     bucket = next(urn for urn, r in changed["resources"].items() if r["type"] == "aws:s3/bucket:Bucket")
