@@ -59,15 +59,14 @@ CACHE_ENV = "ELASTIO_PULUMI_CACHE_DIR"
 
 
 def cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
-    """Where built zips are kept: $ELASTIO_PULUMI_CACHE_DIR, else the user's cache directory
-    ($XDG_CACHE_HOME or ~/.cache, per the XDG base directory specification) under `elastio-pulumi/lambda`."""
+    """Where built zips are kept: $ELASTIO_PULUMI_CACHE_DIR, else the user's cache directory ($XDG_CACHE_HOME
+    or ~/.cache, per the XDG base directory specification) under `elastio-pulumi/lambda`. Read on every call,
+    so a test or a CI step can point it elsewhere."""
     if environ.get(CACHE_ENV):
         return Path(environ[CACHE_ENV]).expanduser()
     base = Path(environ["XDG_CACHE_HOME"]) if environ.get("XDG_CACHE_HOME") else Path.home() / ".cache"
     return base / "elastio-pulumi" / "lambda"
 
-
-BUILD_DIR = cache_dir()
 
 RUNTIME = "python3.12"
 ARCHITECTURE = "x86_64"  # must match the manylinux2014_x86_64 wheels of the layer
@@ -167,7 +166,7 @@ def function_code(
     files = tree_files(lambdas_dir or LAMBDAS_DIR, "lambdas")
     files.update(tree_files(contract_dir or CONTRACT_DIR, CONTRACT_DIR.name))
     data = deterministic_zip(files)
-    return store(data, (build_dir or BUILD_DIR) / f"functions-{hashlib.sha256(data).hexdigest()}.zip")
+    return store(data, (build_dir or cache_dir()) / f"functions-{hashlib.sha256(data).hexdigest()}.zip")
 
 
 # --- the layer's lock -----------------------------------------------------------------------------------------
@@ -230,7 +229,7 @@ def layer_key(lock: bytes) -> str:
 def layer_path(lock: Path | None = None, build_dir: Path | None = None) -> Path:
     """Where the layer for `lock` is (or will be) built; the lock is checked on the way."""
     data, _ = _checked_lock(lock or LAYER_LOCK)
-    return (build_dir or BUILD_DIR) / f"layer-{layer_key(data)}.zip"
+    return (build_dir or cache_dir()) / f"layer-{layer_key(data)}.zip"
 
 
 def _checked_lock(lock: Path) -> tuple[bytes, list[Pin]]:
@@ -330,7 +329,7 @@ def layer_action(*, mode: str, mocked: bool, built: bool) -> str:
     if mode == "never":
         raise PackagingError(
             f"the Lambda layer for {_shown(LAYER_LOCK)} is not built and {BUILD_ENV}=never: unset {BUILD_ENV} "
-            f"so the program builds it, or copy {BUILD_DIR} from a machine that did (or point {CACHE_ENV} at a copy)"
+            f"so the program builds it, or copy {cache_dir()} from a machine that did (or point {CACHE_ENV} at a copy)"
         )
     return "build"
 

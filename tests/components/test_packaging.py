@@ -276,7 +276,7 @@ def layer_lock(tmp_path, monkeypatch) -> Path:
     lock = tmp_path / "lambda-layer.txt"
     lock.write_text("some-pkg==1.0 --hash=sha256:" + "a" * 64 + "\n")
     monkeypatch.setattr(packaging, "LAYER_LOCK", lock)
-    monkeypatch.setattr(packaging, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setenv(packaging.CACHE_ENV, str(tmp_path / "build"))
     monkeypatch.delenv(packaging.BUILD_ENV, raising=False)
     return lock
 
