@@ -19,10 +19,11 @@ from pulumi import Input, Output, ResourceOptions
 from elastio_pulumi import iam_documents, naming
 from elastio_pulumi.config import IamConfig, TenantConfig
 from elastio_pulumi.constants import MANAGED_POLICY_NAMES
+from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.iam_documents import descriptions
 
 
-@dataclass
+@dataclass(frozen=True)
 class AccountBootstrapArgs:
     account_id: Input[str]
     """The account being deployed into (from sts:GetCallerIdentity)."""
@@ -32,6 +33,15 @@ class AccountBootstrapArgs:
     regions: list[str]
     iam: IamConfig = field(default_factory=IamConfig)
     tags: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self):
+        # Checked here, not only in the stack config: a program that builds its own Args gets the same errors
+        # at construction instead of a failed `pulumi up`.
+        problems = naming.iam_name_problems(
+            naming.account_iam_names(self.iam.naming), "shorten iam.name_prefix / iam.name_suffix"
+        )
+        if problems:
+            raise ArgsError("AccountBootstrapArgs", problems)
 
 
 class AccountBootstrap(pulumi.ComponentResource):

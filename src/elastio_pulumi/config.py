@@ -25,9 +25,6 @@ from pydantic.alias_generators import to_camel
 
 from elastio_pulumi import naming
 from elastio_pulumi.constants import (
-    IAM_POLICY_NAME_MAX,
-    IAM_ROLE_NAME_MAX,
-    MANAGED_POLICY_NAMES,
     MAX_VAULTS_PER_REGION,
     RESOURCE_TAG_KEY,
     SUPPORTED_REGIONS,
@@ -374,12 +371,11 @@ class DeploymentConfig(_Model):
 
     @model_validator(mode="after")
     def _iam_names_fit(self) -> DeploymentConfig:
-        for name, limit in derived_iam_names(self):
-            if len(name) > limit:
-                raise ValueError(
-                    f"IAM name {name!r} would be {len(name)} characters, IAM allows {limit}: shorten "
-                    "iam.namePrefix / iam.nameSuffix (or the vault name)"
-                )
+        problems = naming.iam_name_problems(
+            derived_iam_names(self), "shorten iam.namePrefix / iam.nameSuffix (or the vault name)"
+        )
+        if problems:
+            raise ValueError(problems[0])
         return self
 
     @property
@@ -395,23 +391,11 @@ class DeploymentConfig(_Model):
 def derived_iam_names(cfg: DeploymentConfig) -> list[tuple[str, int]]:
     """Every IAM name the program derives from this config, with IAM's length limit for it."""
     iam = cfg.iam.naming
-    names: list[tuple[str, int]] = [
-        (naming.tenant_role_name(iam), IAM_ROLE_NAME_MAX),
-        (naming.installer_role_name(iam), IAM_ROLE_NAME_MAX),
-        (naming.default_boundary_name(iam), IAM_POLICY_NAME_MAX),
-        (naming.tenant_access_policy_name(iam), IAM_POLICY_NAME_MAX),
-        (naming.installer_policy_name(iam, 99), IAM_POLICY_NAME_MAX),
-    ]
-    names += [(naming.managed_policy_name(iam, base), IAM_POLICY_NAME_MAX) for base in MANAGED_POLICY_NAMES]
+    names = naming.account_iam_names(iam)
     for region in cfg.regions:
-        names += [
-            (naming.function_role_name(iam, fn, region.region), IAM_ROLE_NAME_MAX) for fn in naming.FUNCTIONS
-        ]
+        names += naming.connector_iam_names(iam, region.region)
         for vault in region.vaults:
-            names += [
-                (naming.vault_role_name(iam, vault.name, region.region, kind), IAM_ROLE_NAME_MAX)
-                for kind in naming.VAULT_ROLE_KINDS
-            ]
+            names += naming.vault_iam_names(iam, vault.name, region.region)
     return names
 
 

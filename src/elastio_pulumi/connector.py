@@ -24,6 +24,7 @@ from elastio_contract import tables as contract_tables
 from elastio_pulumi import connector_documents as docs
 from elastio_pulumi import naming, networking, packaging, retained
 from elastio_pulumi.config import IamConfig, OptionsConfig, RegionConfig
+from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.vault import Vault, VaultArgs
 
 # Lambda recommends a visibility timeout of at least six times the consumer's timeout.
@@ -43,7 +44,7 @@ ROUTED_KEYS = {
 MEMORY_MB = {naming.ROUTER: 256}
 
 
-@dataclass
+@dataclass(frozen=True)
 class CloudConnectorArgs:
     region: RegionConfig
     options: OptionsConfig
@@ -58,6 +59,17 @@ class CloudConnectorArgs:
     layer_code: packaging.LambdaZip
     """The dependency layer's zip (elastio_pulumi.packaging.ensure_layer)."""
     tags: dict[str, str]
+
+    def __post_init__(self):
+        # The connector's function roles and its vaults' roles: checked when the Args are made (the vaults'
+        # own Args check theirs again, for a program that builds a Vault alone).
+        iam, region = self.iam.naming, self.region.region
+        names = naming.connector_iam_names(iam, region)
+        for vault in self.region.vaults:
+            names += naming.vault_iam_names(iam, vault.name, region)
+        problems = naming.iam_name_problems(names, "shorten iam.name_prefix / iam.name_suffix (or the vault name)")
+        if problems:
+            raise ArgsError("CloudConnectorArgs", problems)
 
 
 class CloudConnector(pulumi.ComponentResource):

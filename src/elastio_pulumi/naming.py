@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from elastio_contract import tables as contract_tables
-from elastio_pulumi.constants import PARTITION, REGION_CODES
+from elastio_pulumi.constants import (
+    IAM_POLICY_NAME_MAX,
+    IAM_ROLE_NAME_MAX,
+    MANAGED_POLICY_NAMES,
+    PARTITION,
+    REGION_CODES,
+)
 
 NAME_ROOT = "elastio"
 
@@ -193,3 +199,41 @@ def rule_name(purpose: str) -> str:
 
 def alarm_name(purpose: str) -> str:
     return f"{NAME_ROOT}-{purpose}"
+
+
+# --- every IAM name, with IAM's limit (one list: the stack config and the components' Args check it) ----------
+
+# The installer's permissions come in a number of parts known only once its documents are built; this stand-in
+# is at least as long as any real part's number.
+INSTALLER_PART_STAND_IN = 99
+
+
+def account_iam_names(iam: IamNaming) -> list[tuple[str, int]]:
+    """The account bootstrap's role and policy names."""
+    names = [
+        (tenant_role_name(iam), IAM_ROLE_NAME_MAX),
+        (installer_role_name(iam), IAM_ROLE_NAME_MAX),
+        (default_boundary_name(iam), IAM_POLICY_NAME_MAX),
+        (tenant_access_policy_name(iam), IAM_POLICY_NAME_MAX),
+        (installer_policy_name(iam, INSTALLER_PART_STAND_IN), IAM_POLICY_NAME_MAX),
+    ]
+    return names + [(managed_policy_name(iam, base), IAM_POLICY_NAME_MAX) for base in MANAGED_POLICY_NAMES]
+
+
+def connector_iam_names(iam: IamNaming, region: str) -> list[tuple[str, int]]:
+    """A region's function role names."""
+    return [(function_role_name(iam, fn, region), IAM_ROLE_NAME_MAX) for fn in FUNCTIONS]
+
+
+def vault_iam_names(iam: IamNaming, vault: str, region: str) -> list[tuple[str, int]]:
+    """A vault's role names."""
+    return [(vault_role_name(iam, vault, region, kind), IAM_ROLE_NAME_MAX) for kind in VAULT_ROLE_KINDS]
+
+
+def iam_name_problems(names: list[tuple[str, int]], fix: str) -> list[str]:
+    """One message per name over its limit: the name, its length, the limit and `fix`."""
+    return [
+        f"IAM name {name!r} would be {len(name)} characters, IAM allows {limit}: {fix}"
+        for name, limit in names
+        if len(name) > limit
+    ]

@@ -28,6 +28,7 @@ from elastio_contract.vault_record import VaultRecord
 from elastio_pulumi import naming, retained, vault_documents
 from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
 from elastio_pulumi.connector_documents import VaultRefs
+from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
@@ -41,7 +42,7 @@ ABORT_MULTIPART_DAYS = 1
 KEY_DELETION_WINDOW_DAYS = 30
 
 
-@dataclass
+@dataclass(frozen=True)
 class VaultArgs:
     vault: VaultConfig
     region: str
@@ -64,7 +65,13 @@ class VaultArgs:
     security_group_id: Input[str]
     """The region's vault-task security group (no inbound, HTTPS out), shared by the connector's vaults."""
     tags: dict[str, str]
-    """Already merged (components.tags.merged_tags)."""
+    """Already merged (elastio_pulumi.tags.merged_tags)."""
+
+    def __post_init__(self):
+        names = naming.vault_iam_names(self.iam.naming, self.vault.name, self.region)
+        problems = naming.iam_name_problems(names, "shorten iam.name_prefix / iam.name_suffix (or the vault name)")
+        if problems:
+            raise ArgsError("VaultArgs", problems)
 
 
 @dataclass(frozen=True)
