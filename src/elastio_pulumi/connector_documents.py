@@ -10,12 +10,11 @@ what AWS generates (key ids, vault resource ARNs, role ARNs) comes in through th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from elastio_contract.tables import OUTBOX_KEY_PREFIX
 from elastio_pulumi import naming
 from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
-from elastio_pulumi.iam_documents import in_account_s3, mark_snapshots_readable
+from elastio_pulumi.iam_documents import document, in_account_s3, mark_snapshots_readable, statement
 from elastio_pulumi.vault_documents import INTEGRITY_REPORTS_PREFIX, snapshot_arns
 
 VERSION = "2012-10-17"
@@ -98,20 +97,12 @@ class ConnectorScope:
         return naming.iam_arn(self.account_id, "root")
 
 
-def _statement(sid: str, actions: tuple[str, ...] | list[str], resources: list[str], **extra: Any) -> dict:
-    return {"Sid": sid, "Effect": "Allow", "Action": sorted(set(actions)), "Resource": resources, **extra}
-
-
-def _document(*statements: dict) -> dict:
-    return {"Version": VERSION, "Statement": [s for s in statements if s]}
-
-
 # --- function roles --------------------------------------------------------------------------------------
 
 
 def lambda_trust_policy(scope: ConnectorScope) -> dict:
     """Only Lambda, on behalf of this account, may assume a function role (confused-deputy guard)."""
-    return _document(
+    return document(
         {
             "Effect": "Allow",
             "Principal": {"Service": "lambda.amazonaws.com"},
@@ -124,20 +115,20 @@ def lambda_trust_policy(scope: ConnectorScope) -> dict:
 def _common(scope: ConnectorScope, service: str) -> list[dict]:
     """What every function does: write its own logs, use the connector key, tell the tenant, fail safely."""
     statements = [
-        _statement("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [scope.log_group_arn(service)]),
+        statement("OwnLogs", ("logs:CreateLogStream", "logs:PutLogEvents"), [scope.log_group_arn(service)]),
         # DynamoDB tables with a customer-managed key also describe it on the caller's behalf.
-        _statement("ConnectorKey", (*KEY_USE, "kms:DescribeKey"), [scope.key_arn]),
-        _statement("TenantEvents", QUEUE_SEND, [scope.queue_arn(naming.TENANT_EVENTS_QUEUE)]),
+        statement("ConnectorKey", (*KEY_USE, "kms:DescribeKey"), [scope.key_arn]),
+        statement("TenantEvents", QUEUE_SEND, [scope.queue_arn(naming.TENANT_EVENTS_QUEUE)]),
     ]
     if service != naming.ROUTER:
         # Lambda sends failed asynchronous invocations to the on-failure destination as the function's role.
         statements.append(
-            _statement("OnFailureDestination", QUEUE_SEND, [scope.queue_arn(naming.FAILED_INVOCATIONS_QUEUE)])
+            statement("OnFailureDestination", QUEUE_SEND, [scope.queue_arn(naming.FAILED_INVOCATIONS_QUEUE)])
         )
         statements.append(_outbox_writes(scope))
     if scope.tracing:
         # X-Ray has no resource-level permissions for these two write-only telemetry actions.
-        statements.append(_statement("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ["*"]))
+        statements.append(statement("Tracing", ("xray:PutTraceSegments", "xray:PutTelemetryRecords"), ["*"]))
     return statements
 
 
@@ -148,11 +139,11 @@ def _outbox_writes(scope: ConnectorScope) -> dict:
     the state they announce (lambdas/shared/outbox.py). Transaction Puts are authorised as PutItem
     (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html); the
     leading-key condition keeps the services off the router's idempotency records in the same table."""
-    return _statement(
+    return statement(
         "Outbox",
         (PUT,),
         [scope.table_arn(naming.COMMANDS_TABLE)],
-        Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{OUTBOX_KEY_PREFIX}*"]}},
+        condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{OUTBOX_KEY_PREFIX}*"]}},
     )
 
 
@@ -163,11 +154,11 @@ def outbox_stream_filter() -> dict:
 
 
 def _vault_lookup(scope: ConnectorScope) -> dict:
-    return _statement("ReadVaults", (GET,), [scope.table_arn(naming.VAULTS_TABLE)])
+    return statement("ReadVaults", (GET,), [scope.table_arn(naming.VAULTS_TABLE)])
 
 
 def _alerts(scope: ConnectorScope) -> dict:
-    return _statement("Alerts", ("sns:Publish",), [scope.topic_arn()])
+    return statement("Alerts", ("sns:Publish",), [scope.topic_arn()])
 
 
 def _submit_jobs(scope: ConnectorScope) -> dict | None:
@@ -182,7 +173,7 @@ def _submit_jobs(scope: ConnectorScope) -> dict | None:
     resources.append(scope.jobs_arn_pattern())
     # The submitter tags each job with its vault (JOB_VAULT_TAG_KEY); Batch authorises those tags as
     # batch:TagResource on the new job, in the same request.
-    return _statement("SubmitVaultJobs", ("batch:SubmitJob", "batch:TagResource"), resources)
+    return statement("SubmitVaultJobs", ("batch:SubmitJob", "batch:TagResource"), resources)
 
 
 def _terminate_vault_jobs(scope: ConnectorScope) -> dict | None:
@@ -190,22 +181,22 @@ def _terminate_vault_jobs(scope: ConnectorScope) -> dict | None:
     carries keeps this to jobs of this region's vaults (batch:TerminateJob supports aws:ResourceTag)."""
     if not scope.vaults:
         return None
-    return _statement(
+    return statement(
         "CancelVaultJobs",
         ("batch:TerminateJob",),
         [scope.jobs_arn_pattern()],
-        Condition={"StringEquals": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": [v.name for v in scope.vaults]}},
+        condition={"StringEquals": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": [v.name for v in scope.vaults]}},
     )
 
 
 def _router(scope: ConnectorScope) -> list[dict | None]:
     return [
-        _statement("ConsumeCommands", QUEUE_CONSUME, [scope.queue_arn(naming.COMMANDS_QUEUE)]),
-        _statement(
+        statement("ConsumeCommands", QUEUE_CONSUME, [scope.queue_arn(naming.COMMANDS_QUEUE)]),
+        statement(
             "InvokeServices", ("lambda:InvokeFunction",), [scope.function_arn(s) for s in naming.SERVICES]
         ),
         # Powertools idempotency records for command ids (its DynamoDB persistence layer makes these calls).
-        _statement("IdempotencyRecords", (GET, PUT, UPDATE, DELETE), [scope.table_arn(naming.COMMANDS_TABLE)]),
+        statement("IdempotencyRecords", (GET, PUT, UPDATE, DELETE), [scope.table_arn(naming.COMMANDS_TABLE)]),
     ]
 
 
@@ -213,10 +204,10 @@ def _catalog(scope: ConnectorScope) -> list[dict | None]:
     points = scope.table_arn(naming.RECOVERY_POINTS_TABLE)
     return [
         _vault_lookup(scope),
-        _statement("RecoveryPoints", (PUT, UPDATE, QUERY), [points]),
-        _statement("RecoveryPointsByVault", (QUERY,), [f"{points}/index/byVault"]),
+        statement("RecoveryPoints", (PUT, UPDATE, QUERY), [points]),
+        statement("RecoveryPointsByVault", (QUERY,), [f"{points}/index/byVault"]),
         # recovery-points.expire submits a compact job through the shared job-record path.
-        _statement("CompactJobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
+        statement("CompactJobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
         _submit_jobs(scope),
     ]
 
@@ -227,7 +218,7 @@ def _mark_snapshots_for_the_engine(scope: ConnectorScope) -> list[dict]:
     one tag with that one value and nothing else: no other key, no other value, no removal (DeleteTags)."""
     return [
         # DescribeSnapshots supports no resource-level permissions; read-only (checks the snapshot is ours).
-        _statement("FindSourceSnapshots", ("ec2:DescribeSnapshots",), ["*"]),
+        statement("FindSourceSnapshots", ("ec2:DescribeSnapshots",), ["*"]),
         mark_snapshots_readable(snapshot_arns(scope.region)),
     ]
 
@@ -235,8 +226,8 @@ def _mark_snapshots_for_the_engine(scope: ConnectorScope) -> list[dict]:
 def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
     return [
         _vault_lookup(scope),
-        _statement("ReadRecoveryPoints", (GET,), [scope.table_arn(naming.RECOVERY_POINTS_TABLE)]),
-        _statement("Jobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
+        statement("ReadRecoveryPoints", (GET,), [scope.table_arn(naming.RECOVERY_POINTS_TABLE)]),
+        statement("Jobs", (GET, PUT, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
         _submit_jobs(scope),
         _terminate_vault_jobs(scope),
         *_mark_snapshots_for_the_engine(scope),
@@ -245,11 +236,11 @@ def _background_jobs(scope: ConnectorScope) -> list[dict | None]:
 
 def _job_status(scope: ConnectorScope) -> list[dict | None]:
     return [
-        _statement("Jobs", (GET, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
+        statement("Jobs", (GET, UPDATE), [scope.table_arn(naming.JOBS_TABLE)]),
         _alerts(scope),
         # Lambda reads the commands table's stream as this role to hand it the outbox (event source polling).
-        _statement("OutboxStream", OUTBOX_STREAM_READ, [f"{scope.table_arn(naming.COMMANDS_TABLE)}/stream/*"]),
-        _statement("ListStreams", STREAM_LISTING, ["*"]),
+        statement("OutboxStream", OUTBOX_STREAM_READ, [f"{scope.table_arn(naming.COMMANDS_TABLE)}/stream/*"]),
+        statement("ListStreams", STREAM_LISTING, ["*"]),
     ]
 
 
@@ -257,27 +248,27 @@ def _provisioner(scope: ConnectorScope) -> list[dict | None]:
     statements: list[dict | None] = [
         _vault_lookup(scope),
         # The server's state lives in the jobs table under `server-<vault>` (read, then overwritten).
-        _statement("ServerState", (GET, PUT), [scope.table_arn(naming.JOBS_TABLE)]),
+        statement("ServerState", (GET, PUT), [scope.table_arn(naming.JOBS_TABLE)]),
         _alerts(scope),  # a server that does not start is alerted
     ]
     if not scope.vaults:
         return statements
     clusters = [v.cluster_arn for v in scope.vaults]
     return statements + [
-        _statement(
+        statement(
             "RunServer",
             ("ecs:RunTask",),
             [v.server_task_definition_arn for v in scope.vaults],
-            Condition={"ArnEquals": {"ecs:cluster": clusters}},
+            condition={"ArnEquals": {"ecs:cluster": clusters}},
         ),
-        _statement(
+        statement(
             "ManageServerTasks", ("ecs:StopTask", "ecs:DescribeTasks"), [_tasks_of(c) for c in clusters]
         ),
-        _statement(
+        statement(
             "PassServerRoles",
             ("iam:PassRole",),
             [arn for v in scope.vaults for arn in (v.task_role_arn, v.execution_role_arn)],
-            Condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
+            condition={"StringEquals": {"iam:PassedToService": "ecs-tasks.amazonaws.com"}},
         ),
     ]
 
@@ -285,13 +276,13 @@ def _provisioner(scope: ConnectorScope) -> list[dict | None]:
 def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
     tables = [scope.table_arn(t) for t in naming.TABLES] + [v.index_table_arn for v in scope.vaults]
     statements: list[dict | None] = [
-        _statement("ReadVaults", (GET, SCAN), [scope.table_arn(naming.VAULTS_TABLE)]),
-        _statement("DescribeTables", ("dynamodb:DescribeTable",), tables),
-        _statement("DescribeEventsQueue", ("sqs:GetQueueAttributes",), [scope.queue_arn(naming.TENANT_EVENTS_QUEUE)]),
-        _statement("DescribeAlertsTopic", ("sns:GetTopicAttributes",), [scope.topic_arn()]),
+        statement("ReadVaults", (GET, SCAN), [scope.table_arn(naming.VAULTS_TABLE)]),
+        statement("DescribeTables", ("dynamodb:DescribeTable",), tables),
+        statement("DescribeEventsQueue", ("sqs:GetQueueAttributes",), [scope.queue_arn(naming.TENANT_EVENTS_QUEUE)]),
+        statement("DescribeAlertsTopic", ("sns:GetTopicAttributes",), [scope.topic_arn()]),
         _alerts(scope),
         # Read-only; these Batch describe actions support no resource-level permissions.
-        _statement(
+        statement(
             "DescribeBatch",
             ("batch:DescribeJobQueues", "batch:DescribeComputeEnvironments", "batch:DescribeJobDefinitions"),
             ["*"],
@@ -301,21 +292,21 @@ def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
         return statements
     buckets = [v.bucket_arn for v in scope.vaults]
     return statements + [
-        _statement("DescribeClusters", ("ecs:DescribeClusters",), [v.cluster_arn for v in scope.vaults]),
-        _statement(
+        statement("DescribeClusters", ("ecs:DescribeClusters",), [v.cluster_arn for v in scope.vaults]),
+        statement(
             "CheckBucketEncryption",
             ("s3:GetEncryptionConfiguration",),
             buckets,
-            Condition=in_account_s3(scope.account_id),
+            condition=in_account_s3(scope.account_id),
         ),
-        _statement(
+        statement(
             "WriteReports",
             ("s3:PutObject",),
             [f"{b}/{INTEGRITY_REPORTS_PREFIX}*" for b in buckets],
-            Condition=in_account_s3(scope.account_id),
+            condition=in_account_s3(scope.account_id),
         ),
         # DescribeKey and GetKeyRotationStatus are the checks; GenerateDataKey encrypts the report (SSE-KMS).
-        _statement(
+        statement(
             "VaultKeys",
             ("kms:DescribeKey", "kms:GetKeyRotationStatus", "kms:GenerateDataKey"),
             [v.key_arn for v in scope.vaults],
@@ -326,9 +317,9 @@ def _integrity_checks(scope: ConnectorScope) -> list[dict | None]:
 def _inventory(scope: ConnectorScope) -> list[dict | None]:
     return [
         # Observations are conditional puts; a refresh scans the table and marks vanished assets deleted.
-        _statement("Assets", (PUT, UPDATE, SCAN), [scope.table_arn(naming.ASSETS_TABLE)]),
+        statement("Assets", (PUT, UPDATE, SCAN), [scope.table_arn(naming.ASSETS_TABLE)]),
         # Read-only; EC2 describe calls cannot be scoped to resources.
-        _statement(
+        statement(
             "DescribeAssets", ("ec2:DescribeInstances", "ec2:DescribeVolumes", "ec2:DescribeSnapshots"), ["*"]
         ),
     ]
@@ -354,7 +345,7 @@ def _service_statements(scope: ConnectorScope, service: str) -> list[dict | None
 
 def function_role_policy(scope: ConnectorScope, service: str) -> dict:
     """The execution role policy of one connector function (router or one of the six services)."""
-    return _document(*_common(scope, service), *_service_statements(scope, service))
+    return document(*_common(scope, service), *_service_statements(scope, service))
 
 
 def _unrevisioned(job_definition_arn: str) -> str:
@@ -398,7 +389,7 @@ def command_queue_policy(scope: ConnectorScope) -> dict:
     and the people holding one of the six managed policies (which grant sending and redriving failed commands
     back). No principal of another account may send, whatever this policy or another grants it later."""
     queue = scope.queue_arn(naming.COMMANDS_QUEUE)
-    return _document(
+    return document(
         _deny_insecure_transport("sqs:*", queue),
         _allow_tenant(
             scope, "TenantSends", ["sqs:SendMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl"], queue
@@ -416,7 +407,7 @@ def command_queue_policy(scope: ConnectorScope) -> dict:
 
 def tenant_events_queue_policy(scope: ConnectorScope) -> dict:
     queue = scope.queue_arn(naming.TENANT_EVENTS_QUEUE)
-    return _document(
+    return document(
         _deny_insecure_transport("sqs:*", queue),
         _allow_tenant(scope, "TenantReceives", list(QUEUE_CONSUME), queue),
     )
@@ -424,7 +415,7 @@ def tenant_events_queue_policy(scope: ConnectorScope) -> dict:
 
 def tls_only_queue_policy(scope: ConnectorScope, purpose: str) -> dict:
     """Queues nobody outside the account touches (dead-letter, failed invocations): TLS only."""
-    return _document(_deny_insecure_transport("sqs:*", scope.queue_arn(purpose)))
+    return document(_deny_insecure_transport("sqs:*", scope.queue_arn(purpose)))
 
 
 def redrive_policy(scope: ConnectorScope, max_receive_count: int) -> dict:
@@ -446,7 +437,7 @@ def dlq_redrive_allow_policy(scope: ConnectorScope) -> dict:
 def connector_key_policy(scope: ConnectorScope) -> dict:
     """The account administers the key (the function roles' IAM policies then grant its use); CloudWatch
     may use it to publish alarms to the encrypted topic; the tenant role only through this region's SQS."""
-    return _document(
+    return document(
         {
             "Sid": "AccountAdministers",
             "Effect": "Allow",
@@ -476,7 +467,7 @@ def connector_key_policy(scope: ConnectorScope) -> dict:
 def alerts_topic_policy(scope: ConnectorScope) -> dict:
     """The account and this account's CloudWatch alarms may publish; nothing over plain HTTP."""
     topic = scope.topic_arn()
-    return _document(
+    return document(
         _deny_insecure_transport("sns:Publish", topic),
         {
             "Sid": "AccountManages",

@@ -85,7 +85,7 @@ def test_function_role_policy_has_no_parliament_findings(service):
 
 
 def test_parliament_reports_a_function_statement_naming_the_wrong_resource_type():
-    wrong = docs._document(docs._statement("Wrong", ("sqs:SendMessage",), [SCOPE.table_arn("jobs")]))
+    wrong = iam_documents.document(iam_documents.statement("Wrong", ("sqs:SendMessage",), [SCOPE.table_arn("jobs")]))
     assert "RESOURCE_MISMATCH" in raw_issues(wrong)
 
 

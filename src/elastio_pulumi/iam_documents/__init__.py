@@ -11,7 +11,8 @@ fires. Where tags are not supported (SQS send, S3 bucket deletion, DynamoDB tabl
 """
 
 # The names other code imports from elastio_pulumi.iam_documents; the documents live in the modules below.
-from elastio_pulumi.iam_documents._common import (
+from elastio_pulumi.iam_documents.boundary import default_permissions_boundary
+from elastio_pulumi.iam_documents.builder import (
     ANY_REGION,
     COMMANDS_QUEUE,
     ECS_TASKS_SERVICE,
@@ -33,7 +34,6 @@ from elastio_pulumi.iam_documents._common import (
     table_arns,
     vault_bucket_arns,
 )
-from elastio_pulumi.iam_documents.boundary import default_permissions_boundary
 from elastio_pulumi.iam_documents.installer import installer_policies, installer_policy
 from elastio_pulumi.iam_documents.people import managed_policies
 from elastio_pulumi.iam_documents.tenant import tenant_access_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from elastio_pulumi import naming
 from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
-from elastio_pulumi.iam_documents._common import (
+from elastio_pulumi.iam_documents.builder import (
     ANY_REGION,
     ECS_TASKS_SERVICE,
     QUEUES,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from elastio_pulumi import naming
 from elastio_pulumi.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-from elastio_pulumi.iam_documents._common import (
+from elastio_pulumi.iam_documents.builder import (
     BATCH_SERVICE,
     ECS_TASKS_SERVICE,
     LAMBDA_SERVICE,

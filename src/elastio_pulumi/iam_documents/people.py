@@ -11,7 +11,7 @@ from elastio_pulumi.constants import (
     RESOURCE_TAG_KEY,
     RESOURCE_TAG_VALUE,
 )
-from elastio_pulumi.iam_documents._common import (
+from elastio_pulumi.iam_documents.builder import (
     ASSETS_TABLE,
     COMMANDS_DLQ,
     COMMANDS_QUEUE,

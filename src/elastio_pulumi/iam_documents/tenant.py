@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from elastio_pulumi.iam_documents._common import (
+from elastio_pulumi.iam_documents.builder import (
     COMMANDS_QUEUE,
     JOBS_TABLE,
     RECOVERY_POINTS_TABLE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from elastio_pulumi import naming
-from elastio_pulumi.iam_documents._common import document
+from elastio_pulumi.iam_documents.builder import document
 
 
 def tenant_principal(tenant_account_id: str, tenant_role_arn: str | None) -> str:

@@ -74,8 +74,9 @@ def statement(
     return stmt
 
 
-def document(*statements: dict) -> dict:
-    return {"Version": VERSION, "Statement": list(statements)}
+def document(*statements: dict | None) -> dict:
+    """A policy document of the statements given; None (a statement a setting leaves out) is skipped."""
+    return {"Version": VERSION, "Statement": [s for s in statements if s]}
 
 
 # Regional ARNs name every region with "*": the account and the elastio-* names already scope them, and one
