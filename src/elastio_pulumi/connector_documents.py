@@ -3,7 +3,7 @@
 Pure functions of a `ConnectorScope` (plain strings, no Outputs), so they are tested as plain Python and
 checked with parliament. `src/elastio_pulumi/connector.py` resolves the Outputs and calls these.
 
-Every regional name is fixed (components.naming), so most ARNs are derived here rather than passed in; only
+Every regional name is fixed (elastio_pulumi.naming), so most ARNs are derived here rather than passed in; only
 what AWS generates (key ids, vault resource ARNs, role ARNs) comes in through the scope.
 """
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from elastio_contract import environment as env
 from elastio_contract import jobs as contract_jobs
+from elastio_contract import kms as kms_contract
 from elastio_contract import tables as contract_tables
 from elastio_contract.vault_record import VaultRecord
 from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
@@ -89,12 +90,11 @@ def _via(service: str, region: str) -> dict:
     return {"StringEquals": {"kms:ViaService": f"{service}.{region}.amazonaws.com"}}
 
 
-# The vault secret's encryption context (engine/vaultconfig.py `secret_context`, docs/CONTRACT.md "Vault bucket
-# layout"): the only context the task role may use the vault key with directly. The engine image does not
-# ship components/, so both sides spell it; tests/iam sends the engine's own context against these documents.
-SECRET_CONTEXT_BUCKET = "elastio-vault-bucket"
-SECRET_CONTEXT_PURPOSE = "elastio-purpose"
-SECRET_PURPOSE = "vault-secret"
+# The vault secret's encryption context (elastio_contract.kms, which the engine uses too; docs/CONTRACT.md
+# "Vault bucket layout"): the only context the task role may use the vault key with directly.
+SECRET_CONTEXT_BUCKET = kms_contract.SECRET_CONTEXT_BUCKET
+SECRET_CONTEXT_PURPOSE = kms_contract.SECRET_CONTEXT_PURPOSE
+SECRET_PURPOSE = kms_contract.SECRET_PURPOSE
 
 
 def bucket_name_of(bucket_arn: str) -> str:
