@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -512,20 +512,35 @@ def from_pulumi() -> tuple[DeploymentConfig, Any]:
     import pulumi
 
     config = pulumi.Config(NAMESPACE)
-    raw: dict[str, Any] = {}
-    for key in configured_keys():
-        if key == "externalId":
-            raw[key] = "<secret>" if config.get_secret(key) is not None else None
-        elif key in OBJECT_KEYS:
-            raw[key] = _object(config, key)
-        else:
-            raw[key] = config.get(key)
-    cfg = parse_config(raw)
+    cfg = parse_config(_raw(config.get, lambda key: config.get_secret(key) is not None, configured_keys()))
     return cfg, config.require_secret("externalId")
 
 
-def _object(config: Any, key: str) -> Any:
-    text = config.get(key)
+def parse_stack_values(values: Mapping[str, str]) -> DeploymentConfig:
+    """The same config from the values the CLI hands a program (`elastio:<key>` -> string, objects as JSON): what
+    the offline plan reads, so it needs no global of the program. Raises ConfigError."""
+    ours = {key.split(":", 1)[1] for key in values if key.startswith(NAMESPACE + ":")}
+    def get(key: str) -> str | None:
+        return values.get(f"{NAMESPACE}:{key}")
+
+    return parse_config(_raw(get, lambda key: get(key) not in (None, ""), sorted(ours | set(CONFIG_KEYS))))
+
+
+def _raw(get: Callable[[str], str | None], is_set: Callable[[str], bool], keys: list[str]) -> dict[str, Any]:
+    """The `elastio:*` values as parse_config takes them: objects decoded, the external id only as present or
+    not (its value stays a secret Output)."""
+    raw: dict[str, Any] = {}
+    for key in keys:
+        if key == "externalId":
+            raw[key] = "<secret>" if is_set(key) else None  # read as a secret, never in plain text
+        elif key in OBJECT_KEYS:
+            raw[key] = _object(get(key))
+        else:
+            raw[key] = get(key)
+    return raw
+
+
+def _object(text: str | None) -> Any:
     if text in (None, ""):
         return None
     try:
