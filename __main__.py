@@ -9,8 +9,8 @@ import pulumi
 # in which pip refuses an unhashed `.`, so the program imports the library from this checkout.
 sys.path.insert(0, str(Path(__file__).resolve().parent / "src"))
 
-from elastio_pulumi.config import ConfigError, from_pulumi  # noqa: E402
 from elastio_pulumi.deployment import build  # noqa: E402
+from elastio_pulumi.stack_config import ConfigError, from_pulumi  # noqa: E402
 
 try:
     config, external_id = from_pulumi()

@@ -266,7 +266,7 @@ def _resolve(registrations: list[dict[str, Any]]) -> list[PlannedResource]:
 
 
 def _deployment_config(values: dict[str, str]) -> Any:
-    from elastio_pulumi.config import ConfigError, parse_stack_values
+    from elastio_pulumi.stack_config import ConfigError, parse_stack_values
 
     try:
         return parse_stack_values(values)

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from elastio_pulumi import naming
-from elastio_pulumi.config import ConfigError, derived_iam_names, parse_config
+from elastio_pulumi.config import derived_iam_names
 from elastio_pulumi.constants import (
     IAM_POLICY_NAME_MAX,
     IAM_ROLE_NAME_MAX,
@@ -15,6 +15,7 @@ from elastio_pulumi.constants import (
     SUPPORTED_REGIONS,
     VAULT_NAME_MAX,
 )
+from elastio_pulumi.stack_config import ConfigError, parse_config
 from tests.conftest import LONGEST_IAM_AFFIXES
 
 

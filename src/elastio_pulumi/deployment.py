@@ -2,7 +2,7 @@
 Connector with its vaults per region, and the stack outputs the tenant needs.
 
 `build(config, external_id)` is what this repository's `__main__.py` runs with the config of
-`Pulumi.<stack>.yaml` (elastio_pulumi.config.from_pulumi); a program of your own may call it with a
+`Pulumi.<stack>.yaml` (elastio_pulumi.stack_config.from_pulumi); a program of your own may call it with a
 `DeploymentConfig` it made, or compose the components itself (examples/own-program).
 """
 
