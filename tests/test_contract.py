@@ -67,3 +67,34 @@ def test_the_outbox_refuses_an_event_type_the_contract_does_not_list():
 
     with pytest.raises(ValueError, match="EVENT_TYPES"):
         outbox.event("job.finished", {}, None, "key")
+
+
+def test_the_engine_runs_from_the_image_layout_with_the_contract_beside_it(tmp_path):
+    # engine/Dockerfile: /opt/elastio holds engine/ and elastio_contract/ and is PYTHONPATH; nothing else of ours.
+    import os
+    import shutil
+
+    root = SRC.parent
+    image = tmp_path / "opt" / "elastio"
+    shutil.copytree(root / "engine", image / "engine", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(SRC / "elastio_contract", image / "elastio_contract", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"} | {"PYTHONPATH": str(image)}
+    result = subprocess.run(
+        [
+            sys.executable, "-c",
+            "import engine.config, engine.vaultconfig, elastio_contract; print(elastio_contract.__file__)",
+        ],
+        cwd=image, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).is_relative_to(image)
+
+
+def test_the_engine_runs_from_a_checkout():
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    result = subprocess.run(
+        [sys.executable, "-m", "engine", "--help"], cwd=SRC.parent, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
