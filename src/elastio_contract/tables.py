@@ -46,5 +46,6 @@ INDEXES: dict[str, dict[str, Key]] = {
 COMMANDS_TTL_ATTRIBUTE = "expiration"
 OUTBOX_KEY_PREFIX = "outbox#"
 
-# The vault's dedup index table: one item per stored chunk.
-INDEX_TABLE_KEY = Key("chunkHash")
+# The vault's table (ELASTIO_INDEX_TABLE): small state of the engine (the compaction lock, the GC generation),
+# keyed as when it held the dedup index (rekeying it would replace a data-bearing resource).
+VAULT_TABLE_KEY = Key("chunkHash")

@@ -24,6 +24,7 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
+from elastio_contract.tables import VAULT_TABLE_KEY
 from elastio_contract.vault_record import VaultRecord
 from elastio_pulumi import naming, retained, vault_documents
 from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
@@ -305,8 +306,8 @@ class Vault(pulumi.ComponentResource):
             f"{name}-index",
             name=naming.vault_index_table_name(vault),
             billing_mode="PAY_PER_REQUEST",
-            hash_key="chunkHash",
-            attributes=[aws.dynamodb.TableAttributeArgs(name="chunkHash", type="S")],
+            hash_key=VAULT_TABLE_KEY.hash_key,
+            attributes=[aws.dynamodb.TableAttributeArgs(name=VAULT_TABLE_KEY.hash_key, type="S")],
             point_in_time_recovery=aws.dynamodb.TablePointInTimeRecoveryArgs(enabled=True),
             server_side_encryption=aws.dynamodb.TableServerSideEncryptionArgs(
                 enabled=True, kms_key_arn=key.arn
