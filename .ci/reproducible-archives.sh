@@ -15,15 +15,15 @@ if [ ! -x "$python" ]; then
 fi
 # The clone holds HEAD only: a change not committed (or an untracked file in what the zips hold) would be
 # reported as a difference that is not one.
-if [ -n "$(git status --porcelain -- lambdas requirements components)" ]; then
-    echo "error: lambdas/, requirements/ or components/ differ from HEAD: commit or stash first" >&2
-    git status --short -- lambdas requirements components >&2
+if [ -n "$(git status --porcelain -- src requirements)" ]; then
+    echo "error: src/ or requirements/ differ from HEAD: commit or stash first" >&2
+    git status --short -- src requirements >&2
     exit 2
 fi
 
 # What the tests leave behind where Python writes bytecode (here PYTHONDONTWRITEBYTECODE may be set): none of
 # it may reach a zip.
-PYTHONDONTWRITEBYTECODE= "$python" -m compileall -q lambdas >/dev/null
+PYTHONDONTWRITEBYTECODE= "$python" -m compileall -q src >/dev/null
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -35,7 +35,9 @@ started=$SECONDS
 # Writes "<resource name> <codeSha256>" per function and layer; the layer is built if this tree has none.
 code_hashes() {
     local tree=$1 out=$2 status=0
-    (cd "$tree" && "$python" -m preview --stack example --json --build-layer) >"$out.json" || status=$?
+    # Each tree its own cache directory, so each builds its own layer.
+    (cd "$tree" && ELASTIO_PULUMI_CACHE_DIR="$out.cache" "$python" -m preview --stack example --json --build-layer) \
+        >"$out.json" || status=$?
     if [ "$status" -gt 1 ]; then  # 1 only means a mandatory policy finding; the document is complete
         echo "error: the preview of $tree failed (exit $status)" >&2
         exit "$status"

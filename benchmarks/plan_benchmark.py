@@ -13,9 +13,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent), str(Path(__file__).resolve().parent.parent / "src")]
 
-from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS  # noqa: E402
+from elastio_pulumi.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS  # noqa: E402
 
 TARGET_SECONDS = 8.0
 

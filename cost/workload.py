@@ -115,7 +115,7 @@ class UsageSource:
     """The usage of one vault, as the stack config gives it: `key` names where (for messages)."""
 
     component: str  # "us-east-1/vault:primary"
-    usage: Any  # a camelCase mapping or an object with snake_case attributes (components.config.UsageConfig)
+    usage: Any  # a camelCase mapping or an object with snake_case attributes (elastio_pulumi.config.UsageConfig)
     key: str  # "elastio:regions[0].vaults[1].usage" or "elastio:usage"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from elastio_contract import environment as env
 from engine.backup import EngineSettings
 from engine.chunking import ChunkerSettings
 
@@ -52,25 +53,25 @@ class EngineEnvironment:
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EngineEnvironment:
         defaults = EngineSettings()
-        level_raw = environ.get("ELASTIO_ENGINE_ZSTD_LEVEL", "").strip()
+        level_raw = environ.get(env.ENGINE_ZSTD_LEVEL, "").strip()
         if level_raw and not (level_raw.isdigit() and 1 <= int(level_raw) <= 19):
-            raise EngineConfigError(f"ELASTIO_ENGINE_ZSTD_LEVEL={level_raw!r} must be 1..19; unset it for 1")
+            raise EngineConfigError(f"{env.ENGINE_ZSTD_LEVEL}={level_raw!r} must be 1..19; unset it for 1")
         try:
             settings = EngineSettings(
                 chunker=ChunkerSettings(zstd_level=int(level_raw or defaults.chunker.zstd_level)),
-                segment_bytes=_positive_int(environ, "ELASTIO_ENGINE_SEGMENT_BYTES", defaults.segment_bytes),
-                pack_bytes=_positive_int(environ, "ELASTIO_ENGINE_PACK_BYTES", defaults.pack_bytes),
+                segment_bytes=_positive_int(environ, env.ENGINE_SEGMENT_BYTES, defaults.segment_bytes),
+                pack_bytes=_positive_int(environ, env.ENGINE_PACK_BYTES, defaults.pack_bytes),
             )
         except ValueError as error:
             raise EngineConfigError(f"engine tuning variables: {error}") from error
         return cls(
-            vault_name=_required(environ, "ELASTIO_VAULT_NAME", "the vault this job works in"),
-            bucket=_required(environ, "ELASTIO_VAULT_BUCKET", "the vault's S3 bucket"),
-            index_table=_required(environ, "ELASTIO_INDEX_TABLE", "the vault's table (compaction lock, GC generation)"),
-            kms_key_arn=environ.get("ELASTIO_VAULT_KMS_KEY_ARN") or None,
-            jobs_table=environ.get("ELASTIO_TABLE_JOBS") or None,
-            recovery_points_table=environ.get("ELASTIO_TABLE_RECOVERY_POINTS") or None,
-            catalog_function=environ.get("ELASTIO_CATALOG_FUNCTION") or None,
+            vault_name=_required(environ, env.VAULT_NAME, "the vault this job works in"),
+            bucket=_required(environ, env.VAULT_BUCKET, "the vault's S3 bucket"),
+            index_table=_required(environ, env.INDEX_TABLE, "the vault's table (compaction lock, GC generation)"),
+            kms_key_arn=environ.get(env.VAULT_KMS_KEY_ARN) or None,
+            jobs_table=environ.get(env.JOBS_TABLE) or None,
+            recovery_points_table=environ.get(env.RECOVERY_POINTS_TABLE) or None,
+            catalog_function=environ.get(env.CATALOG_FUNCTION) or None,
             settings=settings,
         )
 

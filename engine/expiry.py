@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from botocore.exceptions import ClientError
 
+from elastio_contract.tables import RECOVERY_POINTS_BY_VAULT
 from engine.compact import CompactionReport, CompactionSettings, run_compaction
 
-BY_VAULT_INDEX = "byVault"
+BY_VAULT_INDEX = RECOVERY_POINTS_BY_VAULT
 
 
 @dataclass(frozen=True)

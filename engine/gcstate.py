@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
+from elastio_contract.tables import VAULT_TABLE_KEY
 from engine.packs import MissingObjectError, VaultBucket
 
 GC_PREFIX = "gc/"
@@ -86,7 +87,7 @@ class GcGenerations:
     def current(self) -> GcState:
         state = read_state(self.bucket)
         item = self._db.get_item(
-            TableName=self._table, Key={"chunkHash": {"S": GENERATION_KEY}}, ConsistentRead=True
+            TableName=self._table, Key={VAULT_TABLE_KEY.hash_key: {"S": GENERATION_KEY}}, ConsistentRead=True
         ).get("Item")
         if item and int(item["generation"]["N"]) == state.generation and "stampedAt" in item:
             state.stamps[state.generation] = int(item["stampedAt"]["N"])
@@ -99,7 +100,7 @@ class GcGenerations:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"chunkHash": {"S": GENERATION_KEY}},
+                Key={VAULT_TABLE_KEY.hash_key: {"S": GENERATION_KEY}},
                 UpdateExpression="SET generation = :g, stampedAt = :t",
                 ConditionExpression="attribute_not_exists(generation) OR generation < :g",
                 ExpressionAttributeValues={":g": {"N": str(state.generation)}, ":t": {"N": str(stamp)}},

@@ -31,6 +31,7 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 
+from elastio_contract import environment as env
 from engine.packs import IndexEntry, MissingObjectError, VaultBucket
 
 INDEX_PREFIX = "index/"
@@ -41,7 +42,7 @@ FLAG_BAD = 1
 # A backup writes its blob every this many packs (2 GiB of 32 MiB packs) besides at its end.
 BLOB_EVERY_PACKS = 64
 STATE_KEY_PREFIX = "#"  # the table's items are small state only; their keys start with this
-WORK_DIR_ENV = "ELASTIO_ENGINE_WORK_DIR"
+WORK_DIR_ENV = env.ENGINE_WORK_DIR
 LOOKUP_BATCH = 500  # SQLite's default limit of bound parameters is 999 (32766 since 3.32)
 
 

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from botocore.exceptions import ClientError
 
+from elastio_contract.tables import VAULT_TABLE_KEY
+
 LOCK_KEY = "#lock/compaction"
 
 
@@ -44,7 +46,7 @@ class CompactionLock:
         try:
             self._db.update_item(
                 TableName=self._table,
-                Key={"chunkHash": {"S": LOCK_KEY}},
+                Key={VAULT_TABLE_KEY.hash_key: {"S": LOCK_KEY}},
                 UpdateExpression="SET #owner = :me, expiresAt = :expires",
                 ConditionExpression=condition,
                 ExpressionAttributeNames={"#owner": "owner"},
@@ -64,7 +66,7 @@ class CompactionLock:
         if self._take("attribute_not_exists(chunkHash) OR expiresAt < :now OR #owner = :me"):
             return
         item = self._db.get_item(
-            TableName=self._table, Key={"chunkHash": {"S": LOCK_KEY}}, ConsistentRead=True
+            TableName=self._table, Key={VAULT_TABLE_KEY.hash_key: {"S": LOCK_KEY}}, ConsistentRead=True
         ).get("Item", {})
         holder = item.get("owner", {}).get("S", "another compaction")
         until = _iso(int(item.get("expiresAt", {}).get("N", "0")))
@@ -86,7 +88,7 @@ class CompactionLock:
         try:
             self._db.delete_item(
                 TableName=self._table,
-                Key={"chunkHash": {"S": LOCK_KEY}},
+                Key={VAULT_TABLE_KEY.hash_key: {"S": LOCK_KEY}},
                 ConditionExpression="#owner = :me",
                 ExpressionAttributeNames={"#owner": "owner"},
                 ExpressionAttributeValues={":me": {"S": self.owner}},

@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
+from elastio_contract.tags import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from engine.chunking import Codec, chunk_digest
 from engine.ebs import EbsDirect
 from engine.index import IndexEntry, Locator
@@ -21,8 +22,8 @@ from engine.packs import MissingObjectError, read_frames
 from engine.vault import Vault
 
 # The vault task role starts snapshots and creates volumes only when they carry this tag
-# (components/vault_documents.py, task_role_policy); without it a restore is denied.
-ELASTIO_RESOURCE_TAG = {"elastio:resource": "true"}
+# (src/elastio_pulumi/vault_documents.py, task_role_policy); without it a restore is denied.
+ELASTIO_RESOURCE_TAG = {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE}
 
 
 def restore_tags(vault_name: str, recovery_point_id: str) -> dict[str, str]:

@@ -5,7 +5,7 @@ stored only as the CiphertextBlob KMS returns; every later job asks KMS to Decry
 cannot compute MACs itself, and changing its key spec would replace the key, so the key wraps a secret the
 engine keys BLAKE2b with. Both calls carry an encryption context naming the vault's bucket and the purpose
 (`secret_context`): KMS binds the ciphertext to it (a copy in another vault's bucket does not decrypt), and
-the task role may use the vault key directly only with that context (components/vault_documents.py: the
+the task role may use the vault key directly only with that context (src/elastio_pulumi/vault_documents.py: the
 identity policy and the key policy each require `kms:EncryptionContext:<key>`; every other use of the key
 goes through S3 or DynamoDB, `kms:ViaService`).
 
@@ -41,6 +41,7 @@ from functools import cached_property
 
 from botocore.exceptions import ClientError
 
+from elastio_contract import kms as kms_contract
 from engine.packs import PACK_PREFIX, MissingObjectError, VaultBucket
 
 CONFIG_KEY = "config/vault.json"
@@ -49,7 +50,7 @@ PLAIN = "blake2b-256"  # vaults that held packs before this object existed
 SECRET_BYTES = 32
 KMS_DATA_KEY = "kms-data-key"  # version 2: the CiphertextBlob of a GenerateDataKey under the vault key
 PLAIN_SECRET = "plain"  # version 1: the secret itself, under the object's SSE-KMS only
-SECRET_PURPOSE = "vault-secret"
+SECRET_PURPOSE = kms_contract.SECRET_PURPOSE
 KEY_VARIABLE = "ELASTIO_VAULT_KMS_KEY_ARN"  # engine/config.py reads it; named in errors
 
 
@@ -57,10 +58,9 @@ class VaultConfigError(ValueError):
     pass
 
 
-def secret_context(bucket: str) -> dict[str, str]:
-    """The encryption context of the vault secret: which vault (its bucket, unique across accounts) and what
-    for. The IAM conditions on the task role's direct use of the key name these pairs."""
-    return {"elastio-vault-bucket": bucket, "elastio-purpose": SECRET_PURPOSE}
+# The encryption context of the vault secret (elastio_contract.kms): the IAM conditions on the task role's
+# direct use of the key name the same pairs.
+secret_context = kms_contract.secret_context
 
 
 class VaultKey:

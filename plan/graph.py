@@ -34,7 +34,7 @@ class Plan:
     resources: list[PlannedResource]
     outputs: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    config: Any = None  # the validated components.config.DeploymentConfig
+    config: Any = None  # the validated elastio_pulumi.config.DeploymentConfig
 
     def records(self) -> list[dict[str, Any]]:
         return [r.to_dict() for r in self.resources]

@@ -133,7 +133,7 @@ def build_plan(
             cloud, project=stack_config.project, stack=stack, preview=True, monitor=monitor
         )
         set_all_config(stack_config.values, stack_config.secret_keys)
-        config = _run_program(project_dir)
+        _run_program(project_dir)
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
         stack_outputs = loop.run_until_complete(_stack_outputs(secret_values))
     except pulumi.RunError as err:
@@ -143,6 +143,9 @@ def build_plan(
         _close(loop)
         asyncio.set_event_loop(previous_loop)
 
+    # The cost and network checks read the config the program was given, through the library's own adapter
+    # (not a global of the program); another program's stack (not Elastio's config) has none.
+    config = _deployment_config(stack_config.values)
     # Registration order depends on the event loop; sorting makes the graph (and its JSON) diffable.
     resources = sorted(_resolve(monitor.registrations), key=lambda r: r.urn)
     return Plan(
@@ -209,10 +212,8 @@ def _close(loop: asyncio.AbstractEventLoop) -> None:
     loop.close()
 
 
-def _run_program(project_dir: Path) -> Any:
-    """Execute __main__.py as the language host would, with the project directory as cwd and on sys.path.
-
-    Returns the program's validated config (its `CONFIG`), so the cost and network checks read the same values."""
+def _run_program(project_dir: Path) -> None:
+    """Execute __main__.py as the language host would, with the project directory as cwd and on sys.path."""
     main = project_dir / "__main__.py"
     previous_cwd = os.getcwd()
     added = str(project_dir) not in sys.path
@@ -221,8 +222,7 @@ def _run_program(project_dir: Path) -> Any:
     os.chdir(project_dir)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            namespace = runpy.run_path(str(main), run_name="__main__")
-        return namespace.get("CONFIG")
+            runpy.run_path(str(main), run_name="__main__")
     finally:
         os.chdir(previous_cwd)
         if added:
@@ -263,3 +263,12 @@ def _resolve(registrations: list[dict[str, Any]]) -> list[PlannedResource]:
             )
         )
     return resources
+
+
+def _deployment_config(values: dict[str, str]) -> Any:
+    from elastio_pulumi.stack_config import ConfigError, parse_stack_values
+
+    try:
+        return parse_stack_values(values)
+    except ConfigError:
+        return None

@@ -10,7 +10,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from components import packaging
+from elastio_pulumi import packaging
 from plan import Plan, PlanError, build_plan
 from preview.lambda_code import lambda_code, render_lambda_code
 from preview.network_check import network_findings

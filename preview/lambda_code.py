@@ -15,8 +15,9 @@ from typing import Any
 HASH_INPUT = {"aws:lambda/function:Function": "codeSha256", "aws:lambda/layerVersion:LayerVersion": "sourceCodeHash"}
 KIND = {"aws:lambda/function:Function": "function", "aws:lambda/layerVersion:LayerVersion": "layer"}
 UNBUILT_LAYER = (
-    "the functions' dependency layer is not built on this machine for requirements/lambda-layer.txt, so its "
-    "codeSha256 is null here; `pulumi preview` and `pulumi up` build it (pip and PyPI or a mirror), and "
+    "the functions' dependency layer is not built on this machine for "
+    "src/elastio_pulumi/functions/lambda-layer.txt, so its codeSha256 is null here; `pulumi preview` and "
+    "`pulumi up` build it (pip and PyPI or a mirror), and "
     "`python -m preview --build-layer` builds it now and shows its hash"
 )
 

@@ -1,6 +1,6 @@
 """Warn when a region's VPC setup lacks an endpoint its vault tasks need (issue: offline check of PrivateLink).
 
-The list of what the design needs lives with the design (components/networking.py); this compares it with
+The list of what the design needs lives with the design (src/elastio_pulumi/networking.py); this compares it with
 what the plan actually registers, so a change that drops an endpoint shows up before `pulumi up`.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from components import naming, networking
-from components.config import DeploymentConfig
+from elastio_pulumi import naming, networking
+from elastio_pulumi.config import DeploymentConfig
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 

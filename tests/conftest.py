@@ -5,10 +5,20 @@ Tests must not change these plans in place (copy.deepcopy one first)."""
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
+
 import pytest
 
 from benchmarks.plan_benchmark import largest_stack_values
 from plan import Plan, build_plan
+
+# Built zips go to a cache of this run's own (elastio_pulumi.packaging.cache_dir): the user's cache is shared
+# with other checkouts and runs, and a layer built there mid-run would change the graph between two plans.
+os.environ["ELASTIO_PULUMI_CACHE_DIR"] = tempfile.mkdtemp(prefix="elastio-test-cache-")
+atexit.register(shutil.rmtree, os.environ["ELASTIO_PULUMI_CACHE_DIR"], True)
 
 # The longest IAM name affixes the role names leave room for (10 characters each): role and policy names,
 # and so the IAM documents, are at their largest.

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from components.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY
+from elastio_pulumi.constants import MANAGED_POLICY_NAMES, RESOURCE_TAG_KEY
 from plan import build_plan
 from plan.runner import REDACTED_SECRET
 from tests.support import example_stack_values, is_taggable
@@ -90,7 +90,7 @@ def test_every_taggable_account_resource_is_tagged(prefixed_plan):
 
 
 def test_installer_permissions_come_as_attached_managed_policies_within_the_size_quota(prefixed_plan):
-    from components.iam_documents import MANAGED_POLICY_MAX_CHARS, policy_size
+    from elastio_pulumi.iam_documents import MANAGED_POLICY_MAX_CHARS, policy_size
 
     _, children = account_children(prefixed_plan)
     parts = [r for r in children if r.type == "aws:iam/policy:Policy" and "InstallerAccess" in r.inputs["name"]]

@@ -11,11 +11,11 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from components import connector_documents as connector
-from components import iam_documents as docs
-from components import naming
-from components import vault_documents as vault
-from components.constants import JOB_VAULT_TAG_KEY, SUPPORTED_REGIONS
+from elastio_pulumi import connector_documents as connector
+from elastio_pulumi import iam_documents as docs
+from elastio_pulumi import naming
+from elastio_pulumi import vault_documents as vault
+from elastio_pulumi.constants import JOB_VAULT_TAG_KEY, SUPPORTED_REGIONS
 from engine.vaultconfig import secret_context
 from tests.components.test_connector_documents import SCOPE as CONNECTOR
 from tests.components.test_vault_documents import LOG_GROUP_ARN, PRIVATE_IMAGE, TASK_ROLE_ARN

@@ -14,9 +14,9 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from components import connector_documents as connector
-from components import naming
-from components import vault_documents as vault
+from elastio_pulumi import connector_documents as connector
+from elastio_pulumi import naming
+from elastio_pulumi import vault_documents as vault
 from tests.components.test_connector_documents import SCOPE as CONNECTOR
 from tests.components.test_vault_documents import SCOPE as VAULT
 from tests.parliament_known import parliament

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from components import iam_documents as docs
-from components import naming
-from components.constants import MANAGED_POLICY_NAMES
+from elastio_pulumi import iam_documents as docs
+from elastio_pulumi import naming
+from elastio_pulumi.constants import MANAGED_POLICY_NAMES
 from tests.iam_requests import Request, is_allowed
 
 ACCOUNT = "123456789012"

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from components import iam_documents as docs
-from components import naming
-from components import vault_documents as vault
-from components.constants import LOCAL_BACKUP_TAG_KEY
+from elastio_pulumi import iam_documents as docs
+from elastio_pulumi import naming
+from elastio_pulumi import vault_documents as vault
+from elastio_pulumi.constants import LOCAL_BACKUP_TAG_KEY
 from tests.iam_requests import Request, is_allowed
 
 ACCOUNT = "123456789012"

@@ -11,9 +11,9 @@ import json
 
 import pytest
 
-from components import iam_documents as docs
-from components import naming
-from components import vault_documents as vault
+from elastio_pulumi import iam_documents as docs
+from elastio_pulumi import naming
+from elastio_pulumi import vault_documents as vault
 from plan import build_plan
 from plan.fake_cloud import FakeCloud
 from tests.components.test_vault_documents import BUCKET_ARN, KEY_ARN, TASK_ROLE_ARN
@@ -104,7 +104,7 @@ def test_a_bucket_of_the_vault_name_owned_by_another_account_gets_nothing_from_t
 
 
 def test_integrity_reports_are_not_written_to_a_bucket_of_another_account():
-    from components import connector_documents as connector
+    from elastio_pulumi import connector_documents as connector
     from tests.components.test_connector_documents import SCOPE as CONNECTOR
 
     role = f"arn:aws:iam::{CONNECTOR.account_id}:role/ElastioIntegrityChecks-euw1"

@@ -2,7 +2,7 @@
 
 Compaction deletes a condemned chunk only after a grace period longer than any backup can run
 (engine/README.md, "Why compaction is safe"), and the engine refuses to commit a manifest later than
-MAX_BACKUP_SECONDS after it began. Batch's attempt timeout is set by the program (components/vault.py), the
+MAX_BACKUP_SECONDS after it began. Batch's attempt timeout is set by the program (src/elastio_pulumi/vault.py), the
 engine's bounds in engine/: two places, so this test reads both as they run. A job definition that let a backup
 run past the grace period could commit a manifest naming chunks a concurrent compaction already deleted.
 """

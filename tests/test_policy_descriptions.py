@@ -6,7 +6,7 @@ fails here means a change would replace a live IAM policy: restore the old wordi
 
 from __future__ import annotations
 
-from components import iam_documents
+from elastio_pulumi import iam_documents
 from plan import build_plan
 from tests.replacement import replacements
 
@@ -69,7 +69,7 @@ def test_a_change_in_the_number_of_installer_parts_replaces_none_of_the_existing
 
 
 def test_the_replacement_check_sees_a_reworded_managed_policy(example_plan, monkeypatch):
-    from components.iam_documents import descriptions
+    from elastio_pulumi.iam_documents import descriptions
 
     reworded = dict(descriptions.MANAGED_POLICY_DESCRIPTIONS, ElastioJobsAdmin="Follow and cancel jobs.")
     monkeypatch.setattr(descriptions, "MANAGED_POLICY_DESCRIPTIONS", reworded)

@@ -7,35 +7,57 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 import yaml
 
 from tests.support import ROOT, example_stack_values
 
 
-def run_preview(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "preview", *args],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+@dataclass
+class Result:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def run_preview(example_plan, monkeypatch, capsys):
+    """`python -m preview ARGS` in this process (its exit code, stdout, stderr); the example stack is the session's
+    plan instead of a fresh one. A subprocess adds nothing here but start-up and a second plan of the example."""
+    import preview.cli
+
+    planned = preview.cli.build_plan
+
+    def build_plan(stack, project_dir=None, **kwargs):
+        if stack == "example" and project_dir is None and not kwargs:
+            return example_plan
+        return planned(stack, project_dir=project_dir, **kwargs)
+
+    monkeypatch.setattr(preview.cli, "build_plan", build_plan)
+
+    def run(*args: str) -> Result:
+        capsys.readouterr()
+        code = preview.cli.main(list(args))
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
 
 
 def project_with_stack(tmp_path: Path, name: str, config: dict) -> Path:
     """A copy of the project that plans `config` as stack `name`."""
     for item in ("Pulumi.yaml", "__main__.py"):
         shutil.copy(ROOT / item, tmp_path / item)
-    for package in ("components", "lambdas"):
+    for package in ("src",):
         (tmp_path / package).symlink_to(ROOT / package)
     (tmp_path / f"Pulumi.{name}.yaml").write_text(yaml.safe_dump({"config": config}))
     return tmp_path
 
 
-def test_bad_config_exits_2_with_key_path_and_no_traceback(tmp_path):
+def test_bad_config_exits_2_with_key_path_and_no_traceback(tmp_path, run_preview):
     config = example_stack_values()
     config["elastio:regions"][0]["vaults"] = [{"name": f"vault{i}"} for i in range(5)]
     project = project_with_stack(tmp_path, "bad", config)
@@ -45,14 +67,14 @@ def test_bad_config_exits_2_with_key_path_and_no_traceback(tmp_path):
     assert "Traceback" not in result.stderr + result.stdout
 
 
-def test_unknown_stack_exits_2_and_lists_the_stacks():
+def test_unknown_stack_exits_2_and_lists_the_stacks(run_preview):
     result = run_preview("--stack", "nosuchstack")
     assert result.returncode == 2
     assert "no file Pulumi.nosuchstack.yaml" in result.stderr
     assert "example" in result.stderr
 
 
-def test_example_stack_json_is_the_graph_of_the_contract():
+def test_example_stack_json_is_the_graph_of_the_contract(run_preview):
     result = run_preview("--stack", "example", "--json")
     assert result.returncode in (0, 1), result.stderr  # 1 only for a mandatory policy violation
     document = json.loads(result.stdout)
@@ -64,7 +86,7 @@ def test_example_stack_json_is_the_graph_of_the_contract():
     assert any("externalId" in note for note in document["notes"])
 
 
-def test_example_stack_text_shows_tree_and_counts():
+def test_example_stack_text_shows_tree_and_counts(run_preview):
     result = run_preview("--stack", "example")
     assert result.returncode in (0, 1), result.stderr
     assert "elastio-account  elastio:account:AccountBootstrap  [us-east-1]" in result.stdout
@@ -72,11 +94,12 @@ def test_example_stack_text_shows_tree_and_counts():
     assert "├─ " in result.stdout
 
 
-def test_a_misconfigured_graph_exits_1_naming_the_rule_and_the_resource(monkeypatch, capsys):
-    import preview.cli
-    from plan import build_plan
+def test_a_misconfigured_graph_exits_1_naming_the_rule_and_the_resource(example_plan, monkeypatch, capsys):
+    import copy
 
-    plan = build_plan("example")
+    import preview.cli
+
+    plan = copy.deepcopy(example_plan)
     versioning = next(r for r in plan.resources if r.type == "aws:s3/bucketVersioning:BucketVersioning")
     plan.resources.remove(versioning)  # the vault bucket loses versioning
     bucket_urn = versioning.property_dependencies["bucket"][0]
@@ -89,13 +112,13 @@ def test_a_misconfigured_graph_exits_1_naming_the_rule_and_the_resource(monkeypa
     assert [(v["policy"], v["name"]) for v in blocking] == [("s3-bucket-versioning", bucket_name)]
 
 
-def test_a_single_problem_is_one_error_line():
+def test_a_single_problem_is_one_error_line(run_preview):
     result = run_preview("--stack", "nosuchstack")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: stack 'nosuchstack'")
 
 
-def test_bad_config_names_the_stack_file_to_fix(tmp_path):
+def test_bad_config_names_the_stack_file_to_fix(tmp_path, run_preview):
     config = example_stack_values()
     config["elastio:regions"][0]["vaults"] = [{"name": "Bad_Name"}]
     project = project_with_stack(tmp_path, "staging", config)
@@ -105,7 +128,7 @@ def test_bad_config_names_the_stack_file_to_fix(tmp_path):
 
 
 def test_a_reader_that_stops_early_gets_no_traceback():
-    # `python -m preview | head` closes the pipe before the tree is printed.
+    # `python -m preview | head` closes the pipe before the tree is printed: a real pipe, so a real process.
     process = subprocess.Popen(
         [sys.executable, "-m", "preview", "--stack", "example"],
         cwd=ROOT,
@@ -119,7 +142,7 @@ def test_a_reader_that_stops_early_gets_no_traceback():
     assert "Traceback" not in stderr and "BrokenPipe" not in stderr
 
 
-def test_a_stack_name_that_is_a_path_is_refused_as_bad_input():
+def test_a_stack_name_that_is_a_path_is_refused_as_bad_input(run_preview):
     result = run_preview("--stack", "../Pulumi")
     assert result.returncode == 2
     assert "stack '../Pulumi': not a stack name" in result.stderr

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import pytest
 
-from components import naming
+from elastio_pulumi import naming
 from plan import build_plan
 from tests.replacement import replacements, vanished
 from tests.support import example_stack_values

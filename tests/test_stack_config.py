@@ -6,8 +6,9 @@ import copy
 
 import pytest
 
-from components.config import ConfigError, DeploymentConfig, parse_config
-from components.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS
+from elastio_pulumi.config import DeploymentConfig
+from elastio_pulumi.constants import MAX_VAULTS_PER_REGION, SUPPORTED_REGIONS
+from elastio_pulumi.stack_config import ConfigError, parse_config
 
 SUBNET = "subnet-0123456789abcdef0"
 

@@ -1,5 +1,5 @@
-from components.constants import RESOURCE_TAG_KEY
-from components.tags import merged_tags
+from elastio_pulumi.constants import RESOURCE_TAG_KEY
+from elastio_pulumi.tags import merged_tags
 
 
 def test_marker_tag_is_added_to_user_tags():

@@ -7,8 +7,8 @@ from collections import Counter
 
 import pytest
 
-from components import naming, networking, packaging
-from components.config import NetworkConfig
+from elastio_pulumi import naming, networking, packaging
+from elastio_pulumi.config import NetworkConfig
 from lambdas.shared.config import ROUTED_SERVICES
 from plan import Plan, PlannedResource
 
@@ -364,10 +364,18 @@ def test_gateway_endpoints_attach_to_the_configured_route_tables(example_plan):
     assert all(g.inputs["routeTableIds"] == network.route_table_ids for g in gateways)
 
 
-def test_dependency_layer_matches_the_function_platform(example_plan):
-    for layer in of_type(example_plan, "layerVersion:LayerVersion"):
-        assert layer.inputs["compatibleRuntimes"] == [packaging.RUNTIME]
-        assert layer.inputs["compatibleArchitectures"] == [packaging.ARCHITECTURE]
+def test_every_function_runs_on_a_platform_its_layer_is_built_for(example_plan):
+    # The layer's wheels are compiled (pydantic-core): a function on another runtime or architecture than the
+    # layer's fails to import them. Read from the graph, function against layer, not against the constants.
+    layers = {r.urn: r for r in of_type(example_plan, "layerVersion:LayerVersion")}
+    for function in of_type(example_plan, "function:Function"):
+        (layer_urn,) = function.property_dependencies["layers"]
+        layer = layers[layer_urn]
+        assert function.inputs["runtime"] in layer.inputs["compatibleRuntimes"], function.name
+        assert set(function.inputs["architectures"]) <= set(layer.inputs["compatibleArchitectures"]), function.name
+    # ... and the wheels pip fetches are for that platform.
+    (architecture,) = {a for layer in layers.values() for a in layer.inputs["compatibleArchitectures"]}
+    assert packaging.PIP_PLATFORM.endswith(architecture)
 
 
 def test_route_tables_without_private_link_get_only_the_free_gateway_endpoints():

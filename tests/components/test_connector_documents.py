@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from components import connector_documents as docs
-from components import iam_documents, naming
+from elastio_pulumi import connector_documents as docs
+from elastio_pulumi import iam_documents, naming
 from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import (
     findings,
@@ -85,7 +85,7 @@ def test_function_role_policy_has_no_parliament_findings(service):
 
 
 def test_parliament_reports_a_function_statement_naming_the_wrong_resource_type():
-    wrong = docs._document(docs._statement("Wrong", ("sqs:SendMessage",), [SCOPE.table_arn("jobs")]))
+    wrong = iam_documents.document(iam_documents.statement("Wrong", ("sqs:SendMessage",), [SCOPE.table_arn("jobs")]))
     assert "RESOURCE_MISMATCH" in raw_issues(wrong)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import vault_documents as docs
+from elastio_pulumi import vault_documents as docs
 from engine.config import EngineEnvironment
 from engine.restore import restore_tags
 from tests.components.aws_calls import ROOT, actions_in, allows

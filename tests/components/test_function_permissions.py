@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from components import connector_documents as docs
-from components import naming
+from elastio_pulumi import connector_documents as docs
+from elastio_pulumi import naming
 from tests.components.aws_calls import ROOT, actions_in, actions_in_source, allows
 from tests.components.test_connector_documents import SCOPE, allowed
+
+LAMBDAS = ROOT / "src" / "elastio_pulumi" / "functions" / "lambdas"
 
 LAMBDA_SERVICES = ("dynamodb", "sqs", "sns", "s3", "kms", "batch", "ecs", "lambda", "ec2")
 # Listed actions no boto3 call in lambdas/ names: Powertools' DynamoDB idempotency layer (router) also deletes
@@ -122,7 +124,7 @@ REPORT_ENCRYPTION = {"kms:GenerateDataKey"}
 
 
 def source_files(function: str) -> list[Path]:
-    return sorted((ROOT / "lambdas" / function).glob("*.py"))
+    return sorted((LAMBDAS / function).glob("*.py"))
 
 
 @pytest.mark.parametrize("function", naming.FUNCTIONS)
@@ -153,13 +155,13 @@ def test_the_calls_table_lists_every_aws_call_in_the_function_package(function):
 
 def test_every_aws_call_of_the_shared_code_is_listed_for_some_function():
     listed = set().union(*(set(c) for c in calls(SCOPE).values()))
-    shared = actions_in(sorted((ROOT / "lambdas" / "shared").glob("*.py")), LAMBDA_SERVICES, ("lambdas",))
+    shared = actions_in(sorted((LAMBDAS / "shared").glob("*.py")), LAMBDA_SERVICES, ("lambdas",))
     assert shared - listed == set()
 
 
 def test_the_calls_table_lists_nothing_the_code_no_longer_calls():
     listed = set().union(*(set(c) for c in calls(SCOPE).values())) - NOT_IN_SOURCE
-    in_code = actions_in(sorted((ROOT / "lambdas").rglob("*.py")), LAMBDA_SERVICES, ("lambdas",))
+    in_code = actions_in(sorted((LAMBDAS).rglob("*.py")), LAMBDA_SERVICES, ("lambdas",))
     assert listed - in_code == set()
 
 

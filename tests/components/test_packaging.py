@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from components import naming, packaging
+from elastio_pulumi import naming, packaging
 from preview import cli
 
 # --- the functions' code zip --------------------------------------------------------------------------------
@@ -68,6 +68,12 @@ def test_code_zip_members_are_sorted_with_fixed_timestamps_and_modes_and_no_cach
     assert {m.date_time for m in members} == {(1980, 1, 1, 0, 0, 0)}
     assert {(m.external_attr >> 16) & 0o777 for m in members} <= {0o644, 0o755}
     expected = {f"lambdas/{p.relative_to(source).as_posix()}" for p in source.rglob("*") if p.is_file()}
+    contract = packaging.CONTRACT_DIR
+    expected |= {
+        f"elastio_contract/{p.relative_to(contract).as_posix()}"
+        for p in contract.rglob("*.py")
+        if "__pycache__" not in p.parts
+    }
     assert set(names) == expected - {"lambdas/router/__pycache__/dispatch.cpython-311.pyc"}
 
 
@@ -94,6 +100,25 @@ def test_handlers_import_from_the_code_zip_alone(tmp_path):
         timeout=60,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_the_code_zip_carries_the_contract_package_the_handlers_import(tmp_path):
+    """Lambda has no elastio_contract but the zip's: the handlers must import the zip's copy, not the checkout's."""
+    built = packaging.function_code(build_dir=tmp_path / "build")
+    unpacked = tmp_path / "task"
+    with zipfile.ZipFile(built.path) as archive:
+        archive.extractall(unpacked)
+    script = (
+        "import sys, lambdas.router.handler, elastio_contract; "
+        "assert 'pulumi' not in sys.modules; print(elastio_contract.__file__)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(unpacked)!r}); {script}"],
+        cwd=tmp_path, env={**os.environ, "AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert Path(result.stdout.strip()).is_relative_to(unpacked)
 
 
 def test_preview_json_lists_the_code_sha256_of_every_function_and_layer(example_plan, capsys):
@@ -228,7 +253,7 @@ def test_a_missing_lock_is_an_error_that_says_how_to_make_it(tmp_path):
 
 
 def test_the_layer_lock_pins_every_package_with_hashes():
-    pins = packaging.read_lock(packaging.LAYER_LOCK.read_text(), "requirements/lambda-layer.txt")
+    pins = packaging.read_lock(packaging.LAYER_LOCK.read_text(), "src/elastio_pulumi/functions/lambda-layer.txt")
     # Powertools' own dependencies are pinned too, not only the two packages the functions import.
     assert {"aws-lambda-powertools", "pydantic", "pydantic-core", "jmespath"} <= {p.name for p in pins}
 
@@ -251,7 +276,7 @@ def layer_lock(tmp_path, monkeypatch) -> Path:
     lock = tmp_path / "lambda-layer.txt"
     lock.write_text("some-pkg==1.0 --hash=sha256:" + "a" * 64 + "\n")
     monkeypatch.setattr(packaging, "LAYER_LOCK", lock)
-    monkeypatch.setattr(packaging, "BUILD_DIR", tmp_path / "build")
+    monkeypatch.setenv(packaging.CACHE_ENV, str(tmp_path / "build"))
     monkeypatch.delenv(packaging.BUILD_ENV, raising=False)
     return lock
 

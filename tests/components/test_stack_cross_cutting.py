@@ -10,7 +10,7 @@ from functools import cache
 
 import pytest
 
-from components.constants import MAX_VAULTS_PER_REGION, RESOURCE_TAG_KEY, SUPPORTED_REGIONS
+from elastio_pulumi.constants import MAX_VAULTS_PER_REGION, RESOURCE_TAG_KEY, SUPPORTED_REGIONS
 from plan import Plan, PlannedResource
 
 CONNECTOR = "elastio:connector:CloudConnector"

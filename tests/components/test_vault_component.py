@@ -18,9 +18,9 @@ from pulumi import ResourceOptions
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from components.config import IamConfig, NetworkConfig, ObjectLockConfig, OptionsConfig, VaultConfig
-from components.tags import merged_tags
-from components.vault import Vault, VaultArgs
+from elastio_pulumi.config import IamConfig, NetworkConfig, ObjectLockConfig, OptionsConfig, VaultConfig
+from elastio_pulumi.tags import merged_tags
+from elastio_pulumi.vault import Vault, VaultArgs
 from plan.fake_cloud import FakeCloud
 from plan.graph import PlannedResource
 
@@ -134,7 +134,7 @@ def plan_vaults() -> VaultRun:
             opts=opts,
         )
         for key, vault in run.vaults.items():
-            vault.record().apply(lambda text, key=key: run.records.__setitem__(key, json.loads(text)))
+            vault.outputs.apply(lambda o, key=key: run.records.__setitem__(key, o.record().to_dynamodb()))
         loop.run_until_complete(pulumi.runtime.stack.wait_for_rpcs())
     finally:
         loop.close()
@@ -426,7 +426,7 @@ def test_record_parses_as_the_services_read_it(run):
     from lambdas.shared.vaults import VaultRecord
 
     plain = {k: TypeDeserializer().deserialize(v) for k, v in run.records["locked"].items()}
-    record = VaultRecord.model_validate(plain)
+    record = VaultRecord.from_item(plain)
     compact = record.job_definition("compact").rsplit(":", 1)[0]
     assert compact.endswith("job-definition/elastio-locked-compact")
     assert record.subnetIds == [LOCKED_SUBNET]

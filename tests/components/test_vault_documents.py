@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components import vault_documents as docs
+from elastio_pulumi import vault_documents as docs
 from engine.vaultconfig import secret_context
 from tests.iam_requests import Request, is_allowed
 from tests.parliament_known import findings, raw_issues
@@ -256,7 +256,14 @@ def test_job_command_passes_each_contract_parameter_as_a_batch_reference(job_typ
     command = docs.job_command(job_type)
     assert command[:4] == ["python", "-m", "engine", job_type]
     assert [arg.removeprefix("Ref::") for arg in command[5::2]] == parameters
-    assert command[4::2] == [f"--{docs._kebab(p)}" for p in parameters]
+    # The engine's own parser takes the command as Batch runs it, each parameter under its own option.
+    from engine.cli import build_parser
+
+    values = {p: f"value-of-{p}" for p in parameters}
+    parsed = vars(build_parser().parse_args([values.get(a.removeprefix("Ref::"), a) for a in command[3:]]))
+    assert sorted(v for v in parsed.values() if isinstance(v, str) and v.startswith("value-of-")) == sorted(
+        values.values()
+    )
 
 
 def test_only_optional_parameters_have_defaults():
@@ -341,11 +348,11 @@ def test_container_logs_go_to_the_vault_log_group_per_job_type():
 
 def test_record_item_is_typed_dynamodb_json():
     record = docs.VaultRecord(
-        vault_name="primary", region=REGION, bucket_name=SETTINGS.bucket_name, kms_key_arn=KEY_ARN,
-        index_table_name="elastio-primary-index", job_queue_arn="arn:q",
-        job_definitions={"scan": "arn:s", "backup": "arn:b"}, cluster_arn="arn:c",
-        server_task_definition_arn="arn:t", subnet_ids=["subnet-1", "subnet-2"], security_group_id="sg-1",
-        assign_public_ip=False,
+        vaultName="primary", region=REGION, bucketName=SETTINGS.bucket_name, kmsKeyArn=KEY_ARN,
+        indexTableName="elastio-primary-index", jobQueueArn="arn:q",
+        jobDefinitions={"scan": "arn:s", "backup": "arn:b"}, clusterArn="arn:c",
+        serverTaskDefinitionArn="arn:t", subnetIds=["subnet-1", "subnet-2"], securityGroupId="sg-1",
+        assignPublicIp=False,
     )
     item = docs.vault_record_item(record)
     assert item["jobDefinitions"] == {"M": {"backup": {"S": "arn:b"}, "scan": {"S": "arn:s"}}}

@@ -8,7 +8,7 @@ import pytest
 
 from cost.cli import main
 from cost.workload import CHANGE_RATE_BASES
-from tests.cost.graphs import stack_records
+from tests.cost.graphs import PRIVATE_LINK_SERVICES, stack_records
 
 
 @pytest.fixture
@@ -322,4 +322,5 @@ def test_the_preview_summary_checks_the_three_dollar_claim_and_names_what_breaks
     assert "over $3 from year 2: 2 x KMS key rotations $2.00" in minimal  # the claim lasts one year
     private = format_summary(summary(stack_records(private_link=True)), stack="prod")
     assert "above the $3 claim" in private
-    assert "over $3 from year 1: 20 x interface endpoint AZs $146.00" in private  # 10 endpoints x 2 AZs
+    azs = len(PRIVATE_LINK_SERVICES) * 2  # each endpoint the program plans, in the graph's 2 subnets' AZs
+    assert f"over $3 from year 1: {azs} x interface endpoint AZs ${azs * 7.30:.2f}" in private  # $7.30 per AZ

@@ -80,6 +80,26 @@ def test_disabled_event_source_does_not_poll():
     assert polls(records) == []
 
 
+def endpoints(records) -> list[tuple[str, str, int]]:
+    """(type, service, AZs) of each VPC endpoint: what the cost model prices."""
+    return sorted(
+        (r["inputs"]["vpcEndpointType"], r["inputs"]["serviceName"], len(set(r["inputs"].get("subnetIds") or [])))
+        for r in records
+        if r["type"] == "aws:ec2/vpcEndpoint:VpcEndpoint"
+    )
+
+
+def test_the_hand_made_graph_has_the_endpoints_the_program_plans(example_plan):
+    # The example stack's us-east-1: PrivateLink, route tables, two subnets.
+    planned = [r for r in example_plan.records() if r["region"] == "us-east-1"]
+    made = stack_records(regions=("us-east-1",), private_link=True, route_tables=True)
+    assert endpoints(made) == endpoints(planned)
+    planned_lines = by_key(planned)["vpce.interface.hours"]
+    assert sum(line.monthly_usd for line in by_key(made)["vpce.interface.hours"]) == pytest.approx(
+        sum(line.monthly_usd for line in planned_lines)
+    )
+
+
 def test_private_link_adds_a_line_per_endpoint_and_az():
     lines = by_key(stack_records(private_link=True))["vpce.interface.hours"]
     assert len(lines) == len(PRIVATE_LINK_SERVICES) * 2

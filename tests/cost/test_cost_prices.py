@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from components.constants import SUPPORTED_REGIONS
 from cost.errors import CostInputError
 from cost.prices import DEFAULT_PATH, PriceTable, default_table
+from elastio_pulumi.constants import SUPPORTED_REGIONS
 
 # What the issue asks the table to price, by family.
 REQUIRED_KEYS = {

@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from components import naming
-from components.config import image_in_region
-from components.constants import LOCAL_BACKUP_TAG_KEY, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
-from components.vault_documents import INTEGRITY_REPORTS_PREFIX, ecr_repository_arn
+from elastio_pulumi import naming
+from elastio_pulumi.config import image_in_region
+from elastio_pulumi.constants import LOCAL_BACKUP_TAG_KEY, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.vault_documents import INTEGRITY_REPORTS_PREFIX, ecr_repository_arn
 from engine.restore import restore_tags
 from engine.vaultconfig import secret_context
 from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from components import naming
-from components.constants import LOCAL_BACKUP_TAG_KEY
+from elastio_pulumi import naming
+from elastio_pulumi.constants import LOCAL_BACKUP_TAG_KEY
 from engine.vaultconfig import secret_context
 from tests.iam.allowed_requests import ADMINISTRATOR, ECS_TASKS, LAMBDA, Row, bucket_name, encryption_context_keys
 from tests.iam.evaluator import Decision, Principal, decide

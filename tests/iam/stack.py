@@ -13,7 +13,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
-from components import connector_documents, naming, vault_documents
+from elastio_pulumi import connector_documents, naming, vault_documents
 from plan import Plan, PlannedResource
 from plan.fake_cloud import FakeCloud
 from tests.iam.evaluator import Decision, Principal, Request, decide, default_key_policy

@@ -4,7 +4,7 @@ characters, all inline policies of a role together 10,240, both counted without 
 
 from __future__ import annotations
 
-from components.iam_documents import MANAGED_POLICY_MAX_CHARS, policy_size
+from elastio_pulumi.iam_documents import MANAGED_POLICY_MAX_CHARS, policy_size
 
 ROLE_INLINE_MAX_CHARS = 10_240
 

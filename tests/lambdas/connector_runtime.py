@@ -30,7 +30,7 @@ from tests.lambdas.poller import poll_once, send
 from tests.lambdas.world import FUNCTION_KEYS, TABLES, World, aws_client
 
 ASYNC_ATTEMPTS = 3  # Lambda: the first attempt and two retries (the connector's maximum_retry_attempts=2)
-SQS_RECEIVES = 5  # the command queue's maxReceiveCount (components/connector.py COMMAND_MAX_RECEIVES)
+SQS_RECEIVES = 5  # the command queue's maxReceiveCount (src/elastio_pulumi/connector.py COMMAND_MAX_RECEIVES)
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from components.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from lambdas.background_jobs.handler import handler
 from lambdas.background_jobs.snapshots import (
     ENGINE_READABLE_TAG,

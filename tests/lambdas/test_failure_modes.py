@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from components.connector import COMMAND_MAX_RECEIVES, RETENTION_14_DAYS
+from elastio_pulumi.connector import COMMAND_MAX_RECEIVES, RETENTION_14_DAYS
 from lambdas.background_jobs.handler import handler as background_jobs
 from lambdas.catalog.handler import handler as catalog
 from lambdas.integrity_checks.handler import handler as integrity_checks
@@ -97,7 +97,7 @@ def test_issued_at_from_the_future_or_older_than_a_redrive_is_rejected():
 
 
 def test_the_oldest_accepted_command_is_the_queue_plus_dead_letter_retention():
-    # components/connector.py gives both queues RETENTION_14_DAYS; the router accepts what a redrive can bring.
+    # src/elastio_pulumi/connector.py gives both queues RETENTION_14_DAYS; the router accepts what a redrive can bring.
     assert MAX_COMMAND_AGE == timedelta(seconds=2 * RETENTION_14_DAYS)
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components import packaging
+from elastio_pulumi import packaging
 from lambdas.shared.config import ConfigError, load_settings, parse_functions
 from lambdas.shared.envelopes import SERVICE_OF_COMMAND, CommandRejected, make_event, parse_command
 from tests.lambdas.messages import command
@@ -86,7 +86,7 @@ def test_functions_import_only_the_runtime_the_layer_and_themselves():
 
 def test_layer_pins_match_the_locked_requirements():
     """The layer deploys exactly the versions the tests run against, dependencies included."""
-    layer = packaging.read_lock(packaging.LAYER_LOCK.read_text(), "requirements/lambda-layer.txt")
+    layer = packaging.read_lock(packaging.LAYER_LOCK.read_text(), "src/elastio_pulumi/functions/lambda-layer.txt")
     locked = (ROOT / "requirements/runtime.txt").read_text() + (ROOT / "requirements/dev.txt").read_text()
     tested = {packaging.normalize(name): version for name, version in re.findall(r"^([\w.-]+)==(\S+) ", locked, re.M)}
     assert {pin.name: tested.get(pin.name) for pin in layer} == {pin.name: pin.version for pin in layer}

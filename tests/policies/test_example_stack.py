@@ -7,10 +7,8 @@ from tests.policies.test_engine_parity import engine_diagnostics, offline_diagno
 
 
 @pytest.fixture(scope="module")
-def example_records():
-    from plan import build_plan
-
-    return build_plan("example").records()
+def example_records(example_plan):
+    return example_plan.records()
 
 
 def test_example_graph_gives_the_same_verdicts_offline_as_in_the_policy_analyzer(example_records):

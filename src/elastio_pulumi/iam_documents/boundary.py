@@ -1,0 +1,196 @@
+"""The default permissions boundary: the most any connector or vault role may ever do."""
+
+from __future__ import annotations
+
+from elastio_pulumi import naming
+from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
+from elastio_pulumi.iam_documents.builder import (
+    ANY_REGION,
+    ECS_TASKS_SERVICE,
+    QUEUES,
+    REQUEST_TAGGED,
+    TAGGED,
+    AccountScope,
+    _batch_arns,
+    _ec2,
+    _ecs_cluster_arns,
+    _keys_via_ebs,
+    _regional,
+    _tag_on_create,
+    _write_tagged_snapshots,
+    all_table_arns,
+    document,
+    function_arns,
+    function_log_group_arns,
+    in_account_s3,
+    key_arns,
+    mark_snapshots_readable,
+    queue_arns,
+    snapshot_arns,
+    statement,
+    table_arns,
+    vault_bucket_arns,
+    vault_role_arns,
+)
+
+# IAM write access of every kind; the boundary denies all of it to the roles it caps.
+IAM_CHANGES: tuple[str, ...] = (
+    "iam:Add*",
+    "iam:Attach*",
+    "iam:Create*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:Put*",
+    "iam:Remove*",
+    "iam:Set*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+    "iam:Upload*",
+)
+
+
+def default_permissions_boundary(scope: AccountScope) -> dict:
+    """The most any connector or vault role may ever do: the union of what the function roles
+    (connector_documents.py) and the vault roles (vault_documents.py) grant, on Elastio
+    resources, and nothing wider (tests/test_iam_boundary.py holds the two to each other). It grants nothing by
+    itself; it caps. Nothing in it depends on the configured regions, so adding a region never has to change it
+    (the installer may not: DenyChangingElastioPolicies)."""
+    return document(
+        statement(
+            "FunctionLogs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            function_log_group_arns(scope),
+        ),
+        statement(
+            "Queues",
+            [
+                "sqs:SendMessage",
+                "sqs:ReceiveMessage",
+                "sqs:DeleteMessage",
+                "sqs:ChangeMessageVisibility",
+                "sqs:GetQueueAttributes",
+            ],
+            queue_arns(scope, *QUEUES),
+        ),
+        statement(
+            # Expiry and compaction delete items (recovery points, the vault's lock), never tables. No bounded
+            # role calls the batch APIs (the dedup index is held in S3), so they are not within the boundary.
+            "Tables",
+            [
+                "dynamodb:GetItem",
+                "dynamodb:Query",
+                "dynamodb:Scan",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:DescribeTable",
+            ],
+            all_table_arns(scope),
+        ),
+        statement(
+            # Lambda reads the commands table's stream (the tenant outbox) as Job status's role
+            # (https://docs.aws.amazon.com/lambda/latest/dg/with-ddb.html, "Execution role permissions").
+            "OutboxStream",
+            ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+            [f"{arn}/stream/*" for arn in table_arns(scope, naming.COMMANDS_TABLE, indexes=False)],
+        ),
+        statement("InvokeServices", ["lambda:InvokeFunction"], function_arns(scope)),
+        statement(
+            # SubmitJob with tags is also authorised as batch:TagResource.
+            "SubmitJobs",
+            ["batch:SubmitJob", "batch:TagResource"],
+            _batch_arns(scope, "job-queue")
+            + _batch_arns(scope, "job-definition")
+            + _regional(scope, "batch", "job/*"),
+        ),
+        statement(
+            # Job ARNs carry no queue: the vault tag the submitter puts on every job scopes them.
+            "TerminateVaultJobs",
+            ["batch:TerminateJob"],
+            _regional(scope, "batch", "job/*"),
+            {"Null": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": "false"}},
+        ),
+        statement(
+            # Reads, telemetry and the registry login: none of these supports resource-level permissions.
+            "NoResourceLevelPermissions",
+            [
+                "ec2:DescribeInstances",
+                "ec2:DescribeVolumes",
+                "ec2:DescribeSnapshots",
+                "batch:DescribeJobQueues",
+                "batch:DescribeComputeEnvironments",
+                "batch:DescribeJobDefinitions",
+                "xray:PutTraceSegments",
+                "xray:PutTelemetryRecords",
+                "ecr:GetAuthorizationToken",
+                "dynamodb:ListStreams",
+            ],
+            "*",
+        ),
+        statement(
+            "RunVaultServer",
+            ["ecs:RunTask"],
+            _regional(scope, "ecs", f"task-definition/{naming.NAME_ROOT}-*:*"),
+            {"ArnLike": {"ecs:cluster": _ecs_cluster_arns(scope)}},
+        ),
+        statement(
+            # Task ARNs name their cluster (task/<cluster>/<id>), so the ARN alone keeps these to vault clusters.
+            "VaultServerTasks",
+            ["ecs:StopTask", "ecs:DescribeTasks", "ecs:DescribeClusters"],
+            _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*") + _ecs_cluster_arns(scope),
+        ),
+        statement(
+            "PassVaultRoles",
+            ["iam:PassRole"],
+            vault_role_arns(scope),
+            {"StringEquals": {"iam:PassedToService": ECS_TASKS_SERVICE}},
+        ),
+        statement(
+            # Compaction rewrites packs and deletes the old ones: object deletion, never bucket deletion.
+            "VaultObjects",
+            ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectRetention"],
+            vault_bucket_arns(scope, "*"),
+            in_account_s3(scope.account_id),
+        ),
+        statement(
+            "VaultBuckets",
+            ["s3:ListBucket", "s3:GetEncryptionConfiguration"],
+            vault_bucket_arns(scope),
+            in_account_s3(scope.account_id),
+        ),
+        statement(
+            "UseTaggedKeys",
+            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:GetKeyRotationStatus"],
+            key_arns(scope),
+            TAGGED,
+        ),
+        *_keys_via_ebs(scope),
+        statement(
+            "ReadTaggedSnapshotBlocks",
+            ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"],
+            snapshot_arns(scope),
+            TAGGED,
+        ),
+        *_write_tagged_snapshots(scope),
+        statement(
+            # Restore to an availability zone; CreateVolume authorises the source snapshot too.
+            "CreateTaggedVolumes",
+            ["ec2:CreateVolume"],
+            _ec2(scope, "volume") + snapshot_arns(scope),
+            REQUEST_TAGGED,
+        ),
+        _tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
+        mark_snapshots_readable(snapshot_arns(scope)),
+        statement(
+            "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
+        ),
+        statement(
+            # The execution role pulls the configured images from whichever account's registry they name (a
+            # central registry's repository policy admits this account); the actions only read images.
+            "PullImages",
+            ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            naming.arn("ecr", ANY_REGION, "*", "repository/*"),
+        ),
+        statement("DenyIamChanges", IAM_CHANGES, "*", effect="Deny"),
+    )

@@ -1,0 +1,309 @@
+"""What the account-level IAM documents share: the names of the tables, queues and services they address,
+the statement and document builders, ARNs scoped to an AccountScope, the statements more than one
+document grants, and IAM's size quota with the split that keeps a document under it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from elastio_pulumi import naming
+from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+
+# Queue and table purposes are named once, in naming.py; the documents here import them from this module.
+from elastio_pulumi.naming import (  # noqa: F401 - re-exported to the other document modules
+    ASSETS_TABLE,
+    COMMANDS_DLQ,
+    COMMANDS_QUEUE,
+    FAILED_INVOCATIONS_QUEUE,
+    JOBS_TABLE,
+    QUEUES,
+    RECOVERY_POINTS_TABLE,
+    TENANT_EVENTS_QUEUE,
+    VAULTS_TABLE,
+)
+
+VERSION = "2012-10-17"
+
+
+LAMBDA_SERVICE = "lambda.amazonaws.com"
+ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
+BATCH_SERVICE = "batch.amazonaws.com"
+
+TAGGED = {"StringEquals": {f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
+REQUEST_TAGGED = {"StringEquals": {f"aws:RequestTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
+
+# Read-only EC2 inventory: these actions support no resource-level permissions, so "*" is the only form.
+EC2_INVENTORY_READ: tuple[str, ...] = (
+    "ec2:DescribeInstances",
+    "ec2:DescribeVolumes",
+    "ec2:DescribeSnapshots",
+    "ec2:DescribeTags",
+)
+
+
+@dataclass(frozen=True)
+class AccountScope:
+    """What every account-level document is scoped to."""
+
+    account_id: str  # 12 digits
+    regions: tuple[str, ...]  # the configured regions, named where a condition carries them (kms:ViaService)
+    iam: naming.IamNaming  # prefix/suffix for IAM names
+
+
+# --- small builders ------------------------------------------------------------------------------------
+
+
+def statement(
+    sid: str,
+    actions: Sequence[str],
+    resources: Sequence[str] | str,
+    condition: dict | None = None,
+    effect: str = "Allow",
+) -> dict:
+    stmt: dict = {
+        "Sid": sid,
+        "Effect": effect,
+        "Action": sorted(set(actions)),
+        "Resource": resources if isinstance(resources, str) else list(dict.fromkeys(resources)),
+    }
+    if condition:
+        stmt["Condition"] = condition
+    return stmt
+
+
+def document(*statements: dict | None) -> dict:
+    """A policy document of the statements given; None (a statement a setting leaves out) is skipped."""
+    return {"Version": VERSION, "Statement": [s for s in statements if s]}
+
+
+# Regional ARNs name every region with "*": the account and the elastio-* names already scope them, and one
+# ARN per configured region made the installer and boundary documents outgrow IAM's size quotas (6,144
+# characters per managed policy) at 11 regions. Where a region list is cheap and matters (kms:ViaService),
+# the configured regions are still named.
+ANY_REGION = "*"
+
+
+def _regional(scope: AccountScope, service: str, resource: str) -> list[str]:
+    return [naming.arn(service, ANY_REGION, scope.account_id, resource)]
+
+
+def queue_arns(scope: AccountScope, *purposes: str) -> list[str]:
+    return [arn for purpose in purposes for arn in _regional(scope, "sqs", naming.queue_name(purpose))]
+
+
+def table_arns(scope: AccountScope, *tables: str, indexes: bool = True) -> list[str]:
+    arns = []
+    for table in tables:
+        base = _regional(scope, "dynamodb", f"table/{naming.table_name(table)}")
+        arns += base
+        if indexes:
+            arns += [f"{arn}/index/*" for arn in base]
+    return arns
+
+
+def all_table_arns(scope: AccountScope) -> list[str]:
+    """Connector tables and every vault's index table (all named elastio-*), with their indexes."""
+    base = _regional(scope, "dynamodb", f"table/{naming.NAME_ROOT}-*")
+    return base + [f"{arn}/index/*" for arn in base]
+
+
+def key_arns(scope: AccountScope) -> list[str]:
+    # KMS key ARNs carry a random id, so keys are told apart by the elastio:resource tag instead.
+    return _regional(scope, "kms", "key/*")
+
+
+def alias_arns(scope: AccountScope) -> list[str]:
+    return _regional(scope, "kms", f"alias/{naming.NAME_ROOT}-*")
+
+
+def vault_bucket_arns(scope: AccountScope, objects: str | None = None) -> list[str]:
+    """Vault buckets (elastio-<vault>-<account>-<region>); with `objects`, the object keys under them."""
+    buckets = [f"arn:{PARTITION}:s3:::{naming.vault_bucket_name('*', scope.account_id, ANY_REGION)}"]
+    return buckets if objects is None else [f"{bucket}/{objects}" for bucket in buckets]
+
+
+def function_arns(scope: AccountScope) -> list[str]:
+    return _regional(scope, "lambda", f"function:{naming.NAME_ROOT}-*")
+
+
+def function_log_group_arns(scope: AccountScope) -> list[str]:
+    """Log groups of the connector's functions and of the vaults' Batch jobs and ScaleZ server tasks."""
+    groups = _regional(scope, "logs", f"log-group:/aws/lambda/{naming.NAME_ROOT}-*") + _regional(
+        scope, "logs", f"log-group:{naming.vault_log_group_name('*')}"
+    )
+    return groups + [f"{group}:log-stream:*" for group in groups]
+
+
+def function_role_arns(scope: AccountScope) -> list[str]:
+    # Role names end in a region code (naming.function_role_name); any region's role of each function.
+    return [
+        naming.iam_arn(scope.account_id, f"role/{naming.function_role_name(scope.iam, fn, naming.ANY)}")
+        for fn in naming.FUNCTIONS
+    ]
+
+
+def vault_role_arns(scope: AccountScope) -> list[str]:
+    # Vault names are not part of the account scope: the pattern keeps prefix, marker and suffix fixed.
+    any_ = naming.ANY
+    return [naming.iam_arn(scope.account_id, f"role/{naming.vault_role_name(scope.iam, any_, any_, any_)}")]
+
+
+def elastio_role_arn_pattern(scope: AccountScope) -> str:
+    """Every role the program creates: <prefix>Elastio...<suffix>."""
+    return naming.iam_arn(scope.account_id, f"role/{scope.iam.name('Elastio*')}")
+
+
+def elastio_policy_arn_pattern(scope: AccountScope) -> str:
+    return naming.iam_arn(scope.account_id, f"policy/{scope.iam.name('Elastio*')}")
+
+
+def role_arn(scope: AccountScope, name: str) -> str:
+    return naming.iam_arn(scope.account_id, f"role/{name}")
+
+
+def policy_arn(scope: AccountScope, name: str) -> str:
+    return naming.iam_arn(scope.account_id, f"policy/{name}")
+
+
+def _batch_arns(scope: AccountScope, kind: str) -> list[str]:
+    return _regional(scope, "batch", f"{kind}/{naming.NAME_ROOT}-*")
+
+
+def snapshot_arns(scope: AccountScope) -> list[str]:
+    # EBS snapshot ARNs have an empty account field: arn:aws:ec2:<region>::snapshot/<id>.
+    return [f"arn:{PARTITION}:ec2:{ANY_REGION}::snapshot/*"]
+
+
+def _ec2(scope: AccountScope, kind: str) -> list[str]:
+    return _regional(scope, "ec2", f"{kind}/*")
+
+
+def deny_unless_tagged(
+    sid: str, actions: Sequence[str], resources: Sequence[str], *, request: bool = False
+) -> dict:
+    """Deny on the resources that lack the Elastio tag: narrows an Allow that names several resource types
+    of one action (the tag condition must hold only for one of them). Only for roles Elastio owns: a Deny in
+    a policy attached to people would also override their other grants."""
+    key = f"aws:{'RequestTag' if request else 'ResourceTag'}/{RESOURCE_TAG_KEY}"
+    return statement(sid, actions, resources, {"StringNotEquals": {key: RESOURCE_TAG_VALUE}}, effect="Deny")
+
+
+def _ecs_cluster_arns(scope: AccountScope) -> list[str]:
+    return _regional(scope, "ecs", f"cluster/{naming.NAME_ROOT}-*")
+
+
+def _via(service: str, scope: AccountScope) -> list[str]:
+    return [f"{service}.{region}.amazonaws.com" for region in scope.regions]
+
+
+# --- statements several documents grant ---------------------------------------------------------------
+
+
+def _write_tagged_snapshots(scope: AccountScope) -> list[dict]:
+    """Create snapshots through the EBS direct APIs, only tagged for Elastio (ebs:StartSnapshot takes the tag
+    from the request; the later block writes see it on the snapshot)."""
+    return [
+        statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope), REQUEST_TAGGED),
+        statement(
+            "WriteTaggedSnapshotBlocks",
+            ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
+            snapshot_arns(scope),
+            TAGGED,
+        ),
+    ]
+
+
+def _kms_via_sqs(sid: str, scope: AccountScope) -> dict:
+    # Encrypted queues need the caller to use the key; ViaService keeps it to SQS requests in our regions.
+    return statement(
+        sid,
+        ["kms:GenerateDataKey", "kms:Decrypt"],
+        key_arns(scope),
+        {
+            "StringEquals": {
+                "kms:ViaService": _via("sqs", scope),
+                f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE,
+            }
+        },
+    )
+
+
+def _tag_on_create(scope: AccountScope, create_actions: list[str], resources: list[str] | None = None) -> dict:
+    return statement(
+        "TagOnCreate",
+        ["ec2:CreateTags"],
+        resources or snapshot_arns(scope) + _regional(scope, "ec2", "volume/*"),
+        {"StringEquals": {"ec2:CreateAction": create_actions}},
+    )
+
+
+def mark_snapshots_readable(snapshots: list[str]) -> dict:
+    """backup.start tags the (existing, customer's) snapshots a backup reads with elastio:resource=true, which
+    the EBS direct API grants require (lambdas/background_jobs/snapshots.py): that one tag with that one
+    value, nothing else. Not ec2:CreateAction: that key is only in the request when tagging on create."""
+    return statement(
+        "MarkSnapshotsReadable",
+        ["ec2:CreateTags"],
+        snapshots,
+        {**REQUEST_TAGGED, "ForAllValues:StringEquals": {"aws:TagKeys": [RESOURCE_TAG_KEY]}},
+    )
+
+
+# What the EBS direct APIs and EC2 ask KMS for, as the caller, through ec2.<region>.amazonaws.com, when they
+# read an encrypted snapshot (encrypted with aws/ebs or a customer key), write one (StartSnapshot with
+# Encrypted and KmsKeyArn) or create a volume from one; CreateGrant only for a grant EC2 makes for its own use
+# (https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-permissions.html, "Permissions to use AWS KMS keys").
+EBS_KEY_USE: tuple[str, ...] = (
+    "kms:Decrypt",
+    "kms:DescribeKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncrypt*",
+)
+
+
+def keys_via_ebs(keys: list[str], via_ec2: dict) -> list[dict]:
+    """`via_ec2`: the kms:ViaService condition naming EC2 (one region's name, or ec2.*.amazonaws.com)."""
+    return [
+        statement("KeysViaEbs", EBS_KEY_USE, keys, via_ec2),
+        statement(
+            "GrantsForEbs", ["kms:CreateGrant"], keys, {**via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}}
+        ),
+    ]
+
+
+def _keys_via_ebs(scope: AccountScope) -> list[dict]:
+    # Source snapshots may be encrypted with any key of the account (aws/ebs has no Elastio tag): no tag scope.
+    return keys_via_ebs(key_arns(scope), {"StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"}})
+
+
+def in_account_s3(account_id: str) -> dict:
+    """S3 names are global: a bucket of our name pattern that another account owns must never be read or
+    written (s3:ResourceAccount, supported by every S3 action the documents grant)."""
+    return {"StringEquals": {"s3:ResourceAccount": account_id}}
+
+
+# --- IAM's size quota ---------------------------------------------------------------------------------
+
+
+# IAM counts a policy's characters without white space; a managed policy may hold 6,144. The margin leaves
+# room for a longer prefix/suffix than the one the parts were counted with.
+MANAGED_POLICY_MAX_CHARS = 6144
+_SPLIT_AT = MANAGED_POLICY_MAX_CHARS - 400
+
+
+def policy_size(document: dict) -> int:
+    """The size IAM checks against its quotas: the JSON text without white space."""
+    return len("".join(json.dumps(document).split()))
+
+
+def split_document(whole: dict, limit: int = _SPLIT_AT) -> list[dict]:
+    """The statements of `whole` in as few documents of at most `limit` characters as fit, in order."""
+    parts: list[list[dict]] = [[]]
+    for item in whole["Statement"]:
+        if parts[-1] and policy_size(document(*parts[-1], item)) > limit:
+            parts.append([])
+        parts[-1].append(item)
+    return [document(*statements) for statements in parts]
