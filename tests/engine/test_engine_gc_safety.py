@@ -412,3 +412,29 @@ def test_a_child_that_reads_its_parent_just_before_compaction_deletes_it_keeps_c
 
     assert result.segments_copied > 0
     assert world.restores_exactly("rp-3")
+
+
+def test_a_backup_that_loads_the_index_between_publish_and_blob_deletion_never_reuses_a_collected_pack(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # rp-1's packs condemned (their chunks are dead)
+    world.clock.advance(GC.grace_seconds + HOUR)
+    world.snapshot("rp-3", {})  # the same data again
+    results = []
+    delete = world.vault.bucket.delete
+
+    def backup_starts_after_publish(key):
+        # The collecting run has stored its merged blob and published its generation; it is about to delete
+        # the blobs it merged (still naming rp-1's packs) and then the packs.
+        if key.startswith("index/") and not results:
+            world.vault.bucket.delete = delete
+            results.append(world.backup("rp-3"))
+            world.vault.bucket.delete = backup_starts_after_publish
+        return delete(key)
+
+    world.vault.bucket.delete = backup_starts_after_publish
+    report = world.compact()
+    world.vault.bucket.delete = delete
+
+    assert report.packs_deleted and results
+    assert world.restores_exactly("rp-3")
