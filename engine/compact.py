@@ -336,6 +336,9 @@ class _Sweeper:
         report.chunks_moved += len(live_chunks)
         report.chunks_deleted += sum(e.digest not in self.live for e in entries)
         report.packs_rewritten += bool(live_chunks)
+        # Still condemned in the generation this run publishes: until the pack is gone, a backup that loads the
+        # index (old blobs still name the pack) and this generation must not reuse a copy in it.
+        state.condemned[key] = since
         self.collect.append((key, size))
 
     def _verified_frames(self, key: str, live: list[IndexEntry]) -> dict[bytes, bytes] | None:
