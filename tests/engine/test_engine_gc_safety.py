@@ -438,3 +438,22 @@ def test_a_backup_that_loads_the_index_between_publish_and_blob_deletion_never_r
 
     assert report.packs_deleted and results
     assert world.restores_exactly("rp-3")
+
+
+def test_generation_numbers_reused_after_the_gc_objects_are_lost_never_take_an_old_stamp(world):
+    first_point(world)
+    for _ in range(3):  # generations 1-3; the table's item holds generation 3 and its stamp
+        world.compact()
+    for info in list(world.vault.bucket.list("gc/")):  # an operator's mistake: the GC state objects go
+        world.vault.bucket.delete(info.key)
+    world.clock.advance(GC.grace_seconds + HOUR)  # generation 3's stamp is old by now
+    world.snapshot("rp-2", {})  # the same data, backed up in full while rp-1 is still live
+    running = Paused(world, "rp-2", parent=None)  # loaded the index: nothing condemned, reuses rp-1's chunks
+    world.compact(expired_rps=["rp-1"])  # generation 1 again: rp-1's packs condemned (dead but for rp-2)
+    for _ in range(3):  # generations 2, 3 (the old stamp's number), 4, within an hour, rp-2 still running
+        running.live_for(world, 1)
+        world.compact()
+    result = running.finish()
+
+    assert result.chunks_new == 0  # it reused chunks of packs condemned after it loaded the index
+    assert world.restores_exactly("rp-2")
