@@ -188,7 +188,7 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
     # Rule 5: the index blobs, then the packs (a pack a listed blob names was stored before the blob).
     generations = GcGenerations(vault.bucket, vault.index.dynamodb, vault.index.table_name)
     previous = generations.current()
-    state = GcState(previous.generation + 1, {}, dict(previous.stamps))
+    state = GcState(generations.next_generation, {}, dict(previous.stamps))
     report.generation = state.generation
     view = vault.index.load(previous.condemned, problems=report.problems)
     try:

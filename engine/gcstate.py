@@ -82,6 +82,7 @@ class GcGenerations:
 
     def __init__(self, bucket: VaultBucket, dynamodb, table_name: str):
         self.bucket, self._db, self._table = bucket, dynamodb, table_name
+        self.next_generation = 1  # set by current()
 
     def current(self) -> GcState:
         state = read_state(self.bucket)
@@ -90,6 +91,9 @@ class GcGenerations:
         ).get("Item")
         if item and int(item["generation"]["N"]) == state.generation and "stampedAt" in item:
             state.stamps[state.generation] = int(item["stampedAt"]["N"])
+        # The next run's number is above both: were gc/ objects lost (an operator, a lifecycle rule), numbers the
+        # table has stamped would be reused and a new generation would take an old generation's stamp.
+        self.next_generation = max(state.generation, int(item["generation"]["N"]) if item else 0) + 1
         return state
 
     def publish(self, state: GcState, clock: Callable[[], float]) -> int:
