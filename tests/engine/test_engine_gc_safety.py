@@ -15,7 +15,7 @@ from engine_world import create_vault
 
 from engine.backup import BackupRequest, EngineSettings, LeaseLapsed, run_backup
 from engine.chunking import ChunkerSettings
-from engine.compact import CompactionBusy, CompactionSettings, run_compaction
+from engine.compact import CompactionBusy, CompactionSettings, LockLost, run_compaction
 from engine.ebs import EbsDirect
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
@@ -457,3 +457,30 @@ def test_generation_numbers_reused_after_the_gc_objects_are_lost_never_take_an_o
 
     assert result.chunks_new == 0  # it reused chunks of packs condemned after it loaded the index
     assert world.restores_exactly("rp-2")
+
+
+def test_a_compaction_whose_lock_lapsed_while_it_wrote_its_merged_index_never_publishes_over_the_next_one(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300, 5: 500})
+    world.backup("rp-2", parent="rp-1")
+    world.clock.advance(1 * HOUR)
+    put = world.vault.bucket.put
+    published: dict[str, bytes] = {}
+
+    def paused_while_merging(key, body, *args, **kwargs):
+        if key.startswith("index/m-") and not published:
+            # Compaction 1 is frozen past its lock's expiry; compaction 2 takes the vault and expires rp-2.
+            world.vault.bucket.put = put
+            world.clock.advance(GC.lock_ttl_seconds + 60)
+            world.compact(expired_rps=["rp-2"], job_id="compact-2")
+            published.update({i.key: world.vault.bucket.get(i.key) for i in world.vault.bucket.list("gc/")})
+            world.vault.bucket.put = paused_while_merging
+        return put(key, body, *args, **kwargs)
+
+    world.vault.bucket.put = paused_while_merging
+    with pytest.raises(LockLost):
+        world.compact(expired_rps=["rp-1"], job_id="compact-1")
+    world.vault.bucket.put = put
+
+    assert published
+    assert {i.key: world.vault.bucket.get(i.key) for i in world.vault.bucket.list("gc/")} == published
