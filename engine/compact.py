@@ -383,6 +383,7 @@ class _Sweeper:
                 add(entry)
         if part:
             merged.append(index.write_blob(part, "m"))
+        self.lock.renew()  # writing the merged blobs may outlast the lock: never publish without it
         generations.publish(self.state, clock)
         self.lock.renew()
         for key in view.blobs:

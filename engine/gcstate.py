@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from botocore.exceptions import ClientError
 
+from engine.lock import LockLost
 from engine.packs import MissingObjectError, VaultBucket
 
 GC_PREFIX = "gc/"
@@ -98,7 +99,18 @@ class GcGenerations:
 
     def publish(self, state: GcState, clock: Callable[[], float]) -> int:
         """Store generation `state.generation`, then its stamp (measured after the object is readable)."""
-        self.bucket.put(state_key(state.generation), state.to_json(), "application/json")
+        try:
+            # Never over another run's generation: that run may have stamped it already and deleted what it
+            # collected (a run whose lock lapsed while it merged the index would publish over it).
+            self.bucket.put_if_absent(state_key(state.generation), state.to_json(), "application/json")
+        except ClientError as error:
+            # 412: it exists; 409: another PUT of it is in flight (S3 conditional writes, engine/vaultconfig.py).
+            if error.response["Error"]["Code"] not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            raise LockLost(
+                f"generation {state.generation} was published by another compaction meanwhile (this one's lock "
+                "lapsed); stopped before publishing or deleting anything"
+            ) from error
         stamp = int(clock()) + 1  # strictly after the PUT returned, whole seconds
         try:
             self._db.update_item(
