@@ -20,6 +20,8 @@ from engine.ebs import EbsDirect
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
 from engine.manifest import manifest_key
+from engine.packs import FOOTER
+from engine.rebuild import rebuild_index
 from engine.restore import FileSink, run_restore
 from engine.scan import scan_manifest
 from engine.sources import EbsSnapshotSource
@@ -484,3 +486,17 @@ def test_a_compaction_whose_lock_lapsed_while_it_wrote_its_merged_index_never_pu
 
     assert published
     assert {i.key: world.vault.bucket.get(i.key) for i in world.vault.bucket.list("gc/")} == published
+
+
+def test_rebuild_index_keeps_the_entries_of_a_pack_whose_chunk_list_is_damaged_but_whose_frames_are_not(world):
+    first_point(world)
+    bucket = world.vault.bucket
+    pack = sorted(info.key for info in bucket.list("packs/"))[0]
+    raw = bytearray(bucket.get(pack))
+    raw[-FOOTER.size - 1] ^= 0xFF  # one bit of its chunk list (the frames, which the index points at, are intact)
+    bucket.put(pack, bytes(raw))
+    assert world.restores_exactly("rp-1")
+
+    rebuild_index(world.vault, world.job, clock=world.clock)
+
+    assert world.restores_exactly("rp-1")
