@@ -20,10 +20,10 @@ from engine.ebs import EbsDirect
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
 from engine.manifest import manifest_key
-from engine.packs import FOOTER
+from engine.packs import FOOTER, read_chunk_list
 from engine.rebuild import rebuild_index
 from engine.restore import FileSink, run_restore
-from engine.scan import scan_manifest
+from engine.scan import run_scan, scan_manifest
 from engine.sources import EbsSnapshotSource
 from tests.fakes.ebs import BLOCK_SIZE, FakeEbs
 
@@ -500,3 +500,21 @@ def test_rebuild_index_keeps_the_entries_of_a_pack_whose_chunk_list_is_damaged_b
     rebuild_index(world.vault, world.job, clock=world.clock)
 
     assert world.restores_exactly("rp-1")
+
+
+def test_a_pack_named_only_by_a_scan_repair_blob_is_still_indexed_again_from_its_chunk_list(world):
+    first_point(world)
+    vault = world.vault
+    entry = next(iter(vault.index.scan()))  # one chunk's copy: its frame gets corrupted
+    raw = bytearray(vault.bucket.get(entry.pack_key))
+    raw[entry.offset] ^= 0xFF
+    vault.bucket.put(entry.pack_key, bytes(raw))
+    run_scan(vault, vault.read_manifest(manifest_key("vol-1", "rp-1")), world.job)  # writes index/x-*.idx
+    for key in vault.index.blob_keys():  # the backups' blobs are lost; scan repair's is not
+        if "/x-" not in key:
+            vault.bucket.delete(key)
+
+    world.compact()  # a pack no blob names is indexed again from its own list
+
+    others = {c.digest for c in read_chunk_list(vault.bucket, entry.pack_key, len(raw))} - {entry.digest}
+    assert others <= set(vault.index.lookup(others))
