@@ -234,7 +234,8 @@ class _Sweeper:
         self.existing = set(packs)
         indexed = set()
         for key, entries in view.by_pack():
-            if key in packs:
+            # A pack only scan repair's blob names (bad copies) is not indexed: its own list says what else it holds.
+            if key in packs and not all(e.bad for e in entries):
                 indexed.add(key)
                 self._consider(key, packs[key].size, entries, rule)
         for key, info in packs.items():
