@@ -20,7 +20,7 @@ from engine.ebs import EbsDirect
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
 from engine.manifest import manifest_key
-from engine.packs import FOOTER, read_chunk_list
+from engine.packs import FOOTER, MissingObjectError, read_chunk_list
 from engine.rebuild import rebuild_index
 from engine.restore import FileSink, run_restore
 from engine.scan import run_scan, scan_manifest
@@ -518,3 +518,23 @@ def test_a_pack_named_only_by_a_scan_repair_blob_is_still_indexed_again_from_its
 
     others = {c.digest for c in read_chunk_list(vault.bucket, entry.pack_key, len(raw))} - {entry.digest}
     assert others <= set(vault.index.lookup(others))
+
+
+def test_a_backup_that_cannot_read_the_newest_gc_generation_stops_instead_of_reusing_condemned_chunks(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # rp-1's packs condemned
+    world.snapshot("rp-3", {})  # the same data again
+    get = world.vault.bucket.get
+
+    def generation_vanishes(key, *args):
+        if key.startswith("gc/"):  # deleted each time between the LIST and the GET
+            raise MissingObjectError(f"s3://{world.vault.bucket.bucket}/{key} does not exist")
+        return get(key, *args)
+
+    world.vault.bucket.get = generation_vanishes
+    with pytest.raises(RuntimeError, match="newest GC generation"):
+        world.backup("rp-3")
+    world.vault.bucket.get = get
+
+    assert not world.vault.bucket.exists(manifest_key("vol-1", "rp-3"))
