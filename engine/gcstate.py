@@ -65,6 +65,10 @@ def _state_keys(bucket: VaultBucket) -> list[str]:
     return sorted(info.key for info in bucket.list(GC_PREFIX) if info.key.endswith(".json"))
 
 
+class GcStateUnreadable(RuntimeError):
+    pass
+
+
 def read_state(bucket: VaultBucket) -> GcState:
     """The newest published state (what a backup must honour). Only older states are ever deleted."""
     for _ in range(3):
@@ -75,7 +79,11 @@ def read_state(bucket: VaultBucket) -> GcState:
             return GcState.from_json(bucket.get(keys[-1]))
         except MissingObjectError:
             continue  # deleted by an operator while we listed: list again
-    return GcState()
+    # Never "nothing condemned": a backup would reuse chunks of packs compaction is about to delete.
+    raise GcStateUnreadable(
+        f"s3://{bucket.bucket}/{GC_PREFIX}: the newest GC generation vanished each of 3 times it was listed and "
+        "read (is something deleting gc/ objects?); stopped before reusing any chunk. Run the job again"
+    )
 
 
 class GcGenerations:
