@@ -538,3 +538,44 @@ def test_a_backup_that_cannot_read_the_newest_gc_generation_stops_instead_of_reu
     world.vault.bucket.get = get
 
     assert not world.vault.bucket.exists(manifest_key("vol-1", "rp-3"))
+
+
+class SlowPackReads:
+    """Each read of a pack's tail takes `seconds` of engine time (a large vault: thousands of packs)."""
+
+    def __init__(self, world: World, seconds: int):
+        self.world, self.seconds, self.tail = world, seconds, world.vault.bucket.tail
+
+    def __enter__(self):
+        def slow_tail(*args):
+            self.world.clock.advance(self.seconds)
+            return self.tail(*args)
+
+        self.world.vault.bucket.tail = slow_tail
+        return self
+
+    def __exit__(self, *exc):
+        self.world.vault.bucket.tail = self.tail
+
+
+def test_a_compaction_that_reads_chunk_lists_for_longer_than_its_lock_lasts_keeps_its_lock_and_finishes(world):
+    first_point(world)
+    for key in world.vault.index.blob_keys():  # an upgraded vault: every pack is read for its chunk list
+        world.vault.bucket.delete(key)
+    assert len(list(world.vault.bucket.list("packs/"))) * 600 > GC.lock_ttl_seconds
+
+    with SlowPackReads(world, 600):
+        report = world.compact()
+
+    assert report.packs_not_indexed > 0 and world.vault.index.blob_keys()
+
+
+def test_rebuild_index_that_reads_chunk_lists_for_longer_than_its_lock_lasts_keeps_its_lock_and_finishes(world):
+    first_point(world)
+    for key in world.vault.index.blob_keys():
+        world.vault.bucket.delete(key)
+
+    with SlowPackReads(world, 600):
+        report = rebuild_index(world.vault, world.job, clock=world.clock)
+
+    assert report.packs_read > 0 and world.restores_exactly("rp-1")
