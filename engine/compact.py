@@ -241,6 +241,7 @@ class _Sweeper:
         for key, info in packs.items():
             if key in indexed:
                 continue
+            self.lock.keep_alive()
             try:
                 chunks = read_chunk_list(self.vault.bucket, key, info.size)
             except PackFormatError as error:
@@ -288,6 +289,7 @@ class _Sweeper:
         return [IndexEntry(c.digest, key, c.offset, c.length, c.raw_length) for c in chunks]
 
     def _consider(self, key: str, size: int, entries: list[IndexEntry], rule: DeletionRule) -> None:
+        self.lock.keep_alive()
         report, state = self.report, self.state
         self.seen_live.update(e.digest for e in entries if e.digest in self.live)
         since = self.previous.condemned.get(key)
@@ -372,6 +374,7 @@ class _Sweeper:
         def add(entry: IndexEntry) -> None:
             part.append(entry)
             if len(part) >= MERGE_PART_ENTRIES:
+                self.lock.keep_alive()
                 merged.append(index.write_blob(part, "m"))
                 part.clear()
 

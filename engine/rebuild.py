@@ -80,6 +80,7 @@ def _rebuild(vault: Vault, lock: CompactionLock) -> RebuildReport:
     report.entries_dropped = sum(pack not in existing for _, pack in known)
     entries: list[IndexEntry] = []
     for pack in packs:
+        lock.keep_alive()
         try:
             chunks = read_chunk_list(vault.bucket, pack.key, pack.size)
         except PackFormatError as error:
