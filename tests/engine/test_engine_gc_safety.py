@@ -579,3 +579,20 @@ def test_rebuild_index_that_reads_chunk_lists_for_longer_than_its_lock_lasts_kee
         report = rebuild_index(world.vault, world.job, clock=world.clock)
 
     assert report.packs_read > 0 and world.restores_exactly("rp-1")
+
+
+def test_an_incremental_backup_reads_again_a_segment_whose_parent_chunk_scan_found_lost(world):
+    first_point(world)
+    vault = world.vault
+    parent = vault.read_manifest(manifest_key("vol-1", "rp-1"))
+    digest = parent.segments[min(parent.segments)].chunks[0].digest  # a chunk of rp-1's first segment
+    entry = vault.index.lookup([digest])[digest]
+    raw = bytearray(vault.bucket.get(entry.pack_key))
+    raw[entry.offset] ^= 0xFF  # its bytes rot
+    vault.bucket.put(entry.pack_key, bytes(raw))
+    assert not run_scan(vault, parent, world.job).healthy  # scan flags the copy bad
+    world.snapshot("rp-2", {7: 700})  # the first segment is unchanged: rp-2 would copy it from rp-1
+
+    world.backup("rp-2", parent="rp-1")
+
+    assert world.restores_exactly("rp-2")  # the source still had the data: rp-2 is whole
