@@ -284,6 +284,12 @@ def _store(
 ) -> BackupResult:
     seg = settings.segment_bytes
     to_read, to_copy = plan_segments(source, parent, seg)
+    lost = view.lost()
+    if lost:
+        # A parent's segment holding a chunk scan found lost or corrupt is read again from the snapshot, so the
+        # chunk is stored anew instead of every later point inheriting the loss.
+        again = {i for i in to_copy if any(ref.digest in lost for ref in parent.segments[i].chunks)}
+        to_read, to_copy = sorted({*to_read, *again}), [i for i in to_copy if i not in again]
     manifest = Manifest(
         vault_name=vault.name,
         asset_id=request.asset_id,
