@@ -333,6 +333,19 @@ def _store(
 ) -> BackupResult:
     seg = settings.segment_bytes
     to_read, to_copy = plan_segments(source, parent, seg)
+    lost = view.lost()
+    if lost and parent is not None and to_copy:
+        # A parent's segment holding a chunk scan found lost or corrupt is read again from the snapshot, so the
+        # chunk is stored anew instead of every later point inheriting the loss.
+        copying = set(to_copy)
+        again = {
+            segment.index
+            for segment in parent.manifest.iter_segments()
+            if segment.index in copying and any(ref.digest in lost for ref in segment.chunks)
+        }
+        if again:
+            to_read = array("q", sorted({*to_read, *again}))
+            to_copy = array("q", (i for i in to_copy if i not in again))
     result = BackupResult(None, vault.manifest_key(request.asset_id, request.recovery_point_id))
     manifest = start_manifest(vault, request, source, settings, parent, to_copy)
     result.segments_copied = len(to_copy)

@@ -247,7 +247,7 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
     # Rule 5: the index blobs, then the packs (a pack a listed blob names was stored before the blob).
     generations = GcGenerations(vault.bucket, vault.index.dynamodb, vault.index.table_name)
     previous = generations.current()
-    state = GcState(previous.generation + 1, {}, dict(previous.stamps))
+    state = GcState(generations.next_generation, {}, dict(previous.stamps))
     report.generation = state.generation
     view = vault.index.load(previous.condemned, problems=report.problems)
     try:
@@ -294,12 +294,14 @@ class _Sweeper:
         self.existing = set(packs)
         indexed = set()
         for key, entries in view.by_pack():
-            if key in packs:
+            # A pack only scan repair's blob names (bad copies) is not indexed: its own list says what else it holds.
+            if key in packs and not all(e.bad for e in entries):
                 indexed.add(key)
                 self._consider(key, packs[key].size, entries, rule)
         for key, info in packs.items():
             if key in indexed:
                 continue
+            self.lock.keep_alive()
             try:
                 chunks = read_chunk_list(self.vault.bucket, key, info.size)
             except PackFormatError as error:
@@ -347,6 +349,7 @@ class _Sweeper:
         return [IndexEntry(c.digest, key, c.offset, c.length, c.raw_length) for c in chunks]
 
     def _consider(self, key: str, size: int, entries: list[IndexEntry], rule: DeletionRule) -> None:
+        self.lock.keep_alive()
         report, state = self.report, self.state
         self.seen_live.update(e.digest for e in entries if e.digest in self.live)
         since = self.previous.condemned.get(key)
@@ -396,6 +399,9 @@ class _Sweeper:
         report.chunks_moved += len(live_chunks)
         report.chunks_deleted += sum(e.digest not in self.live for e in entries)
         report.packs_rewritten += bool(live_chunks)
+        # Still condemned in the generation this run publishes: until the pack is gone, a backup that loads the
+        # index (old blobs still name the pack) and this generation must not reuse a copy in it.
+        state.condemned[key] = since
         self.collect.append((key, size))
 
     def _verified_frames(self, key: str, live: list[IndexEntry]) -> dict[bytes, bytes] | None:
@@ -428,6 +434,7 @@ class _Sweeper:
         def add(entry: IndexEntry) -> None:
             part.append(entry)
             if len(part) >= MERGE_PART_ENTRIES:
+                self.lock.keep_alive()
                 merged.append(index.write_blob(part, "m"))
                 part.clear()
 
@@ -440,6 +447,7 @@ class _Sweeper:
                 add(entry)
         if part:
             merged.append(index.write_blob(part, "m"))
+        self.lock.renew()  # writing the merged blobs may outlast the lock: never publish without it
         generations.publish(self.state, clock)
         self.lock.renew()
         for key in view.blobs:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from botocore.exceptions import ClientError
 
 from elastio_contract.tables import VAULT_TABLE_KEY
+from engine.lock import LockLost
 from engine.packs import MissingObjectError, VaultBucket
 
 GC_PREFIX = "gc/"
@@ -65,6 +66,10 @@ def _state_keys(bucket: VaultBucket) -> list[str]:
     return sorted(info.key for info in bucket.list(GC_PREFIX) if info.key.endswith(".json"))
 
 
+class GcStateUnreadable(RuntimeError):
+    pass
+
+
 def read_state(bucket: VaultBucket) -> GcState:
     """The newest published state (what a backup must honour). Only older states are ever deleted."""
     for _ in range(3):
@@ -75,7 +80,11 @@ def read_state(bucket: VaultBucket) -> GcState:
             return GcState.from_json(bucket.get(keys[-1]))
         except MissingObjectError:
             continue  # deleted by an operator while we listed: list again
-    return GcState()
+    # Never "nothing condemned": a backup would reuse chunks of packs compaction is about to delete.
+    raise GcStateUnreadable(
+        f"s3://{bucket.bucket}/{GC_PREFIX}: the newest GC generation vanished each of 3 times it was listed and "
+        "read (is something deleting gc/ objects?); stopped before reusing any chunk. Run the job again"
+    )
 
 
 class GcGenerations:
@@ -83,6 +92,7 @@ class GcGenerations:
 
     def __init__(self, bucket: VaultBucket, dynamodb, table_name: str):
         self.bucket, self._db, self._table = bucket, dynamodb, table_name
+        self.next_generation = 1  # set by current()
 
     def current(self) -> GcState:
         state = read_state(self.bucket)
@@ -91,11 +101,25 @@ class GcGenerations:
         ).get("Item")
         if item and int(item["generation"]["N"]) == state.generation and "stampedAt" in item:
             state.stamps[state.generation] = int(item["stampedAt"]["N"])
+        # The next run's number is above both: were gc/ objects lost (an operator, a lifecycle rule), numbers the
+        # table has stamped would be reused and a new generation would take an old generation's stamp.
+        self.next_generation = max(state.generation, int(item["generation"]["N"]) if item else 0) + 1
         return state
 
     def publish(self, state: GcState, clock: Callable[[], float]) -> int:
         """Store generation `state.generation`, then its stamp (measured after the object is readable)."""
-        self.bucket.put(state_key(state.generation), state.to_json(), "application/json")
+        try:
+            # Never over another run's generation: that run may have stamped it already and deleted what it
+            # collected (a run whose lock lapsed while it merged the index would publish over it).
+            self.bucket.put_if_absent(state_key(state.generation), state.to_json(), "application/json")
+        except ClientError as error:
+            # 412: it exists; 409: another PUT of it is in flight (S3 conditional writes, engine/vaultconfig.py).
+            if error.response["Error"]["Code"] not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            raise LockLost(
+                f"generation {state.generation} was published by another compaction meanwhile (this one's lock "
+                "lapsed); stopped before publishing or deleting anything"
+            ) from error
         stamp = int(clock()) + 1  # strictly after the PUT returned, whole seconds
         try:
             self._db.update_item(

@@ -130,6 +130,7 @@ class IndexView:
         self._pack_ids: dict[str, int] = {}
         self.condemned = set(condemned)
         self.blobs: list[str] = []
+        self._flagged: set[bytes] = set()  # digests with a copy flagged bad (few: scan repair's findings)
 
     def _pack_id(self, key: str) -> int:
         pack_id = self._pack_ids.get(key)
@@ -141,6 +142,8 @@ class IndexView:
 
     def add(self, entries: Iterable[IndexEntry]) -> None:
         """Copies of the same chunk in the same pack are one copy; flagged bad once, bad for good."""
+        entries = list(entries)
+        self._flagged.update(e.digest for e in entries if e.bad)
         rows = (
             (e.digest, self._pack_id(e.pack_key), e.offset, e.length, e.raw_length, int(e.bad)) for e in entries
         )
@@ -155,6 +158,7 @@ class IndexView:
         """A blob's entries, streamed into the view (memory: the blob itself and SQLite's page cache)."""
         packs, rows = _parse(blob, source)
         ids = [self._pack_id(key) for key in packs]
+        self._flagged.update(digest for digest, *_, flags in ENTRY.iter_unpack(rows) if flags & FLAG_BAD)
         self._db.executemany(
             "INSERT INTO copies VALUES (?, ?, ?, ?, ?, ?) "
             "ON CONFLICT (digest, pack) DO UPDATE SET bad = max(bad, excluded.bad)",
@@ -187,6 +191,10 @@ class IndexView:
         for digest, key, offset, length, raw, _, _ in self._copies(digests, "AND c.bad = 0"):
             found.setdefault(digest, IndexEntry(digest, key, offset, length, raw))
         return found
+
+    def lost(self) -> set[bytes]:
+        """Chunks every copy of which is flagged bad: a backup must not copy a parent's segment holding one."""
+        return self._flagged - self.locate(self._flagged).keys()
 
     def elsewhere(self, digests: Iterable[bytes], pack_key: str, existing: set[str]) -> set[bytes]:
         """Digests with a usable copy in another pack that exists (compaction: a condemned pack's copy of

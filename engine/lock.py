@@ -40,6 +40,7 @@ class CompactionLock:
         self.owner = owner
         self._ttl = ttl_seconds
         self._clock = clock
+        self._renewed_at = 0
 
     def _take(self, condition: str) -> bool:
         now = int(self._clock())
@@ -60,6 +61,7 @@ class CompactionLock:
             if error.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
+        self._renewed_at = now
         return True
 
     def acquire(self) -> None:
@@ -83,6 +85,12 @@ class CompactionLock:
                 f"vault {self._vault}: compaction {self.owner} lost its lock (it expired and may have been taken); "
                 "stopped before deleting anything more"
             )
+
+    def keep_alive(self) -> None:
+        """During long reads (a large vault's chunk lists, its merged index): renewed once a third of the TTL has
+        passed, so a run that is alive keeps its lock and one that was frozen past it stops."""
+        if int(self._clock()) - self._renewed_at >= self._ttl // 3:
+            self.renew()
 
     def release(self) -> None:
         try:

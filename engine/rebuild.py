@@ -1,8 +1,9 @@
 """`python -m engine rebuild-index`: the index blobs again, from the packs' own chunk lists.
 
 The index is a cache of where chunks are (index.py); the packs are the truth (packs.py). Rebuilding reads
-every pack's chunk list and writes merged index blobs naming every listed chunk, keeps the bad flags scan
-repair set on copies in packs that still exist, and then deletes every index blob it found before (lost,
+every pack's chunk list and writes merged index blobs naming every listed chunk (and, for a pack whose list is
+damaged or absent, what the old blobs said it holds), keeps the bad flags scan repair set on copies in packs
+that still exist, and then deletes every index blob it found before (lost,
 stale or damaged ones included). It holds the compaction lock, so no compaction deletes a pack it is
 indexing; a blob a backup writes meanwhile is not touched. Condemnation is not the index's business
 (engine/gcstate.py), so nothing becomes deletable sooner than rule D allows.
@@ -64,10 +65,12 @@ def _rebuild(vault: Vault, lock: CompactionLock) -> RebuildReport:
     old_blobs = vault.index.blob_keys()
     known: set[tuple[bytes, str]] = set()
     bad: set[tuple[bytes, str]] = set()
+    by_pack: dict[str, dict[bytes, IndexEntry]] = {}  # for packs that cannot list their chunks: kept as they were
     for key in old_blobs:
         try:
             for entry in vault.index.read_blob(key):
                 known.add((entry.digest, entry.pack_key))
+                by_pack.setdefault(entry.pack_key, {})[entry.digest] = entry
                 if entry.bad:
                     bad.add((entry.digest, entry.pack_key))
         except (MissingObjectError, IndexFormatError) as error:
@@ -77,15 +80,24 @@ def _rebuild(vault: Vault, lock: CompactionLock) -> RebuildReport:
     report.entries_dropped = sum(pack not in existing for _, pack in known)
     entries: list[IndexEntry] = []
     for pack in packs:
+        lock.keep_alive()
         try:
             chunks = read_chunk_list(vault.bucket, pack.key, pack.size)
         except PackFormatError as error:
             report.packs_damaged.append(pack.key)
             report.problems.append(str(error))
-            continue
-        report.packs_read += 1
+            chunks = None
+        else:
+            report.packs_read += 1
+            if chunks is None:
+                report.packs_without_chunk_list.append(pack.key)
         if chunks is None:
-            report.packs_without_chunk_list.append(pack.key)
+            # What the old blobs said it holds stays (restores verify every chunk's hash): dropping it would make
+            # points whose frames are intact unrestorable.
+            entries.extend(
+                IndexEntry(e.digest, e.pack_key, e.offset, e.length, e.raw_length, (e.digest, e.pack_key) in bad)
+                for e in by_pack.get(pack.key, {}).values()
+            )
             continue
         for chunk in chunks:
             copy = (chunk.digest, pack.key)

@@ -15,13 +15,15 @@ from engine_world import create_vault
 
 from engine.backup import BackupRequest, EngineSettings, LeaseLapsed, run_backup
 from engine.chunking import ChunkerSettings
-from engine.compact import CompactionBusy, CompactionSettings, run_compaction
+from engine.compact import CompactionBusy, CompactionSettings, LockLost, run_compaction
 from engine.ebs import EbsDirect
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
 from engine.manifest import manifest_key
+from engine.packs import FOOTER, MissingObjectError, read_chunk_list
+from engine.rebuild import rebuild_index
 from engine.restore import FileSink, run_restore
-from engine.scan import scan_manifest
+from engine.scan import run_scan, scan_manifest
 from engine.sources import EbsSnapshotSource
 from tests.fakes.ebs import BLOCK_SIZE, FakeEbs
 
@@ -413,3 +415,185 @@ def test_a_child_that_reads_its_parent_just_before_compaction_deletes_it_keeps_c
 
     assert result.segments_copied > 0
     assert world.restores_exactly("rp-3")
+
+
+def test_a_backup_that_loads_the_index_between_publish_and_blob_deletion_never_reuses_a_collected_pack(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # rp-1's packs condemned (their chunks are dead)
+    world.clock.advance(GC.grace_seconds + HOUR)
+    world.snapshot("rp-3", {})  # the same data again
+    results = []
+    delete = world.vault.bucket.delete
+
+    def backup_starts_after_publish(key):
+        # The collecting run has stored its merged blob and published its generation; it is about to delete
+        # the blobs it merged (still naming rp-1's packs) and then the packs.
+        if key.startswith("index/") and not results:
+            world.vault.bucket.delete = delete
+            results.append(world.backup("rp-3"))
+            world.vault.bucket.delete = backup_starts_after_publish
+        return delete(key)
+
+    world.vault.bucket.delete = backup_starts_after_publish
+    report = world.compact()
+    world.vault.bucket.delete = delete
+
+    assert report.packs_deleted and results
+    assert world.restores_exactly("rp-3")
+
+
+def test_generation_numbers_reused_after_the_gc_objects_are_lost_never_take_an_old_stamp(world):
+    first_point(world)
+    for _ in range(3):  # generations 1-3; the table's item holds generation 3 and its stamp
+        world.compact()
+    for info in list(world.vault.bucket.list("gc/")):  # an operator's mistake: the GC state objects go
+        world.vault.bucket.delete(info.key)
+    world.clock.advance(GC.grace_seconds + HOUR)  # generation 3's stamp is old by now
+    world.snapshot("rp-2", {})  # the same data, backed up in full while rp-1 is still live
+    running = Paused(world, "rp-2", parent=None)  # loaded the index: nothing condemned, reuses rp-1's chunks
+    world.compact(expired_rps=["rp-1"])  # generation 1 again: rp-1's packs condemned (dead but for rp-2)
+    for _ in range(3):  # generations 2, 3 (the old stamp's number), 4, within an hour, rp-2 still running
+        running.live_for(world, 1)
+        world.compact()
+    result = running.finish()
+
+    assert result.chunks_new == 0  # it reused chunks of packs condemned after it loaded the index
+    assert world.restores_exactly("rp-2")
+
+
+def test_a_compaction_whose_lock_lapsed_while_it_wrote_its_merged_index_never_publishes_over_the_next_one(world):
+    first_point(world)
+    world.snapshot("rp-2", {3: 300, 5: 500})
+    world.backup("rp-2", parent="rp-1")
+    world.clock.advance(1 * HOUR)
+    put = world.vault.bucket.put
+    published: dict[str, bytes] = {}
+
+    def paused_while_merging(key, body, *args, **kwargs):
+        if key.startswith("index/m-") and not published:
+            # Compaction 1 is frozen past its lock's expiry; compaction 2 takes the vault and expires rp-2.
+            world.vault.bucket.put = put
+            world.clock.advance(GC.lock_ttl_seconds + 60)
+            world.compact(expired_rps=["rp-2"], job_id="compact-2")
+            published.update({i.key: world.vault.bucket.get(i.key) for i in world.vault.bucket.list("gc/")})
+            world.vault.bucket.put = paused_while_merging
+        return put(key, body, *args, **kwargs)
+
+    world.vault.bucket.put = paused_while_merging
+    with pytest.raises(LockLost):
+        world.compact(expired_rps=["rp-1"], job_id="compact-1")
+    world.vault.bucket.put = put
+
+    assert published
+    assert {i.key: world.vault.bucket.get(i.key) for i in world.vault.bucket.list("gc/")} == published
+
+
+def test_rebuild_index_keeps_the_entries_of_a_pack_whose_chunk_list_is_damaged_but_whose_frames_are_not(world):
+    first_point(world)
+    bucket = world.vault.bucket
+    pack = sorted(info.key for info in bucket.list("packs/"))[0]
+    raw = bytearray(bucket.get(pack))
+    raw[-FOOTER.size - 1] ^= 0xFF  # one bit of its chunk list (the frames, which the index points at, are intact)
+    bucket.put(pack, bytes(raw))
+    assert world.restores_exactly("rp-1")
+
+    rebuild_index(world.vault, world.job, clock=world.clock)
+
+    assert world.restores_exactly("rp-1")
+
+
+def test_a_pack_named_only_by_a_scan_repair_blob_is_still_indexed_again_from_its_chunk_list(world):
+    first_point(world)
+    vault = world.vault
+    entry = next(iter(vault.index.scan()))  # one chunk's copy: its frame gets corrupted
+    raw = bytearray(vault.bucket.get(entry.pack_key))
+    raw[entry.offset] ^= 0xFF
+    vault.bucket.put(entry.pack_key, bytes(raw))
+    run_scan(vault, vault.read_manifest(manifest_key("vol-1", "rp-1")), world.job)  # writes index/x-*.idx
+    for key in vault.index.blob_keys():  # the backups' blobs are lost; scan repair's is not
+        if "/x-" not in key:
+            vault.bucket.delete(key)
+
+    world.compact()  # a pack no blob names is indexed again from its own list
+
+    others = {c.digest for c in read_chunk_list(vault.bucket, entry.pack_key, len(raw))} - {entry.digest}
+    assert others <= set(vault.index.lookup(others))
+
+
+def test_a_backup_that_cannot_read_the_newest_gc_generation_stops_instead_of_reusing_condemned_chunks(world):
+    first_point(world)
+    world.clock.advance(1 * HOUR)
+    world.compact(expired_rps=["rp-1"])  # rp-1's packs condemned
+    world.snapshot("rp-3", {})  # the same data again
+    get = world.vault.bucket.get
+
+    def generation_vanishes(key, *args):
+        if key.startswith("gc/"):  # deleted each time between the LIST and the GET
+            raise MissingObjectError(f"s3://{world.vault.bucket.bucket}/{key} does not exist")
+        return get(key, *args)
+
+    world.vault.bucket.get = generation_vanishes
+    with pytest.raises(RuntimeError, match="newest GC generation"):
+        world.backup("rp-3")
+    world.vault.bucket.get = get
+
+    assert not world.vault.bucket.exists(manifest_key("vol-1", "rp-3"))
+
+
+class SlowPackReads:
+    """Each read of a pack's tail takes `seconds` of engine time (a large vault: thousands of packs)."""
+
+    def __init__(self, world: World, seconds: int):
+        self.world, self.seconds, self.tail = world, seconds, world.vault.bucket.tail
+
+    def __enter__(self):
+        def slow_tail(*args):
+            self.world.clock.advance(self.seconds)
+            return self.tail(*args)
+
+        self.world.vault.bucket.tail = slow_tail
+        return self
+
+    def __exit__(self, *exc):
+        self.world.vault.bucket.tail = self.tail
+
+
+def test_a_compaction_that_reads_chunk_lists_for_longer_than_its_lock_lasts_keeps_its_lock_and_finishes(world):
+    first_point(world)
+    for key in world.vault.index.blob_keys():  # an upgraded vault: every pack is read for its chunk list
+        world.vault.bucket.delete(key)
+    assert len(list(world.vault.bucket.list("packs/"))) * 600 > GC.lock_ttl_seconds
+
+    with SlowPackReads(world, 600):
+        report = world.compact()
+
+    assert report.packs_not_indexed > 0 and world.vault.index.blob_keys()
+
+
+def test_rebuild_index_that_reads_chunk_lists_for_longer_than_its_lock_lasts_keeps_its_lock_and_finishes(world):
+    first_point(world)
+    for key in world.vault.index.blob_keys():
+        world.vault.bucket.delete(key)
+
+    with SlowPackReads(world, 600):
+        report = rebuild_index(world.vault, world.job, clock=world.clock)
+
+    assert report.packs_read > 0 and world.restores_exactly("rp-1")
+
+
+def test_an_incremental_backup_reads_again_a_segment_whose_parent_chunk_scan_found_lost(world):
+    first_point(world)
+    vault = world.vault
+    parent = vault.read_manifest(manifest_key("vol-1", "rp-1"))
+    digest = parent.segments[min(parent.segments)].chunks[0].digest  # a chunk of rp-1's first segment
+    entry = vault.index.lookup([digest])[digest]
+    raw = bytearray(vault.bucket.get(entry.pack_key))
+    raw[entry.offset] ^= 0xFF  # its bytes rot
+    vault.bucket.put(entry.pack_key, bytes(raw))
+    assert not run_scan(vault, parent, world.job).healthy  # scan flags the copy bad
+    world.snapshot("rp-2", {7: 700})  # the first segment is unchanged: rp-2 would copy it from rp-1
+
+    world.backup("rp-2", parent="rp-1")
+
+    assert world.restores_exactly("rp-2")  # the source still had the data: rp-2 is whole
