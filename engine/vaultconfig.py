@@ -166,6 +166,23 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
     return config
 
 
+# Written only by engines that made this object first: a vault holding them had a configuration and lost it.
+CONFIGURED_VAULT_PREFIXES = ("index/", "gc/")  # engine/index.py INDEX_PREFIX, engine/gcstate.py GC_PREFIX
+
+
+def _refuse_to_replace_a_lost_configuration(bucket: VaultBucket, source: str) -> None:
+    """A new secret (or the unkeyed scheme) would orphan every recovery point signed with the lost one."""
+    for prefix in CONFIGURED_VAULT_PREFIXES:
+        if bucket.holds_any(prefix):
+            raise VaultConfigError(
+                f"{source} is missing, but the vault holds {prefix} objects that only a configured vault writes: "
+                "its secret keys every chunk id and manifest MAC, so a new one would orphan every recovery point. "
+                "Restore the object's previous version (aws s3api list-object-versions --bucket "
+                f"{bucket.bucket} --prefix {CONFIG_KEY}, then copy that version back); the bucket keeps "
+                "noncurrent versions for one day"
+            )
+
+
 def load_or_create(bucket: VaultBucket, key: VaultKey | None, attempts: int = 5) -> VaultConfig:
     source = f"s3://{bucket.bucket}/{CONFIG_KEY}"
     context = secret_context(bucket.bucket)
@@ -182,6 +199,7 @@ def load_or_create(bucket: VaultBucket, key: VaultKey | None, attempts: int = 5)
                 "definitions set it; export it for a manual run"
             )
         if candidate is None:
+            _refuse_to_replace_a_lost_configuration(bucket, source)
             scheme = PLAIN if bucket.holds_any(PACK_PREFIX) else KEYED
             try:
                 candidate = (scheme, *key.new_data_key(context))

@@ -228,8 +228,12 @@ def test_chunk_ids_are_keyed_per_vault_so_known_content_cannot_be_tested_for(aws
     assert first.manifest.digests().isdisjoint(second.manifest.digests())  # vaults' ids differ too
 
 
+def indexed_in_dynamodb(*_) -> None:
+    """Engines from before the vault configuration kept their index in DynamoDB: they wrote no index blobs."""
+
+
 def test_a_vault_that_held_packs_before_its_configuration_keeps_plain_chunk_ids(vault, job, registered, tmp_path):
-    legacy = PackWriter(vault.bucket, 1 << 20, on_stored=vault.index.write_blob)
+    legacy = PackWriter(vault.bucket, 1 << 20, on_stored=indexed_in_dynamodb)
     legacy.add(b"\x03" * 32, b"frame", 5)
     legacy.flush()  # written by an engine that had no vault configuration
     image = tmp_path / "vol.img"
@@ -250,7 +254,7 @@ def rewrite_as_version_1(vault, key):
 
 
 def test_a_vault_written_before_manifests_had_macs_still_restores_its_old_points(vault, job, registered, tmp_path):
-    legacy = PackWriter(vault.bucket, 1 << 20, on_stored=vault.index.write_blob)
+    legacy = PackWriter(vault.bucket, 1 << 20, on_stored=indexed_in_dynamodb)
     legacy.add(b"\x03" * 32, b"frame", 5)
     legacy.flush()  # the vault held packs before it had a configuration: plain ids, version-1 manifests
     writes_json_manifests(vault)
