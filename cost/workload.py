@@ -10,27 +10,23 @@ from typing import Any
 from cost.assumptions import Assumptions
 from cost.errors import CostInputError
 from cost.profiles import DEFAULT_PROFILE, PROFILES, get_profile
+from elastio_pulumi import usage
 
-# Names of the inputs as the stack config (`elastio:usage`) spells them.
-CONFIG_NAMES = {
-    "protected_gb": "protectedGb",
-    "daily_change_rate": "dailyChangeRate",
-    "retention_days": "retentionDays",
-    "data_profile": "dataProfile",
-    "change_rate_basis": "changeRateBasis",
-}
+# Names of the inputs as the stack config (`elastio:usage`) spells them, and their bounds: elastio_pulumi.usage.
+CONFIG_NAMES = usage.CONFIG_NAMES
 
 # The EBS block factor of each profile's write runs (1 + block / run), said in the help and the report.
 _BLOCK_FACTORS = ", ".join(
     f"x{1 + Assumptions.ebs_block_kib / profile.changed_extent_kib:g} for {name}" for name, profile in PROFILES.items()
 )
 # What `daily_change_rate` measures, for --help, the table and the JSON.
-CHANGE_RATE_BASES = {
+_BASIS_MEANINGS = {
     "data": "share of the protected data the applications rewrite a day; the estimator turns it into changed "
     f"{Assumptions.ebs_block_kib:g} KiB EBS blocks through the data profile's write-run length ({_BLOCK_FACTORS})",
     "blocks": "share of the volumes' 512 KiB blocks changed a day, as daily EBS snapshot sizes show it "
     "(snapshot GB / used GB); already block-level, so no run-length factor is applied to the blocks read",
 }
+CHANGE_RATE_BASES = {basis: _BASIS_MEANINGS[basis] for basis in usage.CHANGE_RATE_BASES}
 
 
 def config_key(field: str, namespace: str = "elastio:usage") -> str:
@@ -54,11 +50,14 @@ class Workload:
                 self.change_rate_basis,
                 f"is not a basis; use one of: {', '.join(CHANGE_RATE_BASES)}",
             )
-        _finite_at_least("protected_gb", self.protected_gb, 0.0, "GB of protected data")
+        _finite_at_least("protected_gb", self.protected_gb, usage.PROTECTED_GB_MIN, "GB of protected data")
         _finite_at_least(
-            "daily_change_rate", self.daily_change_rate, 0.0, "share of the data changed per day"
+            "daily_change_rate",
+            self.daily_change_rate,
+            usage.DAILY_CHANGE_RATE_MIN,
+            "share of the data changed per day",
         )
-        if self.daily_change_rate > 1:
+        if self.daily_change_rate > usage.DAILY_CHANGE_RATE_MAX:
             raise CostInputError(
                 "daily_change_rate",
                 self.daily_change_rate,
@@ -69,9 +68,13 @@ class Workload:
             isinstance(days, bool)
             or not isinstance(days, int | float)
             or days != int(days)
-            or not 1 <= days <= 3650
+            or not usage.RETENTION_DAYS_MIN <= days <= usage.RETENTION_DAYS_MAX
         ):
-            raise CostInputError("retention_days", days, "is not a whole number of days from 1 to 3650")
+            raise CostInputError(
+                "retention_days",
+                days,
+                f"is not a whole number of days from {usage.RETENTION_DAYS_MIN} to {usage.RETENTION_DAYS_MAX}",
+            )
         object.__setattr__(self, "retention_days", int(days))
         _finite_at_least("restore_gb_per_month", self.restore_gb_per_month, 0.0, "GB restored per month")
         get_profile(self.data_profile)

@@ -19,7 +19,7 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from elastio_pulumi import naming
+from elastio_pulumi import naming, usage
 from elastio_pulumi.constants import (
     MAX_VAULTS_PER_REGION,
     RESOURCE_TAG_KEY,
@@ -173,11 +173,20 @@ class UsageConfig(_Model):
     """Workload assumptions for the cost preview (`usage` and `regions[].vaults[].usage`). Unset keys are
     None: their defaults and the data profile names belong to the cost model (cost/workload.py)."""
 
-    protected_gb: float | None = Field(default=None, ge=0)
-    daily_change_rate: float | None = Field(default=None, ge=0, le=1)
-    retention_days: int | None = Field(default=None, ge=1, le=3650)
+    protected_gb: float | None = Field(default=None, ge=usage.PROTECTED_GB_MIN)
+    daily_change_rate: float | None = Field(
+        default=None, ge=usage.DAILY_CHANGE_RATE_MIN, le=usage.DAILY_CHANGE_RATE_MAX
+    )
+    retention_days: int | None = Field(default=None, ge=usage.RETENTION_DAYS_MIN, le=usage.RETENTION_DAYS_MAX)
     data_profile: str | None = None
-    change_rate_basis: Literal["data", "blocks"] | None = None
+    change_rate_basis: str | None = None
+
+    @field_validator("change_rate_basis")
+    @classmethod
+    def _known_basis(cls, basis: str | None) -> str | None:
+        if basis is not None and basis not in usage.CHANGE_RATE_BASES:
+            raise ValueError(f"is not allowed; use one of: {', '.join(usage.CHANGE_RATE_BASES)}")
+        return basis
 
     model_config = ConfigDict(
         alias_generator=to_camel, populate_by_name=True, extra="forbid", frozen=True, strict=False
