@@ -5,7 +5,7 @@ that held the GIL doing everything in turn: FastCDC (`fastcdc_cy` never releases
 compression, and between them the orchestration of I/O (segment buffers, botocore calls, index items, pack
 assembly). Hashing and zstd release the GIL for large buffers, but chunking and the per-chunk Python around it
 do not, so threads could not use the job's second vCPU. Here a worker process does chunk + hash + compress and
-the main process only orchestrates I/O: a backup job has 2 vCPUs (components/vault_documents.JOB_SIZES), one
+the main process only orchestrates I/O: a backup job has 2 vCPUs (src/elastio_pulumi/job_definitions.py JOB_SIZES), one
 for each (`CPU_WORKERS`).
 
 Protocol: two pipes per worker. No shared memory: Fargate gives /dev/shm no configurable size

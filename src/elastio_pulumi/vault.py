@@ -26,11 +26,12 @@ from pulumi import Input, Output, ResourceOptions
 
 from elastio_contract.tables import VAULT_TABLE_KEY
 from elastio_contract.vault_record import VaultRecord
-from elastio_pulumi import naming, retained, vault_documents
+from elastio_pulumi import job_definitions, naming, retained, vault_documents
 from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
 from elastio_pulumi.connector_documents import VaultRefs
 from elastio_pulumi.errors import ArgsError
-from elastio_pulumi.vault_documents import JOB_TYPES, SERVER_SIZE, EngineSettings, VaultScope
+from elastio_pulumi.job_definitions import JOB_TYPES, SERVER_SIZE, EngineSettings
+from elastio_pulumi.vault_documents import VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
 MAX_VCPUS = 64
@@ -405,15 +406,15 @@ class Vault(pulumi.ComponentResource):
                 type="container",
                 platform_capabilities=["FARGATE"],
                 container_properties=settings.apply(
-                    lambda s, job_type=job_type: _json(vault_documents.container_properties(job_type, s))
+                    lambda s, job_type=job_type: _json(job_definitions.container_properties(job_type, s))
                 ),
-                parameters=vault_documents.job_parameter_defaults(job_type) or None,
+                parameters=job_definitions.job_parameter_defaults(job_type) or None,
                 retry_strategy=aws.batch.JobDefinitionRetryStrategyArgs(
-                    attempts=vault_documents.JOB_RETRY_ATTEMPTS,
+                    attempts=job_definitions.JOB_RETRY_ATTEMPTS,
                     evaluate_on_exits=_retry_only_when_reclaimed(),
                 ),
                 timeout=aws.batch.JobDefinitionTimeoutArgs(
-                    attempt_duration_seconds=vault_documents.JOB_TIMEOUT_SECONDS
+                    attempt_duration_seconds=job_definitions.JOB_TIMEOUT_SECONDS
                 ),
                 propagate_tags=True,
                 tags=tags,
@@ -443,7 +444,7 @@ class Vault(pulumi.ComponentResource):
             task_role_arn=task_role.arn,
             execution_role_arn=exec_role.arn,
             container_definitions=settings.apply(
-                lambda s: _json(vault_documents.server_container_definitions(s, server_image))
+                lambda s: _json(job_definitions.server_container_definitions(s, server_image))
             ),
             tags=tags,
             opts=child,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from elastio_pulumi import job_definitions as jobs
 from elastio_pulumi import vault_documents as docs
 from engine.config import EngineEnvironment
 from engine.restore import restore_tags
@@ -95,13 +96,13 @@ def test_the_calls_table_lists_nothing_the_engine_no_longer_calls():
 
 
 def test_a_compact_job_reads_the_recovery_points_table_from_its_job_definition():
-    environment = docs.engine_environment(SETTINGS)
+    environment = jobs.engine_environment(SETTINGS)
     assert EngineEnvironment.from_env(environment).recovery_points_table == SETTINGS.recovery_points_table_name
 
 
-@pytest.mark.parametrize("job_type", docs.JOB_TYPES)
+@pytest.mark.parametrize("job_type", jobs.JOB_TYPES)
 def test_every_table_and_function_the_engine_reads_is_set_by_the_job_definition(job_type):
-    props = docs.container_properties(job_type, SETTINGS)
+    props = jobs.container_properties(job_type, SETTINGS)
     env = EngineEnvironment.from_env({e["name"]: e["value"] for e in props["environment"]})
     unset = [
         name for name in ("kms_key_arn", "jobs_table", "recovery_points_table", "catalog_function")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from elastio_contract.vault_record import VaultRecord
+from elastio_pulumi import job_definitions as jobs
 from elastio_pulumi import vault_documents as docs
 from engine.vaultconfig import secret_context
 from tests.iam_requests import Request, is_allowed
@@ -30,7 +32,7 @@ SCOPE = docs.VaultScope(
     log_group_arn=LOG_GROUP_ARN,
 )
 PRIVATE_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/team/scalez-worker@sha256:" + "a" * 64
-SETTINGS = docs.EngineSettings(
+SETTINGS = jobs.EngineSettings(
     vault_name="primary",
     region=REGION,
     image="public.ecr.aws/elastio/scalez-worker:1.0.0",
@@ -253,7 +255,7 @@ def test_bucket_policy_denies_puts_naming_another_key_or_encryption():
     ],
 )
 def test_job_command_passes_each_contract_parameter_as_a_batch_reference(job_type, parameters):
-    command = docs.job_command(job_type)
+    command = jobs.job_command(job_type)
     assert command[:4] == ["python", "-m", "engine", job_type]
     assert [arg.removeprefix("Ref::") for arg in command[5::2]] == parameters
     # The engine's own parser takes the command as Batch runs it, each parameter under its own option.
@@ -267,8 +269,8 @@ def test_job_command_passes_each_contract_parameter_as_a_batch_reference(job_typ
 
 
 def test_only_optional_parameters_have_defaults():
-    assert docs.job_parameter_defaults("backup") == {"parentRecoveryPointId": ""}
-    assert docs.job_parameter_defaults("restore") == {}
+    assert jobs.job_parameter_defaults("backup") == {"parentRecoveryPointId": ""}
+    assert jobs.job_parameter_defaults("restore") == {}
 
 
 # The payload model Background jobs validates each job command with (lambdas/shared/envelopes.py); the
@@ -286,11 +288,11 @@ def always_submitted(job_type: str) -> set[str]:
     return submitted
 
 
-@pytest.mark.parametrize("job_type", docs.JOB_TYPES)
+@pytest.mark.parametrize("job_type", jobs.JOB_TYPES)
 def test_every_batch_reference_the_submitter_may_omit_has_a_default(job_type):
-    references = {arg.removeprefix("Ref::") for arg in docs.job_command(job_type) if arg.startswith("Ref::")}
+    references = {arg.removeprefix("Ref::") for arg in jobs.job_command(job_type) if arg.startswith("Ref::")}
     omittable = references - always_submitted(job_type)
-    assert omittable <= set(docs.job_parameter_defaults(job_type)), f"{job_type}: no default for these"
+    assert omittable <= set(jobs.job_parameter_defaults(job_type)), f"{job_type}: no default for these"
 
 
 def test_the_default_check_finds_an_optional_parameter_without_a_default():
@@ -299,7 +301,7 @@ def test_the_default_check_finds_an_optional_parameter_without_a_default():
 
 
 def test_container_properties_carry_the_engine_environment_of_the_contract():
-    props = docs.container_properties("backup", SETTINGS)
+    props = jobs.container_properties("backup", SETTINGS)
     env = {e["name"]: e["value"] for e in props["environment"]}
     assert env == {
         "ELASTIO_VAULT_NAME": "primary",
@@ -316,9 +318,9 @@ def test_container_properties_carry_the_engine_environment_of_the_contract():
 FARGATE_MEMORY = {"0.25": (512, 2048), "0.5": (1024, 4096), "1": (2048, 8192), "2": (4096, 16384)}
 
 
-@pytest.mark.parametrize("job_type", docs.JOB_TYPES)
+@pytest.mark.parametrize("job_type", jobs.JOB_TYPES)
 def test_job_sizes_are_valid_fargate_combinations(job_type):
-    size = docs.JOB_SIZES[job_type]
+    size = jobs.JOB_SIZES[job_type]
     low, high = FARGATE_MEMORY[size.vcpu]
     assert low <= int(size.memory_mib) <= high and int(size.memory_mib) % 1024 == 0
 
@@ -328,7 +330,7 @@ def test_a_backup_job_has_a_vcpu_for_each_pipeline_process_and_memory_for_what_t
     from engine.backup import EngineSettings as Engine
     from engine.pipeline import CPU_WORKERS, segments_in_flight
 
-    size = docs.JOB_SIZES["backup"]
+    size = jobs.JOB_SIZES["backup"]
     assert float(size.vcpu) == CPU_WORKERS + 1
     engine = Engine()
     held = segments_in_flight(engine.pipeline, engine.lookup_window_bytes, engine.segment_bytes)
@@ -339,7 +341,7 @@ def test_a_backup_job_has_a_vcpu_for_each_pipeline_process_and_memory_for_what_t
 
 
 def test_container_logs_go_to_the_vault_log_group_per_job_type():
-    options = docs.container_properties("scan", SETTINGS)["logConfiguration"]["options"]
+    options = jobs.container_properties("scan", SETTINGS)["logConfiguration"]["options"]
     assert options == {"awslogs-group": "/elastio/vaults/primary", "awslogs-region": REGION,
                        "awslogs-stream-prefix": "scan"}
 
@@ -347,14 +349,14 @@ def test_container_logs_go_to_the_vault_log_group_per_job_type():
 # --- record ------------------------------------------------------------------------------------------------
 
 def test_record_item_is_typed_dynamodb_json():
-    record = docs.VaultRecord(
+    record = VaultRecord(
         vaultName="primary", region=REGION, bucketName=SETTINGS.bucket_name, kmsKeyArn=KEY_ARN,
         indexTableName="elastio-primary-index", jobQueueArn="arn:q",
         jobDefinitions={"scan": "arn:s", "backup": "arn:b"}, clusterArn="arn:c",
         serverTaskDefinitionArn="arn:t", subnetIds=["subnet-1", "subnet-2"], securityGroupId="sg-1",
         assignPublicIp=False,
     )
-    item = docs.vault_record_item(record)
+    item = record.to_dynamodb()
     assert item["jobDefinitions"] == {"M": {"backup": {"S": "arn:b"}, "scan": {"S": "arn:s"}}}
     assert item["subnetIds"] == {"L": [{"S": "subnet-1"}, {"S": "subnet-2"}]}
     assert item["assignPublicIp"] == {"BOOL": False}

@@ -3,7 +3,7 @@ import json
 import pytest
 from engine_world import JOBS_TABLE, volume_bytes
 
-from elastio_pulumi.vault_documents import job_command  # the job definitions' own command line
+from elastio_pulumi.job_definitions import job_command  # the job definitions' own command line
 from engine.catalog import command_envelope
 from engine.cli import build_parser, main
 from lambdas.shared.envelopes import parse_command  # the Catalog's own validation of the envelope

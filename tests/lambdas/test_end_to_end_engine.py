@@ -21,7 +21,7 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 
-from elastio_pulumi.vault_documents import job_command, job_parameter_defaults
+from elastio_pulumi.job_definitions import job_command, job_parameter_defaults
 from engine.cli import main as engine_main
 from lambdas.catalog.handler import handler as catalog
 from lambdas.shared.jobs import get_job
