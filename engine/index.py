@@ -255,6 +255,25 @@ class ChunkIndex:
     def blob_keys(self) -> list[str]:
         return [info.key for info in self.bucket.list(INDEX_PREFIX) if info.key.endswith(INDEX_SUFFIX)]
 
+    def legacy_entries(self, pack_keys: set[str]) -> Iterator[IndexEntry]:
+        """The per-chunk items engines before the S3 index wrote to the table (docs/CONTRACT.md, "Dedup index,
+        before S3"), of the given packs: `rebuild-index` reads them once for packs that have no chunk list."""
+        pages = self.dynamodb.get_paginator("scan").paginate(
+            TableName=self.table_name, ConsistentRead=True,
+            ProjectionExpression="chunkHash, packKey, #o, #l, rawLength",
+            ExpressionAttributeNames={"#o": "offset", "#l": "length"},
+        )
+        for page in pages:
+            for item in page.get("Items", []):
+                key = item["chunkHash"]["S"]
+                if key.startswith(STATE_KEY_PREFIX) or "packKey" not in item:
+                    continue
+                if item["packKey"]["S"] in pack_keys:
+                    yield IndexEntry(
+                        bytes.fromhex(key), item["packKey"]["S"], int(item["offset"]["N"]),
+                        int(item["length"]["N"]), int(item["rawLength"]["N"]), False,
+                    )
+
     def read_blob(self, key: str) -> list[IndexEntry]:
         return decode_blob(self.bucket.get(key), f"s3://{self.bucket.bucket}/{key}")
 

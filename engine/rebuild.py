@@ -105,6 +105,14 @@ def _rebuild(vault: Vault, lock: CompactionLock) -> RebuildReport:
             entries.append(
                 IndexEntry(chunk.digest, pack.key, chunk.offset, chunk.length, chunk.raw_length, copy in bad)
             )
+    unlisted = {key for key in report.packs_without_chunk_list if key not in by_pack}
+    if unlisted:
+        # Packs from before chunk lists, in a vault upgraded from the DynamoDB index: its old items say what
+        # they hold (restores verify every chunk's hash, so a wrong item costs a failed read, never wrong bytes).
+        legacy = list(vault.index.legacy_entries(unlisted))
+        report.entries_added += len(legacy)
+        entries.extend(legacy)
+        lock.keep_alive()
     lock.renew()
     vault.index.write_blob(entries, "m")
     for key in old_blobs:
@@ -113,6 +121,7 @@ def _rebuild(vault: Vault, lock: CompactionLock) -> RebuildReport:
     if report.packs_without_chunk_list:
         report.problems.append(
             f"{len(report.packs_without_chunk_list)} pack(s) predate chunk lists (e.g. "
-            f"{report.packs_without_chunk_list[0]}): their chunks are not indexed (backups store them again)"
+            f"{report.packs_without_chunk_list[0]}): indexed from the old per-chunk items where the table has them; "
+            "compaction never collects them"
         )
     return report

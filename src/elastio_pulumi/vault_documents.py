@@ -115,7 +115,8 @@ def ecs_tasks_trust_policy(account_id: str, region: str) -> dict:
 ENGINE_OBJECT_ACTIONS = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:GetObjectRetention"]
 # The vault's table keeps small state only (the compaction lock, the GC generation); the dedup index is held in
 # S3 (engine/index.py), so no batch or scan call touches the table.
-ENGINE_INDEX_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"]
+# Scan: only `rebuild-index` of a vault upgraded from the DynamoDB index reads the old per-chunk items once.
+ENGINE_INDEX_ACTIONS = ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"]
 ENGINE_JOB_ACTIONS = ["dynamodb:UpdateItem"]
 RECOVERY_POINTS_INDEX = contract_tables.RECOVERY_POINTS_BY_VAULT
 VAULT_KEY_USE = ["kms:Decrypt", "kms:GenerateDataKey"]

@@ -38,6 +38,7 @@ def calls(scope: docs.VaultScope) -> dict[str, list[str]]:
         "s3:GetObjectRetention": objects,
         "s3:ListBucket": [scope.bucket_arn],
         "dynamodb:GetItem": index,
+        "dynamodb:Scan": index,  # rebuild-index of an upgraded vault: the old per-chunk items
         "dynamodb:UpdateItem": index + [scope.jobs_table_arn],
         "dynamodb:DeleteItem": index + [points],
         "dynamodb:Query": [f"{points}/index/byVault"],
