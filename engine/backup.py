@@ -25,9 +25,11 @@ import contextlib
 import threading
 import time
 from array import array
+from bisect import bisect_left
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from heapq import merge
 
 from engine.bounded import RecentDigests, spool_file
 from engine.catalog import CatalogError, CatalogRejected, Register
@@ -265,6 +267,27 @@ def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSetting
     return ParentManifest(parent, segment_table(parent)) if same_layout else None
 
 
+def _read_again_where_lost(
+    parent: ParentManifest, to_read: array, to_copy: array, lost: set[bytes]
+) -> tuple[array, array]:
+    """A parent's segment holding a chunk scan found lost or corrupt is read again from the snapshot, so the
+    chunk is stored anew instead of every later point inheriting the loss. Both plans are sorted arrays (8 bytes
+    a segment): membership by bisection and a merge, no set of every segment."""
+
+    def copying(index: int) -> bool:
+        at = bisect_left(to_copy, index)
+        return at < len(to_copy) and to_copy[at] == index
+
+    again = {
+        segment.index
+        for segment in parent.manifest.iter_segments()
+        if copying(segment.index) and any(ref.digest in lost for ref in segment.chunks)
+    }
+    if not again:
+        return to_read, to_copy
+    return array("q", merge(to_read, sorted(again))), array("q", (i for i in to_copy if i not in again))
+
+
 def plan_segments(
     source: VolumeSource, parent: ParentManifest | None, segment_bytes: int
 ) -> tuple[array, array]:
@@ -335,17 +358,7 @@ def _store(
     to_read, to_copy = plan_segments(source, parent, seg)
     lost = view.lost()
     if lost and parent is not None and to_copy:
-        # A parent's segment holding a chunk scan found lost or corrupt is read again from the snapshot, so the
-        # chunk is stored anew instead of every later point inheriting the loss.
-        copying = set(to_copy)
-        again = {
-            segment.index
-            for segment in parent.manifest.iter_segments()
-            if segment.index in copying and any(ref.digest in lost for ref in segment.chunks)
-        }
-        if again:
-            to_read = array("q", sorted({*to_read, *again}))
-            to_copy = array("q", (i for i in to_copy if i not in again))
+        to_read, to_copy = _read_again_where_lost(parent, to_read, to_copy, lost)
     result = BackupResult(None, vault.manifest_key(request.asset_id, request.recovery_point_id))
     manifest = start_manifest(vault, request, source, settings, parent, to_copy)
     result.segments_copied = len(to_copy)

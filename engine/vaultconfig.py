@@ -42,6 +42,8 @@ from functools import cached_property
 from botocore.exceptions import ClientError
 
 from elastio_contract import kms as kms_contract
+from engine.gcstate import GC_PREFIX
+from engine.index import INDEX_PREFIX
 from engine.packs import PACK_PREFIX, MissingObjectError, VaultBucket
 
 CONFIG_KEY = "config/vault.json"
@@ -167,7 +169,7 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
 
 
 # Written only by engines that made this object first: a vault holding them had a configuration and lost it.
-CONFIGURED_VAULT_PREFIXES = ("index/", "gc/")  # engine/index.py INDEX_PREFIX, engine/gcstate.py GC_PREFIX
+CONFIGURED_VAULT_PREFIXES = (INDEX_PREFIX, GC_PREFIX)
 
 
 def _refuse_to_replace_a_lost_configuration(bucket: VaultBucket, source: str) -> None:
