@@ -42,6 +42,7 @@ from engine.packs import (
     PackWriter,
     read_chunk_list,
 )
+from engine.upgrade import prepare_vault
 from engine.vault import CLOCK_SKEW_SECONDS, MAX_BACKUP_SECONDS, Lease, Vault
 
 __all__ = ["CompactionBusy", "CompactionReport", "CompactionSettings", "LockLost", "run_compaction"]
@@ -199,6 +200,8 @@ def run_compaction(
     )
     lock.acquire()
     try:
+        # A vault's first compaction under this engine finishes its upgrade under this lock (engine/upgrade.py).
+        prepare_vault(vault, job_id or job.job_id, clock, lock=lock)
         report = _compact(vault, set(expired_manifest_keys), settings, clock, lock)
     finally:
         lock.release()
