@@ -14,7 +14,7 @@ import json
 import time
 
 import pytest
-from engine_world import SMALL, Registered, volume_bytes
+from engine_world import SMALL, Registered
 
 from engine.backup import BackupRequest, run_backup
 from engine.compact import CompactionSettings, run_compaction
@@ -93,13 +93,6 @@ def by_hand_version_3_manifests(vault) -> None:
 
 def packs(vault) -> set[str]:
     return {info.key for info in vault.bucket.list(PACK_PREFIX)}
-
-
-@pytest.fixture
-def image(tmp_path):
-    path = tmp_path / "vol.img"
-    path.write_bytes(volume_bytes(12 * SMALL.segment_bytes, seed=7))
-    return path
 
 
 def test_an_old_image_compaction_queued_across_the_upgrade_deletes_no_pack_a_new_point_needs(vault, image, tmp_path):
