@@ -12,13 +12,14 @@ compaction is safe"); the rules it relies on, in the order a run applies them:
    index is never a reason to delete.
 4. The chosen manifests are deleted (leases are read again first: one pinned meanwhile is kept).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
-   the index does not know is read for its own chunk list and indexed again.
+   the index does not know is read for its own chunk list and indexed again, before any pack is judged.
 6. Condemn (phase one): a pack whose live share is below `rewrite_below` is condemned in this run's GC
    generation (engine/gcstate.py); a condemned pack that holds a chunk of a manifest deleted in step 4 is
    condemned again, from this generation. Backups never reuse chunks of condemned packs.
 7. Sweep (phase two): a condemned pack is collected when rule D allows its stamp: its live chunks (read from
-   the pack's own chunk list, verified) are copied into a new pack; the merged index blob is written and the
-   generation published; only then are the merged blobs and the collected packs deleted.
+   the pack's own chunk list, verified) are copied into a new pack, except those another copy of which was read
+   back whole; the merged index blob is written and the generation published; only then are the merged blobs
+   and the collected packs deleted.
 A pack without a chunk list (written before lists existed) or with a damaged one is never collected.
 """
 
