@@ -145,7 +145,7 @@ class KillAtWrite:
 @pytest.mark.parametrize("after", [False, True], ids=["before-the-write", "after-the-write"])
 def test_a_first_job_killed_at_any_write_of_the_upgrade_leaves_every_point_restorable(aws, tmp_path, after):
     image = tmp_path / "vol.img"
-    image.write_bytes(volume_bytes(6 * SMALL.segment_bytes, seed=3))
+    image.write_bytes(volume_bytes(3 * SMALL.segment_bytes, seed=3))
     for at in range(1, 40):
         clock = Clock()
         vault = dynamodb_era_vault(create_vault(aws, f"kill-{int(after)}-{at}"), image, clock, without_chunk_lists=True)
