@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import os
 import statistics
 import sys
@@ -69,16 +70,22 @@ class _Body:
             yield self._data[start : start + size]
 
 
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.md5(body).hexdigest() + '"'  # a single-part object's ETag, as S3 gives it
+
+
 class SlowS3:
     """The S3 calls a backup makes, in memory, each after `latency` seconds."""
 
     def __init__(self, latency: float):
         self.latency, self.objects, self._lock = latency, {}, threading.Lock()
 
-    def put_object(self, Bucket, Key, Body, IfNoneMatch=None, **_):  # noqa: N803 (boto3 names)
+    def put_object(self, Bucket, Key, Body, IfNoneMatch=None, IfMatch=None, **_):  # noqa: N803 (boto3 names)
         time.sleep(self.latency)
         with self._lock:
             if IfNoneMatch == "*" and Key in self.objects:
+                raise ClientError({"Error": {"Code": "PreconditionFailed"}}, "PutObject")
+            if IfMatch is not None and (Key not in self.objects or _etag(self.objects[Key]) != IfMatch):
                 raise ClientError({"Error": {"Code": "PreconditionFailed"}}, "PutObject")
             self.objects[Key] = bytes(Body)
 
@@ -90,7 +97,7 @@ class SlowS3:
         if Range:  # "bytes=first-last", as VaultBucket.get sends it
             first, last = (int(n) for n in Range.removeprefix("bytes=").split("-"))
             body = body[first : last + 1]
-        return {"Body": _Body(body)}
+        return {"Body": _Body(body), "ETag": _etag(self.objects[Key])}
 
     def head_object(self, Bucket, Key):  # noqa: N803
         time.sleep(self.latency)
@@ -138,6 +145,10 @@ class SlowDynamoDB:
         time.sleep(self.latency)
         item = self.items.setdefault(Key["chunkHash"]["S"], dict(Key))
         names = _.get("ExpressionAttributeNames", {})
+        if UpdateExpression.startswith("REMOVE "):  # the lock's release: its holder goes, the fence stays
+            for name in UpdateExpression.removeprefix("REMOVE ").split(","):
+                item.pop(names.get(name.strip(), name.strip()), None)
+            return {}
         for assignment in UpdateExpression.removeprefix("SET ").split(","):
             name, value = (part.strip() for part in assignment.split("="))
             item[names.get(name, name)] = ExpressionAttributeValues[value]

@@ -54,6 +54,7 @@ from engine.manifest import (
 from engine.packs import DEFAULT_PACK_BYTES, PackWriter
 from engine.pipeline import ChunkedSegment, CpuPipeline, PipelineSettings, segments_in_flight
 from engine.sources import VolumeSource, segment_length
+from engine.upgrade import prepare_vault
 from engine.vault import CLOCK_SKEW_SECONDS, LEASE_TTL_SECONDS, MAX_BACKUP_SECONDS, Lease, RecoveryPointNotFound, Vault
 
 
@@ -314,6 +315,8 @@ def run_backup(
     # The lease (pinning the parent) is written before the parent is read: a compaction that reads leases
     # later keeps the parent, and one that already chose to delete it condemns its chunks only after this
     # backup began, so it waits for this backup to end (rule D in engine/README.md).
+    # Before anything is written (the lease included): the vault's upgrade, when not done (engine/upgrade.py).
+    prepare_vault(vault, request.job_id, clock, sleep)
     pinned = parent_keys(request.asset_id, request.parent_recovery_point_id)
     lease = LeaseKeeper(vault, request.job_id, pinned, clock)
     job.heartbeat = lease.renew

@@ -27,6 +27,7 @@ from engine.ebs import EbsDataError, EbsDirect
 from engine.expiry import RecoveryPointsTable, expire_and_compact
 from engine.index import ChunkIndex
 from engine.jobs import JobRecord
+from engine.lock import OldEngineCompacting
 from engine.manifest import ManifestError
 from engine.measure import MeasureError, measure_path
 from engine.opcount import OperationCounter
@@ -53,6 +54,7 @@ KNOWN_ERRORS = (
     EbsDataError,
     CompactionBusy,
     LockLost,
+    OldEngineCompacting,
     LeaseLapsed,
     PackFormatError,
     VaultConfigError,

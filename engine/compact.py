@@ -12,13 +12,14 @@ compaction is safe"); the rules it relies on, in the order a run applies them:
    index is never a reason to delete.
 4. The chosen manifests are deleted (leases are read again first: one pinned meanwhile is kept).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
-   the index does not know is read for its own chunk list and indexed again.
+   the index does not know is read for its own chunk list and indexed again, before any pack is judged.
 6. Condemn (phase one): a pack whose live share is below `rewrite_below` is condemned in this run's GC
    generation (engine/gcstate.py); a condemned pack that holds a chunk of a manifest deleted in step 4 is
    condemned again, from this generation. Backups never reuse chunks of condemned packs.
 7. Sweep (phase two): a condemned pack is collected when rule D allows its stamp: its live chunks (read from
-   the pack's own chunk list, verified) are copied into a new pack; the merged index blob is written and the
-   generation published; only then are the merged blobs and the collected packs deleted.
+   the pack's own chunk list, verified) are copied into a new pack, except those another copy of which was read
+   back whole; the merged index blob is written and the generation published; only then are the merged blobs
+   and the collected packs deleted.
 A pack without a chunk list (written before lists existed) or with a damaged one is never collected.
 """
 
@@ -38,10 +39,13 @@ from engine.manifest import BINARY_VERSION, Manifest, ManifestError, ManifestHea
 from engine.packs import (
     DEFAULT_PACK_BYTES,
     PACK_PREFIX,
+    MissingObjectError,
     PackFormatError,
     PackWriter,
     read_chunk_list,
+    read_frames,
 )
+from engine.upgrade import prepare_vault
 from engine.vault import CLOCK_SKEW_SECONDS, MAX_BACKUP_SECONDS, Lease, Vault
 
 __all__ = ["CompactionBusy", "CompactionReport", "CompactionSettings", "LockLost", "run_compaction"]
@@ -199,6 +203,8 @@ def run_compaction(
     )
     lock.acquire()
     try:
+        # A vault's first compaction under this engine finishes its upgrade under this lock (engine/upgrade.py).
+        prepare_vault(vault, job_id or job.job_id, clock, lock=lock)
         report = _compact(vault, set(expired_manifest_keys), settings, clock, lock)
     finally:
         lock.release()
@@ -282,7 +288,6 @@ class _Sweeper:
         self.previous, self.state = previous, state
         self.codec = Codec()
         self.collect: list[tuple[str, int]] = []  # packs to delete once the merged index is published
-        self.unindexed: list[IndexEntry] = []  # copies of packs no index blob named
         self.new_entries: list[IndexEntry] = []
         self.seen_live = DigestFilter(len(live))  # bounded (engine/bounded.py): `live - seen_live` is a report
         self.existing: set[str] = set()
@@ -292,12 +297,8 @@ class _Sweeper:
     def run(self, view, rule: DeletionRule) -> None:
         packs = {info.key: info for info in self.vault.bucket.list(PACK_PREFIX)}
         self.existing = set(packs)
-        indexed = set()
-        for key, entries in view.by_pack():
-            # A pack only scan repair's blob names (bad copies) is not indexed: its own list says what else it holds.
-            if key in packs and not all(e.bad for e in entries):
-                indexed.add(key)
-                self._consider(key, packs[key].size, entries, rule)
+        # A pack only scan repair's blob names (bad copies) is not indexed: its own list says what else it holds.
+        indexed = {key for key, entries in view.by_pack() if key in packs and not all(e.bad for e in entries)}
         for key, info in packs.items():
             if key in indexed:
                 continue
@@ -310,11 +311,15 @@ class _Sweeper:
             if chunks is None:
                 self.report.packs_without_chunk_list += 1  # what it holds is unknown: never collected
                 continue
-            # Not in any index blob (an interrupted backup, a lost blob): indexed again from its own list.
-            entries = [IndexEntry(c.digest, key, c.offset, c.length, c.raw_length) for c in chunks]
+            # Not in any index blob (an interrupted backup, a compaction that died before its merged blob, a lost
+            # blob): indexed again from its own list, into the view before any pack is judged, so its copies count
+            # as the duplicates they are (a crashed compaction's copies are not made a second time).
+            view.add(IndexEntry(c.digest, key, c.offset, c.length, c.raw_length) for c in chunks)
             self.report.packs_not_indexed += 1
-            self.unindexed.extend(entries)
-            self._consider(key, info.size, entries, rule)
+            indexed.add(key)
+        for key, entries in view.by_pack():
+            if key in indexed:
+                self._consider(key, packs[key].size, entries, rule)
         self.writer.flush()
         missing = len(self.live - self.seen_live)
         self.report.live_chunks_not_indexed = missing
@@ -389,6 +394,10 @@ class _Sweeper:
             state.condemned[key] = since
             return
         keep = self._live(key, [e.digest for e in entries])
+        # A live chunk goes with this pack only once another copy was read back and found whole: the index naming
+        # a copy is not proof of it (bit rot, a stale entry, a pack gone since it was listed).
+        duplicates = [e.digest for e in entries if e.digest in self.live and e.digest not in keep]
+        keep |= self._unverified_duplicates(key, duplicates)
         live_chunks = [e for e in entries if e.digest in keep]
         frames = self._verified_frames(key, live_chunks)
         if frames is None:
@@ -403,6 +412,40 @@ class _Sweeper:
         # index (old blobs still name the pack) and this generation must not reuse a copy in it.
         state.condemned[key] = since
         self.collect.append((key, size))
+
+    def _unverified_duplicates(self, key: str, digests: list[bytes]) -> set[bytes]:
+        """Those of `digests` no other existing copy of which reads back whole (each copy tried in turn)."""
+        waiting = set(digests)
+        candidates = self.view.copies_elsewhere(digests, key, self.existing)
+        for round_ in range(max((len(c) for c in candidates.values()), default=0)):
+            by_pack: dict[str, list[IndexEntry]] = {}
+            for digest in waiting:
+                if round_ < len(candidates.get(digest, ())):
+                    copy = candidates[digest][round_]
+                    by_pack.setdefault(copy.pack_key, []).append(copy)
+            for copies in by_pack.values():
+                self.lock.keep_alive()
+                try:
+                    frames = read_frames(self.vault.bucket, copies)
+                except MissingObjectError:
+                    continue  # the pack went since it was listed: try the next copy
+                for copy in copies:
+                    if self._whole(frames.get(copy.digest), copy):
+                        waiting.discard(copy.digest)
+        if waiting:
+            self.report.problems.append(
+                f"{key}: {len(waiting)} live chunk(s) whose other copies the index names did not read back whole; "
+                "copied from this pack instead (`python -m engine scan` flags the bad copies)"
+            )
+        return waiting
+
+    def _whole(self, frame: bytes | None, entry: IndexEntry) -> bool:
+        if frame is None or len(frame) != entry.length:
+            return False
+        try:
+            return chunk_digest(self.codec.decompress(frame, entry.raw_length), self.vault.chunk_key) == entry.digest
+        except Exception:
+            return False
 
     def _verified_frames(self, key: str, live: list[IndexEntry]) -> dict[bytes, bytes] | None:
         if not live:
@@ -426,8 +469,9 @@ class _Sweeper:
         index: ChunkIndex = self.vault.index
         going = {key for key, _ in self.collect}
         self.lock.renew()
-        # The merged index: every copy of the packs that stay (bad flags kept), those found unindexed, and the
-        # copies just written. Stored before any blob or pack is deleted, so a reader always finds a copy.
+        # The merged index: every copy of the packs that stay (bad flags kept; those found unindexed are in the
+        # view too) and the copies just written. Stored before any blob or pack is deleted, so a reader always
+        # finds a copy.
         part: list[IndexEntry] = []
         merged = []
 
@@ -442,7 +486,7 @@ class _Sweeper:
             if key in self.existing and key not in going:
                 for entry in entries:
                     add(entry)
-        for entry in (*self.unindexed, *self.new_entries):
+        for entry in self.new_entries:
             if entry.pack_key not in going:
                 add(entry)
         if part:

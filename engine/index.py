@@ -205,6 +205,15 @@ class IndexView:
             if key != pack_key and key in existing
         }
 
+    def copies_elsewhere(self, digests: Iterable[bytes], pack_key: str, existing: set[str]) -> dict[bytes, list]:
+        """Each digest's usable copies in other packs that exist (not bad, not condemned), for compaction to read
+        back before it lets a condemned pack's copy go."""
+        found: dict[bytes, list[IndexEntry]] = {}
+        for digest, key, offset, length, raw, _, _ in self._copies(digests, "AND c.bad = 0 AND p.condemned = 0"):
+            if key != pack_key and key in existing:
+                found.setdefault(digest, []).append(IndexEntry(digest, key, offset, length, raw))
+        return found
+
     def entries(self) -> Iterator[IndexEntry]:
         """Every copy, bad ones included, in digest order."""
         cursor = self._db.execute(

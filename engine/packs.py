@@ -188,6 +188,16 @@ class VaultBucket:
                 raise MissingObjectError(f"s3://{self.bucket}/{key} does not exist") from error
             raise
 
+    def get_with_etag(self, key: str) -> tuple[bytes, str]:
+        """The object and its ETag, for a conditional replacement (`put(..., IfMatch=etag)`)."""
+        try:
+            answer = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except ClientError as error:
+            if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
+                raise MissingObjectError(f"s3://{self.bucket}/{key} does not exist") from error
+            raise
+        return answer["Body"].read(), answer["ETag"]
+
     def exists(self, key: str) -> bool:
         try:
             self._s3.head_object(Bucket=self.bucket, Key=key)

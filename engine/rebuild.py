@@ -19,6 +19,7 @@ from engine.index import IndexEntry, IndexFormatError
 from engine.jobs import JobRecord
 from engine.lock import CompactionLock
 from engine.packs import PACK_PREFIX, MissingObjectError, PackFormatError, read_chunk_list
+from engine.upgrade import record_fence, record_index_migrated
 from engine.vault import Vault
 
 LOCK_TTL_SECONDS = 15 * 60
@@ -53,10 +54,18 @@ def rebuild_index(vault: Vault, job: JobRecord, clock: Callable[[], float] = tim
     )
     lock.acquire()
     try:
-        report = _rebuild(vault, lock)
+        record_fence(vault)  # the lock item carries the fence (engine/lock.py)
+        report = rebuild_under_lock(vault, lock)
     finally:
         lock.release()
     job.result(report.as_dict())
+    return report
+
+
+def rebuild_under_lock(vault: Vault, lock: CompactionLock) -> RebuildReport:
+    """The rebuild, then `indexMigrated` recorded (engine/upgrade.py): the blobs now name every pack."""
+    report = _rebuild(vault, lock)
+    record_index_migrated(vault)
     return report
 
 

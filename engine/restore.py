@@ -19,6 +19,7 @@ from engine.index import IndexEntry, Locator
 from engine.jobs import JobRecord
 from engine.manifest import Manifest, ManifestFile, Segment
 from engine.packs import MissingObjectError, read_frames
+from engine.upgrade import prepare_vault
 from engine.vault import Vault
 
 # The vault task role starts snapshots and creates volumes only when they carry this tag
@@ -164,6 +165,7 @@ def read_segment(vault: Vault, segment: Segment, codec: Codec, locator: Locator)
 
 def run_restore(vault: Vault, manifest: Manifest | ManifestFile, sink: ImageSink, job: JobRecord) -> dict:
     job.running()
+    prepare_vault(vault, job.job_id)  # a vault's first job finishes its upgrade (engine/upgrade.py)
     if isinstance(manifest, ManifestFile):
         for _ in manifest.iter_segments():  # the whole chain, checked before anything is written
             pass

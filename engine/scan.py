@@ -26,6 +26,7 @@ from engine.index import IndexEntry, Locator
 from engine.jobs import JobRecord
 from engine.manifest import Manifest, ManifestFile
 from engine.packs import MissingObjectError, VaultBucket, read_frames
+from engine.upgrade import prepare_vault
 from engine.vault import Vault
 
 LOOKUP_BATCH = 1000
@@ -200,6 +201,7 @@ def _references(vault: Vault, key: str, bad: set[bytes]) -> bool:
 
 def run_scan(vault: Vault, manifest: Manifest, job: JobRecord, now: datetime | None = None) -> ScanReport:
     job.running()
+    prepare_vault(vault, job.job_id)  # a vault's first job finishes its upgrade (engine/upgrade.py)
     report = scan_manifest(vault, manifest, job)
     repair(vault, report)
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")

@@ -26,8 +26,14 @@ protected only by the object's SSE-KMS). Version 1 objects are read as they are:
 must not change.
 
 `manifestFormat` says which manifests the vault's jobs write: 3 (binary, streamed, incremental; engine/manifest.py)
-for vaults configured since it exists; a configuration without it (written before) means 2, JSON, so engines that
-read only JSON keep working there. Every engine reads both.
+or 2, JSON; a configuration without it (written before) means 2. Every engine since the S3 index reads both.
+
+Upgrade markers (engine/upgrade.py), each set once by a conditional replacement of this object (`If-Match` on the
+ETag read, so two jobs never undo each other's change and every other field stays as it was):
+`oldEnginesFenced: true`, the vault's lock item refuses engines from before the S3 index (engine/lock.py); the
+same replacement switches `manifestFormat` to 3, because only those engines could not see version-3 manifests
+(engine/README.md, "Upgrading a vault"). `indexMigrated: true`, the index blobs name every pack written before
+the S3 index (a `rebuild-index` ran). A later manual `manifestFormat` is kept: the switch happens once.
 """
 
 from __future__ import annotations
@@ -89,6 +95,8 @@ def _derive(secret: bytes, purpose: bytes) -> bytes:
 
 
 MANIFEST_FORMATS = (2, 3)
+FENCED_MARKER = "oldEnginesFenced"
+MIGRATED_MARKER = "indexMigrated"
 NEW_VAULT_MANIFEST_FORMAT = 3
 
 
@@ -98,6 +106,8 @@ class VaultConfig:
     secret: bytes
     secret_form: str = KMS_DATA_KEY
     manifest_format: int = 2  # what a configuration without `manifestFormat` means
+    old_engines_fenced: bool = False  # `oldEnginesFenced`
+    index_migrated: bool = False  # `indexMigrated`
 
     @cached_property
     def chunk_key(self) -> bytes | None:
@@ -139,8 +149,14 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
         document = json.loads(raw)
         chunk_ids, version, secret = document["chunkIds"], document.get("version", 1), document["secret"]
         manifest_format = int(document.get("manifestFormat", 2))
+        markers = {
+            "old_engines_fenced": document.get(FENCED_MARKER) is True,
+            "index_migrated": document.get(MIGRATED_MARKER) is True,
+        }
         if version == 1:
-            config = VaultConfig(chunk_ids, base64.b64decode(secret, validate=True), PLAIN_SECRET, manifest_format)
+            config = VaultConfig(
+                chunk_ids, base64.b64decode(secret, validate=True), PLAIN_SECRET, manifest_format, **markers
+            )
         elif version == 2 and secret["form"] == KMS_DATA_KEY:
             blob = base64.b64decode(secret["ciphertextBlob"], validate=True)
             config = None
@@ -155,7 +171,7 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
                 "which the engine decrypts with KMS. The vault's job definitions set it; export it for a manual run"
             )
         try:
-            config = VaultConfig(chunk_ids, key.decrypt(blob, context), KMS_DATA_KEY, manifest_format)
+            config = VaultConfig(chunk_ids, key.decrypt(blob, context), KMS_DATA_KEY, manifest_format, **markers)
         except ClientError as error:
             raise _refusal(source, error, context) from error
     if config.chunk_ids not in (KEYED, PLAIN) or len(config.secret) != SECRET_BYTES:
@@ -221,3 +237,26 @@ def load_or_create(bucket: VaultBucket, key: VaultKey | None, attempts: int = 5)
         f"{source}: neither written nor readable after {attempts} attempts while other jobs wrote it; "
         "run the job again"
     )
+
+
+def update_document(bucket: VaultBucket, change, attempts: int = 5) -> dict:
+    """Replace `config/vault.json` with `change(document)` (a new dict, or None when nothing is to change), on the
+    condition that nobody replaced it since we read it (S3 conditional writes: `If-Match` with the ETag read; 412
+    PreconditionFailed, or 409 ConditionalRequestConflict while another write is in flight, and we read again).
+    Returns the document as stored."""
+    source = f"s3://{bucket.bucket}/{CONFIG_KEY}"
+    for attempt in range(attempts):
+        raw, etag = bucket.get_with_etag(CONFIG_KEY)
+        document = json.loads(raw)
+        changed = change(dict(document))
+        if changed is None:
+            return document
+        try:
+            bucket.put(CONFIG_KEY, json.dumps(changed).encode(), "application/json", IfMatch=etag)
+            return changed
+        except ClientError as error:
+            code = error.response["Error"]["Code"]
+            if code not in ("PreconditionFailed", "ConditionalRequestConflict"):
+                raise
+            time.sleep(0.2 * 2**attempt)
+    raise VaultConfigError(f"{source}: replaced by other jobs each of {attempts} times this one tried; run it again")

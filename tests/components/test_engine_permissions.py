@@ -82,6 +82,14 @@ def test_every_engine_call_is_allowed_on_the_resource_it_touches():
     assert missing == []
 
 
+def test_the_old_images_index_calls_are_refused_so_its_backups_restores_and_scans_stop_at_their_first_lookup():
+    """A job queued before `pulumi up` runs the engine from before the S3 index (engine/README.md, "Upgrading a
+    vault"): its lookups and entry writes were BatchGetItem and BatchWriteItem on the vault's table."""
+    policy = docs.task_role_policy(SCOPE)
+    for action in ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"):
+        assert not allows(policy, action, SCOPE.index_table_arn), action
+
+
 def test_the_task_role_allows_no_action_the_engine_does_not_call():
     granted = {action for action, _ in allowed(docs.task_role_policy(SCOPE))}
     assert granted - set(calls(SCOPE)) - ON_ITS_BEHALF == set()

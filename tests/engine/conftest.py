@@ -2,7 +2,7 @@ import os
 
 import boto3
 import pytest
-from engine_world import JOBS_TABLE, REGION, Registered, create_vault
+from engine_world import JOBS_TABLE, REGION, SMALL, Registered, create_vault, volume_bytes
 from moto import mock_aws
 
 from engine.jobs import JobRecord
@@ -49,3 +49,11 @@ def job(aws):
 @pytest.fixture
 def registered():
     return Registered()
+
+
+@pytest.fixture
+def image(tmp_path):
+    """A small volume image (12 segments of the SMALL settings)."""
+    path = tmp_path / "vol.img"
+    path.write_bytes(volume_bytes(12 * SMALL.segment_bytes, seed=7))
+    return path

@@ -47,12 +47,13 @@ def create_vault(session, name: str, object_lock_days: int | None = None) -> Vau
 
 
 def set_manifest_format(vault: Vault, manifest_format: int) -> Vault:
-    """Rewrite `config/vault.json`'s `manifestFormat` (same secret), as an operator moving a vault would."""
+    """Rewrite `config/vault.json`'s `manifestFormat` (same secret), as an operator moving a vault after its upgrade
+    would (`oldEnginesFenced` set: the engine's one automatic switch, engine/upgrade.py, is behind it)."""
     config = vault.config  # written by the vault's first use when missing
     document = json.loads(vault.bucket.get(CONFIG_KEY))
-    document["manifestFormat"] = manifest_format
+    document.update(manifestFormat=manifest_format, oldEnginesFenced=True)
     vault.bucket.put(CONFIG_KEY, json.dumps(document).encode(), "application/json")
-    vault.__dict__["config"] = dataclasses.replace(config, manifest_format=manifest_format)
+    vault.__dict__["config"] = dataclasses.replace(config, manifest_format=manifest_format, old_engines_fenced=True)
     return vault
 
 

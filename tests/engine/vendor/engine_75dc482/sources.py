@@ -1,0 +1,101 @@
+"""Where backup data comes from: an EBS snapshot (direct APIs) or a raw image file (local use, measuring).
+
+Both are read as fixed-size segments (see manifest.py); a segment is returned zero-filled where the
+source has no data.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Protocol
+
+from tests.engine.vendor.engine_75dc482.ebs import EbsDirect
+
+
+class SourceError(ValueError):
+    pass
+
+
+class VolumeSource(Protocol):
+    volume_bytes: int
+    snapshot_id: str
+
+    def segments_with_data(self, segment_bytes: int) -> set[int]: ...
+
+    def changed_segments(self, parent_snapshot_id: str, segment_bytes: int) -> set[int] | None:
+        """Segments that may differ from the parent snapshot; None when the source cannot tell."""
+
+    def read_segments(self, indexes: Iterable[int], segment_bytes: int) -> Iterator[tuple[int, bytes]]: ...
+
+
+def segment_length(index: int, segment_bytes: int, volume_bytes: int) -> int:
+    return max(0, min(segment_bytes, volume_bytes - index * segment_bytes))
+
+
+class EbsSnapshotSource:
+    def __init__(self, ebs: EbsDirect, snapshot_id: str):
+        self._ebs = ebs
+        self.snapshot_id = snapshot_id
+        self._layout = ebs.layout(snapshot_id)
+        self.volume_bytes = self._layout.volume_bytes
+
+    def _blocks_per_segment(self, segment_bytes: int) -> int:
+        block = self._layout.block_size
+        if segment_bytes % block:
+            raise SourceError(
+                f"segment size {segment_bytes} is not a multiple of the snapshot's block size {block}; "
+                f"set ELASTIO_ENGINE_SEGMENT_BYTES to a multiple of {block}"
+            )
+        return segment_bytes // block
+
+    def segments_with_data(self, segment_bytes: int) -> set[int]:
+        per = self._blocks_per_segment(segment_bytes)
+        return {index // per for index in self._layout.block_tokens}
+
+    def changed_segments(self, parent_snapshot_id: str, segment_bytes: int) -> set[int]:
+        per = self._blocks_per_segment(segment_bytes)
+        return {index // per for index in self._ebs.changed_blocks(parent_snapshot_id, self.snapshot_id)}
+
+    def read_segments(self, indexes: Iterable[int], segment_bytes: int) -> Iterator[tuple[int, bytes]]:
+        per = self._blocks_per_segment(segment_bytes)
+        block = self._layout.block_size
+        tokens = self._layout.block_tokens
+        indexes = list(indexes)
+        wanted = [(b, tokens[b]) for s in indexes for b in range(s * per, (s + 1) * per) if b in tokens]
+        reads = self._ebs.read_blocks(self.snapshot_id, wanted)
+        pending = next(reads, None)
+        for segment in indexes:
+            buffer = bytearray(segment_length(segment, segment_bytes, self.volume_bytes))
+            while pending is not None and pending[0] < (segment + 1) * per and pending[0] >= segment * per:
+                offset = (pending[0] - segment * per) * block
+                buffer[offset : offset + len(pending[1])] = pending[1]
+                pending = next(reads, None)
+            yield segment, bytes(buffer)
+
+
+class ImageFileSource:
+    """A raw volume image on disk. No change tracking: every segment is re-chunked (the index dedups)."""
+
+    def __init__(self, path: Path, snapshot_id: str | None = None):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise SourceError(f"{self.path}: no such image file")
+        self.volume_bytes = self.path.stat().st_size
+        self.snapshot_id = snapshot_id or f"file:{self.path.name}"
+
+    def segments_with_data(self, segment_bytes: int) -> set[int]:
+        return set(range(-(-self.volume_bytes // segment_bytes)))
+
+    def changed_segments(self, parent_snapshot_id: str, segment_bytes: int) -> None:
+        return None
+
+    def read_segments(self, indexes: Iterable[int], segment_bytes: int) -> Iterator[tuple[int, bytes]]:
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            for index in indexes:
+                length = segment_length(index, segment_bytes, self.volume_bytes)
+                yield index, os.pread(fd, length, index * segment_bytes)
+        finally:
+            os.close(fd)
