@@ -153,3 +153,11 @@ def test_a_full_backup_of_16_tib_fits_the_backup_jobs_memory():
     need_mib = (per_block * target_blocks + writer) / 2**20
     memory_mib = int(jobs.JOB_SIZES["backup"].memory_mib)
     assert need_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{need_mib:,.0f} MiB needed, {memory_mib} MiB given"
+
+
+def test_the_contract_quotes_the_task_sizes_the_job_definitions_request():
+    contract = (ROOT / "docs" / "CONTRACT.md").read_text()
+    for job_type in jobs.JOB_TYPES:
+        size = jobs.JOB_SIZES[job_type]
+        quoted = f"{job_type} {size.vcpu} vCPU / {int(size.memory_mib) // 1024} GiB / {size.ephemeral_gib} GiB"
+        assert quoted in " ".join(contract.split()), quoted
