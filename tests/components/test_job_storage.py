@@ -92,7 +92,9 @@ def needed_gib(job_type: str, per_chunk: dict[str, float]) -> float:
         "backup": chain + per_chunk["full manifest"],
         "restore": chain,
         "scan": chain,
-        "compact": per_chunk["live digests"] + per_chunk["full manifest"],
+        # The mark spools a digest per chunk reference in the live manifests' own records, not per unique chunk:
+        # each full manifest re-lists its volume (engine/compact.py mark).
+        "compact": per_chunk["live digests"] * jobs.COMPACTION_REFERENCES_PER_CHUNK + per_chunk["full manifest"],
     }[job_type]
     return (per_chunk["index view"] + held) * chunks / GIB
 
@@ -153,6 +155,19 @@ def test_a_full_backup_of_16_tib_fits_the_backup_jobs_memory():
     need_mib = (per_block * target_blocks + writer) / 2**20
     memory_mib = int(jobs.JOB_SIZES["backup"].memory_mib)
     assert need_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{need_mib:,.0f} MiB needed, {memory_mib} MiB given"
+
+
+def test_compactions_bloom_filter_fits_the_compact_jobs_memory(disk_bytes_per_chunk):
+    # engine/compact.py sizes the mark's filter by the live manifests' bytes (MIN_MANIFEST_BYTES_PER_CHUNK per
+    # digest) at BITS_PER_DIGEST each; the manifests list each chunk reference once (measured above).
+    from engine.bounded import BITS_PER_DIGEST
+    from engine.compact import MIN_MANIFEST_BYTES_PER_CHUNK
+
+    references = jobs.COMPACTION_REFERENCES_PER_CHUNK * target_chunks()
+    digests = references * disk_bytes_per_chunk["full manifest"] / MIN_MANIFEST_BYTES_PER_CHUNK
+    filter_mib = digests * BITS_PER_DIGEST / 8 / 2**20
+    memory_mib = int(jobs.JOB_SIZES["compact"].memory_mib)
+    assert filter_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{filter_mib:,.0f} MiB of filter, {memory_mib} MiB given"
 
 
 def test_the_contract_quotes_the_task_sizes_the_job_definitions_request():
