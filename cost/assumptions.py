@@ -33,8 +33,9 @@ class Assumptions:
     # One backup job per volume per day; volumes of this average size hold the protected data.
     volume_gb: float = 200.0
     # Job size when the graph has no job definition to read it from (Fargate's default ephemeral storage).
-    # Backup, compaction and restore hours are all priced at the backup job definition's size, the largest of
-    # the four in every dimension (src/elastio_pulumi/job_definitions.py JOB_SIZES).
+    # Backup, compaction and restore hours are all priced at one size: the backup job definition's vCPU and
+    # memory and the largest ephemeral storage of the vault's job definitions (compaction's), each the largest
+    # of the four job types (src/elastio_pulumi/job_definitions.py JOB_SIZES): an upper bound.
     job_vcpu: float = 2.0
     job_memory_gb: float = 4.0
     job_ephemeral_gb: float = 20.0

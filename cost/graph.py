@@ -448,11 +448,15 @@ def _vault_facts(
 ) -> VaultFacts:
     jobs = [r for r in records if r.get("type") == JOB_DEFINITION]
     backup_jobs = [r for r in jobs if _is_backup_job(r)] or jobs
-    vcpu = memory = storage = None
+    vcpu = memory = None
     for job in backup_jobs:
-        vcpu, memory, storage = _job_size(job.get("inputs") or {})
+        vcpu, memory, _ = _job_size(job.get("inputs") or {})
         if vcpu:
             break
+    # Every job hour is priced at one size: the backup job's vCPU and memory (the largest of the program's job
+    # definitions), and the largest ephemeral storage any of the vault's job definitions asks for (compaction's).
+    storages = [size for job in jobs if (size := _job_size(job.get("inputs") or {})[2]) is not None]
+    storage = max(storages) if storages else None
     compute_types = {
         ((r.get("inputs") or {}).get("computeResources") or {}).get("type")
         for r in records

@@ -47,6 +47,13 @@ class DiskPerChunk:
 
 
 DISK_PER_CHUNK = DiskPerChunk()
+# Compaction's mark streams each live manifest's own records, and every full manifest (one per
+# MAX_CHAIN_DEPTH + 1 points) re-lists each chunk of its volume: the live digests it spools and the Bloom filter
+# it holds (engine/compact.py: 16 bits per 33 bytes of live manifest, ~2.2 bytes per reference;
+# benchmarks/engine_memory.py "compaction mark") grow with chunk references, not unique chunks. 13 references
+# per unique chunk is the most whose filter (7.1 GiB at 16 TiB) fits the 8 GiB target: one 16 TiB volume kept
+# ~90 days at 2%/day (1 + 90 x (1/9 + 0.02) references). Longer retention of a 16 TiB volume does not fit.
+COMPACTION_REFERENCES_PER_CHUNK = 13
 # The image is pulled and unpacked on the same storage (Amazon ECS developer guide, "Fargate task ephemeral
 # storage"): python:3.11-slim-bookworm and the engine's wheels (engine/Dockerfile) unpack to a few hundred
 # MiB; twice 1 GiB leaves room for both copies without a container runtime here to measure them.
@@ -60,14 +67,15 @@ def spooled_bytes_per_chunk(job_type: str) -> float:
     """What one job holds on local disk at once, in bytes per chunk of the target volume. Every job loads the
     vault's index. A point's manifest resolves through up to MAX_CHAIN_DEPTH parents, each spooled while it is
     read (engine/vault.py open_manifest); a backup reads its parent's chain and spools the manifest it writes;
-    compaction spools the live digests and streams one manifest at a time (engine/compact.py mark)."""
+    compaction spools a digest per live chunk reference and streams one manifest at a time (engine/compact.py
+    mark)."""
     d = DISK_PER_CHUNK
     chain = (MAX_CHAIN_DEPTH + 1) * d.full_manifest
     held = {
         "backup": chain + d.full_manifest,
         "restore": chain,
         "scan": chain,
-        "compact": d.live_digest + d.full_manifest,
+        "compact": d.live_digest * COMPACTION_REFERENCES_PER_CHUNK + d.full_manifest,
     }[job_type]
     return d.index_view + held
 
@@ -92,13 +100,14 @@ class TaskSize:
 # Valid Fargate cpu/memory pairs (2 vCPU: 4-16 GiB; 1 vCPU: 2-8 GiB). Backup and restore move EBS blocks in
 # parallel and compress; scan and compact mostly read and hash. Memory at 16 TiB (benchmarks/engine_memory.py
 # --tib 1, metadata only): backup 4.6 bytes per chunk full / 10.7 incremental, restore 0.1, scan 0.6,
-# compaction's mark 2.2. A backup also holds the snapshot's block tokens (engine/ebs.py layout, ~190 bytes a
-# block, measured by tests/components/test_job_storage.py): 5.9 GiB at 16 TiB, so it gets the target's 8 GiB.
+# compaction's mark 2.2 per chunk reference. A backup also holds the snapshot's block tokens (engine/ebs.py
+# layout, ~190 bytes a block, measured by tests/components/test_job_storage.py): 5.9 GiB at 16 TiB, so it gets
+# the target's 8 GiB; so does compaction, for its filter over COMPACTION_REFERENCES_PER_CHUNK references.
 JOB_SIZES: dict[str, TaskSize] = {
     "backup": TaskSize("2", "8192", ephemeral_storage_gib("backup")),
     "restore": TaskSize("2", "4096", ephemeral_storage_gib("restore")),
     "scan": TaskSize("1", "2048", ephemeral_storage_gib("scan")),
-    "compact": TaskSize("1", "2048", ephemeral_storage_gib("compact")),
+    "compact": TaskSize("1", "8192", ephemeral_storage_gib("compact")),
 }
 SERVER_SIZE = TaskSize("1", "2048")
 # A job that runs longer than this is stuck (a 16 TiB volume at 100 MiB/s takes under two days).
