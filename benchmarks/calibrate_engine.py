@@ -32,6 +32,7 @@ from engine.compact import MERGE_PART_ENTRIES, CompactionSettings, run_compactio
 from engine.ebs import EbsDirect  # noqa: E402
 from engine.index import ENTRY, ChunkIndex, decode_blob  # noqa: E402
 from engine.jobs import JobRecord  # noqa: E402
+from engine.manifest import MAX_CHAIN_DEPTH  # noqa: E402
 from engine.packs import VaultBucket  # noqa: E402
 from engine.sources import EbsSnapshotSource  # noqa: E402
 from engine.vault import Vault  # noqa: E402
@@ -88,7 +89,8 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
     data = bytearray(realistic_mix(mib * MIB, seed=seed))
     fresh = realistic_mix(64 * MIB, seed=seed + 1)  # what a day writes: the same mix of content
     ebs = FakeEbs()
-    volume = ebs.volume(-(-len(data) // GIB))
+    volume_gib = -(-len(data) // GIB)
+    volume = ebs.volume(volume_gib)
     for index in range(len(data) // BLOCK_SIZE):
         block = bytes(data[index * BLOCK_SIZE : (index + 1) * BLOCK_SIZE])
         if block.count(0) != len(block):
@@ -133,6 +135,7 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
         totals["chunksReused"] += result.chunks_reused
         totals["newBytes"] += result.new_bytes
         totals["storedBytes"] += result.stored_bytes
+        totals["manifestBytes"] += result.manifest_bytes
         totals["jobs"] += 1
         compact()
     changed_gb = changed_bytes / GIB
@@ -178,6 +181,16 @@ def calibrate(mib: int, days: int, change_rate: float, run_kib: int, seed: int =
             "bytesPerEntry": round(index_bytes / max(chunks_in_index(s3), 1), 1),
             "entryBytes": ENTRY.size,
             "mergedBlobEntries": MERGE_PART_ENTRIES,
+        },
+        "manifests": {
+            # A full manifest lists every chunk (engine/manifest.py, version 3); an incremental one lists the
+            # chunks of the segments it read and maps every segment of the volume (one varint each) besides
+            # the ranges it takes from its parent. A full one starts each chain of MAX_CHAIN_DEPTH + 1.
+            "fullBytesPerChunk": round(first.manifest_bytes / first.manifest.chunk_count, 2),
+            "incrementalBytes": round(totals["manifestBytes"] / totals["jobs"]),
+            "incrementalChunksWritten": round(chunks_read / totals["jobs"]),
+            "volumeSegments": volume_gib * GIB // settings.segment_bytes,
+            "maxChainDepth": MAX_CHAIN_DEPTH,
         },
         "data": {
             "firstBackupCompression": round(first.new_bytes / max(first.stored_bytes, 1), 2),

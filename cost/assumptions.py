@@ -32,9 +32,16 @@ class Assumptions:
     job_overhead_minutes: float = 2.0
     # One backup job per volume per day; volumes of this average size hold the protected data.
     volume_gb: float = 200.0
-    # Job size when the graph has no job definition to read it from.
+    # Job size when the graph has no job definition to read it from (Fargate's default ephemeral storage).
+    # Backup, compaction and restore hours are all priced at one size: the backup job definition's vCPU and
+    # memory and the largest ephemeral storage of the vault's job definitions (compaction's), each the largest
+    # of the four job types (src/elastio_pulumi/job_definitions.py JOB_SIZES): an upper bound.
     job_vcpu: float = 2.0
     job_memory_gb: float = 4.0
+    job_ephemeral_gb: float = 20.0
+    # Fargate includes 20 GB of ephemeral storage per task; only what a task configures above is billed
+    # (https://aws.amazon.com/fargate/pricing/).
+    fargate_free_ephemeral_gb: float = 20.0
     # The engine reads only blocks changed since the previous recovery point (ListChangedBlocks), so the
     # latest snapshot of each volume stays until the next backup: a full-size standard-tier snapshot.
     keep_parent_snapshot: bool = True

@@ -202,6 +202,7 @@ def _vault_settings(
         from_graph |= {
             "job_vcpu": vault.job_vcpu,
             "job_memory_gb": vault.job_memory_gb,
+            "job_ephemeral_gb": vault.job_ephemeral_gb,
             "noncurrent_days": vault.noncurrent_days,
         }
     return replace(assumptions, **{k: v for k, v in from_graph.items() if v is not None})
@@ -313,6 +314,16 @@ def estimate(
             f"measured on {sample_label} replace the profiles' factors"
         )
     elastio = fixed + usage
+    estimated = dict.fromkeys(
+        (line.price_key, line.region)
+        for line in elastio + first_month
+        if not prices.price(line.price_key, line.region).confirmed
+    )
+    notes += [
+        f"{key} in {where} is an estimate, not a confirmed price ({prices.price(key, where).source.split(' -- ')[0]}): "
+        "run `python -m cost refresh-prices` to replace it"
+        for key, where in estimated
+    ]
     if free_tier:
         elastio = apply_free_tier(elastio, prices)
     return Estimate(

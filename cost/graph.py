@@ -67,6 +67,7 @@ class VaultFacts:
     compute_type: str | None = None  # FARGATE or FARGATE_SPOT
     job_vcpu: float | None = None
     job_memory_gb: float | None = None
+    job_ephemeral_gb: float | None = None
     noncurrent_days: float | None = None
     bucket_key_enabled: bool | None = None
     pitr_enabled: bool | None = None
@@ -325,17 +326,20 @@ def rotation_lines(
     return lines
 
 
-def _job_size(inputs: Mapping[str, Any]) -> tuple[float | None, float | None]:
+def _job_size(inputs: Mapping[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """vCPU, memory (GB) and ephemeral storage (GB) of a Batch job definition's container."""
     props = _json_value(inputs.get("containerProperties"))
     if not isinstance(props, Mapping):
-        return None, None
+        return None, None, None
     vcpu = memory = None
     for requirement in props.get("resourceRequirements") or []:
         if requirement.get("type") == "VCPU":
             vcpu = float(requirement["value"])
         elif requirement.get("type") == "MEMORY":
             memory = float(requirement["value"]) / 1024  # MiB -> GB as Fargate bills it
-    return vcpu, memory
+    # Batch containerProperties.ephemeralStorage.sizeInGiB; Fargate bills it per GB-hour like memory.
+    storage = (props.get("ephemeralStorage") or {}).get("sizeInGiB")
+    return vcpu, memory, float(storage) if storage is not None else None
 
 
 def _assigns_public_ip(inputs: Mapping[str, Any]) -> bool:
@@ -446,9 +450,13 @@ def _vault_facts(
     backup_jobs = [r for r in jobs if _is_backup_job(r)] or jobs
     vcpu = memory = None
     for job in backup_jobs:
-        vcpu, memory = _job_size(job.get("inputs") or {})
+        vcpu, memory, _ = _job_size(job.get("inputs") or {})
         if vcpu:
             break
+    # Every job hour is priced at one size: the backup job's vCPU and memory (the largest of the program's job
+    # definitions), and the largest ephemeral storage any of the vault's job definitions asks for (compaction's).
+    storages = [size for job in jobs if (size := _job_size(job.get("inputs") or {})[2]) is not None]
+    storage = max(storages) if storages else None
     compute_types = {
         ((r.get("inputs") or {}).get("computeResources") or {}).get("type")
         for r in records
@@ -484,6 +492,7 @@ def _vault_facts(
         else None,
         job_vcpu=vcpu,
         job_memory_gb=memory,
+        job_ephemeral_gb=storage,
         noncurrent_days=max(noncurrent) if noncurrent else None,
         bucket_key_enabled=all(bucket_keys) if bucket_keys else None,
         pitr_enabled=any(pitr) if pitr else None,

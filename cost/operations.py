@@ -38,6 +38,10 @@ class OperationCounts:
     blocks_per_gb: float  # GetSnapshotBlock / PutSnapshotBlock calls per GB
     blocks_per_list_page: float  # ListChangedBlocks blocks per page
     restore_gets_per_stored_gb: float  # ranged GETs of runs of adjacent chunks
+    chunks_per_read_gb: float  # chunks a manifest lists per GB of volume data (reused or not)
+    manifest_full_bytes_per_chunk: float  # a full manifest (engine/manifest.py version 3)
+    manifest_bytes_per_segment: float  # an incremental one's map and parent ranges, per segment of the volume
+    max_chain_depth: float  # incremental manifests per full one (engine/manifest.py MAX_CHAIN_DEPTH)
     source: str
 
     def index_blobs(self, unique_chunk_gb: float) -> float:
@@ -46,6 +50,10 @@ class OperationCounts:
 
     def index_gb(self, unique_chunk_gb: float) -> float:
         return unique_chunk_gb * self.chunks_per_gb * self.index_entry_bytes / 2**30
+
+    def incremental_manifest_bytes(self, chunks_written: float, volume_segments: float) -> float:
+        """An incremental manifest: the chunk list of each segment the backup read, a map of the volume."""
+        return chunks_written * self.manifest_full_bytes_per_chunk + volume_segments * self.manifest_bytes_per_segment
 
     def as_dict(self) -> dict[str, float | str]:
         return asdict(self)
@@ -61,6 +69,7 @@ def operation_counts(assumptions: Assumptions) -> OperationCounts:
     measured = engine_calibration()
     provenance = measured["provenance"]
     job, compaction, index = measured["perJob"], measured["perCompaction"], measured["index"]
+    manifests = measured["manifests"]
     return OperationCounts(
         chunks_per_gb=measured["perNewGb"]["chunksStored"],
         # No calibration job fills a pack (a day stores a few MiB): full packs follow from their size.
@@ -78,6 +87,13 @@ def operation_counts(assumptions: Assumptions) -> OperationCounts:
         blocks_per_gb=KIB_PER_GB / a.ebs_block_kib,
         blocks_per_list_page=BLOCKS_PER_LIST_PAGE,
         restore_gets_per_stored_gb=1024 / a.restore_read_mib,
+        chunks_per_read_gb=measured["perChangedBlockGb"]["chunks"],
+        manifest_full_bytes_per_chunk=manifests["fullBytesPerChunk"],
+        # What an incremental manifest holds beyond its chunk lists, spread over the volume's segments.
+        manifest_bytes_per_segment=(
+            manifests["incrementalBytes"] - manifests["incrementalChunksWritten"] * manifests["fullBytesPerChunk"]
+        ) / manifests["volumeSegments"],
+        max_chain_depth=manifests["maxChainDepth"],
         source=f"{CALIBRATION.parent.name}/{CALIBRATION.name} ({provenance['script']}, measured "
         f"{provenance['measuredOn']} on engine {provenance['engineCommit']}); derived: {a.pack_mib:g} MiB packs, "
         f"{a.ebs_block_kib:g} KiB EBS blocks",

@@ -25,6 +25,7 @@ class Price:
     description: str
     source: str
     date: str
+    confirmed: bool = True  # False: an estimate its source explains (e.g. a rate not found offline)
 
 
 @dataclass(frozen=True)
@@ -90,6 +91,7 @@ class PriceTable:
             description=entry["description"],
             source=override.get("source", entry["source"]),
             date=override.get("date", entry["date"]),
+            confirmed=bool(override.get("confirmed", entry.get("confirmed", True))),
         )
 
     def usd(self, key: str, region: str) -> float:

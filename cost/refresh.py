@@ -55,6 +55,7 @@ MAPPINGS: dict[str, Mapping_] = {
     "fargate.memory": Mapping_("AmazonECS", "Fargate-GB-Hours"),
     "fargate_spot.vcpu": Mapping_("AmazonECS", "SpotUsage-Fargate-vCPU-Hours:perCPU"),
     "fargate_spot.memory": Mapping_("AmazonECS", "SpotUsage-Fargate-GB-Hours"),
+    "fargate.ephemeral_storage": Mapping_("AmazonECS", "Fargate-EphemeralStorage-GB-Hours"),
     "cloudwatch.alarm": Mapping_("AmazonCloudWatch", "CW:AlarmMonitorUsage"),
     "logs.ingestion": Mapping_("AmazonCloudWatch", "DataProcessing-Bytes"),
     "logs.storage": Mapping_("AmazonCloudWatch", "TimedStorage-ByteHrs"),

@@ -152,8 +152,19 @@ def network_lines(
 
 
 def compute_lines(line, job_hours: float, a: Assumptions, *, spot: bool, jobs: str) -> list[Line]:
-    """Fargate (or Fargate Spot) vCPU and memory of `job_hours` of Batch jobs of the graph's size."""
+    """Fargate (or Fargate Spot) vCPU, memory and ephemeral storage of `job_hours` of Batch jobs of the graph's
+    size. Storage is billed only above the 20 GB every task gets; on Spot it is priced at the on-demand rate (the
+    Fargate pricing page's Spot table lists vCPU and memory only: an upper bound if Spot discounts it too)."""
     fargate, label = ("fargate_spot", "Fargate Spot") if spot else ("fargate", "Fargate")
+    extra_storage = max(0.0, a.job_ephemeral_gb - a.fargate_free_ephemeral_gb)
+    storage = [
+        line(
+            "fargate.ephemeral_storage",
+            f"Batch {label} ephemeral storage above the free {a.fargate_free_ephemeral_gb:g} GB",
+            job_hours * extra_storage,
+            f"{job_hours:.3g} job-hours x {extra_storage:g} GB (job definition: {a.job_ephemeral_gb:g} GB)",
+        )
+    ] if extra_storage else []
     return [
         line(
             f"{fargate}.vcpu",
@@ -166,6 +177,41 @@ def compute_lines(line, job_hours: float, a: Assumptions, *, spot: bool, jobs: s
             f"Batch {label} memory",
             job_hours * a.job_memory_gb,
             f"{job_hours:.3g} job-hours x {a.job_memory_gb:g} GB",
+        ),
+    ] + storage
+
+
+def manifest_lines(line, workload: Workload, flow: DataFlow, ops) -> list[Line]:
+    """The manifests in S3 (engine/manifest.py, version 3): one per retained recovery point, a full one (every
+    chunk of the volume listed) starting each chain of `max_chain_depth` + 1, the others incremental (the
+    chunks of the segments the backup read, and a map of the volume). Compaction also keeps an expired parent
+    while a live manifest resolves through it (engine/README.md, rule P): per volume, the ancestors of the
+    oldest live point, k of them for a point at chain depth k, k evenly spread over 0..max_chain_depth."""
+    volumes = flow.jobs_per_day
+    if not volumes:
+        return []
+    volume_gb = workload.protected_gb / volumes
+    full_gb = volume_gb * ops.chunks_per_read_gb * ops.manifest_full_bytes_per_chunk / 2**30
+    written = flow.changed_block_gb_per_day / volumes * ops.chunks_per_read_gb
+    incremental_gb = ops.incremental_manifest_bytes(written, volume_gb * ops.blocks_per_gb) / 2**30
+    depth = ops.max_chain_depth
+    chain = depth + 1
+    days = workload.retention_days
+    retained = volumes * days * (full_gb + depth * incremental_gb) / chain
+    kept = volumes * (depth * full_gb + depth * (depth - 1) / 2 * incremental_gb) / chain
+    return [
+        line(
+            "s3.standard.storage",
+            "Vault storage: manifests of retained points",
+            retained,
+            f"{days} per volume: a full one ({full_gb * 1024:.3g} MiB) every {chain:g}, incremental ones "
+            f"({incremental_gb * 1024:.3g} MiB) between",
+        ),
+        line(
+            "s3.standard.storage",
+            "Vault storage: expired parent manifests kept for a child",
+            kept,
+            f"at most one chain of {depth:g} per volume, half of one on average",
         ),
     ]
 
@@ -220,6 +266,8 @@ def elastio_usage_lines(
             f"lifecycle rule keeps them {a.noncurrent_days:g} days",
         ),
     ]
+
+    lines += manifest_lines(line, workload, flow, ops)
 
     # The dedup index is held in S3: every job and the daily compaction read all of its blobs; compaction
     # writes them merged. No request per chunk (engine/index.py).

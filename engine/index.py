@@ -9,7 +9,8 @@ flags copies as bad. No per-chunk request ever goes to DynamoDB: the vault's tab
 
 A job loads the blobs it needs once, after writing its lease, into an `IndexView`: a SQLite file in the task's
 ephemeral storage (`ELASTIO_ENGINE_WORK_DIR`, else the temp directory), so memory stays flat whatever the
-vault's size (SQLite keeps a bounded page cache; on disk ~100 bytes per chunk copy, 27 GB for 270 M chunks).
+vault's size (SQLite keeps a bounded page cache; on disk ~60 bytes per chunk copy, 16 GB for 270 M chunks,
+benchmarks/engine_index_view.py; the job definitions size the ephemeral storage for it).
 
 The index is a cache of where chunks are. Which chunks are live follows from the manifests only, and packs
 list their own chunks (packs.py): a lost, stale or deleted index blob costs a re-upload (a backup stores

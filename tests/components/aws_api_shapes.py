@@ -303,6 +303,10 @@ def fargate_size_problems(vcpu: float, memory_mib: float, where: str) -> list[st
 
 TF_BATCH_JOB_DEFINITION = "terraform-provider-aws internal/service/batch/job_definition.go (retry_strategy, timeout)"
 TF_BATCH_NAME = "terraform-provider-aws internal/service/batch/validate.go validName"
+BATCH_EPHEMERAL_STORAGE = (
+    "AWS Batch API reference, EphemeralStorage (https://docs.aws.amazon.com/batch/latest/APIReference/"
+    "API_EphemeralStorage.html): sizeInGiB 21-200, for tasks hosted on Fargate"
+)
 ECS_NAME = "Amazon ECS API reference, CreateCluster clusterName / RegisterTaskDefinition family"
 KMS_ALIAS = "terraform-provider-aws internal/service/kms/validate.go validName; AWS KMS API reference, CreateAlias"
 S3_BUCKET = "Amazon S3 User Guide, 'General purpose bucket naming rules'"
@@ -321,6 +325,8 @@ class InputRule:
     """What AWS or the provider accepts, in words (the message of a violation)."""
     check: Callable[[Any], bool]
     source: str
+    only_if: Callable[[Mapping[str, Any]], bool] | None = None
+    """The value may be given only when this holds for the resource's inputs (e.g. its platform)."""
 
 
 def _glob(chars: str) -> Callable[[Any], bool]:
@@ -377,6 +383,16 @@ INPUT_RULES: tuple[InputRule, ...] = (
         "at most 5 conditions", lambda v: isinstance(v, list) and len(v) <= 5, TF_BATCH_JOB_DEFINITION,
     ),
     InputRule(JOB_DEFINITION_TYPE, "retryStrategy.attempts", "1 to 10", _whole_in(1, 10), TF_BATCH_JOB_DEFINITION),
+    # containerProperties is JSON text the provider passes on; botocore's model types sizeInGiB as a bare integer.
+    InputRule(
+        JOB_DEFINITION_TYPE, "containerProperties.ephemeralStorage.sizeInGiB", "a whole number of GiB, 21 to 200",
+        lambda v: not isinstance(v, float) and _whole_in(21, 200)(v), BATCH_EPHEMERAL_STORAGE,
+    ),
+    InputRule(
+        JOB_DEFINITION_TYPE, "containerProperties.ephemeralStorage", "set on a job definition for FARGATE only",
+        lambda v: True, BATCH_EPHEMERAL_STORAGE,
+        only_if=lambda inputs: inputs.get("platformCapabilities") == ["FARGATE"],
+    ),
     InputRule(
         JOB_DEFINITION_TYPE, "timeout.attemptDurationSeconds", "at least 60 seconds",
         _whole_in(60, float("inf")), TF_BATCH_JOB_DEFINITION,
@@ -427,18 +443,25 @@ def input_rule_problems(type_token: str, inputs: Mapping[str, Any], where: str) 
         if rule.type_token != type_token:
             continue
         for path, value in values_at(inputs, rule.path):
-            if not rule.check(value):
+            if not rule.check(value) or (rule.only_if is not None and not rule.only_if(inputs)):
                 problems.append(f"{where}.{path}: {value!r} is not {rule.allowed} ({rule.source})")
     return problems
 
 
 def values_at(value: Any, path: str) -> Iterator[tuple[str, Any]]:
-    """The values at a dotted input path; "name[]" steps into each item of a list."""
+    """The values at a dotted input path; "name[]" steps into each item of a list, and a step into JSON text
+    (Batch containerProperties) reads the document."""
     head, _, rest = path.partition(".")
     key, is_list = head.removesuffix("[]"), head.endswith("[]")
     if not isinstance(value, Mapping) or value.get(key) is None:
         return
-    items = list(enumerate(value[key])) if is_list else [(None, value[key])]
+    found = value[key]
+    if rest and isinstance(found, str):
+        try:
+            found = json.loads(found)
+        except ValueError:
+            return  # malformed JSON text is the JSON members check's finding
+    items = list(enumerate(found)) if is_list else [(None, found)]
     for index, item in items:
         where = key if index is None else f"{key}[{index}]"
         if rest:

@@ -534,6 +534,23 @@ def test_retry_attempts_and_a_timeout_batch_refuses_are_rejected(example_plan):
     ]
 
 
+@pytest.mark.parametrize("size", [20, 201, 40.5, "100"])
+def test_an_ephemeral_storage_size_batch_refuses_is_rejected(example_plan, size):
+    # botocore's model types sizeInGiB as a bare integer; Batch takes 21-200 GiB, on Fargate only.
+    edit = _edit_json("containerProperties", lambda v: v.update(ephemeralStorage={"sizeInGiB": size}))
+    problems = _input_rule_problems(_broken(example_plan, JOB_DEFINITION, edit))
+    assert len(problems) == 1 and f"containerProperties.ephemeralStorage.sizeInGiB: {size!r} is not" in problems[0]
+
+
+def test_ephemeral_storage_on_a_job_definition_not_for_fargate_is_rejected(example_plan):
+    def change(inputs):
+        _edit_json("containerProperties", lambda v: v.update(ephemeralStorage={"sizeInGiB": 50}))(inputs)
+        inputs["platformCapabilities"] = ["EC2"]
+
+    problems = _input_rule_problems(_broken(example_plan, JOB_DEFINITION, change))
+    assert len(problems) == 1 and "containerProperties.ephemeralStorage" in problems[0] and "FARGATE" in problems[0]
+
+
 @pytest.mark.parametrize(
     ("type_token", "key", "value"),
     [

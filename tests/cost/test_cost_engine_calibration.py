@@ -52,6 +52,16 @@ def model_and_engine(measured: dict) -> dict[str, tuple[float, float]]:
         ),
         "S3 gets per manifest a compaction marks from": (ops.s3_gets_per_manifest, compaction["s3GetsPerManifest"]),
         "vault table requests per compaction": (ops.table_requests_per_compaction, compaction["dynamodbCalls"]),
+        "full manifest bytes per chunk": (
+            ops.manifest_full_bytes_per_chunk,
+            measured["manifests"]["fullBytesPerChunk"],
+        ),
+        "incremental manifest bytes per backup": (
+            ops.incremental_manifest_bytes(
+                measured["manifests"]["incrementalChunksWritten"], measured["manifests"]["volumeSegments"]
+            ),
+            measured["manifests"]["incrementalBytes"],
+        ),
         # The model prices no DynamoDB request for a backup: the engine must make none.
         "vault table requests per backup": (0.0, per_job["dynamodbCalls"]),
     }

@@ -76,3 +76,14 @@ def test_planned_private_link_adds_endpoint_hours_per_az_and_breaks_the_floor(pl
     assert document["within_three_dollar_floor"] is False
     year_one = [b for b in document["floor_breakers"] if b["from_year"] == 1]
     assert {b["price_key"] for b in year_one} == {"vpce.interface.hours"}
+
+
+def test_the_planned_job_definitions_ephemeral_storage_is_priced_with_the_jobs(plans):
+    # The backup job definition asks for more than Fargate's free 20 GiB (src/elastio_pulumi/job_definitions.py):
+    # the usage prices the rest per job-hour, in the vault that runs the jobs.
+    from cost import Workload
+
+    lines = [line for line in estimate(plans["minimal"], Workload()).elastio if line.part == "usage"]
+    storage = [line for line in lines if line.price_key == "fargate.ephemeral_storage"]
+    assert len(storage) == 1 and storage[0].quantity > 0
+    assert storage[0].component == "us-east-1/vault:primary"

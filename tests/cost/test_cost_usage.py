@@ -78,7 +78,8 @@ def test_one_backup_job_per_volume_a_day():
 
 def test_storage_lines_price_the_vault_bytes_at_s3_standard():
     lines = lines_by_resource()
-    stored = sum(line.quantity for name, line in lines.items() if name.startswith("Vault storage"))
+    chunk_data = [name for name in lines if name.startswith("Vault storage") and "manifest" not in name]
+    stored = sum(lines[name].quantity for name in chunk_data)  # manifests: tested below
     assert stored == pytest.approx(data_flow(Workload(), GENERAL, A).vault_stored_gb)
     assert lines["Vault storage: first full copy"].unit_price_usd == PRICES.usd(
         "s3.standard.storage", "us-east-1"
@@ -241,6 +242,67 @@ def test_graph_settings_replace_the_default_assumptions():
         if record["type"] == "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration":
             record["inputs"]["rules"][0]["noncurrentVersionExpiration"]["noncurrentDays"] = 30
     assert estimate(records).assumptions.noncurrent_days == 30
+
+
+def test_the_backup_job_definitions_ephemeral_storage_reaches_the_model():
+    records = stack_records()
+    for record in records:
+        if record["type"] == "aws:batch/jobDefinition:JobDefinition":
+            props = json.loads(record["inputs"]["containerProperties"])
+            props["ephemeralStorage"] = {"sizeInGiB": 150}
+            record["inputs"]["containerProperties"] = json.dumps(props)
+    assert estimate(records).assumptions.job_ephemeral_gb == 150
+
+
+def test_ephemeral_storage_above_fargates_free_20_gb_is_priced_per_job_hour():
+    # Fargate pricing: 20 GB of ephemeral storage per task are included; each GB configured above is billed per
+    # GB-hour while the task runs (https://aws.amazon.com/fargate/pricing/).
+    lines = lines_by_resource(assumptions=replace(A, job_ephemeral_gb=120))
+    job_hours = lines["Batch Fargate vCPU (backup, compaction, restore jobs)"].quantity / A.job_vcpu
+    storage = [line for line in lines.values() if line.price_key == "fargate.ephemeral_storage"]
+    assert len(storage) == 1 and storage[0].quantity == pytest.approx(job_hours * (120 - 20))
+    assert storage[0].unit_price_usd == PRICES.usd("fargate.ephemeral_storage", "us-east-1")
+    spot = lines_by_resource(assumptions=replace(A, job_ephemeral_gb=120), spot=True)
+    assert [line.quantity for line in spot.values() if line.price_key == "fargate.ephemeral_storage"] == [
+        storage[0].quantity
+    ]
+    default = lines_by_resource(assumptions=replace(A, job_ephemeral_gb=20))
+    assert not [line for line in default.values() if line.price_key == "fargate.ephemeral_storage"]
+
+
+def manifest_lines(workload=DEFAULT_WORKLOAD) -> dict[str, float]:
+    return {
+        line.resource: line.quantity
+        for line in elastio_usage_lines(workload, GENERAL, "us-east-1", PRICES, A)
+        if "manifest" in line.resource.lower() and line.price_key == "s3.standard.storage"
+    }
+
+
+def test_manifests_of_retained_points_are_stored_a_full_one_every_chain():
+    # engine/manifest.py: a full manifest lists every chunk of the volume (~36 bytes each), an incremental
+    # one its changed segments and a map of the rest; a full one starts each chain of MAX_CHAIN_DEPTH + 1.
+    manifests = CALIBRATION["manifests"]
+    chain = manifests["maxChainDepth"] + 1
+    month, year = Workload(retention_days=30), Workload(retention_days=365)
+    retained = {w.retention_days: manifest_lines(w)["Vault storage: manifests of retained points"]
+                for w in (month, year)}  # fmt: skip
+    volumes = data_flow(year, GENERAL, A).jobs_per_day
+    chunks_per_volume = A.volume_gb * CALIBRATION["perChangedBlockGb"]["chunks"]
+    full_gb = chunks_per_volume * manifests["fullBytesPerChunk"] / 2**30
+    # At least the full manifests, at most as if every retained manifest were full.
+    assert volumes * 365 / chain * full_gb < retained[365] < volumes * 365 * full_gb / 2
+    assert retained[365] / retained[30] == pytest.approx(365 / 30, rel=0.01)
+
+
+def test_expired_parents_a_live_manifest_resolves_through_are_stored_too():
+    # engine/README.md rule P: compaction keeps an expired parent while a live manifest references it: at
+    # most one chain per volume, on average half of one.
+    manifests = CALIBRATION["manifests"]
+    kept = manifest_lines()["Vault storage: expired parent manifests kept for a child"]
+    volumes = data_flow(DEFAULT_WORKLOAD, GENERAL, A).jobs_per_day
+    full_gb = A.volume_gb * CALIBRATION["perChangedBlockGb"]["chunks"] * manifests["fullBytesPerChunk"] / 2**30
+    depth = manifests["maxChainDepth"]
+    assert volumes * full_gb / 2 < kept < volumes * depth * full_gb
 
 
 def test_usage_lands_in_the_first_vault_region_unless_told():
