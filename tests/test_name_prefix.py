@@ -24,7 +24,7 @@ from elastio_pulumi.packaging import LambdaZip
 from elastio_pulumi.stack_config import ConfigError, parse_config
 from plan import Plan, build_plan
 from tests.components import aws_api_shapes as api
-from tests.conftest import SECOND_DEPLOYMENT_PREFIX
+from tests.conftest import SECOND_DEPLOYMENT_GENERATED_IDS, SECOND_DEPLOYMENT_PREFIX, second_deployment_values
 
 # The input that holds a resource's own physical name, where it is not `name`.
 NAME_INPUTS = {
@@ -218,3 +218,15 @@ def test_the_longest_prefix_keeps_every_name_within_its_aws_limit():
     assert problems == []
     checked = {rule.type_token for rule in api.INPUT_RULES}
     assert {t for t, _ in physical_names(plan)} <= checked  # every named resource type has its name rule
+
+
+def test_a_redeploy_adopts_only_what_its_own_deployment_kept(second_deployment_plan):
+    """options.adoptRetained imports the kept buckets, tables, keys and aliases by name (retained.py): a second
+    deployment's redeploy must import its own, never the first deployment's of the same vault names."""
+    values = second_deployment_values()
+    values["elastio:options"]["adoptRetained"] = True
+    redeployed = build_plan("example", stack_values=values, generated_id_prefix=SECOND_DEPLOYMENT_GENERATED_IDS)
+    adopted = {r.name: r.import_id for r in redeployed.resources if r.import_id}
+    retained = {r.name for r in second_deployment_plan.resources if r.retain_on_delete}
+    assert set(adopted) == retained and len(adopted) > 10
+    assert sorted(name for name, import_id in adopted.items() if SECOND_DEPLOYMENT_PREFIX not in import_id) == []
