@@ -41,8 +41,12 @@ _ARN_RESOURCE = {
 class FakeCloud(pulumi.runtime.Mocks):
     ACCOUNT_ID = "111122223333"
 
-    def __init__(self, account_id: str = ACCOUNT_ID):
+    def __init__(self, account_id: str = ACCOUNT_ID, generated_id_prefix: str = ""):
+        """generated_id_prefix: starts every id AWS would generate at random (KMS key ids, the ids and ARNs of
+        resources without a name): a second deployment planned into the same account gets its own, as it would
+        from AWS, instead of the first one's stand-ins."""
         self.account_id = account_id
+        self.generated_id_prefix = generated_id_prefix
         self._provider_regions: dict[str, str] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
@@ -51,7 +55,7 @@ class FakeCloud(pulumi.runtime.Mocks):
             provider_id = f"{args.name}-provider-id"
             self._provider_regions[provider_id] = inputs.get("region", "us-east-1")
             return provider_id, inputs
-        name = _physical_name(args.name, inputs)
+        name = _physical_name(self.generated_id_prefix + args.name, inputs)
         provider_id = (args.provider or "").rsplit("::", 1)[-1]
         region = inputs.get("region") or self._provider_regions.get(provider_id, "us-east-1")
         arn = self.planned_arn(args.typ, args.name, inputs, region)
@@ -59,14 +63,14 @@ class FakeCloud(pulumi.runtime.Mocks):
         if args.typ == "aws:sqs/queue:Queue":
             state["url"] = f"https://sqs.{region}.amazonaws.com/{self.account_id}/{name}"
         if args.typ == "aws:kms/key:Key":
-            state["keyId"] = f"{args.name}-key-id"
+            state["keyId"] = f"{self.generated_id_prefix}{args.name}-key-id"
         if args.typ == "aws:lambda/function:Function":
             state["invokeArn"] = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
         if args.typ == "aws:s3/bucket:Bucket":
             state["bucket"] = inputs.get("bucket", name)
         if args.typ == "aws:dynamodb/table:Table" and inputs.get("streamEnabled"):
             state["streamArn"] = f"{arn}/stream/2026-01-01T00:00:00.000"  # AWS labels streams by creation time
-        return f"{args.name}-id", state
+        return f"{self.generated_id_prefix}{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
@@ -102,7 +106,7 @@ class FakeCloud(pulumi.runtime.Mocks):
     def planned_arn(self, typ: str, logical_name: str, inputs: dict[str, Any], region: str) -> str:
         """The ARN this fake gives a resource: tests that read the planned graph address resources by it."""
         module = typ.split(":")[1].split("/")[0]
-        return self._arn(module, typ, region, _physical_name(logical_name, inputs))
+        return self._arn(module, typ, region, _physical_name(self.generated_id_prefix + logical_name, inputs))
 
     def _arn(self, module: str, typ: str, region: str, name: str) -> str:
         kind = typ.rsplit(":", 1)[-1]

@@ -103,8 +103,10 @@ def build_plan(
     project_dir: Path | None = None,
     stack_values: dict[str, Any] | None = None,
     account_id: str = FakeCloud.ACCOUNT_ID,
+    generated_id_prefix: str = "",
 ) -> Plan:
     """Plan `stack` offline; `stack_values` replaces the `config:` of Pulumi.<stack>.yaml (tests, benchmarks).
+    `generated_id_prefix`: see FakeCloud (a second deployment planned beside a first in one account).
 
     Raises PlanError with one line per problem.
     """
@@ -117,7 +119,7 @@ def build_plan(
     # Source positions of each registration are for the engine's diagnostics; offline nobody reads them and
     # collecting them (a full traceback.extract_stack per resource) is a fifth of the plan's time.
     _skip_source_positions()
-    cloud = FakeCloud(account_id=account_id)
+    cloud = FakeCloud(account_id=account_id, generated_id_prefix=generated_id_prefix)
     secret_values = [stack_config.values[k] for k in stack_config.secret_keys if stack_config.values.get(k)]
     monitor = RecordingMonitor(cloud, secret_values)
     loop = asyncio.new_event_loop()

@@ -40,7 +40,8 @@ def network_findings(records: Iterable[Mapping[str, Any]], config: DeploymentCon
         if existing_interfaces:
             notes.append(
                 f"{region.region}: existing interface endpoints ({', '.join(existing_interfaces)}) must admit HTTPS "
-                f"(443) from the vault tasks' security group {naming.vault_tasks_security_group_name()!r} in "
+                "(443) from the vault tasks' security group "
+                f"{naming.vault_tasks_security_group_name(config.name_prefix)!r} in "
                 f"{network.vpc_id}, and have private DNS on (not checked offline)"
             )
         if not network.private_link and not network.assign_public_ip:

@@ -31,9 +31,10 @@ def role(name: str) -> str:
 TENANT = role(naming.tenant_role_name(IAM))
 FUNCTION = role(naming.function_role_name(IAM, "background_jobs", REGION))
 VAULT_TASK = role(naming.vault_role_name(IAM, "primary", REGION, "task"))
-BUCKET = f"arn:aws:s3:::{naming.vault_bucket_name('primary', ACCOUNT, REGION)}"
-INDEX = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.vault_index_table_name('primary')}"
-JOBS = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.table_name(naming.JOBS_TABLE)}"
+DEFAULT = naming.DEFAULT_NAME_PREFIX
+BUCKET = f"arn:aws:s3:::{naming.vault_bucket_name(DEFAULT, 'primary', ACCOUNT, REGION)}"
+INDEX = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.vault_index_table_name(DEFAULT, 'primary')}"
+JOBS = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{naming.table_name(DEFAULT, naming.JOBS_TABLE)}"
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TAGGED = {"aws:ResourceTag/elastio:resource": "true"}
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"

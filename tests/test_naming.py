@@ -50,7 +50,7 @@ def test_every_iam_name_the_program_creates_is_wrapped_checked_and_within_limits
     checked = set(derived_iam_names(largest_plan.config))
     unchecked = {
         (n, limit) for n, limit in planned
-        if (re.sub(r"ElastioInstallerAccess\d+", "ElastioInstallerAccess99", n), limit) not in checked
+        if (re.sub(r"InstallerAccess\d+", "InstallerAccess99", n), limit) not in checked
     }
     assert sorted(unchecked) == []
 
@@ -64,13 +64,13 @@ def test_affixes_too_long_for_a_role_name_are_rejected_naming_the_keys():
 
 def test_bucket_names_fit_s3_for_the_longest_vault_name_in_every_region():
     for region in SUPPORTED_REGIONS:
-        name = naming.vault_bucket_name("v" * VAULT_NAME_MAX, "123456789012", region)
+        name = naming.vault_bucket_name(naming.DEFAULT_NAME_PREFIX, "v" * VAULT_NAME_MAX, "123456789012", region)
         assert len(name) <= S3_BUCKET_NAME_MAX, name
 
 
 def test_bucket_names_are_unique_per_account_and_region():
     names = {
-        naming.vault_bucket_name("primary", account, region)
+        naming.vault_bucket_name(naming.DEFAULT_NAME_PREFIX, "primary", account, region)
         for account in ("111111111111", "222222222222")
         for region in SUPPORTED_REGIONS
     }

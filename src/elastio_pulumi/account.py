@@ -33,12 +33,16 @@ class AccountBootstrapArgs:
     regions: list[str]
     iam: IamConfig = field(default_factory=IamConfig)
     tags: dict[str, str] = field(default_factory=dict)
+    name_prefix: str = naming.DEFAULT_NAME_PREFIX
+    """The deployment's name prefix (elastio:namePrefix): its IAM names' root, and the regional names the
+    account-level documents address (elastio_pulumi.naming)."""
 
     def __post_init__(self):
         # Checked here, not only in the stack config: a program that builds its own Args gets the same errors
         # at construction instead of a failed `pulumi up`.
-        problems = naming.iam_name_problems(
-            naming.account_iam_names(self.iam.naming), "shorten iam.name_prefix / iam.name_suffix"
+        problems = naming.name_prefix_arg_problems(self.name_prefix) or naming.iam_name_problems(
+            naming.account_iam_names(self.iam.naming(self.name_prefix)),
+            "shorten iam.name_prefix / iam.name_suffix / name_prefix",
         )
         if problems:
             raise ArgsError("AccountBootstrapArgs", problems)
@@ -53,7 +57,7 @@ class AccountBootstrap(pulumi.ComponentResource):
     def __init__(self, name: str, args: AccountBootstrapArgs, opts: ResourceOptions | None = None):
         super().__init__("elastio:account:AccountBootstrap", name, None, opts)
         child = ResourceOptions(parent=self)
-        iam_names = args.iam.naming
+        iam_names = args.iam.naming(args.name_prefix)
         scope = Output.from_input(args.account_id).apply(
             lambda account_id: iam_documents.AccountScope(
                 account_id=account_id, regions=tuple(args.regions), iam=iam_names

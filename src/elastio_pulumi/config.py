@@ -136,6 +136,16 @@ def _vault_name(value: str) -> str:
 VaultName = Annotated[str, AfterValidator(_vault_name)]
 
 
+def _name_prefix(value: str) -> str:
+    problems = naming.name_prefix_problems(value)
+    if problems:
+        raise ValueError(problems[0])
+    return value
+
+
+NamePrefix = Annotated[str, AfterValidator(_name_prefix)]
+
+
 class _Model(BaseModel):
     # camelCase keys as in the stack file; unknown keys are errors so typos cannot pass silently.
     model_config = ConfigDict(
@@ -265,9 +275,9 @@ class IamConfig(_Model):
     break_glass_role_arn: RoleArn | None = None
     """A role of this account that may read vault data (and so restore) besides the vault's task role."""
 
-    @property
-    def naming(self) -> naming.IamNaming:
-        return naming.IamNaming(self.name_prefix, self.name_suffix)
+    def naming(self, name_prefix: str) -> naming.IamNaming:
+        """The IAM names of the deployment whose regional names start with `name_prefix` (elastio:namePrefix)."""
+        return naming.IamNaming(self.name_prefix, self.name_suffix, name_prefix)
 
 
 class OptionsConfig(_Model):
@@ -305,6 +315,8 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
 
 class DeploymentConfig(_Model):
     tenant: TenantConfig
+    name_prefix: NamePrefix = naming.DEFAULT_NAME_PREFIX
+    """Starts every physical name (elastio_pulumi.naming): deployments with different prefixes share an account."""
     home_region: Region | None = None
     regions: list[RegionConfig] = Field(min_length=1)
     iam: IamConfig = IamConfig()
@@ -354,7 +366,7 @@ class DeploymentConfig(_Model):
     @model_validator(mode="after")
     def _iam_names_fit(self) -> DeploymentConfig:
         problems = naming.iam_name_problems(
-            derived_iam_names(self), "shorten iam.namePrefix / iam.nameSuffix (or the vault name)"
+            derived_iam_names(self), "shorten iam.namePrefix / iam.nameSuffix / namePrefix (or the vault name)"
         )
         if problems:
             raise ValueError(problems[0])
@@ -372,7 +384,7 @@ class DeploymentConfig(_Model):
 
 def derived_iam_names(cfg: DeploymentConfig) -> list[tuple[str, int]]:
     """Every IAM name the program derives from this config, with IAM's length limit for it."""
-    iam = cfg.iam.naming
+    iam = cfg.iam.naming(cfg.name_prefix)
     names = naming.account_iam_names(iam)
     for region in cfg.regions:
         names += naming.connector_iam_names(iam, region.region)

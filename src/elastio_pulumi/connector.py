@@ -59,15 +59,20 @@ class CloudConnectorArgs:
     layer_code: packaging.LambdaZip
     """The dependency layer's zip (elastio_pulumi.packaging.ensure_layer)."""
     tags: dict[str, str]
+    name_prefix: str = naming.DEFAULT_NAME_PREFIX
+    """The deployment's name prefix (elastio:namePrefix): every name the connector and its vaults create starts
+    with it, so connectors with different prefixes share an account and region."""
 
     def __post_init__(self):
         # The connector's function roles and its vaults' roles: checked when the Args are made (the vaults'
         # own Args check theirs again, for a program that builds a Vault alone).
-        iam, region = self.iam.naming, self.region.region
+        iam, region = self.iam.naming(self.name_prefix), self.region.region
         names = naming.connector_iam_names(iam, region)
         for vault in self.region.vaults:
             names += naming.vault_iam_names(iam, vault.name, region)
-        problems = naming.iam_name_problems(names, "shorten iam.name_prefix / iam.name_suffix (or the vault name)")
+        problems = naming.name_prefix_arg_problems(self.name_prefix) or naming.iam_name_problems(
+            names, "shorten iam.name_prefix / iam.name_suffix / name_prefix (or the vault name)"
+        )
         if problems:
             raise ArgsError("CloudConnectorArgs", problems)
 
@@ -88,16 +93,17 @@ class CloudConnector(pulumi.ComponentResource):
         keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         region = args.region.region
         tags = args.tags
+        prefix = args.name_prefix
 
         # --- key and tables --------------------------------------------------------------------------
-        alias_name = naming.connector_key_alias_name()
+        alias_name = naming.connector_key_alias_name(prefix)
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Elastio Cloud Connector {region}: tables, queues and alerts",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             policy=Output.all(args.account_id, args.tenant_role_arn).apply(
-                lambda v: _json(docs.connector_key_policy(_base_scope(region, v[0], "*", v[1])))
+                lambda v: _json(docs.connector_key_policy(_base_scope(region, v[0], "*", v[1], prefix)))
             ),
             tags=tags,
             opts=keep(
@@ -107,14 +113,17 @@ class CloudConnector(pulumi.ComponentResource):
         # Key ids are random: the alias is how the key kept after `pulumi destroy` is found again.
         aws.kms.Alias(f"{name}-key-alias", name=alias_name, target_key_id=key.key_id, opts=keep(alias_name))
         tables = {
-            table: self._table(name, table, key.arn, tags, keep(naming.table_name(table))) for table in naming.TABLES
+            table: self._table(
+                name, naming.table_name(prefix, table), table, key.arn, tags, keep(naming.table_name(prefix, table))
+            )
+            for table in naming.TABLES
         }
 
         # --- command channel -------------------------------------------------------------------------
         base = Output.all(args.account_id, key.arn, args.tenant_role_arn).apply(
-            lambda v: _base_scope(region, v[0], v[1], v[2])
+            lambda v: _base_scope(region, v[0], v[1], v[2], prefix)
         )
-        queue = functools.partial(self._queue, name, key, tags)
+        queue = functools.partial(self._queue, name, prefix, key, tags)
         dead_letter = queue(
             naming.COMMANDS_DLQ,
             policy=base.apply(lambda s: docs.tls_only_queue_policy(s, naming.COMMANDS_DLQ)),
@@ -142,14 +151,14 @@ class CloudConnector(pulumi.ComponentResource):
         # so sharing it widens nothing (and it is the one source the interface endpoints admit).
         vault_tasks = aws.ec2.SecurityGroup(
             f"{name}-vault-tasks",
-            name=naming.vault_tasks_security_group_name(),
+            name=naming.vault_tasks_security_group_name(prefix),
             description="Elastio vault tasks: no inbound; HTTPS out to AWS APIs only",
             vpc_id=args.region.network.vpc_id,
             egress=networking.vault_task_egress(args.region.network),
             tags=tags,
             opts=child,
         )
-        catalog = naming.function_name("catalog")
+        catalog = naming.function_name(prefix, "catalog")
         catalog_arn = Output.from_input(args.account_id).apply(
             lambda account: naming.arn("lambda", region, account, f"function:{catalog}")
         )
@@ -174,6 +183,7 @@ class CloudConnector(pulumi.ComponentResource):
                     catalog_function_arn=catalog_arn,
                     security_group_id=vault_tasks.id,
                     tags=tags,
+                    name_prefix=prefix,
                 ),
                 opts=child,
             )
@@ -192,7 +202,7 @@ class CloudConnector(pulumi.ComponentResource):
         # --- functions ---------------------------------------------------------------------------------
         alerts = aws.sns.Topic(
             f"{name}-alerts",
-            name=naming.topic_name("alerts"),
+            name=naming.topic_name(prefix, "alerts"),
             kms_master_key_id=key.arn,
             policy=base.apply(lambda s: _json(docs.alerts_topic_policy(s))),
             tags=tags,
@@ -200,7 +210,7 @@ class CloudConnector(pulumi.ComponentResource):
         )
         layer = aws.lambda_.LayerVersion(
             f"{name}-dependencies",
-            layer_name=naming.layer_name(),
+            layer_name=naming.layer_name(prefix),
             description="Dependencies of the Elastio connector functions (wheels for Lambda's platform)",
             code=args.layer_code.archive(),
             # The zip's base64 SHA-256 (what Lambda reports as the version's CodeSha256): changing it publishes
@@ -221,7 +231,7 @@ class CloudConnector(pulumi.ComponentResource):
         router_environment = {
             **environment,
             env.FUNCTIONS: json.dumps(
-                {ROUTED_KEYS[s]: naming.function_name(s) for s in naming.SERVICES}, sort_keys=True
+                {ROUTED_KEYS[s]: naming.function_name(prefix, s) for s in naming.SERVICES}, sort_keys=True
             ),
         }
         router = self._function(name, naming.ROUTER, args, scope, layer, router_environment, None)
@@ -258,6 +268,7 @@ class CloudConnector(pulumi.ComponentResource):
         # --- events ------------------------------------------------------------------------------------
         self._rule(
             name,
+            prefix,
             "inventory-changes",
             "EC2 instance, EBS volume and EBS snapshot changes to Inventory",
             Output.from_input(docs.inventory_event_pattern()),
@@ -267,6 +278,7 @@ class CloudConnector(pulumi.ComponentResource):
         job_queues = Output.all(*[v.job_queue_arn for v in self.vaults.values()])
         self._rule(
             name,
+            prefix,
             "batch-job-state",
             "Batch job state changes of the vaults' job queues to Job status",
             job_queues.apply(lambda arns: docs.batch_job_state_pattern(list(arns))),
@@ -285,8 +297,8 @@ class CloudConnector(pulumi.ComponentResource):
         ):
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{purpose}-alarm",
-                name=naming.alarm_name(f"{purpose}-{region}"),
-                alarm_description=f"Elastio {region}: {what} are waiting in {naming.queue_name(purpose)}",
+                name=naming.alarm_name(prefix, f"{purpose}-{region}"),
+                alarm_description=f"Elastio {region}: {what} are waiting in {naming.queue_name(prefix, purpose)}",
                 namespace="AWS/SQS",
                 metric_name="ApproximateNumberOfMessagesVisible",
                 dimensions={"QueueName": queue.name},
@@ -323,7 +335,9 @@ class CloudConnector(pulumi.ComponentResource):
 
     # --- children ----------------------------------------------------------------------------------------
 
-    def _table(self, name: str, table: str, key_arn: Output[str], tags: dict, opts: ResourceOptions):
+    def _table(
+        self, name: str, physical_name: str, table: str, key_arn: Output[str], tags: dict, opts: ResourceOptions
+    ):
         # Key schemas and indexes: elastio_contract.tables (docs/CONTRACT.md, "Table keys and indexes").
         key = contract_tables.KEYS[table]
         indexes = contract_tables.INDEXES.get(table, {})
@@ -341,7 +355,7 @@ class CloudConnector(pulumi.ComponentResource):
             extra.update(stream_enabled=True, stream_view_type="NEW_IMAGE")
         return aws.dynamodb.Table(
             f"{name}-{table}",
-            name=naming.table_name(table),
+            name=physical_name,
             billing_mode="PAY_PER_REQUEST",
             hash_key=key.hash_key,
             range_key=key.range_key,
@@ -354,10 +368,12 @@ class CloudConnector(pulumi.ComponentResource):
             **extra,
         )
 
-    def _queue(self, name: str, key: aws.kms.Key, tags: dict, purpose: str, *, policy: Output, **extra):
+    def _queue(
+        self, name: str, prefix: str, key: aws.kms.Key, tags: dict, purpose: str, *, policy: Output, **extra
+    ):
         return aws.sqs.Queue(
             f"{name}-{purpose}",
-            name=naming.queue_name(purpose),
+            name=naming.queue_name(prefix, purpose),
             kms_master_key_id=key.arn,
             kms_data_key_reuse_period_seconds=3600,  # fewer KMS calls: cost stays per hour, not per message
             message_retention_seconds=RETENTION_14_DAYS,
@@ -380,10 +396,11 @@ class CloudConnector(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)
         slug = service.replace("_", "-")
         region = args.region.region
+        prefix = args.name_prefix
         role = aws.iam.Role(
             f"{name}-{slug}-role",
-            name=naming.function_role_name(args.iam.naming, service, region),
-            description=f"Elastio {naming.function_name(service)} function in {region}",
+            name=naming.function_role_name(args.iam.naming(prefix), service, region),
+            description=f"Elastio {naming.function_name(prefix, service)} function in {region}",
             assume_role_policy=scope.apply(lambda s: _json(docs.lambda_trust_policy(s))),
             permissions_boundary=args.permissions_boundary_arn,
             tags=args.tags,
@@ -398,14 +415,14 @@ class CloudConnector(pulumi.ComponentResource):
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-{slug}-logs",
-            name=naming.function_log_group_name(service),
+            name=naming.function_log_group_name(prefix, service),
             retention_in_days=args.options.log_retention_days,
             tags=args.tags,
             opts=child,
         )
         function = aws.lambda_.Function(
             f"{name}-{slug}",
-            name=naming.function_name(service),
+            name=naming.function_name(prefix, service),
             description=f"Elastio Cloud Connector: {service.replace('_', ' ')}",
             runtime=packaging.RUNTIME,
             architectures=[packaging.ARCHITECTURE],
@@ -439,6 +456,7 @@ class CloudConnector(pulumi.ComponentResource):
     def _rule(
         self,
         name: str,
+        prefix: str,
         purpose: str,
         description: str,
         pattern: Output[dict],
@@ -448,7 +466,7 @@ class CloudConnector(pulumi.ComponentResource):
         child = ResourceOptions(parent=self)
         rule = aws.cloudwatch.EventRule(
             f"{name}-{purpose}",
-            name=naming.rule_name(purpose),
+            name=naming.rule_name(prefix, purpose),
             description=description,
             event_pattern=pattern.apply(_json),
             tags=tags,
@@ -474,9 +492,15 @@ def _redrive(base: Output[docs.ConnectorScope], dead_letter: aws.sqs.Queue, max_
     return Output.all(base, dead_letter.arn).apply(lambda v: _json(docs.redrive_policy(v[0], max_receives)))
 
 
-def _base_scope(region: str, account_id: str, key_arn: str, tenant_role_arn: str) -> docs.ConnectorScope:
+def _base_scope(
+    region: str, account_id: str, key_arn: str, tenant_role_arn: str, name_prefix: str
+) -> docs.ConnectorScope:
     return docs.ConnectorScope(
-        region=region, account_id=account_id, key_arn=key_arn, tenant_role_arn=tenant_role_arn
+        region=region,
+        account_id=account_id,
+        key_arn=key_arn,
+        tenant_role_arn=tenant_role_arn,
+        name_prefix=name_prefix,
     )
 
 
@@ -488,4 +512,5 @@ def _with_vaults(base: docs.ConnectorScope, tracing: bool, vaults) -> docs.Conne
         tenant_role_arn=base.tenant_role_arn,
         tracing=tracing,
         vaults=tuple(vaults),
+        name_prefix=base.name_prefix,
     )

@@ -3,7 +3,8 @@
 Pure functions of a `ConnectorScope` (plain strings, no Outputs), so they are tested as plain Python and
 checked with parliament. `src/elastio_pulumi/connector.py` resolves the Outputs and calls these.
 
-Every regional name is fixed (elastio_pulumi.naming), so most ARNs are derived here rather than passed in; only
+Every regional name is fixed by the deployment's name prefix (elastio_pulumi.naming), so most ARNs are derived
+here rather than passed in; only
 what AWS generates (key ids, vault resource ARNs, role ARNs) comes in through the scope.
 """
 
@@ -69,24 +70,29 @@ class ConnectorScope:
     tenant_role_arn: str
     tracing: bool = False
     vaults: tuple[VaultRefs, ...] = field(default_factory=tuple)
+    name_prefix: str = naming.DEFAULT_NAME_PREFIX
+    """The deployment's name prefix (elastio:namePrefix) the connector's names start with."""
 
-    # --- derived ARNs (names are fixed per region) ---
+    # --- derived ARNs (names are fixed per region and prefix) ---
     def table_arn(self, table: str) -> str:
-        return naming.arn("dynamodb", self.region, self.account_id, f"table/{naming.table_name(table)}")
+        return naming.arn(
+            "dynamodb", self.region, self.account_id, f"table/{naming.table_name(self.name_prefix, table)}"
+        )
 
     def queue_arn(self, purpose: str) -> str:
-        return naming.arn("sqs", self.region, self.account_id, naming.queue_name(purpose))
+        return naming.arn("sqs", self.region, self.account_id, naming.queue_name(self.name_prefix, purpose))
 
     def function_arn(self, service: str) -> str:
-        return naming.arn("lambda", self.region, self.account_id, f"function:{naming.function_name(service)}")
+        return naming.arn(
+            "lambda", self.region, self.account_id, f"function:{naming.function_name(self.name_prefix, service)}"
+        )
 
     def topic_arn(self) -> str:
-        return naming.arn("sns", self.region, self.account_id, naming.topic_name("alerts"))
+        return naming.arn("sns", self.region, self.account_id, naming.topic_name(self.name_prefix, "alerts"))
 
     def log_group_arn(self, service: str) -> str:
-        return naming.arn(
-            "logs", self.region, self.account_id, f"log-group:{naming.function_log_group_name(service)}:*"
-        )
+        group = naming.function_log_group_name(self.name_prefix, service)
+        return naming.arn("logs", self.region, self.account_id, f"log-group:{group}:*")
 
     def jobs_arn_pattern(self) -> str:
         """Every Batch job of the region: jobs are addressable only by ids that do not exist in advance."""

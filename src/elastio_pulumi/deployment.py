@@ -52,6 +52,7 @@ def build(config: DeploymentConfig, external_id: pulumi.Input[str]) -> Deploymen
             regions=config.region_names,
             iam=config.iam,
             tags=tags,
+            name_prefix=config.name_prefix,
         ),
         opts=pulumi.ResourceOptions(providers=[home_provider]),
     )
@@ -82,6 +83,7 @@ def build(config: DeploymentConfig, external_id: pulumi.Input[str]) -> Deploymen
                 code=function_code,
                 layer_code=layer_code,
                 tags=tags,
+                name_prefix=config.name_prefix,
             ),
             opts=pulumi.ResourceOptions(providers=[providers[region.region]]),
         )

@@ -5,7 +5,8 @@ lifecycle, ownership controls, object-lock configuration, key aliases) are `reta
 them, it does not delete or weaken them. Their names are fixed, so a later `pulumi up` into the same account
 and region would fail on them (BucketAlreadyOwnedByYou, ResourceInUseException, AlreadyExistsException).
 With `options.adoptRetained: true` each of them is imported instead (Pulumi's `import_` resource option): by
-its name, or for a KMS key, whose id is random, by the id its alias `alias/elastio-...` points to.
+its name, or for a KMS key, whose id is random, by the id its alias `alias/<prefix>-...` points to (the names
+derive from the deployment's elastio:namePrefix, so a redeploy adopts only what its own deployment kept).
 """
 
 from __future__ import annotations

@@ -22,6 +22,7 @@ NAMESPACE = "elastio"
 CONFIG_KEYS: tuple[str, ...] = (
     "tenant",
     "externalId",
+    "namePrefix",
     "homeRegion",
     "regions",
     "iam",

@@ -68,10 +68,14 @@ class VaultArgs:
     """The region's vault-task security group (no inbound, HTTPS out), shared by the connector's vaults."""
     tags: dict[str, str]
     """Already merged (elastio_pulumi.tags.merged_tags)."""
+    name_prefix: str = naming.DEFAULT_NAME_PREFIX
+    """The deployment's name prefix (elastio:namePrefix): every name the vault creates starts with it."""
 
     def __post_init__(self):
-        names = naming.vault_iam_names(self.iam.naming, self.vault.name, self.region)
-        problems = naming.iam_name_problems(names, "shorten iam.name_prefix / iam.name_suffix (or the vault name)")
+        names = naming.vault_iam_names(self.iam.naming(self.name_prefix), self.vault.name, self.region)
+        problems = naming.name_prefix_arg_problems(self.name_prefix) or naming.iam_name_problems(
+            names, "shorten iam.name_prefix / iam.name_suffix / name_prefix (or the vault name)"
+        )
         if problems:
             raise ArgsError("VaultArgs", problems)
 
@@ -157,7 +161,8 @@ class Vault(pulumi.ComponentResource):
         self.region = region
         self.subnet_ids = list(args.vault.subnet_ids or args.network.subnet_ids)
         self.assign_public_ip = args.network.assign_public_ip
-        iam_names = args.iam.naming
+        iam_names = args.iam.naming(args.name_prefix)
+        prefix = args.name_prefix
         account_id = Output.from_input(args.account_id)
 
         # --- roles (first: the key policy names the task role, and KMS rejects unknown principals) -------
@@ -179,7 +184,7 @@ class Vault(pulumi.ComponentResource):
         exec_role = role("exec", f"ECS starts Elastio vault {vault} tasks with it: image pulls and logs.")
 
         # --- key -------------------------------------------------------------------------------------------
-        alias_name = naming.vault_key_alias_name(vault)
+        alias_name = naming.vault_key_alias_name(prefix, vault)
         key = aws.kms.Key(
             f"{name}-key",
             description=f"Elastio vault {vault}: packs, manifests and the dedup index.",
@@ -187,7 +192,9 @@ class Vault(pulumi.ComponentResource):
             deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
             policy=Output.all(account_id, task_role.arn).apply(
                 lambda v: _json(
-                    vault_documents.key_policy(v[0], region, v[1], naming.vault_bucket_name(vault, v[0], region))
+                    vault_documents.key_policy(
+                        v[0], region, v[1], naming.vault_bucket_name(prefix, vault, v[0], region)
+                    )
                 )
             ),
             tags=tags,
@@ -200,9 +207,9 @@ class Vault(pulumi.ComponentResource):
 
         # --- bucket ----------------------------------------------------------------------------------------
         lock = args.vault.object_lock
-        bucket_name = account_id.apply(lambda acct: naming.vault_bucket_name(vault, acct, region))
+        bucket_name = account_id.apply(lambda acct: naming.vault_bucket_name(prefix, vault, acct, region))
         def adopt_bucket() -> str:
-            return naming.vault_bucket_name(vault, retained.known(args.account_id), region)
+            return naming.vault_bucket_name(prefix, vault, retained.known(args.account_id), region)
 
         bucket = aws.s3.Bucket(
             f"{name}-bucket",
@@ -305,7 +312,7 @@ class Vault(pulumi.ComponentResource):
         # replace a data-bearing resource. The index itself is index blobs in the bucket (engine/index.py).
         index_table = aws.dynamodb.Table(
             f"{name}-index",
-            name=naming.vault_index_table_name(vault),
+            name=naming.vault_index_table_name(prefix, vault),
             billing_mode="PAY_PER_REQUEST",
             hash_key=VAULT_TABLE_KEY.hash_key,
             attributes=[aws.dynamodb.TableAttributeArgs(name=VAULT_TABLE_KEY.hash_key, type="S")],
@@ -314,13 +321,13 @@ class Vault(pulumi.ComponentResource):
                 enabled=True, kms_key_arn=key.arn
             ),
             tags=tags,
-            opts=keep(naming.vault_index_table_name(vault)),
+            opts=keep(naming.vault_index_table_name(prefix, vault)),
         )
 
         # --- logs and role permissions ---------------------------------------------------------------------
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs",
-            name=naming.vault_log_group_name(vault),
+            name=naming.vault_log_group_name(prefix, vault),
             retention_in_days=args.options.log_retention_days,
             tags=tags,
             opts=child,
@@ -360,7 +367,7 @@ class Vault(pulumi.ComponentResource):
         # --- compute, on demand only -----------------------------------------------------------------------
         compute = aws.batch.ComputeEnvironment(
             f"{name}-compute",
-            name=naming.vault_resource_name(vault),
+            name=naming.vault_resource_name(prefix, vault),
             type="MANAGED",
             # Fargate has no minimum vCPUs: nothing runs, and nothing bills, until a job is submitted.
             compute_resources=aws.batch.ComputeEnvironmentComputeResourcesArgs(
@@ -374,7 +381,7 @@ class Vault(pulumi.ComponentResource):
         )
         job_queue = aws.batch.JobQueue(
             f"{name}-queue",
-            name=naming.vault_resource_name(vault),
+            name=naming.vault_resource_name(prefix, vault),
             state="ENABLED",
             priority=1,
             compute_environment_orders=[
@@ -395,14 +402,14 @@ class Vault(pulumi.ComponentResource):
         ).apply(
             lambda v: EngineSettings(
                 vault_name=vault, region=region, image=worker_image,
-                log_group_name=naming.vault_log_group_name(vault), assign_public_ip=self.assign_public_ip, **v,
+                log_group_name=naming.vault_log_group_name(prefix, vault), assign_public_ip=self.assign_public_ip, **v,
             )
         )
         job_definition_arns: dict[str, Output[str]] = {}
         for job_type in JOB_TYPES:
             definition = aws.batch.JobDefinition(
                 f"{name}-{job_type}",
-                name=naming.vault_job_definition_name(vault, job_type),
+                name=naming.vault_job_definition_name(prefix, vault, job_type),
                 type="container",
                 platform_capabilities=["FARGATE"],
                 container_properties=settings.apply(
@@ -424,7 +431,7 @@ class Vault(pulumi.ComponentResource):
 
         cluster = aws.ecs.Cluster(
             f"{name}-cluster",
-            name=naming.vault_resource_name(vault),
+            name=naming.vault_resource_name(prefix, vault),
             # Container Insights bills per metric; the server runs rarely and logs to the vault log group.
             settings=[aws.ecs.ClusterSettingArgs(name="containerInsights", value="disabled")],
             tags=tags,
@@ -433,7 +440,7 @@ class Vault(pulumi.ComponentResource):
         # No ECS service: the Provisioner runs this task on `server.start` and stops it on `server.stop`.
         server_task = aws.ecs.TaskDefinition(
             f"{name}-server",
-            family=naming.vault_resource_name(vault, "server"),
+            family=naming.vault_resource_name(prefix, vault, "server"),
             requires_compatibilities=["FARGATE"],
             network_mode="awsvpc",
             cpu=str(int(SERVER_SIZE.vcpu) * 1024),

@@ -313,6 +313,13 @@ S3_BUCKET = "Amazon S3 User Guide, 'General purpose bucket naming rules'"
 DYNAMODB_TABLE = "Amazon DynamoDB Developer Guide, 'Supported data types and naming rules'"
 LAMBDA_NAME = "AWS Lambda API reference, CreateFunction FunctionName (64 characters for a bare name)"
 SQS_NAME = "Amazon SQS API reference, CreateQueue QueueName"
+IAM_NAME = "IAM API reference, CreateRole RoleName / CreatePolicy PolicyName (botocore's iam model: 64 / 128)"
+EVENTS_RULE = "Amazon EventBridge API reference, PutRule Name (botocore's events model: 1-64)"
+LOG_GROUP = "Amazon CloudWatch Logs API reference, CreateLogGroup logGroupName (botocore's logs model: 1-512)"
+LAYER_NAME = "AWS Lambda API reference, PublishLayerVersion LayerName (1-140)"
+ALARM_NAME = "Amazon CloudWatch API reference, PutMetricAlarm AlarmName (botocore's cloudwatch model: 1-255)"
+TOPIC_NAME = "Amazon SNS API reference, CreateTopic Name (up to 256 letters, digits, '-' and '_')"
+SECURITY_GROUP_NAME = "Amazon EC2 API reference, CreateSecurityGroup GroupName (up to 255 characters, not sg-*)"
 
 
 @dataclass(frozen=True)
@@ -432,6 +439,32 @@ INPUT_RULES: tuple[InputRule, ...] = (
     ),
     InputRule(
         "aws:sqs/queue:Queue", "name", "1-80 letters, digits, '_' and '-'", _name(r"[a-zA-Z0-9_-]+", 1, 80), SQS_NAME,
+    ),
+    InputRule(
+        "aws:iam/role:Role", "name", "1-64 letters, digits and + = , . @ _ -", _name(r"[\w+=,.@-]+", 1, 64), IAM_NAME,
+    ),
+    InputRule(
+        "aws:iam/policy:Policy", "name", "1-128 letters, digits and + = , . @ _ -", _name(r"[\w+=,.@-]+", 1, 128),
+        IAM_NAME,
+    ),
+    InputRule(
+        "aws:cloudwatch/eventRule:EventRule", "name", "1-64 letters, digits, '.', '-' and '_'",
+        _name(r"[.\-_A-Za-z0-9]+", 1, 64), EVENTS_RULE,
+    ),
+    InputRule(
+        "aws:cloudwatch/logGroup:LogGroup", "name", "1-512 letters, digits, '.', '-', '_', '/' and '#'",
+        _name(r"[.\-_/#A-Za-z0-9]+", 1, 512), LOG_GROUP,
+    ),
+    InputRule(
+        "aws:lambda/layerVersion:LayerVersion", "layerName", "1-140 letters, digits, '-' and '_'",
+        _name(r"[a-zA-Z0-9_-]+", 1, 140), LAYER_NAME,
+    ),
+    InputRule("aws:cloudwatch/metricAlarm:MetricAlarm", "name", "1-255 characters", _name(r".+", 1, 255), ALARM_NAME),
+    InputRule("aws:sns/topic:Topic", "name", "1-256 letters, digits, '-' and '_'", _name(r"[a-zA-Z0-9_-]+", 1, 256),
+              TOPIC_NAME),
+    InputRule(
+        "aws:ec2/securityGroup:SecurityGroup", "name", "1-255 characters, not starting with sg-",
+        lambda v: _name(r".+", 1, 255)(v) and not v.startswith("sg-"), SECURITY_GROUP_NAME,
     ),
 )  # fmt: skip
 

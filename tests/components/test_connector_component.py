@@ -14,6 +14,8 @@ from plan import Plan, PlannedResource
 
 CONNECTOR = "elastio:connector:CloudConnector"
 VAULT = "elastio:vault:Vault"
+# The example stack keeps the default name prefix (elastio:namePrefix unset).
+PREFIX = naming.DEFAULT_NAME_PREFIX
 
 
 def connector_of(plan: Plan, region: str) -> PlannedResource:
@@ -67,7 +69,7 @@ def test_each_configured_vault_is_a_child_of_its_region_connector(example_plan):
 def test_connector_tables_are_on_demand_with_pitr_and_the_connector_key(example_plan):
     connector = connector_of(example_plan, "us-east-1")
     tables = children(example_plan, connector, "dynamodb/table:Table")
-    assert sorted(t.inputs["name"] for t in tables) == sorted(naming.table_name(t) for t in naming.TABLES)
+    assert sorted(t.inputs["name"] for t in tables) == sorted(naming.table_name(PREFIX, t) for t in naming.TABLES)
     key = children(example_plan, connector, "kms/key:Key")[0]
     for table in tables:
         assert table.inputs["billingMode"] == "PAY_PER_REQUEST"
@@ -174,7 +176,7 @@ def test_each_function_handler_names_a_lambdas_service_folder(example_plan):
     for name, function in functions(example_plan, "us-east-1").items():
         module = function.inputs["handler"].rsplit(".", 1)[0]
         service = module.split(".")[1]
-        assert module == f"lambdas.{service}.handler" and name == naming.function_name(service)
+        assert module == f"lambdas.{service}.handler" and name == naming.function_name(PREFIX, service)
         assert (packaging.LAMBDAS_DIR / service).is_dir(), service
 
 
@@ -200,17 +202,17 @@ def test_functions_carry_the_contract_environment(example_plan):
     for name, function in functions(example_plan, "eu-west-1").items():
         variables = function.inputs["environment"]["variables"]
         expected = contract | (
-            {"ELASTIO_FUNCTIONS"} if name == naming.function_name(naming.ROUTER) else set()
+            {"ELASTIO_FUNCTIONS"} if name == naming.function_name(PREFIX, naming.ROUTER) else set()
         )
         assert set(variables) == expected, name
         assert len(json.dumps(variables)) < 4096
 
 
 def test_router_knows_each_service_under_the_key_the_router_code_reads(example_plan):
-    router = functions(example_plan, "us-east-1")[naming.function_name(naming.ROUTER)]
+    router = functions(example_plan, "us-east-1")[naming.function_name(PREFIX, naming.ROUTER)]
     routed = json.loads(router.inputs["environment"]["variables"]["ELASTIO_FUNCTIONS"])
     assert set(routed) == set(ROUTED_SERVICES)
-    assert sorted(routed.values()) == sorted(naming.function_name(s) for s in naming.SERVICES)
+    assert sorted(routed.values()) == sorted(naming.function_name(PREFIX, s) for s in naming.SERVICES)
 
 
 def test_asynchronously_invoked_services_send_failures_to_the_failed_invocations_queue(example_plan):
@@ -235,7 +237,7 @@ def test_every_role_carries_the_permissions_boundary(example_plan):
 
 def test_function_roles_use_the_names_checked_by_config_validation(example_plan):
     names = {r.inputs["name"] for r in of_type(example_plan, "iam/role:Role")}
-    iam = example_plan.config.iam.naming
+    iam = example_plan.config.iam.naming(example_plan.config.name_prefix)
     for region in example_plan.config.region_names:
         for service in naming.FUNCTIONS:
             assert naming.function_role_name(iam, service, region) in names

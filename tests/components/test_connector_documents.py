@@ -189,7 +189,8 @@ def test_each_function_writes_only_its_own_log_group():
     for service in naming.FUNCTIONS:
         logs = {r for a, r in allowed(docs.function_role_policy(SCOPE, service)) if a == "logs:PutLogEvents"}
         assert logs == {
-            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{naming.function_name(service)}:*"
+            f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
+            f"/aws/lambda/{naming.function_name(naming.DEFAULT_NAME_PREFIX, service)}:*"
         }
 
 

@@ -290,7 +290,7 @@ def vault_rows(stack: StackIam) -> Iterator[Row]:
 
 def installer_rows(stack: StackIam) -> Iterator[Row]:
     """The routine updates of issue 11 that `pulumi up` makes as the installer after the first deploy."""
-    installer = stack.role(naming.installer_role_name(stack.plan.config.iam.naming))
+    installer = stack.role(naming.installer_role_name(stack.plan.config.iam.naming(stack.plan.config.name_prefix)))
     for region in stack.regions:
         scope = stack.connector_scope(region)
 

@@ -28,7 +28,7 @@ ADMINISTRATOR_ACCESS = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
 def installer_rows(stack: StackIam) -> Iterator[Row]:
-    iam = stack.plan.config.iam.naming
+    iam = stack.plan.config.iam.naming(stack.plan.config.name_prefix)
     installer = stack.role(naming.installer_role_name(iam))
     boundary = stack.boundary_arn
     account = stack.account

@@ -65,13 +65,16 @@ def aws_managed_ebs_key_policy(account: str, region: str) -> dict:
 @dataclass(eq=False)  # hashable by identity: the tables cache their rows per stack
 class StackIam:
     plan: Plan
+    generated_id_prefix: str = ""  # as the plan was made with (plan.fake_cloud.FakeCloud)
     account: str = field(init=False)
+    name_prefix: str = field(init=False)
     # KMS keys that are not in the graph (the customer's), with their key policies.
     outside_keys: dict[str, dict] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.account = self.plan.outputs["accountId"]
-        self._fake = FakeCloud(self.account)
+        self.name_prefix = self.plan.config.name_prefix  # elastio:namePrefix: the regional names' start
+        self._fake = FakeCloud(self.account, self.generated_id_prefix)
 
     # --- reading the graph ---------------------------------------------------------------------------
 
@@ -146,7 +149,7 @@ class StackIam:
                 found[self.arn(r)] = json.loads(r.inputs["policy"])
         buckets = {}
         for b in self.of_type("aws:s3/bucket:Bucket"):
-            buckets[f"{b.name}-id"] = buckets[b.inputs["bucket"]] = self.arn(b)
+            buckets[f"{self.generated_id_prefix}{b.name}-id"] = buckets[b.inputs["bucket"]] = self.arn(b)
         for p in self.of_type("aws:s3/bucketPolicy:BucketPolicy"):
             found[buckets[p.inputs["bucket"]]] = json.loads(p.inputs["policy"])
         queues = {self._fake_queue_url(q): self.arn(q) for q in self.of_type("aws:sqs/queue:Queue")}
@@ -177,7 +180,7 @@ class StackIam:
             for r in self.of_type("aws:sqs/queue:Queue", "aws:sns/topic:Topic")
             if r.inputs.get("kmsMasterKeyId")
         }
-        buckets = {f"{b.name}-id": self.arn(b) for b in self.of_type("aws:s3/bucket:Bucket")}
+        buckets = {f"{self.generated_id_prefix}{b.name}-id": self.arn(b) for b in self.of_type("aws:s3/bucket:Bucket")}
         for config in self.of_type(
             "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
         ):
@@ -199,7 +202,7 @@ class StackIam:
         )
 
     def function_log_group(self, region: str, function: str) -> str:
-        name = naming.function_log_group_name(function)
+        name = naming.function_log_group_name(self.name_prefix, function)
         (group,) = [
             g
             for g in self._children(self.connector(region), "aws:cloudwatch/logGroup:LogGroup")
@@ -208,7 +211,7 @@ class StackIam:
         return self.arn(group)
 
     def polled_queues(self, region: str, function: str) -> list[str]:
-        name = naming.function_name(function)
+        name = naming.function_name(self.name_prefix, function)
         return [
             m.inputs["eventSourceArn"]
             for m in self._children(self.connector(region), "aws:lambda/eventSourceMapping:EventSourceMapping")
@@ -216,7 +219,7 @@ class StackIam:
         ]
 
     def failure_destinations(self, region: str, function: str) -> list[str]:
-        name = naming.function_name(function)
+        name = naming.function_name(self.name_prefix, function)
         configs = self._children(
             self.connector(region), "aws:lambda/functionEventInvokeConfig:FunctionEventInvokeConfig"
         )
@@ -300,7 +303,7 @@ class StackIam:
         return self.arn(key)
 
     def function_role(self, region: str, function: str) -> Principal:
-        name = naming.function_name(function)
+        name = naming.function_name(self.name_prefix, function)
         (fn,) = [
             f for f in self._children(self.connector(region), "aws:lambda/function:Function") if _physical(f) == name
         ]
@@ -334,6 +337,7 @@ class StackIam:
             tenant_role_arn=self.plan.outputs["tenantRoleArn"],
             tracing=self.plan.config.options.tracing,
             vaults=tuple(refs),
+            name_prefix=self.name_prefix,
         )
 
     def vault_scope(self, vault: PlannedResource) -> vault_documents.VaultScope:

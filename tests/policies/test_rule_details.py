@@ -174,6 +174,15 @@ def test_tenant_role_is_recognised_with_prefix_and_suffix(verdicts_of):
     assert [v.name for v in verdicts] == ["tenant-role"] and "StringEquals" in verdicts[0].message
 
 
+def test_tenant_role_of_a_deployment_with_its_own_name_prefix_is_recognised(verdicts_of):
+    # elastio:namePrefix "staging" names the tenant role StagingTenant (issue 16): the default config still finds it.
+    records = changed("tenant-role", lambda r: r["inputs"].update(
+        name="StagingTenant", assumeRolePolicy=policy({
+            "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"})))
+    verdicts = verdicts_of(records, "iam-tenant-trust-external-id")
+    assert [v.name for v in verdicts] == ["tenant-role"]
+
+
 def test_wildcard_external_id_fails(verdicts_of):
     records = changed("tenant-role", lambda r: r["inputs"].update(assumeRolePolicy=policy({
         "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:*",

@@ -21,7 +21,10 @@ from ..rule import Subject, resource_rule, setting_schema
 from ..values import dig, is_set
 
 ROLE_TYPE = "aws:iam/role:Role"
-DEFAULT_TENANT_ROLE_MARKER = "ElastioTenant"
+# The tenant role is <IAM prefix><Root>Tenant<IAM suffix>, where Root is the deployment's elastio:namePrefix
+# capitalised (ElastioTenant by default, ElastiostagingTenant for a second deployment beside it): "Tenant" finds it
+# whatever the prefix. The program's other roles never contain it (function and vault roles: Router-..., Vault-...).
+DEFAULT_TENANT_ROLE_MARKER = "Tenant"
 
 
 def _judge_documents(
@@ -116,7 +119,7 @@ POLICIES = [
         config_schema=setting_schema(
             "tenantRoleMarker",
             DEFAULT_TENANT_ROLE_MARKER,
-            "Text in the tenant role's name (the configured prefix/suffix go around it).",
+            "Text in the tenant role's name (the IAM prefix, the deployment's root and the IAM suffix go around it).",
         ),
     ),
     resource_rule(

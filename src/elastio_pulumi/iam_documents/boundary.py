@@ -131,14 +131,14 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         statement(
             "RunVaultServer",
             ["ecs:RunTask"],
-            _regional(scope, "ecs", f"task-definition/{naming.NAME_ROOT}-*:*"),
+            _regional(scope, "ecs", f"task-definition/{scope.name_prefix}-*:*"),
             {"ArnLike": {"ecs:cluster": _ecs_cluster_arns(scope)}},
         ),
         statement(
             # Task ARNs name their cluster (task/<cluster>/<id>), so the ARN alone keeps these to vault clusters.
             "VaultServerTasks",
             ["ecs:StopTask", "ecs:DescribeTasks", "ecs:DescribeClusters"],
-            _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*") + _ecs_cluster_arns(scope),
+            _regional(scope, "ecs", f"task/{scope.name_prefix}-*/*") + _ecs_cluster_arns(scope),
         ),
         statement(
             "PassVaultRoles",
@@ -183,7 +183,7 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         _tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
         mark_snapshots_readable(snapshot_arns(scope)),
         statement(
-            "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
+            "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{scope.name_prefix}-*")
         ),
         statement(
             # The execution role pulls the configured images from whichever account's registry they name (a

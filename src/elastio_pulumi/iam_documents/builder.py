@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from elastio_pulumi import naming
-from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.constants import MANAGED_POLICY_NAMES, PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 
 # Queue and table purposes are named once, in naming.py; the documents here import them from this module.
 from elastio_pulumi.naming import (  # noqa: F401 - re-exported to the other document modules
@@ -50,7 +50,13 @@ class AccountScope:
 
     account_id: str  # 12 digits
     regions: tuple[str, ...]  # the configured regions, named where a condition carries them (kms:ViaService)
-    iam: naming.IamNaming  # prefix/suffix for IAM names
+    iam: naming.IamNaming  # prefix/suffix for IAM names, and the deployment's name prefix
+
+    @property
+    def name_prefix(self) -> str:
+        """The deployment's name prefix (elastio:namePrefix): every regional name the documents address starts
+        with `<name_prefix>-`, and no other deployment's does (naming.py says why)."""
+        return self.iam.name_prefix
 
 
 # --- small builders ------------------------------------------------------------------------------------
@@ -79,7 +85,7 @@ def document(*statements: dict | None) -> dict:
     return {"Version": VERSION, "Statement": [s for s in statements if s]}
 
 
-# Regional ARNs name every region with "*": the account and the elastio-* names already scope them, and one
+# Regional ARNs name every region with "*": the account and the <prefix>-* names already scope them, and one
 # ARN per configured region made the installer and boundary documents outgrow IAM's size quotas (6,144
 # characters per managed policy) at 11 regions. Where a region list is cheap and matters (kms:ViaService),
 # the configured regions are still named.
@@ -91,13 +97,14 @@ def _regional(scope: AccountScope, service: str, resource: str) -> list[str]:
 
 
 def queue_arns(scope: AccountScope, *purposes: str) -> list[str]:
-    return [arn for purpose in purposes for arn in _regional(scope, "sqs", naming.queue_name(purpose))]
+    names = [naming.queue_name(scope.name_prefix, purpose) for purpose in purposes]
+    return [arn for name in names for arn in _regional(scope, "sqs", name)]
 
 
 def table_arns(scope: AccountScope, *tables: str, indexes: bool = True) -> list[str]:
     arns = []
     for table in tables:
-        base = _regional(scope, "dynamodb", f"table/{naming.table_name(table)}")
+        base = _regional(scope, "dynamodb", f"table/{naming.table_name(scope.name_prefix, table)}")
         arns += base
         if indexes:
             arns += [f"{arn}/index/*" for arn in base]
@@ -105,8 +112,8 @@ def table_arns(scope: AccountScope, *tables: str, indexes: bool = True) -> list[
 
 
 def all_table_arns(scope: AccountScope) -> list[str]:
-    """Connector tables and every vault's index table (all named elastio-*), with their indexes."""
-    base = _regional(scope, "dynamodb", f"table/{naming.NAME_ROOT}-*")
+    """Connector tables and every vault's index table (all named <prefix>-*), with their indexes."""
+    base = _regional(scope, "dynamodb", f"table/{scope.name_prefix}-*")
     return base + [f"{arn}/index/*" for arn in base]
 
 
@@ -116,23 +123,24 @@ def key_arns(scope: AccountScope) -> list[str]:
 
 
 def alias_arns(scope: AccountScope) -> list[str]:
-    return _regional(scope, "kms", f"alias/{naming.NAME_ROOT}-*")
+    return _regional(scope, "kms", f"alias/{scope.name_prefix}-*")
 
 
 def vault_bucket_arns(scope: AccountScope, objects: str | None = None) -> list[str]:
-    """Vault buckets (elastio-<vault>-<account>-<region>); with `objects`, the object keys under them."""
-    buckets = [f"arn:{PARTITION}:s3:::{naming.vault_bucket_name('*', scope.account_id, ANY_REGION)}"]
+    """Vault buckets (<prefix>-<vault>-<account>-<region>); with `objects`, the object keys under them."""
+    bucket = naming.vault_bucket_name(scope.name_prefix, "*", scope.account_id, ANY_REGION)
+    buckets = [f"arn:{PARTITION}:s3:::{bucket}"]
     return buckets if objects is None else [f"{bucket}/{objects}" for bucket in buckets]
 
 
 def function_arns(scope: AccountScope) -> list[str]:
-    return _regional(scope, "lambda", f"function:{naming.NAME_ROOT}-*")
+    return _regional(scope, "lambda", f"function:{scope.name_prefix}-*")
 
 
 def function_log_group_arns(scope: AccountScope) -> list[str]:
     """Log groups of the connector's functions and of the vaults' Batch jobs and ScaleZ server tasks."""
-    groups = _regional(scope, "logs", f"log-group:/aws/lambda/{naming.NAME_ROOT}-*") + _regional(
-        scope, "logs", f"log-group:{naming.vault_log_group_name('*')}"
+    groups = _regional(scope, "logs", f"log-group:/aws/lambda/{scope.name_prefix}-*") + _regional(
+        scope, "logs", f"log-group:{naming.vault_log_group_name(scope.name_prefix, '*')}"
     )
     return groups + [f"{group}:log-stream:*" for group in groups]
 
@@ -152,12 +160,36 @@ def vault_role_arns(scope: AccountScope) -> list[str]:
 
 
 def elastio_role_arn_pattern(scope: AccountScope) -> str:
-    """Every role the program creates: <prefix>Elastio...<suffix>."""
-    return naming.iam_arn(scope.account_id, f"role/{scope.iam.name('Elastio*')}")
+    """<prefix><Root>*<suffix>: every role the program creates, and the roles of any other deployment whose root
+    extends this one's (Elastio* also matches ElastiostagingTenant). For Deny statements only; grants name the
+    roles by elastio_role_arns."""
+    return naming.iam_arn(scope.account_id, f"role/{scope.iam.name('*')}")
+
+
+def elastio_role_arns(scope: AccountScope) -> list[str]:
+    """Every role this deployment creates, and no other deployment's: each pattern continues the root with a
+    capital (Tenant, Router-..., Vault-...), which no other root's names do there (naming.py)."""
+    return [
+        role_arn(scope, naming.tenant_role_name(scope.iam)),
+        role_arn(scope, naming.installer_role_name(scope.iam)),
+        *function_role_arns(scope),
+        *vault_role_arns(scope),
+    ]
 
 
 def elastio_policy_arn_pattern(scope: AccountScope) -> str:
-    return naming.iam_arn(scope.account_id, f"policy/{scope.iam.name('Elastio*')}")
+    """Like elastio_role_arn_pattern, for managed policies: Deny statements only."""
+    return naming.iam_arn(scope.account_id, f"policy/{scope.iam.name('*')}")
+
+
+def elastio_policy_arns(scope: AccountScope) -> list[str]:
+    """Every managed policy this deployment creates (the default boundary, the installer's parts and the six
+    policies for people), and no other deployment's."""
+    return [
+        policy_arn(scope, naming.default_boundary_name(scope.iam)),
+        policy_arn(scope, naming.installer_policy_name(scope.iam, "*")),
+        *(policy_arn(scope, naming.managed_policy_name(scope.iam, base)) for base in MANAGED_POLICY_NAMES),
+    ]
 
 
 def role_arn(scope: AccountScope, name: str) -> str:
@@ -169,7 +201,7 @@ def policy_arn(scope: AccountScope, name: str) -> str:
 
 
 def _batch_arns(scope: AccountScope, kind: str) -> list[str]:
-    return _regional(scope, "batch", f"{kind}/{naming.NAME_ROOT}-*")
+    return _regional(scope, "batch", f"{kind}/{scope.name_prefix}-*")
 
 
 def snapshot_arns(scope: AccountScope) -> list[str]:
@@ -192,7 +224,7 @@ def deny_unless_tagged(
 
 
 def _ecs_cluster_arns(scope: AccountScope) -> list[str]:
-    return _regional(scope, "ecs", f"cluster/{naming.NAME_ROOT}-*")
+    return _regional(scope, "ecs", f"cluster/{scope.name_prefix}-*")
 
 
 def _via(service: str, scope: AccountScope) -> list[str]:

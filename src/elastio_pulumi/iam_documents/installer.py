@@ -24,7 +24,9 @@ from elastio_pulumi.iam_documents.builder import (
     deny_unless_tagged,
     document,
     elastio_policy_arn_pattern,
+    elastio_policy_arns,
     elastio_role_arn_pattern,
+    elastio_role_arns,
     function_arns,
     function_log_group_arns,
     function_role_arns,
@@ -131,8 +133,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageLayers",
             ["lambda:PublishLayerVersion", "lambda:GetLayerVersion", "lambda:DeleteLayerVersion"],
-            _regional(scope, "lambda", f"layer:{naming.NAME_ROOT}-*")
-            + _regional(scope, "lambda", f"layer:{naming.NAME_ROOT}-*:*"),
+            _regional(scope, "lambda", f"layer:{scope.name_prefix}-*")
+            + _regional(scope, "lambda", f"layer:{scope.name_prefix}-*:*"),
         ),
         statement(
             # CreateEventSourceMapping names no resource; the function ARN condition scopes it.
@@ -291,7 +293,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "RegisterTaskDefinitions",
             ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
-            _regional(scope, "ecs", f"task-definition/{naming.NAME_ROOT}-*:*"),
+            _regional(scope, "ecs", f"task-definition/{scope.name_prefix}-*:*"),
         ),
         # A new server image or role replaces the task definition's revision, and the old one is deregistered.
         # DeregisterTaskDefinition supports no resource-level permissions (Service Authorization Reference).
@@ -361,7 +363,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "events:UntagResource",
                 "events:ListTagsForResource",
             ],
-            _regional(scope, "events", f"rule/{naming.NAME_ROOT}-*"),
+            _regional(scope, "events", f"rule/{scope.name_prefix}-*"),
         ),
         statement(
             "ManageAlerts",
@@ -381,8 +383,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "cloudwatch:UntagResource",
                 "cloudwatch:ListTagsForResource",
             ],
-            _regional(scope, "sns", f"{naming.NAME_ROOT}-*")
-            + _regional(scope, "cloudwatch", f"alarm:{naming.NAME_ROOT}-*"),
+            _regional(scope, "sns", f"{scope.name_prefix}-*")
+            + _regional(scope, "cloudwatch", f"alarm:{scope.name_prefix}-*"),
         ),
         statement(
             # Alert e-mail subscriptions are read on refresh and removed when an address leaves the config; neither
@@ -412,7 +414,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         ),
         statement(
             # Refresh reads every Elastio role, the account roles included, and a change of the stack's tags
-            # retags them (no IAM condition here reads a role's tags).
+            # retags them (no IAM condition here reads a role's tags). By this deployment's own names: another
+            # deployment's roles in the account are not the installer's (issue 16).
             "ReadAndTagElastioRoles",
             [
                 "iam:TagRole",
@@ -423,7 +426,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "iam:ListAttachedRolePolicies",
                 "iam:ListInstanceProfilesForRole",
             ],
-            elastio_roles,
+            elastio_role_arns(scope),
         ),
         statement(
             # The boundary, the six policies for people and the installer's own are written by the operator's
@@ -437,7 +440,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "iam:TagPolicy",
                 "iam:UntagPolicy",
             ],
-            elastio_policy_arn_pattern(scope),
+            elastio_policy_arns(scope),
         ),
         statement(
             "PassFunctionRoles",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from elastio_pulumi import naming
 from elastio_pulumi.constants import (
     LOCAL_BACKUP_TAG_KEY,
     MANAGED_POLICY_NAMES,
@@ -167,8 +166,8 @@ def full_admin(scope: AccountScope) -> dict:
             "ReadVaultServerTasks",
             ["ecs:DescribeTasks", "ecs:ListTasks", "ecs:DescribeClusters"],
             _ecs_cluster_arns(scope)
-            + _regional(scope, "ecs", f"task/{naming.NAME_ROOT}-*/*")
-            + _regional(scope, "ecs", f"container-instance/{naming.NAME_ROOT}-*/*"),
+            + _regional(scope, "ecs", f"task/{scope.name_prefix}-*/*")
+            + _regional(scope, "ecs", f"container-instance/{scope.name_prefix}-*/*"),
         ),
         statement(
             "ListVaultReports",
