@@ -192,8 +192,20 @@ def _object(text: str | None) -> Any:
 
 def configured_keys() -> list[str]:
     """The `elastio:*` keys set for this stack (declared keys plus any unknown ones, to reject typos)."""
+    ours = {key.split(":", 1)[1] for key in _set_config_keys() if key.startswith(NAMESPACE + ":")}
+    return sorted(ours | set(CONFIG_KEYS))
+
+
+def _set_config_keys() -> set[str]:
+    """Every config key this run was given, in every namespace: the one read of an SDK internal here.
+
+    Pulumi has no public way to list config keys (checked in pulumi 3.272 and on pulumi/pulumi master,
+    sdk/python/lib/pulumi): `pulumi.Config` reads one key at a time, and the public
+    `pulumi.runtime.get_config_env()` holds only what the CLI passes in `PULUMI_CONFIG`. The language host
+    (sdk/python/cmd/pulumi-language-python-exec), Automation API inline programs (automation/_server.py) and
+    `set_mocks` runs all store the config with the public `pulumi.runtime.set_all_config`, whose only store is
+    `pulumi.runtime.config.CONFIG`. tests/test_stack_config.py sets a key through `set_all_config` and fails if
+    this stops seeing it, so an SDK upgrade cannot quietly switch off the typo check."""
     from pulumi.runtime import config as runtime_config
 
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    ours = {k.split(":", 1)[1] for k in keys if k.startswith(NAMESPACE + ":")}
-    return sorted(ours | set(CONFIG_KEYS))
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())

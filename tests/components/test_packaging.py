@@ -312,3 +312,19 @@ def test_real_runs_build_a_missing_layer_unless_told_never(layer_lock, monkeypat
     monkeypatch.setenv(packaging.BUILD_ENV, "sometimes")
     with pytest.raises(packaging.PackagingError, match="ELASTIO_LAYER_BUILD='sometimes' is not one of auto, never"):
         packaging.ensure_layer(mocked=False)
+
+
+def test_a_run_under_the_sdks_public_set_mocks_counts_as_mocked():
+    # is_mocked reads the run's monitor (Pulumi has no public "am I mocked"): if an SDK upgrade moves it, this
+    # fails instead of the offline plan starting to build the layer with pip.
+    import pulumi.runtime
+
+    class NoCloud(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            return args.name, args.inputs
+
+        def call(self, args):
+            return {}, None
+
+    pulumi.runtime.set_mocks(NoCloud(), preview=True)
+    assert packaging.is_mocked()
