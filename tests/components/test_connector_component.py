@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 
 from elastio_pulumi import naming, networking, packaging
-from elastio_pulumi.config import NetworkConfig
+from elastio_pulumi.args import NetworkArgs
+from elastio_pulumi.constants import GATEWAY_SERVICES
 from lambdas.shared.config import ROUTED_SERVICES
 from plan import Plan, PlannedResource
 
@@ -46,7 +47,7 @@ def expected_connector_children(region_config, emails: int) -> int:
         count += 1 + len(created)  # the endpoints' security group and endpoints
     if networking.egress_only_to_endpoints(region_config.network):
         # the vault tasks' egress rules: to the endpoints' group and to each gateway service's prefix list
-        count += 1 + len(networking.GATEWAY_SERVICES)
+        count += 1 + len(GATEWAY_SERVICES)
     count += len(networking.gateway_services(region_config.network))  # free, whenever route tables are given
     return count
 
@@ -381,7 +382,7 @@ def test_every_function_runs_on_a_platform_its_layer_is_built_for(example_plan):
 
 
 def test_route_tables_without_private_link_get_only_the_free_gateway_endpoints():
-    network = NetworkConfig(
+    network = NetworkArgs(
         vpc_id="vpc-0a1b2c3d4e5f60718",
         subnet_ids=["subnet-0a1b2c3d4e5f60001"],
         route_table_ids=["rtb-0a1b2c3d"],
@@ -393,5 +394,5 @@ def test_route_tables_without_private_link_get_only_the_free_gateway_endpoints()
 
 
 def test_public_subnets_without_route_tables_need_no_endpoints():
-    network = NetworkConfig(vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a1b2c3d"], assign_public_ip=True)
+    network = NetworkArgs(vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a1b2c3d"], assign_public_ip=True)
     assert networking.required_service_names("eu-west-2", network) == []
