@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 
 import pytest
@@ -305,9 +306,9 @@ def test_a_key_set_through_the_sdks_public_setter_is_seen_so_typo_keys_are_caugh
 
     from elastio_pulumi.stack_config import configured_keys
 
-    pulumi.runtime.set_all_config({"elastio:regionz": "[]", "aws:region": "us-east-1"}, [])
-    try:
-        keys = configured_keys()
-    finally:
-        pulumi.runtime.set_all_config({}, [])
+    def configured_run() -> list[str]:
+        pulumi.runtime.set_all_config({"elastio:regionz": "[]", "aws:region": "us-east-1"}, [])
+        return configured_keys()
+
+    keys = contextvars.copy_context().run(configured_run)  # the config stays in this run's context
     assert "regionz" in keys and "region" not in keys
