@@ -104,6 +104,10 @@ def test_a_list_the_caller_changes_afterwards_does_not_change_checked_args():
             lambda: NetworkArgs(vpc_id="vpc-0123456789abcdef0", subnet_ids=[SUBNET], private_link=True),
             "NetworkArgs: private_link is true but route_table_ids is empty",
         ),
+        (
+            lambda: NetworkArgs(vpc_id="vpc-0123456789abcdef0", subnet_ids=SUBNET),
+            f"NetworkArgs: subnet_ids {SUBNET!r} is not a list: pass a list, whose items may be Outputs",
+        ),
         (lambda: VaultSpec(name="Primary"), "VaultSpec: name 'Primary' is not a valid vault name"),
         (lambda: ObjectLock(mode="FOREVER", days=0), "ObjectLock: mode 'FOREVER' is not allowed; use one of"),
         (lambda: ConnectorOptions(log_retention_days=10), "log_retention_days 10 is not a CloudWatch Logs retention"),

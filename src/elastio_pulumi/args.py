@@ -39,6 +39,13 @@ class Problems:
             self.found.append(f"{name} {value!r} {err}")
 
     def check_each(self, name: str, values: Sequence[Any], rule: Callable[[Any], Any]) -> None:
+        if isinstance(values, (str, pulumi.Output)):
+            # How many subnets, route tables or endpoints there are must be known before anything runs (the
+            # resources are counted from it); each item may still be an Output.
+            self.found.append(
+                f"{name} {values!r} is not a list: pass a list, whose items may be Outputs ([s.id for s in subnets])"
+            )
+            return
         for index, value in enumerate(values):
             self.check(f"{name}[{index}]", value, rule)
 
