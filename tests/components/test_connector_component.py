@@ -7,6 +7,8 @@ from collections import Counter
 
 import pytest
 
+from elastio_contract import environment as env_names
+from elastio_contract import tables
 from elastio_pulumi import naming, networking, packaging
 from elastio_pulumi.args import NetworkArgs
 from elastio_pulumi.constants import GATEWAY_SERVICES
@@ -192,18 +194,18 @@ def test_function_log_groups_have_the_configured_retention(example_plan):
 
 def test_functions_carry_the_contract_environment(example_plan):
     contract = {
-        "ELASTIO_TABLE_VAULTS",
-        "ELASTIO_TABLE_RECOVERY_POINTS",
-        "ELASTIO_TABLE_JOBS",
-        "ELASTIO_TABLE_ASSETS",
-        "ELASTIO_TABLE_COMMANDS",
-        "ELASTIO_TENANT_EVENTS_QUEUE_URL",
-        "ELASTIO_ALERTS_TOPIC_ARN",
+        env_names.TABLE_VARIABLES[tables.VAULTS],
+        env_names.TABLE_VARIABLES[tables.RECOVERY_POINTS],
+        env_names.TABLE_VARIABLES[tables.JOBS],
+        env_names.TABLE_VARIABLES[tables.ASSETS],
+        env_names.TABLE_VARIABLES[tables.COMMANDS],
+        env_names.TENANT_EVENTS_QUEUE_URL,
+        env_names.ALERTS_TOPIC_ARN,
     }
     for name, function in functions(example_plan, "eu-west-1").items():
         variables = function.inputs["environment"]["variables"]
         expected = contract | (
-            {"ELASTIO_FUNCTIONS"} if name == naming.function_name(PREFIX, naming.ROUTER) else set()
+            {env_names.FUNCTIONS} if name == naming.function_name(PREFIX, naming.ROUTER) else set()
         )
         assert set(variables) == expected, name
         assert len(json.dumps(variables)) < 4096
@@ -211,7 +213,7 @@ def test_functions_carry_the_contract_environment(example_plan):
 
 def test_router_knows_each_service_under_the_key_the_router_code_reads(example_plan):
     router = functions(example_plan, "us-east-1")[naming.function_name(PREFIX, naming.ROUTER)]
-    routed = json.loads(router.inputs["environment"]["variables"]["ELASTIO_FUNCTIONS"])
+    routed = json.loads(router.inputs["environment"]["variables"][env_names.FUNCTIONS])
     assert set(routed) == set(ROUTED_SERVICES)
     assert sorted(routed.values()) == sorted(naming.function_name(PREFIX, s) for s in naming.SERVICES)
 

@@ -18,6 +18,8 @@ from pulumi import ResourceOptions
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from elastio_contract import environment as env_names
+from elastio_contract import tables
 from elastio_pulumi.args import ConnectorOptions, IamArgs, NetworkArgs, ObjectLock, VaultSpec
 from elastio_pulumi.tags import merged_tags
 from elastio_pulumi.vault import Vault, VaultArgs
@@ -350,11 +352,11 @@ def test_job_definitions_run_the_engine_on_fargate_with_the_contract_environment
         assert definition.inputs["platformCapabilities"] == ["FARGATE"]
         props = json.loads(definition.inputs["containerProperties"])
         env = {e["name"]: e["value"] for e in props["environment"]}
-        assert env["ELASTIO_VAULT_BUCKET"] == f"elastio-primary-{ACCOUNT}-{REGION}"
-        assert env["ELASTIO_INDEX_TABLE"] == "elastio-primary-index"
-        assert env["ELASTIO_TABLE_JOBS"] == "elastio-jobs"
-        assert env["ELASTIO_TABLE_RECOVERY_POINTS"] == "elastio-recovery-points"
-        assert env["ELASTIO_CATALOG_FUNCTION"] == "elastio-catalog"
+        assert env[env_names.VAULT_BUCKET] == f"elastio-primary-{ACCOUNT}-{REGION}"
+        assert env[env_names.INDEX_TABLE] == "elastio-primary-index"
+        assert env[env_names.TABLE_VARIABLES[tables.JOBS]] == "elastio-jobs"
+        assert env[env_names.TABLE_VARIABLES[tables.RECOVERY_POINTS]] == "elastio-recovery-points"
+        assert env[env_names.CATALOG_FUNCTION] == "elastio-catalog"
         assert props["jobRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-task")
         assert props["executionRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-exec")
         assert props["command"][:3] == ["python", "-m", "engine"]
