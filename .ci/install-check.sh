@@ -23,6 +23,7 @@ venv=$work/venv/bin/python
 (cd "$work" && "$venv" -c '
 import pathlib, sys
 from elastio_pulumi import AccountBootstrap, CloudConnector, Vault
+from elastio_pulumi import ArgsError, ConnectorOptions, IamArgs, NetworkArgs, ObjectLock, TenantArgs, VaultSpec
 from elastio_pulumi import packaging
 assert "site-packages" in packaging.__file__, packaging.__file__
 print(packaging.function_code(build_dir=pathlib.Path(sys.argv[1])).code_sha256)

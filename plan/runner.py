@@ -194,9 +194,21 @@ def _plain(value: Any) -> Any:
 
 
 def _skip_source_positions() -> None:
+    """The plan's one patch of the SDK: registrations carry an empty stack trace.
+
+    No public hook turns source positions off (checked in pulumi 3.272 and on pulumi/pulumi master): every
+    register_resource and read_resource calls `pulumi.runtime.resource._get_stack_trace()`, with no setting,
+    option or environment variable around it. If an SDK upgrade renames it, assigning here would quietly patch
+    nothing, so the name is checked first; tests/test_plan.py also fails if a planned registration carries frames.
+    """
     from pulumi.runtime import resource as runtime_resource
     from pulumi.runtime.proto import source_pb2
 
+    if not callable(getattr(runtime_resource, "_get_stack_trace", None)):
+        raise RuntimeError(
+            "pulumi.runtime.resource._get_stack_trace is gone (SDK upgrade?): update plan/runner.py's "
+            "_skip_source_positions to the SDK's new way of collecting source positions"
+        )
     runtime_resource._get_stack_trace = source_pb2.StackTrace  # noqa: SLF001 - returns an empty trace
 
 

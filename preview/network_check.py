@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from elastio_pulumi import naming, networking
+from elastio_pulumi import naming, networking, stack_config
 from elastio_pulumi.config import DeploymentConfig
+from elastio_pulumi.constants import INTERFACE_SERVICES
 
 VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
@@ -25,7 +26,7 @@ def network_findings(records: Iterable[Mapping[str, Any]], config: DeploymentCon
 
     warnings, notes = [], []
     for region in config.regions:
-        network = region.network
+        network = stack_config.network_args(region.network)  # what the components were given
         # Endpoints the VPC already has (existingEndpoints) count as present: the program does not create them.
         have = present.get((region.region, network.vpc_id), set()) | set(
             networking.existing_service_names(region.region, network)
@@ -36,7 +37,7 @@ def network_findings(records: Iterable[Mapping[str, Any]], config: DeploymentCon
                     f"{region.region}: no VPC endpoint for {service} in {network.vpc_id}; the vault tasks "
                     f"{'cannot reach it (PrivateLink, no internet)' if network.private_link else 'will use NAT'}"
                 )
-        existing_interfaces = [s for s in network.existing_endpoints if s in networking.INTERFACE_SERVICES]
+        existing_interfaces = [s for s in network.existing_endpoints if s in INTERFACE_SERVICES]
         if existing_interfaces:
             notes.append(
                 f"{region.region}: existing interface endpoints ({', '.join(existing_interfaces)}) must admit HTTPS "

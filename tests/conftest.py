@@ -14,13 +14,14 @@ import pytest
 
 from benchmarks.plan_benchmark import largest_stack_values
 from elastio_pulumi import naming
+from elastio_pulumi.packaging import CACHE_ENV
 from plan import Plan, build_plan
 from tests.support import example_stack_values
 
 # Built zips go to a cache of this run's own (elastio_pulumi.packaging.cache_dir): the user's cache is shared
 # with other checkouts and runs, and a layer built there mid-run would change the graph between two plans.
-os.environ["ELASTIO_PULUMI_CACHE_DIR"] = tempfile.mkdtemp(prefix="elastio-test-cache-")
-atexit.register(shutil.rmtree, os.environ["ELASTIO_PULUMI_CACHE_DIR"], True)
+os.environ[CACHE_ENV] = tempfile.mkdtemp(prefix="elastio-test-cache-")
+atexit.register(shutil.rmtree, os.environ[CACHE_ENV], True)
 
 # The longest IAM name affixes the role names leave room for (10 characters each): role and policy names,
 # and so the IAM documents, are at their largest.

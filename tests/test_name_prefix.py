@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from elastio_pulumi import CloudConnectorArgs, VaultArgs, naming
-from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, RegionConfig, VaultConfig
+from elastio_pulumi.args import NetworkArgs, VaultSpec
 from elastio_pulumi.constants import SUPPORTED_REGIONS, VAULT_NAME_MAX
 from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.packaging import LambdaZip
@@ -156,23 +156,23 @@ def test_the_default_prefix_is_todays_names():
     assert cfg.name_prefix == naming.DEFAULT_NAME_PREFIX == "elastio"
 
 
-NETWORK = NetworkConfig(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0123456789abcdef0"])
+NETWORK = NetworkArgs(vpc_id="vpc-0123456789abcdef0", subnet_ids=["subnet-0123456789abcdef0"])
 
 
 @pytest.mark.parametrize("prefix", ["Bad", "bad-prefix", "b" * (naming.NAME_PREFIX_MAX + 1)])
 def test_a_library_caller_gets_the_same_check_when_the_args_are_made(prefix):
     with pytest.raises(ArgsError) as refused:
         CloudConnectorArgs(
-            region=RegionConfig(region="us-east-1", network=NETWORK, vaults=[VaultConfig(name="primary")]),
-            options=OptionsConfig(), iam=IamConfig(), account_id="111122223333", tenant_role_arn="arn:t",
+            region="us-east-1", network=NETWORK, vaults=[VaultSpec(name="primary")],
+            account_id="111122223333", tenant_role_arn="arn:t",
             permissions_boundary_arn="arn:b", code=LambdaZip(Path("c.zip"), None),
             layer_code=LambdaZip(Path("l.zip"), None), tags={}, name_prefix=prefix,
         )  # fmt: skip
     assert f"CloudConnectorArgs: name_prefix {prefix!r}" in str(refused.value)
     with pytest.raises(ArgsError, match="VaultArgs: name_prefix"):
         VaultArgs(
-            vault=VaultConfig(name="primary"), region="us-east-1", network=NETWORK, options=OptionsConfig(),
-            iam=IamConfig(), account_id="111122223333", permissions_boundary_arn="arn:b", jobs_table_name="j",
+            vault=VaultSpec(name="primary"), region="us-east-1", network=NETWORK,
+            account_id="111122223333", permissions_boundary_arn="arn:b", jobs_table_name="j",
             jobs_table_arn="arn:j", recovery_points_table_name="r", recovery_points_table_arn="arn:r",
             connector_key_arn="arn:k", catalog_function_name="c", catalog_function_arn="arn:c",
             security_group_id="sg-1", tags={}, name_prefix=prefix,
@@ -181,8 +181,8 @@ def test_a_library_caller_gets_the_same_check_when_the_args_are_made(prefix):
 
 def test_args_keep_the_prefix_they_were_checked_with():
     args = CloudConnectorArgs(
-        region=RegionConfig(region="us-east-1", network=NETWORK, vaults=[VaultConfig(name="primary")]),
-        options=OptionsConfig(), iam=IamConfig(), account_id="111122223333", tenant_role_arn="arn:t",
+        region="us-east-1", network=NETWORK, vaults=[VaultSpec(name="primary")],
+        account_id="111122223333", tenant_role_arn="arn:t",
         permissions_boundary_arn="arn:b", code=LambdaZip(Path("c.zip"), None),
         layer_code=LambdaZip(Path("l.zip"), None), tags={}, name_prefix="staging",
     )  # fmt: skip

@@ -93,7 +93,7 @@ def test_a_needed_endpoint_neither_created_nor_existing_is_still_reported(reusin
 
 
 def test_every_interface_endpoint_existing_creates_no_endpoint_security_group():
-    from elastio_pulumi.networking import ENDPOINT_SERVICES
+    from elastio_pulumi.constants import ENDPOINT_SERVICES
 
     plan = _with_existing_endpoints(list(ENDPOINT_SERVICES))
     assert _endpoint_services(plan, "us-east-1") == set()

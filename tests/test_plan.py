@@ -45,3 +45,34 @@ def test_config_error_is_raised_as_plan_error_with_the_key_path():
     with pytest.raises(PlanError) as err:
         build_plan("example", stack_values=values)
     assert 'elastio:regions[1].region: "eu-north-9" is not a supported region' in str(err.value)
+
+
+def test_a_misspelt_top_level_key_fails_the_program_naming_it():
+    # Through the program's own path (Pulumi config -> stack_config.from_pulumi), not the pure parser.
+    values = example_stack_values()
+    values["elastio:tag"] = values.pop("elastio:tags", {"team": "x"})
+    with pytest.raises(PlanError) as err:
+        build_plan("example", stack_values=values)
+    assert "elastio:tag: unknown key; the keys are" in str(err.value)
+
+
+def test_planned_registrations_carry_no_source_positions(tmp_path, monkeypatch):
+    # plan.runner._skip_source_positions patches the SDK (no public hook turns them off); an SDK that collects
+    # them some other way would leave the patch doing nothing and every plan a fifth slower.
+    from plan import runner
+
+    (tmp_path / "Pulumi.yaml").write_text("name: tiny\nruntime: python\n")
+    (tmp_path / "__main__.py").write_text(
+        "import pulumi\n\nclass Thing(pulumi.ComponentResource):\n"
+        "    def __init__(self, name):\n        super().__init__('tiny:index:Thing', name)\n\nThing('one')\n"
+    )
+    frames = []
+
+    class Counting(runner.RecordingMonitor):
+        def RegisterResource(self, request):  # noqa: N802 - gRPC method name
+            frames.append(len(request.stackTrace.frames))
+            return super().RegisterResource(request)
+
+    monkeypatch.setattr(runner, "RecordingMonitor", Counting)
+    build_plan("dev", project_dir=tmp_path, stack_values={})
+    assert frames and not any(frames)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import copy
 
 import pytest
@@ -292,3 +293,22 @@ def test_a_break_glass_role_outside_the_deployment_account_is_one_line_naming_ke
     [problem] = problems_of(raw)
     assert "iam.breakGlassRoleArn" in problem and iam["breakGlassRoleArn"] in problem and expected in problem
     assert "\n" not in problem
+
+
+# --- the one SDK internal the adapter reads (stack_config._set_config_keys) ----------------------------------
+
+
+def test_a_key_set_through_the_sdks_public_setter_is_seen_so_typo_keys_are_caught():
+    # The language host, Automation API inline programs and set_mocks all hand the config to the program with
+    # the public pulumi.runtime.set_all_config. Pulumi has no public way to list keys, so configured_keys reads
+    # the store behind it: if an SDK upgrade moves that store, this fails instead of typos passing silently.
+    import pulumi.runtime
+
+    from elastio_pulumi.stack_config import configured_keys
+
+    def configured_run() -> list[str]:
+        pulumi.runtime.set_all_config({"elastio:regionz": "[]", "aws:region": "us-east-1"}, [])
+        return configured_keys()
+
+    keys = contextvars.copy_context().run(configured_run)  # the config stays in this run's context
+    assert "regionz" in keys and "region" not in keys

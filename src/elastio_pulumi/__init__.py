@@ -3,7 +3,9 @@
     from elastio_pulumi import AccountBootstrap, CloudConnector, Vault
 
 `AccountBootstrap` once per account, a `CloudConnector` per region with its `Vault`s; each takes a small frozen
-Args object checked when it is made. `elastio_pulumi.stack_config` maps a `Pulumi.<stack>.yaml` to those Args.
+Args object checked when it is made, built from the parts in `elastio_pulumi.args` (`NetworkArgs`, `VaultSpec`,
+`ObjectLock`, `ConnectorOptions`, `IamArgs`, `TenantArgs`; ids of your own resources may be Outputs). A bad value
+raises `ArgsError`. `elastio_pulumi.stack_config` maps a `Pulumi.<stack>.yaml` to those Args.
 The facts the deployed functions and engine share are in the separate package `elastio_contract`.
 
 The components are imported on first use, so the pure modules (naming, documents, constants) load without
@@ -22,12 +24,35 @@ _PUBLIC = {
     "CloudConnectorArgs": "elastio_pulumi.connector",
     "Vault": "elastio_pulumi.vault",
     "VaultArgs": "elastio_pulumi.vault",
+    "ArgsError": "elastio_pulumi.errors",
+    "ConnectorOptions": "elastio_pulumi.args",
+    "IamArgs": "elastio_pulumi.args",
+    "NetworkArgs": "elastio_pulumi.args",
+    "ObjectLock": "elastio_pulumi.args",
+    "TenantArgs": "elastio_pulumi.args",
+    "VaultSpec": "elastio_pulumi.args",
 }
-__all__ = ["AccountBootstrap", "AccountBootstrapArgs", "CloudConnector", "CloudConnectorArgs", "Vault", "VaultArgs"]
+__all__ = [
+    "AccountBootstrap",
+    "AccountBootstrapArgs",
+    "ArgsError",
+    "CloudConnector",
+    "CloudConnectorArgs",
+    "ConnectorOptions",
+    "IamArgs",
+    "NetworkArgs",
+    "ObjectLock",
+    "TenantArgs",
+    "Vault",
+    "VaultArgs",
+    "VaultSpec",
+]
 
 if TYPE_CHECKING:
     from elastio_pulumi.account import AccountBootstrap, AccountBootstrapArgs
+    from elastio_pulumi.args import ConnectorOptions, IamArgs, NetworkArgs, ObjectLock, TenantArgs, VaultSpec
     from elastio_pulumi.connector import CloudConnector, CloudConnectorArgs
+    from elastio_pulumi.errors import ArgsError
     from elastio_pulumi.vault import Vault, VaultArgs
 
 

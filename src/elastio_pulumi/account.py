@@ -8,7 +8,7 @@ policies. Documents come from elastio_pulumi.iam_documents (pure functions); thi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +17,7 @@ import pulumi_aws as aws
 from pulumi import Input, Output, ResourceOptions
 
 from elastio_pulumi import iam_documents, naming
-from elastio_pulumi.config import IamConfig, TenantConfig
+from elastio_pulumi.args import IamArgs, TenantArgs
 from elastio_pulumi.constants import MANAGED_POLICY_NAMES
 from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.iam_documents import descriptions
@@ -27,17 +27,18 @@ from elastio_pulumi.iam_documents import descriptions
 class AccountBootstrapArgs:
     account_id: Input[str]
     """The account being deployed into (from sts:GetCallerIdentity)."""
-    tenant: TenantConfig
+    tenant: TenantArgs
     external_id: Input[str]
     """Secret shared with the Elastio tenant; every assume-role by the tenant must present it."""
-    regions: list[str]
-    iam: IamConfig = field(default_factory=IamConfig)
-    tags: dict[str, str] = field(default_factory=dict)
+    regions: Sequence[str]
+    iam: IamArgs = IamArgs()
+    tags: Mapping[str, str] = field(default_factory=dict)
     name_prefix: str = naming.DEFAULT_NAME_PREFIX
     """The deployment's name prefix (elastio:namePrefix): its IAM names' root, and the regional names the
     account-level documents address (elastio_pulumi.naming)."""
 
     def __post_init__(self):
+        object.__setattr__(self, "regions", tuple(self.regions))
         # Checked here, not only in the stack config: a program that builds its own Args gets the same errors
         # at construction instead of a failed `pulumi up`.
         problems = naming.name_prefix_arg_problems(self.name_prefix) or naming.iam_name_problems(
@@ -75,7 +76,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 name=naming.default_boundary_name(iam_names),
                 description=descriptions.BOUNDARY_DESCRIPTION,
                 policy=scope.apply(lambda s: _json(iam_documents.default_permissions_boundary(s))),
-                tags=args.tags,
+                tags=dict(args.tags),
                 opts=child,
             )
             self.permissions_boundary_arn = boundary.arn
@@ -91,7 +92,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 ),
                 max_session_duration=3600,
                 permissions_boundary=args.iam.permissions_boundary_arn,  # optional on the two account roles
-                tags=args.tags,
+                tags=dict(args.tags),
                 opts=child,
             )
             return role
@@ -131,7 +132,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 name=naming.installer_policy_name(iam_names, part),
                 description=descriptions.installer_policy_description(part, part_count),
                 policy=installer_parts.apply(lambda parts, part=part: _json(_part(parts, part, part_count))),
-                tags=args.tags,
+                tags=dict(args.tags),
                 opts=ResourceOptions.merge(
                     child, ResourceOptions(ignore_changes=descriptions.INSTALLER_POLICY_IGNORED_CHANGES)
                 ),
@@ -151,7 +152,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 name=naming.managed_policy_name(iam_names, base),
                 description=descriptions.MANAGED_POLICY_DESCRIPTIONS[base],
                 policy=documents.apply(lambda docs, base=base: _json(docs[base])),
-                tags=args.tags,
+                tags=dict(args.tags),
                 opts=child,
             )
             policy_arns[base] = policy.arn

@@ -6,7 +6,6 @@ config implies are listed in elastio_pulumi.naming.
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -19,121 +18,32 @@ from pydantic import (
 )
 from pydantic.alias_generators import to_camel
 
-from elastio_pulumi import naming, usage
-from elastio_pulumi.constants import (
-    MAX_VAULTS_PER_REGION,
-    RESOURCE_TAG_KEY,
-    SUPPORTED_REGIONS,
-    VAULT_NAME_MAX,
-)
-from elastio_pulumi.networking import ENDPOINT_SERVICES, GATEWAY_SERVICES
+from elastio_pulumi import naming, rules, usage
+from elastio_pulumi.constants import RESOURCE_TAG_KEY
 
-# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS: tuple[int, ...] = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
-)
-
-DEFAULT_WORKER_IMAGE = "public.ecr.aws/elastio/scalez-worker:1.0.0"
-DEFAULT_SERVER_IMAGE = "public.ecr.aws/elastio/scalez-server:1.0.0"
-# An image may name its region: `123456789012.dkr.ecr.{region}.amazonaws.com/scalez-worker@sha256:...` is filled
-# in per region, so every region pulls from its own registry.
-REGION_PLACEHOLDER = "{region}"
-# A private ECR registry: the only one a VPC without internet reaches, through its own region's ecr.api and
-# ecr.dkr interface endpoints (public ECR, public.ecr.aws, has no PrivateLink endpoint).
-PRIVATE_ECR_HOST = re.compile(r"\d{12}\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com")
+# The rules live in elastio_pulumi.rules (the components' Args check the same ones); re-exported for callers.
+LOG_RETENTION_DAYS = rules.LOG_RETENTION_DAYS
+DEFAULT_WORKER_IMAGE = rules.DEFAULT_WORKER_IMAGE
+DEFAULT_SERVER_IMAGE = rules.DEFAULT_SERVER_IMAGE
+REGION_PLACEHOLDER = rules.REGION_PLACEHOLDER
+PRIVATE_ECR_HOST = rules.PRIVATE_ECR_HOST
+image_in_region = rules.image_in_region
 
 
 # --- shapes --------------------------------------------------------------------------------------------
 
-def _pattern(regex: str, what: str):
-    compiled = re.compile(regex)
-
-    def check(value: str) -> str:
-        if not compiled.fullmatch(value):
-            raise ValueError(f"is not {what}")
-        return value
-
-    return AfterValidator(check)
-
-
-AccountId = Annotated[str, _pattern(r"\d{12}", "a 12-digit AWS account id")]
-VpcId = Annotated[str, _pattern(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})", "a VPC id like vpc-0123456789abcdef0")]
-SubnetId = Annotated[
-    str, _pattern(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})", "a subnet id like subnet-0123456789abcdef0")
-]
-RouteTableId = Annotated[
-    str, _pattern(r"rtb-(?:[0-9a-f]{8}|[0-9a-f]{17})", "a route table id like rtb-0123456789abcdef0")
-]
-RoleArn = Annotated[
-    str,
-    _pattern(
-        r"arn:aws:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}",
-        "an IAM role ARN like arn:aws:iam::123456789012:role/Name",
-    ),
-]
-PrincipalArn = Annotated[
-    str,
-    _pattern(
-        r"arn:aws:iam::\d{12}:(?:root|(?:role|user)/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64})",
-        "an IAM principal ARN (arn:aws:iam::<account>:root, :role/<name> or :user/<name>)",
-    ),
-]
-PolicyArn = Annotated[
-    str,
-    _pattern(
-        r"arn:aws:iam::(?:\d{12}|aws):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}",
-        "an IAM managed policy ARN like arn:aws:iam::123456789012:policy/Boundary",
-    ),
-]
-IamAffix = Annotated[
-    str,
-    Field(max_length=20),
-    _pattern(r"[\w+=,.@-]*", "made of letters, digits and + = , . @ _ - only (IAM name characters)"),
-]
-Email = Annotated[str, _pattern(r"[^@\s]+@[^@\s]+\.[^@\s]+", "an email address")]
-_IMAGE = re.compile(
-    r"[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\.[a-z0-9-]+)*(?::\d+)?(?:/[a-z0-9._-]+)+(?::[\w.-]{1,128}|@sha256:[0-9a-f]{64})"
-)
-
-
-def _image(value: str) -> str:
-    if not _IMAGE.fullmatch(image_in_region(value, SUPPORTED_REGIONS[0])):
-        raise ValueError(
-            "is not a container image reference with a tag or digest, like 123456789012.dkr.ecr.{region}."
-            "amazonaws.com/scalez-worker:1.0.0 ({region} is filled in per region)"
-        )
-    return value
-
-
-Image = Annotated[str, AfterValidator(_image)]
-
-
-def image_in_region(image: str, region: str) -> str:
-    """The image a region pulls: `{region}` in the reference becomes that region."""
-    return image.replace(REGION_PLACEHOLDER, region)
-
-
-def _region(value: str) -> str:
-    if value not in SUPPORTED_REGIONS:
-        raise ValueError(f"is not a supported region; supported: {', '.join(SUPPORTED_REGIONS)}")
-    return value
-
-
-Region = Annotated[str, AfterValidator(_region)]
-
-_VAULT_NAME = re.compile(r"[a-z][a-z0-9-]*[a-z0-9]")
-
-
-def _vault_name(value: str) -> str:
-    if not (3 <= len(value) <= VAULT_NAME_MAX) or not _VAULT_NAME.fullmatch(value) or "--" in value:
-        raise ValueError(
-            f"is not a valid vault name: use 3 to {VAULT_NAME_MAX} lowercase letters, digits and single hyphens, "
-            "starting with a letter (it becomes part of S3, DynamoDB, Batch and IAM names)"
-        )
-    return value
-
-
-VaultName = Annotated[str, AfterValidator(_vault_name)]
+AccountId = Annotated[str, AfterValidator(rules.account_id)]
+VpcId = Annotated[str, AfterValidator(rules.vpc_id)]
+SubnetId = Annotated[str, AfterValidator(rules.subnet_id)]
+RouteTableId = Annotated[str, AfterValidator(rules.route_table_id)]
+RoleArn = Annotated[str, AfterValidator(rules.role_arn)]
+PrincipalArn = Annotated[str, AfterValidator(rules.principal_arn)]
+PolicyArn = Annotated[str, AfterValidator(rules.policy_arn)]
+IamAffix = Annotated[str, Field(max_length=rules.IAM_AFFIX_MAX), AfterValidator(rules.iam_affix)]
+Email = Annotated[str, AfterValidator(rules.email)]
+Image = Annotated[str, AfterValidator(rules.image)]
+Region = Annotated[str, AfterValidator(rules.region)]
+VaultName = Annotated[str, AfterValidator(rules.vault_name)]
 
 
 def _name_prefix(value: str) -> str:
@@ -167,16 +77,15 @@ class TenantConfig(_Model):
 
     @model_validator(mode="after")
     def _role_in_tenant_account(self) -> TenantConfig:
-        if self.role_arn and self.role_arn.split(":")[4] != self.account_id:
-            raise ValueError(
-                f"roleArn {self.role_arn!r} is not in the tenant account {self.account_id}: use a role of that account"
-            )
+        problems = rules.tenant_role_problems(self.role_arn, self.account_id, to_camel)
+        if problems:
+            raise ValueError(problems[0])
         return self
 
 
 class ObjectLockConfig(_Model):
-    mode: Literal["GOVERNANCE", "COMPLIANCE"]
-    days: int = Field(ge=1, le=36500)
+    mode: Literal[rules.OBJECT_LOCK_MODES]  # type: ignore[valid-type]
+    days: int = Field(ge=rules.OBJECT_LOCK_DAYS[0], le=rules.OBJECT_LOCK_DAYS[1])
 
 
 class UsageConfig(_Model):
@@ -210,41 +119,26 @@ class VaultConfig(_Model):
     usage: UsageConfig | None = None  # this vault's workload for the cost preview (same shape as `usage`)
 
 
-def _endpoint_services(services: list[str]) -> list[str]:
-    unknown = [s for s in services if s not in ENDPOINT_SERVICES]
-    if unknown:
-        raise ValueError(
-            f"{', '.join(map(repr, unknown))} is not an endpoint the vault tasks use; "
-            f"the names are {', '.join(ENDPOINT_SERVICES)}"
-        )
-    repeated = sorted({s for s in services if services.count(s) > 1})
-    if repeated:
-        raise ValueError(f"lists {', '.join(map(repr, repeated))} more than once; name each service once")
-    return services
-
-
 class NetworkConfig(_Model):
     vpc_id: VpcId
     subnet_ids: list[SubnetId] = Field(min_length=1)
     route_table_ids: list[RouteTableId] = Field(default_factory=list)
     private_link: bool = False
     assign_public_ip: bool = False
-    existing_endpoints: Annotated[list[str], AfterValidator(_endpoint_services)] = Field(default_factory=list)
+    existing_endpoints: Annotated[list[str], AfterValidator(rules.endpoint_services)] = Field(default_factory=list)
     """VPC endpoints the VPC already has (short names: s3, dynamodb, ecr.api, ...): not created again."""
 
     @model_validator(mode="after")
-    def _private_link_needs_route_tables(self) -> NetworkConfig:
-        gateways_exist = set(GATEWAY_SERVICES) <= set(self.existing_endpoints)
-        if self.private_link and not self.route_table_ids and not gateways_exist:
-            raise ValueError(
-                "privateLink is true but routeTableIds is empty: the S3 gateway endpoint on the subnets' route "
-                "tables is the only private route to the vault bucket and image layers; list them (or list s3 "
-                "and dynamodb in existingEndpoints if the route tables already have those gateway endpoints)"
-            )
-        if self.private_link and self.assign_public_ip:
-            raise ValueError(
-                "privateLink and assignPublicIp are both true: choose one (PrivateLink is for VPCs without internet)"
-            )
+    def _network_choices_fit(self) -> NetworkConfig:
+        problems = rules.network_problems(
+            private_link=self.private_link,
+            assign_public_ip=self.assign_public_ip,
+            route_tables_given=bool(self.route_table_ids),
+            existing_endpoints=self.existing_endpoints,
+            key=to_camel,
+        )
+        if problems:
+            raise ValueError(problems[0])
         return self
 
 
@@ -256,14 +150,7 @@ class RegionConfig(_Model):
     @field_validator("vaults")
     @classmethod
     def _vault_count_and_names(cls, vaults: list[VaultConfig]) -> list[VaultConfig]:
-        if not vaults:
-            raise ValueError("no vaults given, at least 1 per region")
-        if len(vaults) > MAX_VAULTS_PER_REGION:
-            raise ValueError(f"{len(vaults)} vaults given, at most {MAX_VAULTS_PER_REGION} per region")
-        names = [v.name for v in vaults]
-        repeated = sorted({n for n in names if names.count(n) > 1})
-        if repeated:
-            raise ValueError(f"vault names must be unique within a region; repeated: {', '.join(repeated)}")
+        rules.vault_names([v.name for v in vaults])
         return vaults
 
 
@@ -282,8 +169,8 @@ class IamConfig(_Model):
 
 class OptionsConfig(_Model):
     tracing: bool = False
-    compute_type: Literal["FARGATE", "FARGATE_SPOT"] = "FARGATE"
-    worker_image: Image = DEFAULT_WORKER_IMAGE
+    compute_type: Literal[rules.COMPUTE_TYPES] = "FARGATE"  # type: ignore[valid-type]
+    worker_image: Image = rules.DEFAULT_WORKER_IMAGE
     server_image: Image = DEFAULT_SERVER_IMAGE
     alert_emails: list[Email] = Field(default_factory=list)
     log_retention_days: int = 30
@@ -293,11 +180,7 @@ class OptionsConfig(_Model):
     @field_validator("log_retention_days")
     @classmethod
     def _cloudwatch_retention(cls, days: int) -> int:
-        if days not in LOG_RETENTION_DAYS:
-            raise ValueError(
-                f"is not a CloudWatch Logs retention period; allowed: {', '.join(map(str, LOG_RETENTION_DAYS))}"
-            )
-        return days
+        return rules.log_retention_days(days)
 
 
 def _tags(tags: dict[str, str]) -> dict[str, str]:

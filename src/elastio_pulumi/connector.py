@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -23,8 +24,15 @@ from elastio_contract import environment as env
 from elastio_contract import tables as contract_tables
 from elastio_pulumi import connector_documents as docs
 from elastio_pulumi import naming, networking, packaging, retained
-from elastio_pulumi.config import IamConfig, OptionsConfig, RegionConfig
-from elastio_pulumi.errors import ArgsError
+from elastio_pulumi.args import (
+    ConnectorOptions,
+    IamArgs,
+    NetworkArgs,
+    Problems,
+    VaultSpec,
+    iam_name_problems,
+    region_problems,
+)
 from elastio_pulumi.vault import Vault, VaultArgs
 
 # Lambda recommends a visibility timeout of at least six times the consumer's timeout.
@@ -46,9 +54,11 @@ MEMORY_MB = {naming.ROUTER: 256}
 
 @dataclass(frozen=True)
 class CloudConnectorArgs:
-    region: RegionConfig
-    options: OptionsConfig
-    iam: IamConfig
+    region: str
+    network: NetworkArgs
+    """The region's VPC and subnets for the vault tasks (ids, or Outputs of your own resources)."""
+    vaults: Sequence[VaultSpec]
+    """1 to 4 vaults, each a child Vault of the connector."""
     account_id: Input[str]
     tenant_role_arn: Input[str]
     """Account bootstrap's ElastioTenant: sends commands and receives events (the queue and key policies name it)."""
@@ -58,23 +68,29 @@ class CloudConnectorArgs:
     """The functions' code zip (elastio_pulumi.packaging.function_code)."""
     layer_code: packaging.LambdaZip
     """The dependency layer's zip (elastio_pulumi.packaging.ensure_layer)."""
-    tags: dict[str, str]
+    iam: IamArgs = IamArgs()
+    options: ConnectorOptions = ConnectorOptions()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    """Already merged (elastio_pulumi.tags.merged_tags)."""
     name_prefix: str = naming.DEFAULT_NAME_PREFIX
     """The deployment's name prefix (elastio:namePrefix): every name the connector and its vaults create starts
     with it, so connectors with different prefixes share an account and region."""
 
     def __post_init__(self):
-        # The connector's function roles and its vaults' roles: checked when the Args are made (the vaults'
-        # own Args check theirs again, for a program that builds a Vault alone).
-        iam, region = self.iam.naming(self.name_prefix), self.region.region
-        names = naming.connector_iam_names(iam, region)
-        for vault in self.region.vaults:
-            names += naming.vault_iam_names(iam, vault.name, region)
-        problems = naming.name_prefix_arg_problems(self.name_prefix) or naming.iam_name_problems(
-            names, "shorten iam.name_prefix / iam.name_suffix / name_prefix (or the vault name)"
-        )
-        if problems:
-            raise ArgsError("CloudConnectorArgs", problems)
+        object.__setattr__(self, "vaults", tuple(self.vaults))
+        problems = Problems("CloudConnectorArgs")
+        for problem in naming.name_prefix_arg_problems(self.name_prefix):
+            problems.add(problem)
+        region_problems(problems, self.region, self.network, self.vaults, self.options)
+        if not problems.found:
+            # The connector's function roles and its vaults' roles (the vaults' own Args check theirs again, for
+            # a program that builds a Vault alone).
+            iam = self.iam.naming(self.name_prefix)
+            names = naming.connector_iam_names(iam, self.region)
+            for vault in self.vaults:
+                names += naming.vault_iam_names(iam, vault.name, self.region)
+            iam_name_problems(problems, names)
+        problems.raise_any()
 
 
 class CloudConnector(pulumi.ComponentResource):
@@ -91,8 +107,8 @@ class CloudConnector(pulumi.ComponentResource):
         # Backups must survive `pulumi destroy` and renames: data-bearing resources are retained, not deleted
         # (and adopted again by name with options.adoptRetained, src/elastio_pulumi/retained.py).
         keep = functools.partial(retained.keep, self, args.options.adopt_retained)
-        region = args.region.region
-        tags = args.tags
+        region = args.region
+        tags = dict(args.tags)
         prefix = args.name_prefix
 
         # --- key and tables --------------------------------------------------------------------------
@@ -153,8 +169,8 @@ class CloudConnector(pulumi.ComponentResource):
             f"{name}-vault-tasks",
             name=naming.vault_tasks_security_group_name(prefix),
             description="Elastio vault tasks: no inbound; HTTPS out to AWS APIs only",
-            vpc_id=args.region.network.vpc_id,
-            egress=networking.vault_task_egress(args.region.network),
+            vpc_id=args.network.vpc_id,
+            egress=networking.vault_task_egress(args.network),
             tags=tags,
             opts=child,
         )
@@ -163,13 +179,13 @@ class CloudConnector(pulumi.ComponentResource):
             lambda account: naming.arn("lambda", region, account, f"function:{catalog}")
         )
         self.vaults = {}
-        for vault_config in args.region.vaults:
+        for vault_spec in args.vaults:
             vault = Vault(
-                f"{name}-{vault_config.name}",
+                f"{name}-{vault_spec.name}",
                 VaultArgs(
-                    vault=vault_config,
+                    vault=vault_spec,
                     region=region,
-                    network=args.region.network,
+                    network=args.network,
                     options=args.options,
                     iam=args.iam,
                     account_id=args.account_id,
@@ -187,9 +203,9 @@ class CloudConnector(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
-            self.vaults[vault_config.name] = vault
+            self.vaults[vault_spec.name] = vault
             aws.dynamodb.TableItem(
-                f"{name}-{vault_config.name}-record",
+                f"{name}-{vault_spec.name}-record",
                 table_name=tables[naming.VAULTS_TABLE].name,
                 hash_key="vaultName",
                 item=vault.outputs.apply(lambda v: _json(v.record().to_dynamodb())),
@@ -314,14 +330,14 @@ class CloudConnector(pulumi.ComponentResource):
             )
 
         # --- network for vault tasks -------------------------------------------------------------------
-        networking.create_endpoints(name, region, args.region.network, [vault_tasks.id], tags, self)
+        networking.create_endpoints(name, region, args.network, [vault_tasks.id], tags, self)
 
         self.command_queue_url = commands.url
         self.command_queue_arn = commands.arn
         self.events_queue_url = events.url
         self.events_queue_arn = events.arn
         self.alerts_topic_arn = alerts.arn
-        self.vault_names = [v.name for v in args.region.vaults]
+        self.vault_names = [v.name for v in args.vaults]
         self.register_outputs(
             {
                 "command_queue_url": self.command_queue_url,
@@ -395,7 +411,7 @@ class CloudConnector(pulumi.ComponentResource):
     ) -> aws.lambda_.Function:
         child = ResourceOptions(parent=self)
         slug = service.replace("_", "-")
-        region = args.region.region
+        region = args.region
         prefix = args.name_prefix
         role = aws.iam.Role(
             f"{name}-{slug}-role",
@@ -403,7 +419,7 @@ class CloudConnector(pulumi.ComponentResource):
             description=f"Elastio {naming.function_name(prefix, service)} function in {region}",
             assume_role_policy=scope.apply(lambda s: _json(docs.lambda_trust_policy(s))),
             permissions_boundary=args.permissions_boundary_arn,
-            tags=args.tags,
+            tags=dict(args.tags),
             opts=child,
         )
         policy = aws.iam.RolePolicy(
@@ -417,7 +433,7 @@ class CloudConnector(pulumi.ComponentResource):
             f"{name}-{slug}-logs",
             name=naming.function_log_group_name(prefix, service),
             retention_in_days=args.options.log_retention_days,
-            tags=args.tags,
+            tags=dict(args.tags),
             opts=child,
         )
         function = aws.lambda_.Function(
@@ -439,7 +455,7 @@ class CloudConnector(pulumi.ComponentResource):
             environment={"variables": environment},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
             tracing_config={"mode": "Active" if args.options.tracing else "PassThrough"},
-            tags=args.tags,
+            tags=dict(args.tags),
             # The role's policy must exist before the first invocation, not only the role.
             opts=ResourceOptions(parent=self, depends_on=[policy]),
         )

@@ -65,3 +65,20 @@ IAM_POLICY_NAME_MAX = 128
 S3_BUCKET_NAME_MAX = 63
 
 VAULT_NAME_MAX = 20
+
+# --- VPC endpoints of the vault tasks (elastio_pulumi.networking creates them) --------------------------
+# Service suffix -> why the vault tasks need it.
+INTERFACE_SERVICES: dict[str, str] = {
+    "ecr.api": "image manifests for the worker and server images",
+    "ecr.dkr": "image layer pulls (the layers themselves come from S3 through the gateway endpoint)",
+    "logs": "task logs (awslogs driver)",
+    "sts": "the task role's credentials for the AWS SDK",
+    "kms": "the vault key (data keys for S3 and the index table)",
+    "ebs": "EBS direct APIs: reading snapshot blocks, writing restored snapshots",
+    "ec2": "DescribeSnapshots and restore targets",
+    "lambda": "the engine's recovery-point.register call to the Catalog",
+    "ecs": "the ScaleZ server task's cluster API calls",
+}
+GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
+# The short names `regions[].network.existingEndpoints` (NetworkArgs.existing_endpoints) may list.
+ENDPOINT_SERVICES: tuple[str, ...] = (*GATEWAY_SERVICES, *INTERFACE_SERVICES)

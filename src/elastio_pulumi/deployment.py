@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from elastio_pulumi import packaging
+from elastio_pulumi import packaging, stack_config
 from elastio_pulumi.account import AccountBootstrap, AccountBootstrapArgs
 from elastio_pulumi.config import DeploymentConfig
 from elastio_pulumi.connector import CloudConnector, CloudConnectorArgs
@@ -28,6 +28,9 @@ class Deployment:
 
 def build(config: DeploymentConfig, external_id: pulumi.Input[str]) -> Deployment:
     tags = merged_tags(config.tags)
+    # The stack file's sections as the components' own Args (elastio_pulumi.args).
+    iam = stack_config.iam_args(config.iam)
+    options = stack_config.connector_options(config.options)
 
     # One provider per region, passed to the components: they never create their own.
     providers = {
@@ -47,10 +50,10 @@ def build(config: DeploymentConfig, external_id: pulumi.Input[str]) -> Deploymen
         "elastio-account",
         AccountBootstrapArgs(
             account_id=account_id,
-            tenant=config.tenant,
+            tenant=stack_config.tenant_args(config.tenant),
             external_id=external_id,
             regions=config.region_names,
-            iam=config.iam,
+            iam=iam,
             tags=tags,
             name_prefix=config.name_prefix,
         ),
@@ -74,9 +77,11 @@ def build(config: DeploymentConfig, external_id: pulumi.Input[str]) -> Deploymen
         region.region: CloudConnector(
             f"elastio-{region.region}",
             CloudConnectorArgs(
-                region=region,
-                options=config.options,
-                iam=config.iam,
+                region=region.region,
+                network=stack_config.network_args(region.network),
+                vaults=[stack_config.vault_spec(vault) for vault in region.vaults],
+                options=options,
+                iam=iam,
                 account_id=account_id,
                 tenant_role_arn=account.tenant_role_arn,
                 permissions_boundary_arn=account.permissions_boundary_arn,

@@ -15,66 +15,55 @@ import pulumi
 import pulumi_aws as aws
 from pulumi import Input, ResourceOptions
 
-if TYPE_CHECKING:  # config.py validates `existingEndpoints` against the lists below
-    from elastio_pulumi.config import NetworkConfig
+from elastio_pulumi.constants import GATEWAY_SERVICES, INTERFACE_SERVICES
 
-# Service suffix -> why the vault tasks need it.
-INTERFACE_SERVICES: dict[str, str] = {
-    "ecr.api": "image manifests for the worker and server images",
-    "ecr.dkr": "image layer pulls (the layers themselves come from S3 through the gateway endpoint)",
-    "logs": "task logs (awslogs driver)",
-    "sts": "the task role's credentials for the AWS SDK",
-    "kms": "the vault key (data keys for S3 and the index table)",
-    "ebs": "EBS direct APIs: reading snapshot blocks, writing restored snapshots",
-    "ec2": "DescribeSnapshots and restore targets",
-    "lambda": "the engine's recovery-point.register call to the Catalog",
-    "ecs": "the ScaleZ server task's cluster API calls",
-}
-GATEWAY_SERVICES: tuple[str, ...] = ("s3", "dynamodb")
+if TYPE_CHECKING:  # rules.py checks `existing_endpoints` against the lists below
+    from elastio_pulumi.args import NetworkArgs
+
+# The endpoint services and why the vault tasks need each: elastio_pulumi.constants (the rules check
+# `existing_endpoints` against them without loading pulumi_aws).
 HTTPS = 443
-# The short names `regions[].network.existingEndpoints` may list.
-ENDPOINT_SERVICES: tuple[str, ...] = (*GATEWAY_SERVICES, *INTERFACE_SERVICES)
 
 
 def service_name(region: str, service: str) -> str:
     return f"com.amazonaws.{region}.{service}"
 
 
-def needed_interface_services(network: NetworkConfig) -> list[str]:
+def needed_interface_services(network: NetworkArgs) -> list[str]:
     """The interface endpoints the vault tasks need (PrivateLink), whether the VPC has them or not."""
     return list(INTERFACE_SERVICES) if network.private_link else []
 
 
-def needed_gateway_services(network: NetworkConfig) -> list[str]:
+def needed_gateway_services(network: NetworkArgs) -> list[str]:
     """The gateway endpoints the vault tasks use: PrivateLink needs them; with route tables they are free."""
     wanted = network.private_link or network.route_table_ids
     return list(GATEWAY_SERVICES) if wanted else []
 
 
-def egress_only_to_endpoints(network: NetworkConfig) -> bool:
+def egress_only_to_endpoints(network: NetworkArgs) -> bool:
     """PrivateLink with every interface endpoint created here: the vault tasks' egress can name them all."""
     return network.private_link and interface_services(network) == needed_interface_services(network)
 
 
-def interface_services(network: NetworkConfig) -> list[str]:
+def interface_services(network: NetworkArgs) -> list[str]:
     """The interface endpoints this program creates: the needed ones the VPC does not have yet."""
     return [s for s in needed_interface_services(network) if s not in network.existing_endpoints]
 
 
-def gateway_services(network: NetworkConfig) -> list[str]:
+def gateway_services(network: NetworkArgs) -> list[str]:
     """The gateway endpoints this program creates (on routeTableIds): those the route tables lack."""
     if not network.route_table_ids:
         return []
     return [s for s in needed_gateway_services(network) if s not in network.existing_endpoints]
 
 
-def required_service_names(region: str, network: NetworkConfig) -> list[str]:
+def required_service_names(region: str, network: NetworkArgs) -> list[str]:
     """The endpoint service names this region's vault tasks need (with PrivateLink, cannot work without)."""
     needed = (*needed_interface_services(network), *needed_gateway_services(network))
     return [service_name(region, s) for s in needed]
 
 
-def existing_service_names(region: str, network: NetworkConfig) -> list[str]:
+def existing_service_names(region: str, network: NetworkArgs) -> list[str]:
     return [service_name(region, s) for s in network.existing_endpoints]
 
 
@@ -94,7 +83,7 @@ def https_ingress(client_security_group_ids: list) -> list[dict]:
     ]
 
 
-def vault_task_egress(network: NetworkConfig) -> list[dict] | None:
+def vault_task_egress(network: NetworkArgs) -> list[dict] | None:
     """Inline egress of the vault-task security group. Without PrivateLink the tasks reach AWS's public endpoints
     (NAT, internet gateway or the S3/DynamoDB gateway endpoints): HTTPS anywhere. With PrivateLink there is no
     other way out, so nothing inline: `create_endpoints` adds rules to the interface endpoints' group and to the
@@ -119,7 +108,7 @@ def vault_task_egress(network: NetworkConfig) -> list[dict] | None:
 def create_endpoints(
     name: str,
     region: str,
-    network: NetworkConfig,
+    network: NetworkArgs,
     client_security_group_ids: list[Input[str]],
     tags: dict[str, str],
     parent: pulumi.Resource,

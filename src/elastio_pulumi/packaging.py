@@ -335,7 +335,14 @@ def layer_action(*, mode: str, mocked: bool, built: bool) -> str:
 
 
 def is_mocked() -> bool:
-    """True under `pulumi.runtime.set_mocks` (the offline plan and the tests)."""
+    """True under `pulumi.runtime.set_mocks` (the offline plan and the tests): the one SDK internal read here.
+
+    Pulumi has no public way to ask whether a run is mocked (checked in pulumi 3.272 and on pulumi/pulumi master,
+    sdk/python/lib/pulumi/runtime): `is_dry_run()` is also true in a real `pulumi preview`, which must build the
+    layer so preview and up deploy the same file. `set_mocks` installs a `MockMonitor` as the run's monitor, and
+    `settings.get_monitor()` returns it. tests/components/test_packaging.py calls the public `set_mocks` and
+    fails if this stops answering True, so an SDK upgrade cannot make the offline plan start running pip.
+    """
     from pulumi.runtime import settings
     from pulumi.runtime.mocks import MockMonitor
 

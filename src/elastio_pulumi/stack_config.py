@@ -14,7 +14,16 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from elastio_pulumi.config import PRIVATE_ECR_HOST, DeploymentConfig, image_in_region
+from elastio_pulumi import rules
+from elastio_pulumi.args import ConnectorOptions, IamArgs, NetworkArgs, ObjectLock, TenantArgs, VaultSpec
+from elastio_pulumi.config import (
+    DeploymentConfig,
+    IamConfig,
+    NetworkConfig,
+    OptionsConfig,
+    TenantConfig,
+    VaultConfig,
+)
 
 NAMESPACE = "elastio"
 
@@ -38,6 +47,54 @@ class ConfigError(Exception):
     def __init__(self, problems: list[str]):
         self.problems = problems
         super().__init__("\n".join(problems))
+
+
+# --- the stack file's sections as the components' Args ----------------------------------------------------
+
+def tenant_args(tenant: TenantConfig) -> TenantArgs:
+    return TenantArgs(account_id=tenant.account_id, role_arn=tenant.role_arn)
+
+
+def iam_args(iam: IamConfig) -> IamArgs:
+    return IamArgs(
+        name_prefix=iam.name_prefix,
+        name_suffix=iam.name_suffix,
+        permissions_boundary_arn=iam.permissions_boundary_arn,
+        installer_principals=tuple(iam.installer_principals),
+        break_glass_role_arn=iam.break_glass_role_arn,
+    )
+
+
+def network_args(network: NetworkConfig) -> NetworkArgs:
+    return NetworkArgs(
+        vpc_id=network.vpc_id,
+        subnet_ids=tuple(network.subnet_ids),
+        route_table_ids=tuple(network.route_table_ids),
+        private_link=network.private_link,
+        assign_public_ip=network.assign_public_ip,
+        existing_endpoints=tuple(network.existing_endpoints),
+    )
+
+
+def vault_spec(vault: VaultConfig) -> VaultSpec:
+    lock = vault.object_lock
+    return VaultSpec(
+        name=vault.name,
+        subnet_ids=tuple(vault.subnet_ids) if vault.subnet_ids else None,
+        object_lock=ObjectLock(mode=lock.mode, days=lock.days) if lock else None,
+    )
+
+
+def connector_options(options: OptionsConfig) -> ConnectorOptions:
+    return ConnectorOptions(
+        tracing=options.tracing,
+        compute_type=options.compute_type,
+        worker_image=options.worker_image,
+        server_image=options.server_image,
+        alert_emails=tuple(options.alert_emails),
+        log_retention_days=options.log_retention_days,
+        adopt_retained=options.adopt_retained,
+    )
 
 
 # --- parsing and messages ------------------------------------------------------------------------------
@@ -77,7 +134,7 @@ def private_link_image_problems(cfg: DeploymentConfig) -> list[str]:
             region.region
             for region in cfg.regions
             if region.network.private_link
-            and not _pulls_privately(image_in_region(image, region.region), region.region)
+            and not rules.pulls_privately(image, region.region)
         ]
         if unreachable:
             problems.append(
@@ -87,11 +144,6 @@ def private_link_image_problems(cfg: DeploymentConfig) -> list[str]:
                 "as <account>.dkr.ecr.{region}.amazonaws.com/<repository>:<tag>"
             )
     return problems
-
-
-def _pulls_privately(image: str, region: str) -> bool:
-    host = PRIVATE_ECR_HOST.fullmatch(image.split("/", 1)[0])
-    return host is not None and host["region"] == region
 
 
 def _path(loc: tuple[Any, ...]) -> str:
@@ -192,8 +244,20 @@ def _object(text: str | None) -> Any:
 
 def configured_keys() -> list[str]:
     """The `elastio:*` keys set for this stack (declared keys plus any unknown ones, to reject typos)."""
+    ours = {key.split(":", 1)[1] for key in _set_config_keys() if key.startswith(NAMESPACE + ":")}
+    return sorted(ours | set(CONFIG_KEYS))
+
+
+def _set_config_keys() -> set[str]:
+    """Every config key this run was given, in every namespace: the one read of an SDK internal here.
+
+    Pulumi has no public way to list config keys (checked in pulumi 3.272 and on pulumi/pulumi master,
+    sdk/python/lib/pulumi): `pulumi.Config` reads one key at a time, and the public
+    `pulumi.runtime.get_config_env()` holds only what the CLI passes in `PULUMI_CONFIG`. The language host
+    (sdk/python/cmd/pulumi-language-python-exec), Automation API inline programs (automation/_server.py) and
+    `set_mocks` runs all store the config with the public `pulumi.runtime.set_all_config`, whose only store is
+    `pulumi.runtime.config.CONFIG`. tests/test_stack_config.py sets a key through `set_all_config` and fails if
+    this stops seeing it, so an SDK upgrade cannot quietly switch off the typo check."""
     from pulumi.runtime import config as runtime_config
 
-    keys = set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())
-    ours = {k.split(":", 1)[1] for k in keys if k.startswith(NAMESPACE + ":")}
-    return sorted(ours | set(CONFIG_KEYS))
+    return set(runtime_config.CONFIG.get()) | set(runtime_config.get_config_env())

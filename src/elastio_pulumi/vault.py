@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
@@ -27,10 +28,18 @@ from pulumi import Input, Output, ResourceOptions
 from elastio_contract.tables import VAULT_TABLE_KEY
 from elastio_contract.vault_record import VaultRecord
 from elastio_pulumi import job_definitions, naming, retained, vault_documents
-from elastio_pulumi.config import IamConfig, NetworkConfig, OptionsConfig, VaultConfig, image_in_region
+from elastio_pulumi.args import (
+    ConnectorOptions,
+    IamArgs,
+    NetworkArgs,
+    Problems,
+    VaultSpec,
+    iam_name_problems,
+    region_problems,
+)
 from elastio_pulumi.connector_documents import VaultRefs
-from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.job_definitions import JOB_TYPES, SERVER_SIZE, EngineSettings
+from elastio_pulumi.rules import image_in_region
 from elastio_pulumi.vault_documents import VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
@@ -46,12 +55,10 @@ KEY_DELETION_WINDOW_DAYS = 30
 
 @dataclass(frozen=True)
 class VaultArgs:
-    vault: VaultConfig
+    vault: VaultSpec
     region: str
-    network: NetworkConfig
+    network: NetworkArgs
     """The region's network; vault.subnet_ids overrides network.subnet_ids."""
-    options: OptionsConfig
-    iam: IamConfig
     account_id: Input[str]
     permissions_boundary_arn: Input[str]
     """Attached to both vault roles."""
@@ -66,18 +73,22 @@ class VaultArgs:
     catalog_function_arn: Input[str]
     security_group_id: Input[str]
     """The region's vault-task security group (no inbound, HTTPS out), shared by the connector's vaults."""
-    tags: dict[str, str]
+    iam: IamArgs = IamArgs()
+    options: ConnectorOptions = ConnectorOptions()
+    tags: Mapping[str, str] = field(default_factory=dict)
     """Already merged (elastio_pulumi.tags.merged_tags)."""
     name_prefix: str = naming.DEFAULT_NAME_PREFIX
     """The deployment's name prefix (elastio:namePrefix): every name the vault creates starts with it."""
 
     def __post_init__(self):
-        names = naming.vault_iam_names(self.iam.naming(self.name_prefix), self.vault.name, self.region)
-        problems = naming.name_prefix_arg_problems(self.name_prefix) or naming.iam_name_problems(
-            names, "shorten iam.name_prefix / iam.name_suffix / name_prefix (or the vault name)"
-        )
-        if problems:
-            raise ArgsError("VaultArgs", problems)
+        problems = Problems("VaultArgs")
+        for problem in naming.name_prefix_arg_problems(self.name_prefix):
+            problems.add(problem)
+        region_problems(problems, self.region, self.network, [self.vault], self.options)
+        if not problems.found:
+            iam = self.iam.naming(self.name_prefix)
+            iam_name_problems(problems, naming.vault_iam_names(iam, self.vault.name, self.region))
+        problems.raise_any()
 
 
 @dataclass(frozen=True)
@@ -146,7 +157,7 @@ class Vault(pulumi.ComponentResource):
     # Known from the arguments before anything runs.
     vault_name: str
     region: str
-    subnet_ids: list[str]
+    subnet_ids: list[Input[str]]
     assign_public_ip: bool
 
     def __init__(self, name: str, args: VaultArgs, opts: ResourceOptions | None = None):
@@ -156,7 +167,7 @@ class Vault(pulumi.ComponentResource):
         keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         vault = args.vault.name
         region = args.region
-        tags = args.tags
+        tags = dict(args.tags)
         self.vault_name = vault
         self.region = region
         self.subnet_ids = list(args.vault.subnet_ids or args.network.subnet_ids)
@@ -475,12 +486,13 @@ class Vault(pulumi.ComponentResource):
             cluster_arn=cluster.arn,
             server_task_definition_arn=server_task.arn,
             security_group_id=args.security_group_id,
+            subnet_ids=Output.all(*self.subnet_ids),
             task_role_arn=task_role.arn,
             execution_role_arn=exec_role.arn,
         ).apply(
             lambda v: VaultOutputs(
-                name=vault, region=region, subnet_ids=tuple(self.subnet_ids),
-                assign_public_ip=self.assign_public_ip, **v,
+                name=vault, region=region, assign_public_ip=self.assign_public_ip,
+                **{**v, "subnet_ids": tuple(v["subnet_ids"])},
             )
         )
         self.register_outputs(

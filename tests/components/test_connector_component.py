@@ -7,8 +7,11 @@ from collections import Counter
 
 import pytest
 
+from elastio_contract import environment as env_names
+from elastio_contract import tables
 from elastio_pulumi import naming, networking, packaging
-from elastio_pulumi.config import NetworkConfig
+from elastio_pulumi.args import NetworkArgs
+from elastio_pulumi.constants import GATEWAY_SERVICES
 from lambdas.shared.config import ROUTED_SERVICES
 from plan import Plan, PlannedResource
 
@@ -46,7 +49,7 @@ def expected_connector_children(region_config, emails: int) -> int:
         count += 1 + len(created)  # the endpoints' security group and endpoints
     if networking.egress_only_to_endpoints(region_config.network):
         # the vault tasks' egress rules: to the endpoints' group and to each gateway service's prefix list
-        count += 1 + len(networking.GATEWAY_SERVICES)
+        count += 1 + len(GATEWAY_SERVICES)
     count += len(networking.gateway_services(region_config.network))  # free, whenever route tables are given
     return count
 
@@ -191,18 +194,18 @@ def test_function_log_groups_have_the_configured_retention(example_plan):
 
 def test_functions_carry_the_contract_environment(example_plan):
     contract = {
-        "ELASTIO_TABLE_VAULTS",
-        "ELASTIO_TABLE_RECOVERY_POINTS",
-        "ELASTIO_TABLE_JOBS",
-        "ELASTIO_TABLE_ASSETS",
-        "ELASTIO_TABLE_COMMANDS",
-        "ELASTIO_TENANT_EVENTS_QUEUE_URL",
-        "ELASTIO_ALERTS_TOPIC_ARN",
+        env_names.TABLE_VARIABLES[tables.VAULTS],
+        env_names.TABLE_VARIABLES[tables.RECOVERY_POINTS],
+        env_names.TABLE_VARIABLES[tables.JOBS],
+        env_names.TABLE_VARIABLES[tables.ASSETS],
+        env_names.TABLE_VARIABLES[tables.COMMANDS],
+        env_names.TENANT_EVENTS_QUEUE_URL,
+        env_names.ALERTS_TOPIC_ARN,
     }
     for name, function in functions(example_plan, "eu-west-1").items():
         variables = function.inputs["environment"]["variables"]
         expected = contract | (
-            {"ELASTIO_FUNCTIONS"} if name == naming.function_name(PREFIX, naming.ROUTER) else set()
+            {env_names.FUNCTIONS} if name == naming.function_name(PREFIX, naming.ROUTER) else set()
         )
         assert set(variables) == expected, name
         assert len(json.dumps(variables)) < 4096
@@ -210,7 +213,7 @@ def test_functions_carry_the_contract_environment(example_plan):
 
 def test_router_knows_each_service_under_the_key_the_router_code_reads(example_plan):
     router = functions(example_plan, "us-east-1")[naming.function_name(PREFIX, naming.ROUTER)]
-    routed = json.loads(router.inputs["environment"]["variables"]["ELASTIO_FUNCTIONS"])
+    routed = json.loads(router.inputs["environment"]["variables"][env_names.FUNCTIONS])
     assert set(routed) == set(ROUTED_SERVICES)
     assert sorted(routed.values()) == sorted(naming.function_name(PREFIX, s) for s in naming.SERVICES)
 
@@ -381,7 +384,7 @@ def test_every_function_runs_on_a_platform_its_layer_is_built_for(example_plan):
 
 
 def test_route_tables_without_private_link_get_only_the_free_gateway_endpoints():
-    network = NetworkConfig(
+    network = NetworkArgs(
         vpc_id="vpc-0a1b2c3d4e5f60718",
         subnet_ids=["subnet-0a1b2c3d4e5f60001"],
         route_table_ids=["rtb-0a1b2c3d"],
@@ -393,5 +396,5 @@ def test_route_tables_without_private_link_get_only_the_free_gateway_endpoints()
 
 
 def test_public_subnets_without_route_tables_need_no_endpoints():
-    network = NetworkConfig(vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a1b2c3d"], assign_public_ip=True)
+    network = NetworkArgs(vpc_id="vpc-0a1b2c3d", subnet_ids=["subnet-0a1b2c3d"], assign_public_ip=True)
     assert networking.required_service_names("eu-west-2", network) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 
+from elastio_contract import environment as env_names
 from lambdas.shared.config import ROUTED_SERVICES, load_settings
 
 FUNCTION = "aws:lambda/function:Function"
@@ -24,7 +25,7 @@ def test_the_router_map_names_every_routed_service_and_only_planned_functions(ex
     for region in ("us-east-1", "eu-west-1"):
         planned = {f.inputs["name"] for f in functions(example_plan) if f.region == region}
         (router,) = [f for f in functions(example_plan) if f.region == region and f.inputs["name"].endswith("router")]
-        routes = json.loads(router.inputs["environment"]["variables"]["ELASTIO_FUNCTIONS"])
+        routes = json.loads(router.inputs["environment"]["variables"][env_names.FUNCTIONS])
         assert set(routes) == set(ROUTED_SERVICES)
         assert set(routes.values()) <= planned
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from elastio_contract import environment as env_names
 from elastio_pulumi import job_definitions as jobs
 from engine.chunking import ChunkerSettings
 from engine.ebs import EbsDirect
@@ -56,15 +57,15 @@ def disk_bytes_per_chunk(tmp_path_factory) -> dict[str, float]:
     """On-disk bytes per chunk, measured: a full manifest (written through a spool file, read back into one),
     compaction's spool of live digests, and the local SQLite copy of the index."""
     root = tmp_path_factory.mktemp("engine-disk")
-    saved = os.environ.get("ELASTIO_ENGINE_WORK_DIR")
+    saved = os.environ.get(env_names.ENGINE_WORK_DIR)
     try:
         full = engine_memory.run_job("backup", SEGMENTS, root)
         compaction = engine_memory.run_job("compaction", SEGMENTS, root)
     finally:
         if saved is None:
-            os.environ.pop("ELASTIO_ENGINE_WORK_DIR", None)
+            os.environ.pop(env_names.ENGINE_WORK_DIR, None)
         else:
-            os.environ["ELASTIO_ENGINE_WORK_DIR"] = saved
+            os.environ[env_names.ENGINE_WORK_DIR] = saved
     entries = 50_000
     packs = [f"packs/{os.urandom(16).hex()}.pack" for _ in range(entries // 1000)]
     blob = encode_blob(
@@ -116,7 +117,7 @@ def test_the_engine_keeps_its_spools_and_index_where_the_job_definition_sizes_th
         props = jobs.container_properties(job_type, SETTINGS)
         assert not props.get("readonlyRootFilesystem")
         assert not (props.get("linuxParameters") or {}).get("tmpfs")
-        assert "ELASTIO_ENGINE_WORK_DIR" not in {e["name"] for e in props["environment"]}
+        assert env_names.ENGINE_WORK_DIR not in {e["name"] for e in props["environment"]}
 
 
 class _ListingOnly:

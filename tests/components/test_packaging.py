@@ -8,6 +8,7 @@ idle machine (five pip runs of about a second; the example plan is shared with t
 from __future__ import annotations
 
 import base64
+import contextvars
 import hashlib
 import json
 import os
@@ -307,8 +308,29 @@ def test_real_runs_build_a_missing_layer_unless_told_never(layer_lock, monkeypat
     monkeypatch.setattr(packaging, "build_layer", lambda *a, **k: built)
     assert packaging.ensure_layer(mocked=False) is built
     monkeypatch.setenv(packaging.BUILD_ENV, "never")
-    with pytest.raises(packaging.PackagingError, match="not built and ELASTIO_LAYER_BUILD=never"):
+    with pytest.raises(packaging.PackagingError, match=f"not built and {packaging.BUILD_ENV}=never"):
         packaging.ensure_layer(mocked=False)
     monkeypatch.setenv(packaging.BUILD_ENV, "sometimes")
-    with pytest.raises(packaging.PackagingError, match="ELASTIO_LAYER_BUILD='sometimes' is not one of auto, never"):
+    with pytest.raises(packaging.PackagingError, match=f"{packaging.BUILD_ENV}='sometimes' is not one of auto, never"):
         packaging.ensure_layer(mocked=False)
+
+
+def test_a_run_under_the_sdks_public_set_mocks_counts_as_mocked():
+    # is_mocked reads the run's monitor (Pulumi has no public "am I mocked"): if an SDK upgrade moves it, this
+    # fails instead of the offline plan starting to build the layer with pip.
+    import pulumi.runtime
+
+    class NoCloud(pulumi.runtime.Mocks):
+        def new_resource(self, args):
+            return args.name, args.inputs
+
+        def call(self, args):
+            return {}, None
+
+    def mocked_run() -> bool:
+        pulumi.runtime.set_mocks(NoCloud(), preview=True)
+        return packaging.is_mocked()
+
+    # In a context of its own: the SDK keeps its settings and root stack in context variables, and this run's
+    # must not reach the session's plans.
+    assert contextvars.copy_context().run(mocked_run)

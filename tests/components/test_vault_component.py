@@ -18,7 +18,9 @@ from pulumi import ResourceOptions
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
-from elastio_pulumi.config import IamConfig, NetworkConfig, ObjectLockConfig, OptionsConfig, VaultConfig
+from elastio_contract import environment as env_names
+from elastio_contract import tables
+from elastio_pulumi.args import ConnectorOptions, IamArgs, NetworkArgs, ObjectLock, VaultSpec
 from elastio_pulumi.tags import merged_tags
 from elastio_pulumi.vault import Vault, VaultArgs
 from plan.fake_cloud import FakeCloud
@@ -27,11 +29,11 @@ from plan.graph import PlannedResource
 ACCOUNT = FakeCloud.ACCOUNT_ID
 REGION = "us-east-1"
 PRIVATE_IMAGE = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/scalez-worker:1.2.3"
-NETWORK = NetworkConfig(
+NETWORK = NetworkArgs(
     vpc_id="vpc-0a1b2c3d4e5f60718",
     subnet_ids=["subnet-0a1b2c3d4e5f60001", "subnet-0a1b2c3d4e5f60002"],
 )
-PUBLIC_NETWORK = NetworkConfig(
+PUBLIC_NETWORK = NetworkArgs(
     vpc_id="vpc-0a1b2c3d4e5f60718", subnet_ids=["subnet-0a1b2c3d4e5f60001"], assign_public_ip=True
 )
 LOCKED_SUBNET = "subnet-0a1b2c3d4e5f60009"
@@ -58,13 +60,13 @@ class VaultRun:
         return found[0]
 
 
-def _args(vault: VaultConfig, network: NetworkConfig, options: OptionsConfig) -> VaultArgs:
+def _args(vault: VaultSpec, network: NetworkArgs, options: ConnectorOptions) -> VaultArgs:
     return VaultArgs(
         vault=vault,
         region=REGION,
         network=network,
         options=options,
-        iam=IamConfig(name_prefix="Acme"),
+        iam=IamArgs(name_prefix="Acme"),
         account_id=ACCOUNT,
         permissions_boundary_arn=f"arn:aws:iam::{ACCOUNT}:policy/ElastioPermissionsBoundary",
         jobs_table_name="elastio-jobs",
@@ -118,18 +120,18 @@ def plan_vaults() -> VaultRun:
         provider = aws.Provider("aws-us-east-1", region=REGION)
         opts = ResourceOptions(providers=[provider])
         run.vaults["primary"] = Vault(
-            "vault-primary", _args(VaultConfig(name="primary"), NETWORK, OptionsConfig()), opts=opts
+            "vault-primary", _args(VaultSpec(name="primary"), NETWORK, ConnectorOptions()), opts=opts
         )
         run.vaults["locked"] = Vault(
             "vault-locked",
             _args(
-                VaultConfig(
+                VaultSpec(
                     name="locked",
                     subnet_ids=[LOCKED_SUBNET],
-                    object_lock=ObjectLockConfig(mode="COMPLIANCE", days=30),
+                    object_lock=ObjectLock(mode="COMPLIANCE", days=30),
                 ),
                 PUBLIC_NETWORK,
-                OptionsConfig(worker_image=PRIVATE_IMAGE, compute_type="FARGATE_SPOT"),
+                ConnectorOptions(worker_image=PRIVATE_IMAGE, compute_type="FARGATE_SPOT"),
             ),
             opts=opts,
         )
@@ -327,7 +329,7 @@ def test_compute_environment_is_fargate_and_idle_at_rest(run):
 def test_vault_subnets_override_the_region_network(run):
     primary = run.one("vault-primary", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
     locked = run.one("vault-locked", "aws:batch/computeEnvironment:ComputeEnvironment").inputs
-    assert primary["computeResources"]["subnets"] == NETWORK.subnet_ids
+    assert primary["computeResources"]["subnets"] == list(NETWORK.subnet_ids)
     assert locked["computeResources"]["subnets"] == [LOCKED_SUBNET]
     assert run.vaults["locked"].subnet_ids == [LOCKED_SUBNET]
 
@@ -350,11 +352,11 @@ def test_job_definitions_run_the_engine_on_fargate_with_the_contract_environment
         assert definition.inputs["platformCapabilities"] == ["FARGATE"]
         props = json.loads(definition.inputs["containerProperties"])
         env = {e["name"]: e["value"] for e in props["environment"]}
-        assert env["ELASTIO_VAULT_BUCKET"] == f"elastio-primary-{ACCOUNT}-{REGION}"
-        assert env["ELASTIO_INDEX_TABLE"] == "elastio-primary-index"
-        assert env["ELASTIO_TABLE_JOBS"] == "elastio-jobs"
-        assert env["ELASTIO_TABLE_RECOVERY_POINTS"] == "elastio-recovery-points"
-        assert env["ELASTIO_CATALOG_FUNCTION"] == "elastio-catalog"
+        assert env[env_names.VAULT_BUCKET] == f"elastio-primary-{ACCOUNT}-{REGION}"
+        assert env[env_names.INDEX_TABLE] == "elastio-primary-index"
+        assert env[env_names.TABLE_VARIABLES[tables.JOBS]] == "elastio-jobs"
+        assert env[env_names.TABLE_VARIABLES[tables.RECOVERY_POINTS]] == "elastio-recovery-points"
+        assert env[env_names.CATALOG_FUNCTION] == "elastio-catalog"
         assert props["jobRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-task")
         assert props["executionRoleArn"].endswith(":role/AcmeElastioVault-primary-use1-exec")
         assert props["command"][:3] == ["python", "-m", "engine"]
@@ -377,7 +379,7 @@ def test_server_task_definition_is_fargate_with_the_server_image(run):
     containers = json.loads(task["containerDefinitions"])
     assert task["requiresCompatibilities"] == ["FARGATE"]
     assert task["networkMode"] == "awsvpc"
-    assert containers[0]["image"] == OptionsConfig().server_image
+    assert containers[0]["image"] == ConnectorOptions().server_image
     assert not containers[0].get("portMappings")
 
 

@@ -303,6 +303,9 @@ def test_the_default_check_finds_an_optional_parameter_without_a_default():
 def test_container_properties_carry_the_engine_environment_of_the_contract():
     props = jobs.container_properties("backup", SETTINGS)
     env = {e["name"]: e["value"] for e in props["environment"]}
+    # Literal names on purpose: this pins the wire contract with the worker image, which is released on its own
+    # (options.workerImage names a version) and reads these names (docs/CONTRACT.md). Renaming one in
+    # elastio_contract.environment would pass every test that imports the names and break deployed images.
     assert env == {
         "ELASTIO_VAULT_NAME": "primary",
         "ELASTIO_VAULT_BUCKET": SETTINGS.bucket_name,

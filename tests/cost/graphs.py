@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from elastio_pulumi.networking import GATEWAY_SERVICES, INTERFACE_SERVICES
+from elastio_pulumi.constants import GATEWAY_SERVICES, INTERFACE_SERVICES
 
 # The endpoints the program plans (elastio_pulumi.networking); the hand-kept list had drifted from them (sqs and
 # batch, which the program never creates, and no ec2). tests/cost/test_cost_idle.py compares these records with

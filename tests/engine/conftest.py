@@ -5,6 +5,7 @@ import pytest
 from engine_world import JOBS_TABLE, REGION, SMALL, Registered, create_vault, volume_bytes
 from moto import mock_aws
 
+from elastio_contract import environment as env_names
 from engine.jobs import JobRecord
 
 
@@ -31,13 +32,13 @@ def vault(aws):
 def environ(vault):
     """The engine job's environment for `vault`, as its Batch job definition sets it."""
     return {
-        "ELASTIO_VAULT_NAME": vault.name,
-        "ELASTIO_VAULT_BUCKET": vault.bucket.bucket,
-        "ELASTIO_VAULT_KMS_KEY_ARN": vault.key.key_arn,
-        "ELASTIO_INDEX_TABLE": vault.index.table_name,
-        "ELASTIO_TABLE_JOBS": JOBS_TABLE,
-        "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
-        "ELASTIO_ENGINE_PACK_BYTES": str(256 * 1024),
+        env_names.VAULT_NAME: vault.name,
+        env_names.VAULT_BUCKET: vault.bucket.bucket,
+        env_names.VAULT_KMS_KEY_ARN: vault.key.key_arn,
+        env_names.INDEX_TABLE: vault.index.table_name,
+        env_names.JOBS_TABLE: JOBS_TABLE,
+        env_names.CATALOG_FUNCTION: "elastio-catalog",
+        env_names.ENGINE_PACK_BYTES: str(256 * 1024),
     }
 
 

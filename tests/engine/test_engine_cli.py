@@ -3,6 +3,7 @@ import json
 import pytest
 from engine_world import JOBS_TABLE, volume_bytes
 
+from elastio_contract import environment as env_names
 from elastio_pulumi.job_definitions import job_command  # the job definitions' own command line
 from engine.catalog import command_envelope
 from engine.cli import build_parser, main
@@ -65,13 +66,13 @@ def test_scan_exits_3_when_a_chunk_is_corrupt(aws, environ, vault, backed_up, ca
 
 
 def test_a_missing_environment_variable_is_one_line_naming_it(aws, environ, capsys):
-    del environ["ELASTIO_INDEX_TABLE"]
+    del environ[env_names.INDEX_TABLE]
 
     code = main(["scan", "--job-id", "j", "--recovery-point-id", "rp-1"], environ, aws)
 
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
-    assert "ELASTIO_INDEX_TABLE is not set" in err
+    assert f"{env_names.INDEX_TABLE} is not set" in err
 
 
 def test_an_unknown_recovery_point_names_it_and_the_vault(aws, environ, capsys):
@@ -93,10 +94,10 @@ def test_a_bad_restore_target_says_which_targets_exist(aws, environ, backed_up, 
 
 
 def test_a_bad_tuning_variable_names_its_value_and_default(aws, environ, capsys):
-    environ["ELASTIO_ENGINE_PACK_BYTES"] = "lots"
+    environ[env_names.ENGINE_PACK_BYTES] = "lots"
 
     assert main(["compact", "--job-id", "j"], environ, aws) == 1
-    assert "ELASTIO_ENGINE_PACK_BYTES='lots'" in capsys.readouterr().err
+    assert f"{env_names.ENGINE_PACK_BYTES}='lots'" in capsys.readouterr().err
 
 
 def test_the_registered_payload_is_what_the_catalog_accepts(backed_up):
@@ -124,7 +125,7 @@ def test_compact_expires_what_the_catalog_marked_expired_and_forgets_those_point
         "assetId": {"S": "vol-1"}, "recoveryPointId": {"S": "rp-job-7"}, "vaultName": {"S": vault.name},
         "createdAt": {"S": "2026-01-01T00:00:00Z"}, "status": {"S": "expired"},
         "manifestKey": {"S": "manifests/vol-1/rp-job-7.manifest"}})  # fmt: skip
-    environ["ELASTIO_TABLE_RECOVERY_POINTS"] = "elastio-recovery-points"
+    environ[env_names.RECOVERY_POINTS_TABLE] = "elastio-recovery-points"
 
     assert main(["compact", "--job-id", "job-10"], environ, aws) == 0
 

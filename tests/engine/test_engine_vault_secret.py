@@ -12,6 +12,7 @@ from botocore.exceptions import ClientError
 from engine_world import volume_bytes
 from test_engine_backup_restore import backup_file
 
+from elastio_contract import environment as env_names
 from engine.cli import main
 from engine.index import ChunkIndex
 from engine.packs import VaultBucket
@@ -150,7 +151,7 @@ def test_a_configuration_copied_from_another_vault_is_refused(aws, vault):
 def test_a_first_job_without_the_vault_key_names_the_variable_and_stores_nothing(
     aws, environ, vault, tmp_path, capsys
 ):
-    del environ["ELASTIO_VAULT_KMS_KEY_ARN"]
+    del environ[env_names.VAULT_KMS_KEY_ARN]
     image = tmp_path / "vol.img"
     image.write_bytes(volume_bytes(64 * 1024))
 
@@ -162,7 +163,7 @@ def test_a_first_job_without_the_vault_key_names_the_variable_and_stores_nothing
 
     err = capsys.readouterr().err
     assert code == 1 and err.count("\n") == 1
-    assert "ELASTIO_VAULT_KMS_KEY_ARN is not set" in err
+    assert f"{env_names.VAULT_KMS_KEY_ARN} is not set" in err
     assert not vault.bucket.exists(CONFIG_KEY)
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from elastio_contract import tables
 from engine.jobs import JobRecord
 from lambdas.background_jobs.handler import handler as background_jobs
 from lambdas.catalog.handler import handler as catalog
@@ -27,7 +28,7 @@ from tests.lambdas.conftest import LambdaContext
 from tests.lambdas.faults import AwsCalls
 from tests.lambdas.messages import batch_state_change
 from tests.lambdas.poller import poll_once, send
-from tests.lambdas.world import FUNCTION_KEYS, TABLES, World, aws_client
+from tests.lambdas.world import FUNCTION_KEYS, World, aws_client, table_name
 
 ASYNC_ATTEMPTS = 3  # Lambda: the first attempt and two retries (the connector's maximum_retry_attempts=2)
 SQS_RECEIVES = 5  # the command queue's maxReceiveCount (src/elastio_pulumi/connector.py COMMAND_MAX_RECEIVES)
@@ -95,7 +96,7 @@ class Runtime:
         jobs = self.calls.batch_jobs()
         for batch_job_id, parameters in jobs[self._batch_done:]:
             self._batch_done += 1
-            record = JobRecord(aws_client("dynamodb"), TABLES["ELASTIO_TABLE_JOBS"], parameters["jobId"])
+            record = JobRecord(aws_client("dynamodb"), table_name(tables.JOBS), parameters["jobId"])
             name = f"elastio-job-{parameters['jobId']}"
             if batch_job_id in self.calls.terminated():
                 statuses = ["FAILED"]  # TerminateJob: it never ran

@@ -3,10 +3,11 @@ from __future__ import annotations
 import pytest
 from botocore.exceptions import ClientError
 
+from elastio_contract import tables
 from lambdas.background_jobs.handler import handler
 from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import command
-from tests.lambdas.world import TABLES, VAULT, aws_client, aws_table, create_snapshot
+from tests.lambdas.world import VAULT, aws_client, aws_table, create_snapshot, table_name
 
 ASSET = "vol-0123456789abcdef0"
 
@@ -41,7 +42,7 @@ def test_backup_start_records_job_keyed_by_command_id(world, context, snapshot_i
 
 def store_recovery_point(status: str = "available", vault: str = VAULT, asset: str = "vol-1",
                          snapshot_id: str = "snap-0123456789abcdef0") -> None:
-    aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).put_item(Item={
+    aws_table(table_name(tables.RECOVERY_POINTS)).put_item(Item={
         "assetId": asset, "recoveryPointId": "rp-1", "vaultName": vault, "snapshotId": snapshot_id,
         "createdAt": "2026-01-01T00:00:00Z", "status": status})
 
@@ -99,7 +100,7 @@ def test_unknown_vault_is_rejected_to_tenant_naming_the_vault(world, context, sn
 
 
 def test_jobs_table_outage_fails_invocation_before_submitting_anything(world, context, snapshot_id):
-    aws_client("dynamodb").delete_table(TableName=world.env["ELASTIO_TABLE_JOBS"])
+    aws_client("dynamodb").delete_table(TableName=table_name(tables.JOBS))
     with pytest.raises(ClientError, match="ResourceNotFound"):
         handler(command("backup.start", backup_payload(snapshot_id)), context)
     assert aws_client("batch").list_jobs(
@@ -124,7 +125,7 @@ def test_cancel_of_unknown_job_is_rejected(world, context):
 def test_cancel_of_finished_job_is_rejected(world, context, snapshot_id):
     backup = command("backup.start", backup_payload(snapshot_id))
     handler(backup, context)
-    aws_table(world.env["ELASTIO_TABLE_JOBS"]).update_item(
+    aws_table(table_name(tables.JOBS)).update_item(
         Key={"jobId": backup["id"]}, UpdateExpression="SET #s = :s", ExpressionAttributeNames={"#s": "state"},
         ExpressionAttributeValues={":s": "SUCCEEDED"})
     assert handler(command("job.cancel", {"jobId": backup["id"]}), context)["status"] == "rejected"

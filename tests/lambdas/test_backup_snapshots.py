@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from elastio_contract import tables
 from elastio_pulumi.constants import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from lambdas.background_jobs.handler import handler
 from lambdas.background_jobs.snapshots import (
@@ -12,7 +13,7 @@ from lambdas.background_jobs.snapshots import (
 )
 from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import command
-from tests.lambdas.world import TABLES, VAULT, aws_client, aws_table, create_snapshot
+from tests.lambdas.world import VAULT, aws_client, aws_table, create_snapshot, table_name
 
 ASSET = "vol-0123456789abcdef0"
 MISSING = "snap-00000000000000000"
@@ -28,7 +29,7 @@ def backup(snapshot_id: str, **extra) -> dict:
 
 
 def store_parent(snapshot_id: str, status: str = "available") -> None:
-    aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).put_item(Item={
+    aws_table(table_name(tables.RECOVERY_POINTS)).put_item(Item={
         "assetId": ASSET, "recoveryPointId": "rp-parent", "vaultName": VAULT, "snapshotId": snapshot_id,
         "createdAt": "2026-01-01T00:00:00Z", "status": status})
 

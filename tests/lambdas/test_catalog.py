@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from elastio_contract import tables
 from lambdas.catalog.handler import handler
 from lambdas.catalog.retention import expires_at, is_expired
 from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import command
-from tests.lambdas.world import TABLES, VAULT, aws_client, aws_table
+from tests.lambdas.world import VAULT, aws_client, aws_table, table_name
 
 
 def registration(recovery_point_id: str, created_at: datetime, asset_id: str = "vol-1", **extra) -> dict:
@@ -21,7 +22,7 @@ def registration(recovery_point_id: str, created_at: datetime, asset_id: str = "
 
 
 def stored_point(asset_id: str, recovery_point_id: str) -> dict:
-    return aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).get_item(
+    return aws_table(table_name(tables.RECOVERY_POINTS)).get_item(
         Key={"assetId": asset_id, "recoveryPointId": recovery_point_id})["Item"]
 
 
@@ -52,7 +53,7 @@ def test_register_for_unknown_vault_is_rejected(world, context):
     register = registration("rp-1", datetime.now(UTC))
     register["payload"]["vaultName"] = "ghost"
     assert handler(register, context)["status"] == "rejected"
-    assert "Item" not in aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).get_item(
+    assert "Item" not in aws_table(table_name(tables.RECOVERY_POINTS)).get_item(
         Key={"assetId": "vol-1", "recoveryPointId": "rp-1"})
 
 

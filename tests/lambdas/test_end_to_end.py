@@ -12,6 +12,7 @@ import json
 import pytest
 from botocore.exceptions import ClientError
 
+from elastio_contract import tables
 from lambdas.background_jobs.handler import handler as background_jobs
 from lambdas.catalog.handler import handler as catalog
 from lambdas.job_status.handler import handler as job_status
@@ -19,7 +20,7 @@ from lambdas.router.handler import handler as router
 from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import batch_state_change, command
 from tests.lambdas.poller import poll_once, queue_depth, send
-from tests.lambdas.world import FUNCTION_KEYS, TABLES, VAULT, aws_client, aws_table, create_connector_table
+from tests.lambdas.world import FUNCTION_KEYS, VAULT, aws_client, aws_table, create_connector_table, table_name
 
 SERVICES = {FUNCTION_KEYS["backgroundJobs"]: background_jobs, FUNCTION_KEYS["catalog"]: catalog,
             FUNCTION_KEYS["jobStatus"]: job_status}
@@ -38,7 +39,7 @@ def route(world, context, invocations) -> list[dict]:
 
 
 def engine_reports_progress(job_id: str, percent: int) -> None:
-    aws_table(TABLES["ELASTIO_TABLE_JOBS"]).update_item(
+    aws_table(table_name(tables.JOBS)).update_item(
         Key={"jobId": job_id}, UpdateExpression="SET progress.#p = :p, progress.bytesDone = :d",
         ExpressionAttributeNames={"#p": "percent"}, ExpressionAttributeValues={":p": percent, ":d": 1 << 30})
 
@@ -77,7 +78,7 @@ def test_backup_command_becomes_a_batch_job_and_a_recovery_point(world, context,
     assert events[1]["payload"]["progress"]["percent"] == 50
     assert all(e["correlationId"] == backup["id"] for e in events[:2] + events[3:])
     assert get_job(backup["id"])["state"] == "SUCCEEDED"
-    point = aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).get_item(
+    point = aws_table(table_name(tables.RECOVERY_POINTS)).get_item(
         Key={"assetId": ASSET, "recoveryPointId": "rp-0001"})["Item"]
     assert (point["jobId"], point["status"]) == (backup["id"], "available")
     assert queue_depth(world.command_queue_url) == 0
@@ -89,7 +90,7 @@ def test_redelivered_backup_command_creates_no_second_job(world, context, snapsh
     route(world, context, invocations)
     send(world.command_queue_url, backup)  # SQS delivers at least once
     assert route(world, context, invocations) == []
-    jobs = aws_table(TABLES["ELASTIO_TABLE_JOBS"]).scan()["Items"]
+    jobs = aws_table(table_name(tables.JOBS)).scan()["Items"]
     batch_jobs = aws_client("batch").list_jobs(jobQueue=world.vault["jobQueueArn"],
                                                jobStatus="SUCCEEDED")["jobSummaryList"]
     assert (len(jobs), len(batch_jobs)) == (1, 1)
@@ -99,13 +100,13 @@ def test_jobs_table_outage_loses_no_command(world, context, snapshot_id, invocat
     backup = command("backup.start", backup_payload(snapshot_id))
     send(world.command_queue_url, json.dumps(backup))
     ddb = aws_client("dynamodb")
-    ddb.delete_table(TableName=TABLES["ELASTIO_TABLE_JOBS"])
+    ddb.delete_table(TableName=table_name(tables.JOBS))
 
     poll_once(world.command_queue_url, router, context)
     (invocation,) = invocations
     with pytest.raises(ClientError):  # the function fails: Lambda retries the asynchronous event
         background_jobs(invocation["payload"], context)
 
-    create_connector_table("ELASTIO_TABLE_JOBS", world.vault["kmsKeyArn"])  # the table is back
+    create_connector_table(tables.JOBS, world.vault["kmsKeyArn"])  # the table is back
     background_jobs(invocation["payload"], context)  # Lambda's retry of the same event
     assert get_job(backup["id"])["batchJobId"]

@@ -21,6 +21,8 @@ import boto3
 import pytest
 from botocore.response import StreamingBody
 
+from elastio_contract import environment as env_names
+from elastio_contract import tables
 from elastio_pulumi.job_definitions import job_command, job_parameter_defaults
 from engine.cli import main as engine_main
 from lambdas.catalog.handler import handler as catalog
@@ -29,7 +31,7 @@ from tests.fakes.ebs import BLOCK_SIZE, FakeEbs
 from tests.lambdas.connector_runtime import QuickContext, Runtime
 from tests.lambdas.faults import AwsCalls
 from tests.lambdas.messages import batch_state_change, command
-from tests.lambdas.world import FUNCTION_KEYS, REGION, TABLES, VAULT, World, aws_client, aws_table
+from tests.lambdas.world import FUNCTION_KEYS, REGION, VAULT, World, aws_client, aws_table, table_name
 
 ASSET = "vol-0123456789abcdef0"
 
@@ -81,11 +83,11 @@ class Cloud:
 
     def engine_environment(self, batch_job_id: str) -> dict[str, str]:
         vault = self.world.vault
-        return {**os.environ, "ELASTIO_VAULT_NAME": VAULT, "ELASTIO_VAULT_BUCKET": vault["bucketName"],
-                "ELASTIO_VAULT_KMS_KEY_ARN": vault["kmsKeyArn"], "ELASTIO_INDEX_TABLE": vault["indexTableName"],
-                "ELASTIO_TABLE_JOBS": TABLES["ELASTIO_TABLE_JOBS"],
-                "ELASTIO_TABLE_RECOVERY_POINTS": TABLES["ELASTIO_TABLE_RECOVERY_POINTS"],
-                "ELASTIO_CATALOG_FUNCTION": FUNCTION_KEYS["catalog"], "AWS_BATCH_JOB_ID": batch_job_id}
+        return {**os.environ, env_names.VAULT_NAME: VAULT, env_names.VAULT_BUCKET: vault["bucketName"],
+                env_names.VAULT_KMS_KEY_ARN: vault["kmsKeyArn"], env_names.INDEX_TABLE: vault["indexTableName"],
+                env_names.JOBS_TABLE: table_name(tables.JOBS),
+                env_names.RECOVERY_POINTS_TABLE: table_name(tables.RECOVERY_POINTS),
+                env_names.CATALOG_FUNCTION: FUNCTION_KEYS["catalog"], "AWS_BATCH_JOB_ID": batch_job_id}
 
     def run(self, envelope: dict[str, Any]) -> dict[str, Any]:
         """Send a command; run the Batch job it submitted through the engine; returns the job record."""
@@ -119,7 +121,7 @@ def cloud(world, monkeypatch) -> Cloud:
 
 
 def point(recovery_point_id: str) -> dict[str, Any] | None:
-    return aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).get_item(
+    return aws_table(table_name(tables.RECOVERY_POINTS)).get_item(
         Key={"assetId": ASSET, "recoveryPointId": recovery_point_id}).get("Item")
 
 
@@ -152,7 +154,7 @@ def test_backup_restore_expire_and_compact_through_the_command_channel_and_the_e
     assert cloud.ebs.block_data(restored) == cloud.ebs.block_data(second)
 
     # Thirty days on, the full backup is past its retention: expire it and compact the vault.
-    aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).update_item(
+    aws_table(table_name(tables.RECOVERY_POINTS)).update_item(
         Key={"assetId": ASSET, "recoveryPointId": first_point}, UpdateExpression="SET expiresAt = :past",
         ExpressionAttributeValues={":past": "2020-01-01T00:00:00Z"})
     compact = cloud.run(command("recovery-points.expire", {"vaultName": VAULT}))

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from elastio_contract import tables
 from lambdas.background_jobs.handler import handler as background_jobs
 from lambdas.catalog.handler import handler as catalog
 from lambdas.inventory.handler import handler as inventory
@@ -24,7 +25,7 @@ from lambdas.shared.jobs import compaction_lock_id, get_job
 from tests.lambdas.connector_runtime import QuickContext, Runtime
 from tests.lambdas.faults import FAULTS, AwsCalls, Fault
 from tests.lambdas.messages import command, eventbridge
-from tests.lambdas.world import REGION, TABLES, VAULT, World, aws_table, create_snapshot
+from tests.lambdas.world import REGION, VAULT, World, aws_table, create_snapshot, table_name
 
 MAX_CALLS = 80  # a flow making more calls than this has changed shape: look at it
 READS = ("Get", "Describe", "List", "Query", "Scan", "Receive")
@@ -48,7 +49,7 @@ def assert_sent_once(events: list[dict[str, Any]]) -> None:
 
 def fresh_vault(world: World, name: str) -> str:
     """Another vault record on the same resources: a clean compaction lock and server record per run."""
-    aws_table(TABLES["ELASTIO_TABLE_VAULTS"]).put_item(Item={**world.vault, "vaultName": name})
+    aws_table(table_name(tables.VAULTS)).put_item(Item={**world.vault, "vaultName": name})
     return name
 
 
@@ -247,7 +248,7 @@ class RegisterFlow:
         assert_sent_once(events)
         assert self.answers and all(a["recoveryPoint"]["manifestKey"] == self.command["payload"]["manifestKey"]
                                     for a in self.answers), "an answer without the stored point"
-        stored = aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"]).get_item(
+        stored = aws_table(table_name(tables.RECOVERY_POINTS)).get_item(
             Key={"assetId": self.asset, "recoveryPointId": self.point})["Item"]
         assert stored["status"] == "available"
 
@@ -271,7 +272,7 @@ class InventoryFlow:
         events, _ = rt.received()
         assert kinds(events, self.event["id"]) == {"inventory.changed": 1}
         assert_sent_once(events)
-        asset = aws_table(TABLES["ELASTIO_TABLE_ASSETS"]).get_item(Key={"assetId": self.volume})["Item"]
+        asset = aws_table(table_name(tables.ASSETS)).get_item(Key={"assetId": self.volume})["Item"]
         assert asset["state"] == "available"
         assert rt.gave_up == []
 

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from elastio_contract import tables
 from elastio_pulumi.connector import COMMAND_MAX_RECEIVES, RETENTION_14_DAYS
 from lambdas.background_jobs.handler import handler as background_jobs
 from lambdas.catalog.handler import handler as catalog
@@ -25,7 +26,7 @@ from tests.lambdas.faults import AwsCalls, Fault
 from tests.lambdas.messages import batch_state_change, command, eventbridge, sqs_event
 from tests.lambdas.poller import poll_once, queue_depth, send
 from tests.lambdas.test_exactly_once import register_command
-from tests.lambdas.world import REGION, TABLES, VAULT, aws_table
+from tests.lambdas.world import REGION, VAULT, aws_table, table_name
 
 ACCOUNT = "123456789012"
 
@@ -112,7 +113,7 @@ def test_command_ids_come_back_exactly_as_sent(world, context, snapshot_id):
 def test_the_router_remembers_a_command_for_longer_than_any_redelivery(world, context, invocations):
     sent = command("inventory.refresh", {})
     router(sqs_event(json.dumps(sent)), context)
-    (record,) = [r for r in aws_table(TABLES["ELASTIO_TABLE_COMMANDS"]).scan()["Items"]
+    (record,) = [r for r in aws_table(table_name(tables.COMMANDS)).scan()["Items"]
                  if not r["id"].startswith("outbox#")]
     remembered = datetime.fromtimestamp(int(record["expiration"]), UTC) - datetime.now(UTC)
     # Any copy arriving after the record expires is older than MAX_COMMAND_AGE and refused as too old.
@@ -122,7 +123,7 @@ def test_the_router_remembers_a_command_for_longer_than_any_redelivery(world, co
 
 # ---- jobs -------------------------------------------------------------------------------------------------
 def test_cancel_of_a_server_record_is_rejected(world, context):
-    aws_table(TABLES["ELASTIO_TABLE_JOBS"]).put_item(Item={
+    aws_table(table_name(tables.JOBS)).put_item(Item={
         "jobId": f"server-{VAULT}", "type": "server", "vaultName": VAULT, "state": "RUNNING",
         "updatedAt": "2026-12-01T00:00:00Z"})
     background_jobs(command("job.cancel", {"jobId": f"server-{VAULT}"}), context)
@@ -188,7 +189,7 @@ def test_two_expires_start_one_compaction_of_the_vault(world, context, calls):
 
 # ---- catalog ----------------------------------------------------------------------------------------------
 def test_a_listing_larger_than_one_message_comes_in_pages_that_each_fit(world, context):
-    table = aws_table(TABLES["ELASTIO_TABLE_RECOVERY_POINTS"])
+    table = aws_table(table_name(tables.RECOVERY_POINTS))
     with table.batch_writer() as batch:
         for n in range(900):
             batch.put_item(Item={
@@ -230,7 +231,7 @@ def instance_event(state: str, time: str, account: str = ACCOUNT, region: str = 
 
 
 def asset(asset_id: str) -> dict | None:
-    return aws_table(TABLES["ELASTIO_TABLE_ASSETS"]).get_item(Key={"assetId": asset_id}).get("Item")
+    return aws_table(table_name(tables.ASSETS)).get_item(Key={"assetId": asset_id}).get("Item")
 
 
 @pytest.mark.parametrize("account, region", [("210987654321", REGION), (ACCOUNT, "eu-west-1")])

@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import json
 
+from elastio_contract import tables
 from lambdas.integrity_checks.handler import handler
 from tests.lambdas.messages import command
-from tests.lambdas.world import TABLES, VAULT, aws_client
+from tests.lambdas.world import VAULT, aws_client, table_name
 
 
 def failed_checks(report: dict) -> list[tuple[str, str]]:
@@ -61,10 +62,10 @@ def test_disabled_job_queue_fails(world, context):
 
 
 def test_missing_table_fails_naming_the_error(world, context):
-    aws_client("dynamodb").delete_table(TableName=TABLES["ELASTIO_TABLE_ASSETS"])
+    aws_client("dynamodb").delete_table(TableName=table_name(tables.ASSETS))
     _, event = run(world, context)
     (check,) = [c for c in event["payload"]["checks"] if not c["passed"]]
-    assert check["resource"] == TABLES["ELASTIO_TABLE_ASSETS"]
+    assert check["resource"] == table_name(tables.ASSETS)
     assert check["detail"].startswith("ResourceNotFoundException")
 
 

@@ -4,11 +4,12 @@ from datetime import UTC, datetime
 
 import pytest
 
+from elastio_contract import tables
 from lambdas.inventory import handler as inventory_handler
 from lambdas.inventory.assets import VOLUME, assets_from_event
 from lambdas.inventory.handler import handler
 from tests.lambdas.messages import command, eventbridge
-from tests.lambdas.world import REGION, TABLES, aws_client, aws_table
+from tests.lambdas.world import REGION, aws_client, aws_table, table_name
 
 ACCOUNT = "123456789012"
 
@@ -26,7 +27,7 @@ def volume_event(volume_id: str, event: str, result: str) -> dict:
 
 
 def asset(asset_id: str) -> dict | None:
-    return aws_table(TABLES["ELASTIO_TABLE_ASSETS"]).get_item(Key={"assetId": asset_id}).get("Item")
+    return aws_table(table_name(tables.ASSETS)).get_item(Key={"assetId": asset_id}).get("Item")
 
 
 def test_instance_state_change_updates_asset_and_tells_tenant(world, context):

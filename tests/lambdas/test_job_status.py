@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import pytest
 
+from elastio_contract import tables
 from lambdas.background_jobs.handler import handler as background_jobs
 from lambdas.job_status.handler import handler
 from lambdas.job_status.transitions import job_id_from, transition_for
 from lambdas.shared.jobs import get_job
 from tests.lambdas.messages import batch_state_change, command
-from tests.lambdas.world import TABLES, VAULT, aws_table
+from tests.lambdas.world import VAULT, aws_table, table_name
 
 BACKUP = {"vaultName": VAULT, "assetId": "vol-1"}
 
@@ -27,7 +28,7 @@ def state_change(job: dict, status: str, reason: str | None = None) -> dict:
 
 
 def test_running_event_publishes_progress_the_engine_wrote(world, context, job):
-    aws_table(TABLES["ELASTIO_TABLE_JOBS"]).update_item(
+    aws_table(table_name(tables.JOBS)).update_item(
         Key={"jobId": job["jobId"]}, UpdateExpression="SET progress.#p = :p, progress.bytesDone = :d",
         ExpressionAttributeNames={"#p": "percent"}, ExpressionAttributeValues={":p": 40, ":d": 4096})
     handler(state_change(job, "RUNNING"), context)

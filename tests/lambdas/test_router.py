@@ -5,10 +5,11 @@ from contextlib import contextmanager
 
 from botocore.stub import Stubber
 
+from elastio_contract import tables
 from lambdas.router.handler import handler
 from tests.lambdas.messages import command, sqs_event
 from tests.lambdas.poller import poll_once, queue_depth, send
-from tests.lambdas.world import FUNCTION_KEYS, TABLES, VAULT, aws_client, create_connector_table
+from tests.lambdas.world import FUNCTION_KEYS, VAULT, aws_client, create_connector_table, table_name
 
 BACKUP = command("backup.start",
                  {"vaultName": VAULT, "assetId": "vol-1", "snapshotId": "snap-0123456789abcdef0"})
@@ -112,11 +113,11 @@ def test_poison_message_ends_in_command_dlq(world, context):
 
 def test_commands_table_outage_keeps_command_for_redelivery(world, context, invocations):
     ddb = aws_client("dynamodb")
-    ddb.delete_table(TableName=TABLES["ELASTIO_TABLE_COMMANDS"])
+    ddb.delete_table(TableName=table_name(tables.COMMANDS))
     send(world.command_queue_url, json.dumps(BACKUP))
     failed = poll_once(world.command_queue_url, handler, context)
     assert len(failed["batchItemFailures"]) == 1 and invocations == []
-    create_connector_table("ELASTIO_TABLE_COMMANDS", world.vault["kmsKeyArn"])  # the table is back
+    create_connector_table(tables.COMMANDS, world.vault["kmsKeyArn"])  # the table is back
     assert poll_once(world.command_queue_url, handler, context) == {"batchItemFailures": []}
     assert [i["payload"]["id"] for i in invocations] == [BACKUP["id"]]
     assert queue_depth(world.command_queue_url) == 0

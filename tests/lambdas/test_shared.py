@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 
+from elastio_contract import environment as env_names
 from elastio_pulumi import packaging
 from lambdas.shared.config import ConfigError, load_settings, parse_functions
 from lambdas.shared.envelopes import SERVICE_OF_COMMAND, CommandRejected, make_event, parse_command
 from tests.lambdas.messages import command
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV = {"ELASTIO_TABLE_VAULTS": "v", "ELASTIO_TABLE_RECOVERY_POINTS": "r", "ELASTIO_TABLE_JOBS": "j",
-       "ELASTIO_TABLE_ASSETS": "a", "ELASTIO_TABLE_COMMANDS": "c", "ELASTIO_TENANT_EVENTS_QUEUE_URL": "q",
-       "ELASTIO_ALERTS_TOPIC_ARN": "t"}
+ENV = {
+    **{variable: table[0] for table, variable in env_names.TABLE_VARIABLES.items()},
+    env_names.TENANT_EVENTS_QUEUE_URL: "q",
+    env_names.ALERTS_TOPIC_ARN: "t",
+}
 
 
 def test_every_command_type_has_a_service():
@@ -53,12 +56,12 @@ def test_event_envelope_has_contract_fields():
 
 
 def test_missing_environment_variable_is_named():
-    with pytest.raises(ConfigError, match="ELASTIO_TABLE_JOBS is not set"):
-        load_settings({k: v for k, v in ENV.items() if k != "ELASTIO_TABLE_JOBS"})
+    with pytest.raises(ConfigError, match=f"{env_names.JOBS_TABLE} is not set"):
+        load_settings({k: v for k, v in ENV.items() if k != env_names.JOBS_TABLE})
 
 
 def test_functions_map_that_is_not_json_is_explained():
-    with pytest.raises(ConfigError, match="ELASTIO_FUNCTIONS is not valid JSON"):
+    with pytest.raises(ConfigError, match=f"{env_names.FUNCTIONS} is not valid JSON"):
         parse_functions("{catalog: x}")
 
 

@@ -8,6 +8,8 @@ import zipfile
 from dataclasses import dataclass, field
 from typing import Any
 
+from elastio_contract import environment as env_names
+from elastio_contract import tables
 from lambdas.shared import aws as shared_aws
 
 REGION = "us-east-1"
@@ -19,13 +21,16 @@ FUNCTION_KEYS = {
     "integrityChecks": "elastio-integrity-checks",
     "inventory": "elastio-inventory",
 }
-TABLES = {
-    "ELASTIO_TABLE_VAULTS": "elastio-vaults",
-    "ELASTIO_TABLE_RECOVERY_POINTS": "elastio-recovery-points",
-    "ELASTIO_TABLE_JOBS": "elastio-jobs",
-    "ELASTIO_TABLE_ASSETS": "elastio-assets",
-    "ELASTIO_TABLE_COMMANDS": "elastio-commands",
+# The connector tables' physical names in the fake account; TABLES keys them as the functions read them, by the
+# environment variable each comes in (elastio_contract.environment).
+TABLE_NAMES = {
+    tables.VAULTS: "elastio-vaults",
+    tables.RECOVERY_POINTS: "elastio-recovery-points",
+    tables.JOBS: "elastio-jobs",
+    tables.ASSETS: "elastio-assets",
+    tables.COMMANDS: "elastio-commands",
 }
+TABLES = {env_names.TABLE_VARIABLES[table]: name for table, name in TABLE_NAMES.items()}
 VAULT = "primary"
 JOB_TYPES = ("backup", "restore", "scan", "compact")
 
@@ -153,23 +158,28 @@ def _table(ddb: Any, name: str, keys: list[tuple[str, str]], attributes: dict[st
 
 
 _CONNECTOR_TABLE_SHAPES: dict[str, dict[str, Any]] = {
-    "ELASTIO_TABLE_VAULTS": {"keys": [("vaultName", "HASH")], "attributes": {"vaultName": "S"}},
-    "ELASTIO_TABLE_RECOVERY_POINTS": {
+    tables.VAULTS: {"keys": [("vaultName", "HASH")], "attributes": {"vaultName": "S"}},
+    tables.RECOVERY_POINTS: {
         "keys": [("assetId", "HASH"), ("recoveryPointId", "RANGE")],
         "attributes": {"assetId": "S", "recoveryPointId": "S", "vaultName": "S", "createdAt": "S"},
         "indexes": [{"IndexName": "byVault",
                      "KeySchema": [{"AttributeName": "vaultName", "KeyType": "HASH"},
                                    {"AttributeName": "createdAt", "KeyType": "RANGE"}],
                      "Projection": {"ProjectionType": "ALL"}}]},
-    "ELASTIO_TABLE_JOBS": {"keys": [("jobId", "HASH")], "attributes": {"jobId": "S"}},
-    "ELASTIO_TABLE_ASSETS": {"keys": [("assetId", "HASH")], "attributes": {"assetId": "S"}},
-    "ELASTIO_TABLE_COMMANDS": {"keys": [("id", "HASH")], "attributes": {"id": "S"}},
+    tables.JOBS: {"keys": [("jobId", "HASH")], "attributes": {"jobId": "S"}},
+    tables.ASSETS: {"keys": [("assetId", "HASH")], "attributes": {"assetId": "S"}},
+    tables.COMMANDS: {"keys": [("id", "HASH")], "attributes": {"id": "S"}},
 }
 
 
-def create_connector_table(env_name: str, key_arn: str) -> None:
+def table_name(table: str) -> str:
+    """The physical name of a connector table (elastio_contract.tables) in the fake account."""
+    return TABLE_NAMES[table]
+
+
+def create_connector_table(table: str, key_arn: str) -> None:
     """One connector table as CONTRACT.md describes it (also used to bring a table back after an outage)."""
-    _table(aws_client("dynamodb"), TABLES[env_name], key_arn=key_arn, **_CONNECTOR_TABLE_SHAPES[env_name])
+    _table(aws_client("dynamodb"), TABLE_NAMES[table], key_arn=key_arn, **_CONNECTOR_TABLE_SHAPES[table])
 
 
 def _zip() -> bytes:
@@ -250,7 +260,7 @@ def create_vault(vault_name: str, env: dict[str, str], key_arn: str) -> dict[str
         "clusterArn": cluster, "serverTaskDefinitionArn": task_definition, "subnetIds": [subnet],
         "securityGroupId": group, "assignPublicIp": False,
     }
-    aws_table(env["ELASTIO_TABLE_VAULTS"]).put_item(Item=record)
+    aws_table(env[env_names.TABLE_VARIABLES[tables.VAULTS]]).put_item(Item=record)  # as the functions find it
     return record
 
 
@@ -262,8 +272,8 @@ def build_world() -> World:
     kms = aws_client("kms")
     connector_key = kms.create_key(Description="connector")["KeyMetadata"]["Arn"]
     kms.enable_key_rotation(KeyId=connector_key)
-    for env_name in TABLES:
-        create_connector_table(env_name, connector_key)
+    for table in TABLE_NAMES:
+        create_connector_table(table, connector_key)
     dlq = sqs.create_queue(QueueName="elastio-commands-dlq")["QueueUrl"]
     dlq_arn = queue_attribute(dlq, "QueueArn")
     commands = sqs.create_queue(QueueName="elastio-commands", Attributes={
@@ -279,8 +289,8 @@ def build_world() -> World:
         "Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": "lambda.amazonaws.com"}}]})
     role = iam.create_role(RoleName="elastio-functions", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     create_functions(role)
-    env = {**TABLES, "ELASTIO_TENANT_EVENTS_QUEUE_URL": tenant, "ELASTIO_ALERTS_TOPIC_ARN": topic,
-           "ELASTIO_FUNCTIONS": json.dumps(FUNCTION_KEYS)}
+    env = {**TABLES, env_names.TENANT_EVENTS_QUEUE_URL: tenant, env_names.ALERTS_TOPIC_ARN: topic,
+           env_names.FUNCTIONS: json.dumps(FUNCTION_KEYS)}
     world = World(env=env, command_queue_url=commands, command_dlq_url=dlq, tenant_queue_url=tenant,
                   alerts_topic_arn=topic, alerts_inbox_url=inbox)
     world.outbox_stream.attach(aws_client("dynamodb"))
