@@ -1,0 +1,81 @@
+"""A cold review of incremental manifests (rule P), reruns and splicing: each test names a way a recovery point
+became unrestorable, or restored the wrong volume, on the engine before the fix that follows it.
+
+Same world as the GC races (tests/engine/test_engine_gc_safety.py): one EBS volume in the fake, moto's S3,
+DynamoDB and KMS, a virtual clock; compactions are interleaved with whole backups through hooks on the
+vault's own calls, as a second task would interleave in production.
+"""
+
+from __future__ import annotations
+
+import pytest
+from test_engine_gc_safety import GC, HOUR, Paused
+from test_engine_manifests import Volume, first_point
+
+
+@pytest.fixture
+def world(vault, job, registered, tmp_path):
+    return Volume(vault, job, registered, tmp_path)
+
+
+def later_compactions(world: Volume, expired: list[str], runs: int = 2) -> None:
+    """Days pass; the vault's daily compaction collects whatever rule D then allows."""
+    for _ in range(runs):
+        world.clock.offset += GC.grace_seconds + HOUR
+        world.compact(expired_rps=expired)
+
+
+def test_a_child_committed_while_compaction_marks_keeps_the_parent_it_references(world):
+    """Rule P's proof assumed the child's lease is still there when compaction reads leases again; but a short
+    incremental backup can lease, reference the expired parent, find no announcement, register and drop its
+    lease while a long mark streams the vault's manifests (after the listing, before the announcement). The
+    compaction then deleted the parent: the registered child was unrestorable and its chunks were swept."""
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.clock.offset += HOUR
+    announce = world.vault.announce_manifest_deletions
+    children = []
+
+    def child_commits_during_the_mark(keys):
+        if not children:
+            children.append(world.backup("rp-2", parent="rp-1"))  # leases, commits, drops its lease
+        return announce(keys)
+
+    world.vault.announce_manifest_deletions = child_commits_during_the_mark
+    try:
+        world.compact(expired_rps=["rp-1"])
+    finally:
+        world.vault.announce_manifest_deletions = announce
+    later_compactions(world, ["rp-1"])
+
+    assert children and children[0].manifest.references_parent  # it did reference rp-1's ranges
+    assert world.restores_exactly("rp-2")
+
+
+def test_a_parent_pinned_after_the_choice_keeps_its_own_parent_too(world):
+    """An expired parent that a backup pins between compaction's choice and its second read of the leases is
+    kept; its own expired parent was deleted all the same, so the backup's child resolved through a manifest
+    that resolved through nothing."""
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.backup("rp-2", parent="rp-1")
+    world.snapshot("rp-3", {5: 500})
+    world.clock.offset += GC.grace_seconds + HOUR
+    announce = world.vault.announce_manifest_deletions
+    children: list[Paused] = []
+
+    def backup_starts_before_the_leases_are_read_again(keys):
+        announce(keys)
+        if not children:
+            children.append(Paused(world, "rp-3", parent="rp-2"))  # holds a lease pinning rp-2
+
+    world.vault.announce_manifest_deletions = backup_starts_before_the_leases_are_read_again
+    try:
+        world.compact(expired_rps=["rp-1", "rp-2"])  # both expired (the volume was not backed up for a while)
+    finally:
+        world.vault.announce_manifest_deletions = announce
+    result = children[0].finish()
+    later_compactions(world, ["rp-1", "rp-2"])
+
+    assert result.manifest.references_parent
+    assert world.restores_exactly("rp-3")
