@@ -12,6 +12,8 @@ import pytest
 from test_engine_gc_safety import GC, HOUR, Paused
 from test_engine_manifests import Volume, first_point
 
+from engine.manifest import ManifestError, manifest_key
+
 
 @pytest.fixture
 def world(vault, job, registered, tmp_path):
@@ -79,3 +81,17 @@ def test_a_parent_pinned_after_the_choice_keeps_its_own_parent_too(world):
 
     assert result.manifest.references_parent
     assert world.restores_exactly("rp-3")
+
+
+def test_a_manifest_copied_over_another_points_key_is_refused(world):
+    """The MAC covers the bytes, not where they are: a manifest copied (by mistake, or by whoever can write the
+    bucket) over another recovery point's key restored the other point's volume without a word."""
+    first_point(world)
+    world.snapshot("rp-2", {3: 300, 4: 400})
+    world.backup("rp-2")  # a full manifest
+    old, new = manifest_key("vol-1", "rp-1"), manifest_key("vol-1", "rp-2")
+    world.vault.bucket.put(new, world.vault.bucket.get(old))
+
+    with pytest.raises(ManifestError, match="rp-1"):
+        world.restores_exactly("rp-2")
+    assert not list(world.tmp_path.glob("rp-2.img*"))
