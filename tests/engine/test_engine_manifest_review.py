@@ -12,6 +12,7 @@ import pytest
 from test_engine_gc_safety import GC, HOUR, Paused
 from test_engine_manifests import Volume, first_point
 
+from engine import backup as backup_module
 from engine.manifest import ManifestError, manifest_key
 
 
@@ -81,6 +82,23 @@ def test_a_parent_pinned_after_the_choice_keeps_its_own_parent_too(world):
 
     assert result.manifest.references_parent
     assert world.restores_exactly("rp-3")
+
+
+def test_a_rerun_of_a_registered_backup_keeps_the_manifest_its_children_pinned(world, monkeypatch):
+    """A backup whose registration was not confirmed fails and tells the operator to run it again (Batch may
+    retry it too); the rerun resumes the same recovery point id. It wrote a new manifest over the registered
+    one (new createdAt, so a new MAC), and every incremental child already pinned to the old MAC stopped
+    restoring."""
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.backup("rp-2", parent="rp-1")
+    monkeypatch.setattr(backup_module, "utc_now_iso", lambda: "2030-01-01T00:00:00Z")  # the rerun comes later
+
+    world.backup("rp-1")  # the same job, run again: registering again is harmless (the Catalog is idempotent)
+
+    assert world.registered[-1]["recoveryPointId"] == "rp-1"
+    assert world.restores_exactly("rp-1")
+    assert world.restores_exactly("rp-2")
 
 
 def test_a_manifest_copied_over_another_points_key_is_refused(world):
