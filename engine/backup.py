@@ -238,13 +238,15 @@ class ParentManifest:
     def holds(self, index: int) -> bool:
         return index < len(self.table) and self.table[index] != ABSENT
 
-    def referable(self, manifest_format: int) -> bool:
+    def referable(self, manifest_format: int, volume_bytes: int) -> bool:
         """Whether a child may reference its ranges instead of copying them: a version-3 parent whose chain is
-        short enough (otherwise the child is written in full and starts a new chain)."""
+        short enough, of a volume the same size (a chain resolves only through manifests of one layout); otherwise
+        the child is written in full and starts a new chain."""
         return (
             manifest_format >= BINARY_VERSION
             and isinstance(self.manifest, ManifestFile)
             and self.manifest.depth < MAX_CHAIN_DEPTH
+            and self.manifest.volume_bytes == volume_bytes
         )
 
 
@@ -255,17 +257,25 @@ def parent_keys(asset_id: str, parent_id: str | None) -> tuple[str, ...]:
     return tuple(manifest_key(asset_id, parent_id, version) for version in (BINARY_VERSION, MANIFEST_VERSION))
 
 
-def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> ParentManifest | None:
+def _usable_parent(
+    vault: Vault, source: VolumeSource, request: BackupRequest, settings: EngineSettings
+) -> ParentManifest | None:
     if not request.parent_recovery_point_id:
         return None
     try:
         parent = vault.open_manifest(vault.locate_manifest(request.asset_id, request.parent_recovery_point_id))
     except RecoveryPointNotFound:
         return None  # expired and collected before our lease pinned it: read everything (the index dedups)
-    same_layout = (
-        parent.segment_bytes == settings.segment_bytes and parent.chunker == settings.chunker.as_dict()
+    # A volume that grew (EBS Elastic Volumes: same lineage) keeps its parent's segments as they were, unless the
+    # parent's last one was short (it is longer now). A different layout: read everything, the index still dedups.
+    same_size_segments = parent.volume_bytes == source.volume_bytes or (
+        parent.volume_bytes < source.volume_bytes and parent.volume_bytes % settings.segment_bytes == 0
     )
-    # A different layout: read everything, the index still dedups.
+    same_layout = (
+        parent.segment_bytes == settings.segment_bytes
+        and parent.chunker == settings.chunker.as_dict()
+        and same_size_segments
+    )
     return ParentManifest(parent, segment_table(parent)) if same_layout else None
 
 
@@ -330,7 +340,7 @@ def run_backup(
         job.running()
         result = _written_before(vault, source, request)
         if result is None:
-            parent = _usable_parent(vault, request, settings)
+            parent = _usable_parent(vault, source, request, settings)
             # After the lease: a compaction whose generation is published later waits for this backup (rule D).
             with vault.index.load(read_state(vault.bucket).condemned) as view:
                 result = _store(vault, source, request, settings, job, parent, view)
@@ -477,7 +487,7 @@ def start_manifest(
     parent: ParentManifest | None,
     to_copy: array,
 ) -> BackupManifest:
-    by_reference = parent is not None and bool(to_copy) and parent.referable(vault.manifest_format)
+    by_reference = parent is not None and bool(to_copy) and parent.referable(vault.manifest_format, source.volume_bytes)
     parent_file = parent.manifest if by_reference else None
     header = ManifestHeader(
         vault_name=vault.name,

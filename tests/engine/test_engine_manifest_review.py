@@ -113,3 +113,17 @@ def test_a_manifest_copied_over_another_points_key_is_refused(world):
     with pytest.raises(ManifestError, match="rp-1"):
         world.restores_exactly("rp-2")
     assert not list(world.tmp_path.glob("rp-2.img*"))
+
+
+def test_a_child_of_a_volume_that_grew_restores(world):
+    """EBS volumes grow in place (Elastic Volumes: same volume, same snapshot lineage, so ListChangedBlocks
+    still answers). The child referenced its smaller parent's ranges; restore then refused the chain (the
+    parent's volume size differs), so every point after the resize was unrestorable though registered."""
+    first_point(world)
+    world.volume.size_gib = 2  # ModifyVolume: 1 GiB -> 2 GiB
+    world.snapshot("rp-2", {3: 300, 2 * 2048 - 1: 301})  # a change, and the new space's last block
+
+    child = world.backup("rp-2", parent="rp-1")
+
+    assert child.segments_copied > 0  # the unchanged segments still come from the parent, not the snapshot
+    assert world.restores_exactly("rp-2")
