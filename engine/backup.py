@@ -535,6 +535,8 @@ def _written_before(vault: Vault, source: VolumeSource, request: BackupRequest) 
     is idempotent). None when there is none, or when it does not open or resolve through its chain (then it
     was never registered: a registered manifest's parent stays, rule P), so the backup runs as new."""
     key = vault.manifest_key(request.asset_id, request.recovery_point_id)
+    if not vault.bucket.exists(key):  # a HEAD, as rule P's check of the parent (the first attempt: none)
+        return None
     try:
         manifest = vault.open_manifest(key)
     except (RecoveryPointNotFound, ManifestError):
