@@ -16,7 +16,8 @@ only copies are in packs compaction condemned is never reused, it is stored agai
 its deletion to lose). A backup whose lease was not renewed
 in time, or that has run longer than MAX_BACKUP_SECONDS, stops before writing its manifest: compaction
 treats such a lease as gone (engine/README.md, "Why compaction is safe").
-A rerun of an interrupted backup finds the chunks its index blobs named, so it resumes in effect.
+A rerun of an interrupted backup finds the chunks its index blobs named, so it resumes in effect; a rerun of
+one that wrote its manifest registers that manifest instead of writing another (children may pin its MAC).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ compaction is safe"); the rules it relies on, in the order a run applies them:
 3. Mark: every manifest in the bucket except those about to be deleted, streamed into a Bloom filter (memory
    does not grow with the vault; a false positive keeps garbage). Liveness comes from manifests only; the
    index is never a reason to delete.
-4. The chosen manifests are deleted (leases are read again first: one pinned meanwhile is kept).
+4. The chosen manifests are deleted (announced first, then leases read and manifests listed again: one pinned
+   meanwhile is kept with its chain, and so is the chain of a manifest written meanwhile).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
    the index does not know is read for its own chunk list and indexed again, before any pack is judged.
 6. Condemn (phase one): a pack whose live share is below `rewrite_below` is condemned in this run's GC
