@@ -139,6 +139,19 @@ def _refusal(source: str, error: ClientError, context: dict[str, str]) -> VaultC
             f"kms:{operation} on the vault key with encryption context {context} (its identity policy and the "
             "key policy grant it since the vault secret came from KMS); run `pulumi up` with this version"
         )
+    if code in ("DisabledException", "KMSInvalidStateException"):
+        # Key states (https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html): a disabled key, or one
+        # pending deletion, refuses every use; once deleted, every recovery point of the vault is lost for good.
+        return VaultConfigError(
+            f"{source}: KMS {operation} refused the vault key ({code}): it is disabled or pending deletion. Once "
+            "it is deleted no recovery point of this vault can ever be read: if it is pending deletion, run "
+            "`aws kms cancel-key-deletion --key-id <vault key>` now, then `aws kms enable-key --key-id <vault key>`"
+        )
+    if code not in ("InvalidCiphertextException", "IncorrectKeyException"):
+        return VaultConfigError(
+            f"{source}: KMS {operation} on the vault key failed ({code}: "
+            f"{error.response.get('Error', {}).get('Message', '')}); nothing was written. Run the job again"
+        )
     return VaultConfigError(
         f"{source}: the vault secret does not decrypt under the vault key with encryption context {context} "
         f"({code}): the object was edited or copied from another vault; restore its previous version"
