@@ -9,7 +9,7 @@ vault's own calls, as a second task would interleave in production.
 from __future__ import annotations
 
 import pytest
-from test_engine_gc_safety import GC, HOUR, Paused
+from test_engine_gc_safety import GC, HOUR, Paused, block
 from test_engine_manifests import Volume, first_point
 
 from engine import backup as backup_module
@@ -126,4 +126,26 @@ def test_a_child_of_a_volume_that_grew_restores(world):
     child = world.backup("rp-2", parent="rp-1")
 
     assert child.segments_copied > 0  # the unchanged segments still come from the parent, not the snapshot
+    assert world.restores_exactly("rp-2")
+
+
+@pytest.mark.parametrize("parent_snapshot", ["deleted", "of another volume"])
+def test_a_child_whose_parent_snapshot_cannot_be_compared_reads_the_volume_and_restores(world, parent_snapshot):
+    """ListChangedBlocks needs the parent's snapshot, of the same lineage. Once that snapshot is deleted (a
+    lifecycle policy, an operator) or the asset's volume was replaced, every incremental backup of the volume
+    failed on the EBS error, run after run: the volume was never backed up again. It reads the whole snapshot
+    instead (the index still dedups) and starts a new chain."""
+    first_point(world)
+    if parent_snapshot == "deleted":
+        del world.ebs.snapshots[world.snapshots["rp-1"]]
+    else:
+        world.volume = world.ebs.volume(1)  # the asset's volume was replaced by one restored from elsewhere
+        for index in range(24):
+            world.volume.write(index, block(index))
+    world.snapshot("rp-2", {3: 300})
+
+    child = world.backup("rp-2", parent="rp-1")
+
+    assert child.segments_copied == 0 and not child.manifest.references_parent
+    assert child.chunks_reused > 0  # the index still found the unchanged data
     assert world.restores_exactly("rp-2")
