@@ -215,6 +215,9 @@ class Vault:
     def announce_manifest_deletions(self, keys: list[str]) -> None:
         self.bucket.put(MANIFEST_DELETIONS_KEY, json.dumps({"manifests": sorted(keys)}).encode(), "application/json")
 
+    def has_manifest_deletions(self) -> bool:
+        return self.bucket.exists(MANIFEST_DELETIONS_KEY)
+
     def clear_manifest_deletions(self) -> None:
         self.bucket.delete(MANIFEST_DELETIONS_KEY)
 

@@ -149,3 +149,31 @@ def test_a_child_whose_parent_snapshot_cannot_be_compared_reads_the_volume_and_r
     assert child.segments_copied == 0 and not child.manifest.references_parent
     assert child.chunks_reused > 0  # the index still found the unchanged data
     assert world.restores_exactly("rp-2")
+
+
+def test_an_announcement_left_by_a_killed_compaction_is_cleared_by_the_next_one(world):
+    """A compaction killed between announcing its manifest deletions and removing the announcement left it
+    behind until a later compaction happened to delete manifests: meanwhile every incremental backup whose
+    parent it named wrote its whole manifest (~9 GiB a day for a 16 TiB volume). Under the lock no other
+    compaction runs, so whatever announcement the next one finds is stale."""
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.backup("rp-2", parent="rp-1")
+    world.snapshot("rp-3", {4: 400})
+    world.clock.offset += HOUR
+    leases = world.vault.active_leases
+
+    def killed(now):
+        raise SystemExit("the task was stopped")  # after the announcement, before the deletions
+
+    world.vault.active_leases = lambda now: killed(now) if world.vault.manifests_being_deleted() else leases(now)
+    with pytest.raises(SystemExit):
+        world.compact(expired_rps=["rp-2"], job_id="compact-killed")
+    world.vault.active_leases = leases
+    world.clock.offset += GC.lock_ttl_seconds + HOUR  # its lock expires
+    world.compact()  # nothing expired today
+
+    child = world.backup("rp-3", parent="rp-2")
+
+    assert not child.manifest_flattened and child.manifest.references_parent
+    assert world.restores_exactly("rp-3")
