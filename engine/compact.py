@@ -280,6 +280,9 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
     if announced:
         vault.announce_manifest_deletions(to_delete)  # rule P: before the leases are read and manifests listed
         keep_what_stays_since(vault, listing, to_delete, _pins(vault.active_leases(clock())), report)
+        # Still ours: a run that lost its lock meanwhile stops here, before the next one (which removes a stale
+        # announcement) could see backups reference what it deletes.
+        lock.renew()
     elif vault.has_manifest_deletions():
         # Left by a compaction killed before it removed it (we hold the lock: none is running); it would make
         # every backup whose parent it names write its whole manifest until some compaction deletes manifests.

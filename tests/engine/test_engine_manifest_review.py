@@ -13,6 +13,7 @@ from test_engine_gc_safety import GC, HOUR, Paused, block
 from test_engine_manifests import Volume, first_point
 
 from engine import backup as backup_module
+from engine.compact import LockLost
 from engine.manifest import ManifestError, manifest_key
 
 
@@ -176,4 +177,35 @@ def test_an_announcement_left_by_a_killed_compaction_is_cleared_by_the_next_one(
     child = world.backup("rp-3", parent="rp-2")
 
     assert not child.manifest_flattened and child.manifest.references_parent
+    assert world.restores_exactly("rp-3")
+
+
+def test_a_compaction_frozen_after_its_announcement_deletes_nothing_once_the_next_one_cleared_it(world):
+    """Compaction 1 announces rp-2's deletion, lists the manifests again and freezes past its lock's expiry;
+    compaction 2 takes the vault and removes the announcement it finds (stale, by the lock); a backup then
+    references rp-2, seeing no announcement. Compaction 1, woken, must not delete rp-2."""
+    first_point(world)
+    world.snapshot("rp-2", {3: 300})
+    world.backup("rp-2", parent="rp-1")
+    world.snapshot("rp-3", {4: 400})
+    world.clock.advance(HOUR)
+    listing = world.vault.manifest_objects
+    children = []
+
+    def frozen_after_listing_again():
+        found = listing()
+        if world.vault.manifests_being_deleted() and not children:
+            world.vault.manifest_objects = listing
+            world.clock.advance(GC.lock_ttl_seconds + 60)
+            world.compact(job_id="compact-2")  # nothing expired today
+            children.append(world.backup("rp-3", parent="rp-2"))
+            world.vault.manifest_objects = frozen_after_listing_again
+        return found
+
+    world.vault.manifest_objects = frozen_after_listing_again
+    with pytest.raises(LockLost):
+        world.compact(expired_rps=["rp-2"], job_id="compact-1")
+    world.vault.manifest_objects = listing
+
+    assert children[0].manifest.references_parent
     assert world.restores_exactly("rp-3")
