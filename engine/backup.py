@@ -16,7 +16,8 @@ only copies are in packs compaction condemned is never reused, it is stored agai
 its deletion to lose). A backup whose lease was not renewed
 in time, or that has run longer than MAX_BACKUP_SECONDS, stops before writing its manifest: compaction
 treats such a lease as gone (engine/README.md, "Why compaction is safe").
-A rerun of an interrupted backup finds the chunks its index blobs named, so it resumes in effect.
+A rerun of an interrupted backup finds the chunks its index blobs named, so it resumes in effect; a rerun of
+one that wrote its manifest registers that manifest instead of writing another (children may pin its MAC).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ from engine.manifest import (
     BackupManifest,
     ChunkRef,
     Manifest,
+    ManifestError,
     ManifestFile,
     ManifestHeader,
     ManifestWriter,
@@ -237,13 +239,15 @@ class ParentManifest:
     def holds(self, index: int) -> bool:
         return index < len(self.table) and self.table[index] != ABSENT
 
-    def referable(self, manifest_format: int) -> bool:
+    def referable(self, manifest_format: int, volume_bytes: int) -> bool:
         """Whether a child may reference its ranges instead of copying them: a version-3 parent whose chain is
-        short enough (otherwise the child is written in full and starts a new chain)."""
+        short enough, of a volume the same size (a chain resolves only through manifests of one layout); otherwise
+        the child is written in full and starts a new chain."""
         return (
             manifest_format >= BINARY_VERSION
             and isinstance(self.manifest, ManifestFile)
             and self.manifest.depth < MAX_CHAIN_DEPTH
+            and self.manifest.volume_bytes == volume_bytes
         )
 
 
@@ -254,17 +258,25 @@ def parent_keys(asset_id: str, parent_id: str | None) -> tuple[str, ...]:
     return tuple(manifest_key(asset_id, parent_id, version) for version in (BINARY_VERSION, MANIFEST_VERSION))
 
 
-def _usable_parent(vault: Vault, request: BackupRequest, settings: EngineSettings) -> ParentManifest | None:
+def _usable_parent(
+    vault: Vault, source: VolumeSource, request: BackupRequest, settings: EngineSettings
+) -> ParentManifest | None:
     if not request.parent_recovery_point_id:
         return None
     try:
         parent = vault.open_manifest(vault.locate_manifest(request.asset_id, request.parent_recovery_point_id))
     except RecoveryPointNotFound:
         return None  # expired and collected before our lease pinned it: read everything (the index dedups)
-    same_layout = (
-        parent.segment_bytes == settings.segment_bytes and parent.chunker == settings.chunker.as_dict()
+    # A volume that grew (EBS Elastic Volumes: same lineage) keeps its parent's segments as they were, unless the
+    # parent's last one was short (it is longer now). A different layout: read everything, the index still dedups.
+    same_size_segments = parent.volume_bytes == source.volume_bytes or (
+        parent.volume_bytes < source.volume_bytes and parent.volume_bytes % settings.segment_bytes == 0
     )
-    # A different layout: read everything, the index still dedups.
+    same_layout = (
+        parent.segment_bytes == settings.segment_bytes
+        and parent.chunker == settings.chunker.as_dict()
+        and same_size_segments
+    )
     return ParentManifest(parent, segment_table(parent)) if same_layout else None
 
 
@@ -317,17 +329,27 @@ def run_backup(
     # backup began, so it waits for this backup to end (rule D in engine/README.md).
     # Before anything is written (the lease included): the vault's upgrade, when not done (engine/upgrade.py).
     prepare_vault(vault, request.job_id, clock, sleep)
-    pinned = parent_keys(request.asset_id, request.parent_recovery_point_id)
+    # It pins its own manifest too: a rerun registers the one an earlier attempt wrote (`_written_before`),
+    # which compaction would otherwise expire as never registered once it is older than the grace period.
+    pinned = (
+        *parent_keys(request.asset_id, request.parent_recovery_point_id),
+        *parent_keys(request.asset_id, request.recovery_point_id),
+    )
     lease = LeaseKeeper(vault, request.job_id, pinned, clock)
     job.heartbeat = lease.renew
     try:
         job.running()
-        parent = _usable_parent(vault, request, settings)
-        # After the lease: a compaction whose generation is published later waits for this backup (rule D).
-        with vault.index.load(read_state(vault.bucket).condemned) as view:
-            result = _store(vault, source, request, settings, job, parent, view)
-        lease.check()
-        commit_manifest(vault, result)
+        result = _written_before(vault, source, request)
+        if result is None:
+            parent = _usable_parent(vault, source, request, settings)
+            # After the lease: a compaction whose generation is published later waits for this backup (rule D).
+            with vault.index.load(read_state(vault.bucket).condemned) as view:
+                result = _store(vault, source, request, settings, job, parent, view)
+            lease.check()
+            commit_manifest(vault, result)
+        else:
+            lease.check()
+            keep_rule_p(vault, result)
         try:
             register_durably(register, result.register_payload(request), sleep)
         except CatalogRejected:
@@ -466,7 +488,7 @@ def start_manifest(
     parent: ParentManifest | None,
     to_copy: array,
 ) -> BackupManifest:
-    by_reference = parent is not None and bool(to_copy) and parent.referable(vault.manifest_format)
+    by_reference = parent is not None and bool(to_copy) and parent.referable(vault.manifest_format, source.volume_bytes)
     parent_file = parent.manifest if by_reference else None
     header = ManifestHeader(
         vault_name=vault.name,
@@ -507,10 +529,48 @@ def _parent_of(vault: Vault, parent: ParentManifest | None):
     return open_parent
 
 
+def _written_before(vault: Vault, source: VolumeSource, request: BackupRequest) -> BackupResult | None:
+    """The manifest an earlier attempt of this backup wrote (a Batch retry, or the operator's rerun after an
+    unconfirmed registration: the same recovery point id). The Catalog may have registered it and children may
+    pin its MAC, so it is never written again: the rerun registers it again (harmless, the Catalog's register
+    is idempotent). None when there is none, or when it does not open or resolve through its chain (then it
+    was never registered: a registered manifest's parent stays, rule P), so the backup runs as new."""
+    key = vault.manifest_key(request.asset_id, request.recovery_point_id)
+    if not vault.bucket.exists(key):  # a HEAD, as rule P's check of the parent (the first attempt: none)
+        return None
+    try:
+        manifest = vault.open_manifest(key)
+    except (RecoveryPointNotFound, ManifestError):
+        return None
+    try:
+        if (manifest.snapshot_id, manifest.parent_recovery_point_id) != (
+            source.snapshot_id,
+            request.parent_recovery_point_id,
+        ):
+            raise RecoveryPointExists(
+                f"recovery point {request.recovery_point_id} was written from snapshot {manifest.snapshot_id} "
+                f"(parent {manifest.parent_recovery_point_id}) at {key}, not from {source.snapshot_id} (parent "
+                f"{request.parent_recovery_point_id}); it may be registered, so it is not replaced. Back up with "
+                "a new job id"
+            )
+        if isinstance(manifest, ManifestFile):
+            for _ in manifest.iter_segments():  # the whole chain resolves, every parent's MAC matches
+                pass
+    except BaseException as error:
+        if isinstance(manifest, ManifestFile):
+            manifest.close()
+        if isinstance(error, ManifestError):
+            return None
+        raise
+    return BackupResult(manifest, key)
+
+
+class RecoveryPointExists(RuntimeError):
+    pass
+
+
 def commit_manifest(vault: Vault, result: BackupResult) -> None:
-    """Upload the manifest. An incremental one is then checked against rule P (engine/README.md): once it is
-    in the bucket, a compaction that lists manifests later keeps its parent; one that announced it is deleting
-    the parent may still do so, so then (or when the parent is gone already) it is rewritten self-contained."""
+    """Upload the manifest, then apply rule P (`keep_rule_p`)."""
     manifest = result.manifest
     if isinstance(manifest, Manifest):
         body = vault.manifest_bytes(manifest)
@@ -518,7 +578,15 @@ def commit_manifest(vault: Vault, result: BackupResult) -> None:
         result.manifest_bytes = len(body)
         return
     result.manifest_bytes = vault.write_manifest(result.manifest_key, manifest.spool)
-    if not manifest.references_parent:
+    keep_rule_p(vault, result)
+
+
+def keep_rule_p(vault: Vault, result: BackupResult) -> None:
+    """An incremental manifest in the bucket is checked against rule P (engine/README.md): once it is in the
+    bucket, a compaction that lists manifests later keeps its parent; one that announced it is deleting the
+    parent may still do so, so then (or when the parent is gone already) it is rewritten self-contained."""
+    manifest = result.manifest
+    if not isinstance(manifest, ManifestFile) or not manifest.references_parent:
         return
     parent_key = manifest_key(manifest.asset_id, manifest.parent_recovery_point_id, BINARY_VERSION)
     if parent_key not in vault.manifests_being_deleted() and vault.bucket.exists(parent_key):

@@ -10,7 +10,8 @@ compaction is safe"); the rules it relies on, in the order a run applies them:
 3. Mark: every manifest in the bucket except those about to be deleted, streamed into a Bloom filter (memory
    does not grow with the vault; a false positive keeps garbage). Liveness comes from manifests only; the
    index is never a reason to delete.
-4. The chosen manifests are deleted (leases are read again first: one pinned meanwhile is kept).
+4. The chosen manifests are deleted (announced first, then leases read and manifests listed again: one pinned
+   meanwhile is kept with its chain, and so is the chain of a manifest written meanwhile).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
    the index does not know is read for its own chunk list and indexed again, before any pack is judged.
 6. Condemn (phase one): a pack whose live share is below `rewrite_below` is condemned in this run's GC
@@ -41,6 +42,7 @@ from engine.packs import (
     PACK_PREFIX,
     MissingObjectError,
     PackFormatError,
+    PackInfo,
     PackWriter,
     read_chunk_list,
     read_frames,
@@ -139,13 +141,28 @@ class DeletionRule:
 MIN_MANIFEST_BYTES_PER_CHUNK = 33
 
 
-def mark(vault: Vault, to_delete: list[str], report: CompactionReport) -> tuple[LiveSet, DigestFilter]:
+@dataclass
+class ManifestListing:
+    """The manifests a run listed before its mark, with their headers (parents), read once."""
+
+    objects: list[PackInfo]
+    headers: dict[str, ManifestHeader | None]
+
+    @classmethod
+    def read(cls, vault: Vault) -> ManifestListing:
+        objects = vault.manifest_objects()
+        return cls(objects, {info.key: vault.manifest_header(info) for info in objects})
+
+
+def mark(
+    vault: Vault, to_delete: list[str], report: CompactionReport, listing: ManifestListing | None = None
+) -> tuple[LiveSet, DigestFilter]:
     """The live set (a Bloom filter, engine/bounded.py: a false positive keeps garbage, never the reverse) from
     every manifest in the bucket but those about to go, and the chunks of those (`freed`). Each manifest is
     streamed once, its own records only: a parent range's chunks are marked through the parent, which stays
     (`keep_referenced_parents`). Removes from `to_delete` the parents live manifests resolve through."""
-    objects = vault.manifest_objects()
-    headers = {info.key: vault.manifest_header(info) for info in objects}
+    listing = listing or ManifestListing.read(vault)
+    objects, headers = listing.objects, listing.headers
     keep_referenced_parents(headers, to_delete, report)
     doomed = set(to_delete)
     live = LiveSet(sum(i.size for i in objects if i.key not in doomed) // MIN_MANIFEST_BYTES_PER_CHUNK + 1)
@@ -187,6 +204,25 @@ def keep_referenced_parents(headers: dict[str, ManifestHeader | None], to_delete
             report.manifests_referenced.append(parent)
             staying.append(parent)
     to_delete[:] = [key for key in to_delete if key in doomed]
+
+
+def keep_what_stays_since(
+    vault: Vault, listing: ManifestListing, to_delete: list[str], pinned: set[str], report
+) -> None:
+    """Rule P once the deletions are announced and the leases read again (engine/README.md): a manifest pinned
+    meanwhile stays, and so does every parent up its chain; so does the chain of every manifest written (or
+    rewritten) since the listing, which a backup may have committed, registered and unleased during the mark
+    without seeing the announcement, made only now. One LIST; a header read per new manifest only."""
+    headers = dict(listing.headers)
+    before = {info.key: (info.size, info.last_modified) for info in listing.objects}
+    for info in vault.manifest_objects():
+        if before.get(info.key) != (info.size, info.last_modified):
+            headers[info.key] = vault.manifest_header(info)
+    for key in to_delete:
+        if key in pinned:
+            report.manifests_pinned.append(key)
+    to_delete[:] = [key for key in to_delete if key not in pinned]
+    keep_referenced_parents(headers, to_delete, report)
 
 
 def run_compaction(
@@ -233,21 +269,28 @@ def _compact(vault: Vault, expired: set[str], settings, clock, lock: CompactionL
             to_delete.append(key)
 
     # Rule 3: mark from every manifest but those about to go (and keep the parents live ones resolve through).
-    live, freed = mark(vault, to_delete, report)
+    listing = ManifestListing.read(vault)
+    live, freed = mark(vault, to_delete, report, listing)
 
-    # Rule 4: delete the chosen manifests; one a backup pinned since rule 2 stays (its chunks are in `freed`,
-    # so their packs are condemned afresh below, after that backup began: rule D waits for it).
+    # Rule 4: delete the chosen manifests; one a backup pinned since rule 2 stays, with its chain, and so does
+    # the chain of a manifest written since the listing (rule P; their chunks are in `freed`, so their packs
+    # are condemned afresh below, after that backup began: rule D waits for it, and the next mark sees them).
     lock.renew()
-    if to_delete:
-        vault.announce_manifest_deletions(to_delete)  # rule P: before the leases are read again
-    pinned = _pins(vault.active_leases(clock()))
+    announced = bool(to_delete)
+    if announced:
+        vault.announce_manifest_deletions(to_delete)  # rule P: before the leases are read and manifests listed
+        keep_what_stays_since(vault, listing, to_delete, _pins(vault.active_leases(clock())), report)
+        # Still ours: a run that lost its lock meanwhile stops here, before the next one (which removes a stale
+        # announcement) could see backups reference what it deletes.
+        lock.renew()
+    elif vault.has_manifest_deletions():
+        # Left by a compaction killed before it removed it (we hold the lock: none is running); it would make
+        # every backup whose parent it names write its whole manifest until some compaction deletes manifests.
+        vault.clear_manifest_deletions()
     for key in to_delete:
-        if key in pinned:
-            report.manifests_pinned.append(key)
-            continue
         vault.bucket.delete(key)
         report.manifests_expired.append(key)
-    if to_delete:
+    if announced:
         vault.clear_manifest_deletions()
 
     # Rule 5: the index blobs, then the packs (a pack a listed blob names was stored before the blob).

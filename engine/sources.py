@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
+from botocore.exceptions import ClientError
+
 from engine.ebs import EbsDirect
 
 
@@ -28,6 +30,15 @@ class VolumeSource(Protocol):
         """Segments that may differ from the parent snapshot; None when the source cannot tell."""
 
     def read_segments(self, indexes: Iterable[int], segment_bytes: int) -> Iterator[tuple[int, bytes]]: ...
+
+
+def _incomparable(error: ClientError) -> bool:
+    """ListChangedBlocks' answer when the first snapshot is gone or unrelated (EBS direct APIs errors:
+    ResourceNotFoundException SNAPSHOT_NOT_FOUND, ValidationException UNRELATED_SNAPSHOTS,
+    https://docs.aws.amazon.com/ebs/latest/APIReference/API_ListChangedBlocks.html)."""
+    code = error.response.get("Error", {}).get("Code")
+    reason = error.response.get("Reason") or error.response.get("Error", {}).get("Reason")
+    return code == "ResourceNotFoundException" or (code == "ValidationException" and reason == "UNRELATED_SNAPSHOTS")
 
 
 def segment_length(index: int, segment_bytes: int, volume_bytes: int) -> int:
@@ -54,9 +65,18 @@ class EbsSnapshotSource:
         per = self._blocks_per_segment(segment_bytes)
         return {index // per for index in self._layout.block_tokens}
 
-    def changed_segments(self, parent_snapshot_id: str, segment_bytes: int) -> set[int]:
+    def changed_segments(self, parent_snapshot_id: str, segment_bytes: int) -> set[int] | None:
+        """None when EBS cannot compare with the parent's snapshot: it was deleted, or it is of another volume
+        lineage (the asset's volume was replaced). The backup then reads every segment (the index still
+        dedups) rather than failing at every run from now on."""
         per = self._blocks_per_segment(segment_bytes)
-        return {index // per for index in self._ebs.changed_blocks(parent_snapshot_id, self.snapshot_id)}
+        try:
+            changed = self._ebs.changed_blocks(parent_snapshot_id, self.snapshot_id)
+        except ClientError as error:
+            if not _incomparable(error):
+                raise
+            return None
+        return {index // per for index in changed}
 
     def read_segments(self, indexes: Iterable[int], segment_bytes: int) -> Iterator[tuple[int, bytes]]:
         per = self._blocks_per_segment(segment_bytes)

@@ -15,6 +15,7 @@ from engine.manifest import (
     BINARY_VERSION,
     MAGIC,
     MANIFEST_SUFFIXES,
+    MANIFEST_VERSION,
     Manifest,
     ManifestError,
     ManifestFile,
@@ -67,6 +68,20 @@ class Lease:
         )
 
 
+def _check_belongs_at(key: str, manifest: Manifest | ManifestFile, source: str) -> None:
+    """The MAC vouches for the bytes, not for where they lie: a manifest copied over another point's key (by
+    mistake, or by whoever can write the bucket) would restore the other point's volume. Its own ids must name
+    the key it was read from."""
+    asset_id, recovery_point_id = manifest.asset_id, manifest.recovery_point_id
+    own_keys = {manifest_key(asset_id, recovery_point_id, version) for version in (BINARY_VERSION, MANIFEST_VERSION)}
+    if key not in own_keys:
+        raise ManifestError(
+            f"{source}: holds the manifest of recovery point {manifest.recovery_point_id} of {manifest.asset_id}, "
+            "not the one its key names (it was copied over this key); nothing is restored from it: restore the "
+            "object's previous version (the bucket is versioned)"
+        )
+
+
 @dataclass
 class Vault:
     name: str
@@ -116,19 +131,23 @@ class Vault:
                 raise RecoveryPointNotFound(f"vault {self.name}: no manifest at {key}") from error
             spool.seek(0)
             if spool.read(len(MAGIC)) == MAGIC:
-                return ManifestFile(spool, self.config.manifest_key, source, self._open_parent)
+                opened = ManifestFile(spool, self.config.manifest_key, source, self._open_parent)
+                _check_belongs_at(key, opened, source)
+                return opened
             spool.seek(0)
             raw = spool.read()
         except BaseException:
             spool.close()
             raise
         spool.close()
-        return Manifest.from_json(
+        manifest = Manifest.from_json(
             raw,
             source=source,
             mac_key=self.config.manifest_key,
             accept_unsigned=self.config.chunk_ids == PLAIN,
         )
+        _check_belongs_at(key, manifest, source)
+        return manifest
 
     def _open_parent(self, asset_id: str, recovery_point_id: str) -> ManifestFile:
         key = manifest_key(asset_id, recovery_point_id, BINARY_VERSION)  # only version 3 references a parent
@@ -195,6 +214,9 @@ class Vault:
 
     def announce_manifest_deletions(self, keys: list[str]) -> None:
         self.bucket.put(MANIFEST_DELETIONS_KEY, json.dumps({"manifests": sorted(keys)}).encode(), "application/json")
+
+    def has_manifest_deletions(self) -> bool:
+        return self.bucket.exists(MANIFEST_DELETIONS_KEY)
 
     def clear_manifest_deletions(self) -> None:
         self.bucket.delete(MANIFEST_DELETIONS_KEY)

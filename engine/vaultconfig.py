@@ -50,6 +50,7 @@ from botocore.exceptions import ClientError
 from elastio_contract import kms as kms_contract
 from engine.gcstate import GC_PREFIX
 from engine.index import INDEX_PREFIX
+from engine.manifest import MAGIC, MANIFEST_VERSION
 from engine.packs import PACK_PREFIX, MissingObjectError, VaultBucket
 
 CONFIG_KEY = "config/vault.json"
@@ -138,6 +139,19 @@ def _refusal(source: str, error: ClientError, context: dict[str, str]) -> VaultC
             f"kms:{operation} on the vault key with encryption context {context} (its identity policy and the "
             "key policy grant it since the vault secret came from KMS); run `pulumi up` with this version"
         )
+    if code in ("DisabledException", "KMSInvalidStateException"):
+        # Key states (https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html): a disabled key, or one
+        # pending deletion, refuses every use; once deleted, every recovery point of the vault is lost for good.
+        return VaultConfigError(
+            f"{source}: KMS {operation} refused the vault key ({code}): it is disabled or pending deletion. Once "
+            "it is deleted no recovery point of this vault can ever be read: if it is pending deletion, run "
+            "`aws kms cancel-key-deletion --key-id <vault key>` now, then `aws kms enable-key --key-id <vault key>`"
+        )
+    if code not in ("InvalidCiphertextException", "IncorrectKeyException"):
+        return VaultConfigError(
+            f"{source}: KMS {operation} on the vault key failed ({code}: "
+            f"{error.response.get('Error', {}).get('Message', '')}); nothing was written. Run the job again"
+        )
     return VaultConfigError(
         f"{source}: the vault secret does not decrypt under the vault key with encryption context {context} "
         f"({code}): the object was edited or copied from another vault; restore its previous version"
@@ -186,12 +200,27 @@ def _parse(raw: bytes, source: str, key: VaultKey | None, context: dict[str, str
 
 # Written only by engines that made this object first: a vault holding them had a configuration and lost it.
 CONFIGURED_VAULT_PREFIXES = (INDEX_PREFIX, GC_PREFIX)
+MANIFEST_PREFIX = "manifests/"  # and signed manifests (`_signed_manifests`); unsigned ones predate this object
+
+
+def _signed_manifests(bucket: VaultBucket) -> bool:
+    """Whether the vault's first manifest is one only a configured vault writes (version 3, or version-2 JSON with
+    its MAC): the index blobs may be lost (rebuild-index makes them again) and a young vault has no GC state,
+    but its manifests stay. One LIST and one ranged GET."""
+    first = next(iter(bucket.list(MANIFEST_PREFIX)), None)
+    if first is None:
+        return False
+    try:
+        head = bucket.get(first.key, (0, min(first.size, 64)))
+    except MissingObjectError:
+        return False
+    return head.startswith(MAGIC) or head.replace(b" ", b"").startswith(b'{"version":' + str(MANIFEST_VERSION).encode())
 
 
 def _refuse_to_replace_a_lost_configuration(bucket: VaultBucket, source: str) -> None:
     """A new secret (or the unkeyed scheme) would orphan every recovery point signed with the lost one."""
-    for prefix in CONFIGURED_VAULT_PREFIXES:
-        if bucket.holds_any(prefix):
+    for prefix in (*CONFIGURED_VAULT_PREFIXES, MANIFEST_PREFIX):
+        if bucket.holds_any(prefix) and (prefix != MANIFEST_PREFIX or _signed_manifests(bucket)):
             raise VaultConfigError(
                 f"{source} is missing, but the vault holds {prefix} objects that only a configured vault writes: "
                 "its secret keys every chunk id and manifest MAC, so a new one would orphan every recovery point. "

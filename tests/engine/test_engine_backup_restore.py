@@ -178,9 +178,10 @@ def test_while_an_incremental_backup_runs_its_lease_pins_the_parent_manifest(
     request = BackupRequest("job-2", "vol-1", "rp-2", parent_recovery_point_id="rp-1")
     run_backup(vault, Watched(image, "snap-2"), request, registered, job, SMALL)
 
-    # Both keys the parent's manifest may have (a vault may hold version-2 and version-3 manifests).
+    # Both keys the parent's manifest may have (a vault may hold version-2 and version-3 manifests), and its own
+    # (a rerun registers the manifest an earlier attempt wrote, engine/backup.py `_written_before`).
     assert [set(lease.pinned_manifests) for lease in leases_seen] == [
-        {manifest_key("vol-1", "rp-1"), manifest_key("vol-1", "rp-1", version=2)}
+        {manifest_key("vol-1", rp, version) for rp in ("rp-1", "rp-2") for version in (2, 3)}
     ]
     assert vault.leases() == []  # dropped when the backup finished
 

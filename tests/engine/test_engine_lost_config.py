@@ -17,3 +17,17 @@ def test_a_lost_vault_configuration_is_not_recreated_over_the_points_it_signed(w
     with pytest.raises(VaultConfigError, match="previous version"):
         fresh.config  # noqa: B018  (the first job of a vault reads or creates it here)
     assert not world.vault.bucket.exists(CONFIG_KEY)  # nothing was recreated: restore its previous version
+
+
+def test_a_lost_configuration_is_not_recreated_when_the_index_is_lost_too(world):  # noqa: F811
+    """The index blobs may be lost (they are rebuilt from the packs: `rebuild-index`) and a young vault has no GC
+    state yet; its manifests, signed with the secret, still say the vault was configured."""
+    first_point(world)
+    for info in list(world.vault.bucket.list("index/")):
+        world.vault.bucket.delete(info.key)  # a lost index: designed to be survivable
+    world.vault.bucket.delete(CONFIG_KEY)
+    fresh = Vault(world.vault.name, world.vault.bucket, world.vault.index, world.vault.key)
+
+    with pytest.raises(VaultConfigError, match="previous version"):
+        fresh.config  # noqa: B018
+    assert not world.vault.bucket.exists(CONFIG_KEY)

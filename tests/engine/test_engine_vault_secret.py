@@ -180,3 +180,41 @@ def test_a_first_job_the_key_refuses_says_which_grant_is_missing_and_stores_noth
     with pytest.raises(VaultConfigError, match=r"kms:GenerateDataKey on the vault key with encryption context"):
         job.config  # noqa: B018
     assert not vault.bucket.exists(CONFIG_KEY)
+
+
+class KeyStates:
+    """moto's KMS decrypts with a disabled key or one pending deletion; AWS refuses (Key states of AWS KMS keys,
+    https://docs.aws.amazon.com/kms/latest/developerguide/key-state.html: Decrypt and GenerateDataKey fail with
+    DisabledException when Disabled, KMSInvalidStateException when PendingDeletion)."""
+
+    def __init__(self, kms):
+        self._kms = kms
+
+    def _check(self, key_id: str, operation: str) -> None:
+        state = self._kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"]
+        code = {"Disabled": "DisabledException", "PendingDeletion": "KMSInvalidStateException"}.get(state)
+        if code:
+            raise ClientError({"Error": {"Code": code, "Message": f"{key_id} is {state}"}}, operation)
+
+    def decrypt(self, **params):
+        self._check(params["KeyId"], "Decrypt")
+        return self._kms.decrypt(**params)
+
+    def generate_data_key(self, **params):
+        self._check(params["KeyId"], "GenerateDataKey")
+        return self._kms.generate_data_key(**params)
+
+
+def test_a_vault_key_pending_deletion_is_named_with_the_way_back_not_blamed_on_the_configuration(aws, vault):
+    """A vault key scheduled for deletion (a cleanup script, a mistaken `pulumi destroy` of another stack) makes
+    every job fail; the error said the configuration object was edited or copied and to restore its previous
+    version, while the days until the key, and with it every recovery point, is gone ran out."""
+    vault.config  # noqa: B018  (the first job makes the secret)
+    kms = aws.client("kms")
+    key_id = kms.describe_key(KeyId=vault.key.key_arn)["KeyMetadata"]["KeyId"]
+    kms.schedule_key_deletion(KeyId=key_id, PendingWindowInDays=7)
+
+    with pytest.raises(VaultConfigError) as refused:
+        another_job(aws, vault, kms=KeyStates(kms)).config  # noqa: B018
+    assert "pending deletion" in str(refused.value) and "cancel-key-deletion" in str(refused.value)
+    assert "edited" not in str(refused.value)
