@@ -193,3 +193,28 @@ def test_the_adapter_holds_no_state_per_block_of_the_snapshot():
 
     # Before: every block token and the whole read list were held (~100+ bytes a block, ~3 GiB at 16 TiB).
     assert growth < 8, f"the adapter's memory grew by {growth:.1f} bytes per block"
+
+
+# ---- a block whose bytes do not match AWS's checksum fails the job -----------------------------------------
+
+
+@pytest.mark.parametrize("blocks_per_segment", [1, 2])
+def test_a_block_that_does_not_match_its_checksum_fails_the_backup_before_any_manifest(
+    vault, job, registered, blocks_per_segment
+):
+    ebs = FakeEbs(page_size=3)
+    volume = ebs.volume(1)
+    for index in range(12):
+        volume.write(index, block(index))
+    snapshot = ebs.take_snapshot(volume)
+    stored = ebs.snapshots[snapshot].blocks[7]
+    stored.data = stored.data[:-1] + b"!"  # flipped in transit: AWS's checksum is of the bytes it stored
+    settings = EngineSettings(
+        chunker=SMALL.chunker, segment_bytes=blocks_per_segment * BLOCK_SIZE, pack_bytes=SMALL.pack_bytes
+    )
+    source = EbsSnapshotSource(EbsDirect(ebs, max_workers=4), snapshot)
+
+    with pytest.raises(EbsDataError, match=f"{snapshot} block 7"):
+        run_backup(vault, source, BackupRequest("job-x", "vol-1", "rp-x"), registered, job, settings)
+
+    assert vault.manifest_keys() == [] and registered == []
