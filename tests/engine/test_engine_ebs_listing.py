@@ -218,3 +218,25 @@ def test_a_block_that_does_not_match_its_checksum_fails_the_backup_before_any_ma
         run_backup(vault, source, BackupRequest("job-x", "vol-1", "rp-x"), registered, job, settings)
 
     assert vault.manifest_keys() == [] and registered == []
+
+
+def test_backups_of_a_sparse_volume_follow_empty_pages_and_stay_exact(vault, job, registered, tmp_path):
+    # Every page scans 64 block indexes: most pages of this sparse volume come back empty with a NextToken.
+    ebs = FakeEbs(page_size=5, scan_blocks=64)
+    volume = ebs.volume(1)
+    for index in (0, 1, 2, 700, 701, 1500, 2047):
+        volume.write(index, block(index))
+    first = ebs.take_snapshot(volume)
+    page = ebs.list_snapshot_blocks(SnapshotId=first, MaxResults=100, StartingBlockIndex=100)
+    assert page["Blocks"] == [] and page["NextToken"]  # the fake answers as AWS may
+    clock = time.time
+    backup(vault, ebs, clock, job, registered, first, "rp-1")
+    volume.write(701, block(7010))
+    volume.write(1200, block(1200))
+    volume.trim(2047)
+    second = ebs.take_snapshot(volume)
+
+    result = backup(vault, ebs, clock, job, registered, second, "rp-2", parent="rp-1")
+
+    assert restores_exactly(vault, job, ebs, result, second, tmp_path)
+    assert result.segments_read == 2 and result.segments_copied == 3  # segments 350, 600 read; 0, 1, 750 copied

@@ -132,12 +132,18 @@ class FakeEbs:
         owner_id: str = "123456789012",
         clock: Callable[[], float] = time.time,
         token_seconds: float = 3600.0,
+        scan_blocks: int | None = None,
     ):
         self.page_size = page_size
         self.latency_seconds = latency_seconds
         self.owner_id = owner_id
         self.clock = clock
         self.token_seconds = token_seconds
+        # A page looks at no more than `scan_blocks` block indexes from where it starts: where blocks are scarce
+        # AWS answers "an empty array of blocks" with a NextToken ("Frequently asked questions for EBS direct
+        # APIs": "If the changed blocks are scarce in the snapshot, the response may be empty but the API will
+        # return a next page token value").
+        self.scan_blocks = scan_blocks
         self.refused_tokens = 0  # GetSnapshotBlock calls refused because their token had expired
         self.calls: Counter[str] = Counter()
         self.snapshots: dict[str, _Snapshot] = {}
@@ -257,14 +263,21 @@ class FakeEbs:
         snapshot = self._snapshot("ListSnapshotBlocks", params["SnapshotId"])
         expires = int(self.clock() + self.token_seconds)
         order = snapshot.order()
-        at = bisect.bisect_left(order, self._start("ListSnapshotBlocks", params))
-        page = order[at : at + self._limit("ListSnapshotBlocks", params)]
+        start = self._start("ListSnapshotBlocks", params)
+        at = bisect.bisect_left(order, start)
+        limit = self._limit("ListSnapshotBlocks", params)
+        page = order[at : at + limit]
+        scanned_to = start + self.scan_blocks if self.scan_blocks else None
+        if scanned_to is not None:
+            page = [i for i in page if i < scanned_to]
         rest = at + len(page)
         blocks = [
             {"BlockIndex": i, "BlockToken": self._token(snapshot.snapshot_id, i, snapshot.blocks[i], expires)}
             for i in page
         ]
-        next_index = order[rest] if rest < len(order) else None
+        next_index = None
+        if rest < len(order):
+            next_index = order[rest] if len(page) == limit or scanned_to is None else scanned_to
         return self._response(snapshot.size_gib, next_index, expires) | {"Blocks": blocks}
 
     def list_changed_blocks(self, **params) -> dict:
@@ -285,8 +298,12 @@ class FakeEbs:
         after_order = second.order()
         # Both snapshots' indexes from `start`, merged in order (each index once): only what the page needs.
         candidates = _merged_from(before_order, after_order, start)
+        scanned_to = start + self.scan_blocks if self.scan_blocks else None
         changed, next_index = [], None
         for index in candidates:
+            if scanned_to is not None and index >= scanned_to:
+                next_index = scanned_to
+                break
             old, new = before.get(index), second.blocks.get(index)
             if old is not None and new is not None and old.write_id == new.write_id:
                 continue
