@@ -189,10 +189,14 @@ def adapter_peak_bytes(blocks: int) -> int:
 
 def test_the_adapter_holds_no_state_per_block_of_the_snapshot():
     small, large = 1000, 4000
-    growth = (adapter_peak_bytes(large) - adapter_peak_bytes(small)) / (large - small)
+    adapter_peak_bytes(small)  # once before measuring: botocore's model and other caches load on first use
+    peak_small = adapter_peak_bytes(small)
+    peak_large = adapter_peak_bytes(large)
+    growth = (peak_large - peak_small) / (large - small)
 
-    # Before: every block token and the whole read list were held (~100+ bytes a block, ~3 GiB at 16 TiB).
-    assert growth < 8, f"the adapter's memory grew by {growth:.1f} bytes per block"
+    # Before: every block token, the whole read list and a set of segments were held (~290 bytes a block
+    # here); run to run the peak varies by a few KiB (reads in flight), well under this bound.
+    assert growth < 16, f"the adapter's memory grew by {growth:.1f} bytes per block"
 
 
 # ---- a block whose bytes do not match AWS's checksum fails the job -----------------------------------------
