@@ -18,9 +18,16 @@ the growth of its peak RSS over the process's RSS before it started (interpreter
 - compaction mark: streams every manifest into the Bloom filter and asks it about every chunk once (the
   sweep's "is this digest live?").
 
+- EBS listing and reads (`ebs`): the engine's EBS adapter (engine/ebs.py, engine/sources.py) and the
+  backup's plan (engine/backup.py plan_segments) against a synthetic EBS client that answers
+  ListSnapshotBlocks, ListChangedBlocks and GetSnapshotBlock from arithmetic (every block holds data, 2%
+  changed, tokens of AWS's length, one shared 512 KiB block with its SHA-256): the incremental backup's
+  listing of every block, the changed-block listing, the plan, and the reads of the changed blocks (checksums
+  checked) spread over the whole volume. One block is one 512 KiB segment, ~8 chunks: its figure per chunk
+  is its figure per block / 8, and it includes the plan's 8 bytes a segment.
+
 Not included (other parts of issue 14, measured elsewhere or not yet bounded): the dedup index's entries
-that compaction's condemn step holds (engine/index.py, moving to S3), the EBS adapter's block tokens of
-the snapshot (engine/ebs.py), chunk data buffers.
+that compaction's condemn step holds (engine/index.py, moving to S3), chunk data buffers.
 
 Target (issue 14): a 16 TiB volume (~270 M chunks of 64 KiB) within an 8 GiB task, about 32 bytes per chunk,
 using at most 200 GiB of ephemeral storage (spool files).
@@ -57,10 +64,10 @@ TARGET_VOLUME = 16 * TIB
 TARGET_CHUNKS = TARGET_VOLUME // CHUNK_AVG
 EPHEMERAL_BYTES = 200 * GIB
 CHANGED = 0.02
-JOBS = ("backup", "incremental", "restore", "scan", "compaction")
+JOBS = ("backup", "incremental", "restore", "scan", "compaction", "ebs")
 # The job definition each measured job runs under (src/elastio_pulumi/job_definitions.py).
 JOB_DEFINITION = {"backup": "backup", "incremental": "backup", "restore": "restore", "scan": "scan",
-                  "compaction": "compact"}  # fmt: skip
+                  "compaction": "compact", "ebs": "backup"}  # fmt: skip
 
 
 # ---- a bucket in a directory, behind the real VaultBucket -----------------------------------------------------
@@ -171,9 +178,66 @@ class Source:
         self.volume_bytes, self.snapshot_id = segments * SEGMENT, snapshot_id
 
 
-def changed(segments: int) -> set[int]:
-    rng = random.Random(7)
-    return set(rng.sample(range(segments), max(1, int(segments * CHANGED))))
+def is_changed(index: int) -> bool:
+    """About CHANGED of the segments (blocks), spread over the volume, decided from the index alone."""
+    return (index * 2654435761) % 4294967291 % round(1 / CHANGED) == 0
+
+
+def changed(segments: int):
+    """The changed segments, ascending, as a listing streams them (nothing held)."""
+    return (index for index in range(segments) if is_changed(index))
+
+
+# ---- a synthetic EBS direct APIs client: every answer computed, nothing per block stored ----------------------
+
+
+class SyntheticEbs:
+    """ListSnapshotBlocks, ListChangedBlocks and GetSnapshotBlock of a snapshot whose every block holds data
+    (and its parent's, which differs in the `is_changed` blocks). Tokens are as long as AWS's (~100
+    characters); pages hold MaxResults blocks; reads return one shared block and its checksum."""
+
+    def __init__(self, blocks: int):
+        import base64
+        import hashlib
+
+        self.blocks = blocks
+        self.data = random.Random(1).randbytes(SEGMENT)
+        self.checksum = base64.b64encode(hashlib.sha256(self.data).digest()).decode()
+        self._b64 = base64.b64encode
+
+    def _token(self, snapshot: str, index: int) -> str:
+        return self._b64(f"{snapshot}:{index:012d}:".encode().ljust(72, b"t")).decode()
+
+    def _page(self, key: str, entries: list, end: int) -> dict:
+        from datetime import UTC, datetime, timedelta
+
+        page = {key: entries, "ExpiryTime": datetime.now(UTC) + timedelta(hours=1), "BlockSize": SEGMENT,
+                "VolumeSize": -(-self.blocks * SEGMENT // GIB)}  # fmt: skip
+        return page | ({"NextToken": str(end)} if end < self.blocks else {})
+
+    def list_snapshot_blocks(self, SnapshotId, MaxResults, NextToken=None, StartingBlockIndex=0):  # noqa: N803
+        start = int(NextToken) if NextToken else StartingBlockIndex
+        end = min(self.blocks, start + MaxResults)
+        blocks = [{"BlockIndex": i, "BlockToken": self._token(SnapshotId, i)} for i in range(start, end)]
+        return self._page("Blocks", blocks, end)
+
+    def list_changed_blocks(self, FirstSnapshotId, SecondSnapshotId, MaxResults, NextToken=None,  # noqa: N803
+                            StartingBlockIndex=0):  # fmt: skip
+        index = int(NextToken) if NextToken else StartingBlockIndex
+        changed = []
+        while index < self.blocks and len(changed) < MaxResults:
+            if is_changed(index):
+                changed.append({"BlockIndex": index, "FirstBlockToken": self._token(FirstSnapshotId, index),
+                                "SecondBlockToken": self._token(SecondSnapshotId, index)})  # fmt: skip
+            index += 1
+        return self._page("ChangedBlocks", changed, index)
+
+    def get_snapshot_block(self, SnapshotId, BlockIndex, BlockToken):  # noqa: N803
+        import io
+
+        assert BlockToken == self._token(SnapshotId, BlockIndex), "a token of another block"
+        return {"BlockData": io.BytesIO(self.data), "DataLength": SEGMENT, "Checksum": self.checksum,
+                "ChecksumAlgorithm": "SHA256"}  # fmt: skip
 
 
 # ---- one job per process -----------------------------------------------------------------------------------
@@ -214,16 +278,14 @@ def run_job(job: str, segments: int, root: Path) -> dict:
         if parent_id:
             opened = vault.open_manifest(manifest_key("vol-1", parent_id))
             parent = ParentManifest(opened, segment_table(opened))
-        dirty = changed(segments) if parent else set()
-
         class Planned:
             volume_bytes, snapshot_id = source.volume_bytes, source.snapshot_id
 
             def segments_with_data(self, _):
-                return set(range(segments))
+                return range(segments)
 
             def changed_segments(self, _parent, _size):
-                return dirty if parent else None
+                return changed(segments) if parent else None
 
         to_read, to_copy = plan_segments(Planned(), parent, settings.segment_bytes)
         manifest = start_manifest(vault, request, source, settings, parent, to_copy)
@@ -262,6 +324,24 @@ def run_job(job: str, segments: int, root: Path) -> dict:
         out["spoolBytes"] = live.spooled_bytes
         out["filterBytes"] = live.filter.memory_bytes
         live.close()
+    elif job == "ebs":
+        from engine.ebs import EbsDirect
+        from engine.sources import EbsSnapshotSource
+
+        class WholeParent:  # a parent manifest holding every segment: unchanged ones are copied, not read
+            snapshot_id = "snap-parent"
+
+            def holds(self, index: int) -> bool:
+                return True
+
+        client = SyntheticEbs(segments)
+        source = EbsSnapshotSource(EbsDirect(client), "snap-child")
+        to_read, to_copy = plan_segments(source, WholeParent(), settings.segment_bytes)
+        read = 0
+        for _index, data in source.read_segments(to_read, settings.segment_bytes):
+            read += len(data) == SEGMENT
+        out["chunks"] = segments * PER_SEGMENT
+        out["blocks"], out["blocksRead"], out["blocksCopied"] = segments, read, len(to_copy)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     out.update(job=job, memoryBytes=max(0, peak - baseline), seconds=round(time.monotonic() - started, 1))
     return out
@@ -304,25 +384,30 @@ def report(figures: dict, label: str) -> None:
         "restore": "restore (checked, then streamed)",
         "scan": "scan (streamed, checked set)",
         "compaction": "compaction mark (Bloom filter, asked per chunk)",
+        "ebs": "EBS listing + plan + reads (2% changed)",
     }
     for job in JOBS:
         memory = figures[job]["memoryBytes"]
         print(f"  {names[job]:48} {memory / MIB:7.1f} MiB {memory / n:6.1f} bytes/chunk in memory "
               f"({figures[job]['seconds']:5.1f} s)")  # fmt: skip
+    ebs = figures["ebs"]
+    print(f"  EBS: {ebs['blocks']:,} blocks of 512 KiB listed, {ebs['blocksRead']:,} read (checksums checked), "
+          f"{ebs['blocksCopied']:,} copied from the parent; {ebs['memoryBytes'] / ebs['blocks']:.1f} bytes/block")
 
 
 def growth(small: dict, large: dict) -> None:
     """Bytes each further chunk costs: what decides whether 16 TiB fits, apart from fixed buffers."""
     dn = large["chunks"] - small["chunks"]
     print(f"growth between {small['chunks']:,} and {large['chunks']:,} chunks (bytes per further chunk), against "
-          f"each job definition's memory (target <= {TASK_BYTES / GIB:.0f} GiB; a backup also holds the snapshot's "
-          "block tokens, engine/ebs.py, not measured here):")  # fmt: skip
+          f"each job definition's memory (target <= {TASK_BYTES / GIB:.0f} GiB; `ebs` is a backup's EBS listing, "
+          "plan and reads, engine/ebs.py):")  # fmt: skip
     for job in JOBS:
         per = (large[job]["memoryBytes"] - small[job]["memoryBytes"]) / dn
         at_target = large[job]["memoryBytes"] + per * (TARGET_CHUNKS - large["chunks"])
         task = int(JOB_SIZES[JOB_DEFINITION[job]].memory_mib) * MIB
         verdict = "OK" if at_target <= min(task, TASK_BYTES) else "ABOVE"
-        print(f"  {job:12} {per:6.1f} bytes/chunk -> {at_target / GIB:5.2f} GiB at 16 TiB "
+        per_block = f" ({per * PER_SEGMENT:5.1f} bytes/block)" if job == "ebs" else ""
+        print(f"  {job:12} {per:6.1f} bytes/chunk{per_block} -> {at_target / GIB:5.2f} GiB at 16 TiB "
               f"(task {task / GIB:.0f} GiB, {task / TARGET_CHUNKS:.0f} bytes/chunk)  {verdict}")  # fmt: skip
 
 

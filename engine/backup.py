@@ -27,7 +27,7 @@ import threading
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from heapq import merge
@@ -301,15 +301,34 @@ def _read_again_where_lost(
     return array("q", merge(to_read, sorted(again))), array("q", (i for i in to_copy if i not in again))
 
 
+def _ascending(indexes: Iterable[int], what: str) -> Iterator[int]:
+    previous = -1
+    for index in indexes:
+        if index <= previous:
+            raise ValueError(f"the source listed {what} {index} after {previous}: a listing must ascend")
+        previous = index
+        yield index
+
+
 def plan_segments(
     source: VolumeSource, parent: ParentManifest | None, segment_bytes: int
 ) -> tuple[array, array]:
-    """(segments to read, segments to copy from the parent manifest), in order, 8 bytes a segment."""
+    """(segments to read, segments to copy from the parent manifest), in order, 8 bytes a segment.
+
+    The source's segments with data and its changed segments are both ascending streams (an EBS snapshot's
+    listings, page by page): they are merged as they come, so nothing but the two plans is held."""
     with_data = source.segments_with_data(segment_bytes)
     changed = source.changed_segments(parent.snapshot_id, segment_bytes) if parent is not None else None
+    changes = _ascending(changed, "changed segment") if changed is not None else None
+    next_change = next(changes, None) if changes is not None else None
     to_read, to_copy = array("q"), array("q")
-    for index in sorted(with_data):
-        copied = changed is not None and index not in changed and parent.holds(index)
+    for index in _ascending(with_data, "segment"):
+        if changes is None:
+            to_read.append(index)
+            continue
+        while next_change is not None and next_change < index:
+            next_change = next(changes, None)
+        copied = next_change != index and parent.holds(index)
         (to_copy if copied else to_read).append(index)
     return to_read, to_copy
 

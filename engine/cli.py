@@ -43,6 +43,12 @@ EXIT_FAILED, EXIT_CORRUPT, EXIT_NOT_CLAIMED = 1, 3, 4
 # The engine calls S3 and EBS from several threads (16 EBS reads, uploads at once);
 # botocore keeps 10 connections per client by default and would reconnect for the rest.
 POOL = Config(max_pool_connections=32)
+# EBS direct APIs: "Your client application should always retry failed requests that receive a retryable
+# error" (InternalServerException, ThrottlingException, RequestThrottledException; "Error retries for EBS
+# direct APIs", https://docs.aws.amazon.com/ebs/latest/userguide/error-retries.html). A backup of a large
+# volume makes millions of calls over hours, 32 at a time: adaptive mode slows the client down when EBS
+# throttles it, and ten attempts (botocore's standard mode makes three) outlast a burst of throttling.
+EBS_POOL = POOL.merge(Config(retries={"mode": "adaptive", "max_attempts": 10}))
 KNOWN_ERRORS = (
     EngineConfigError,
     SourceError,
@@ -178,7 +184,7 @@ def _dispatch(args, env: EngineEnvironment, vault: Vault, job: JobRecord, sessio
         source = (
             ImageFileSource(args.image_file, snapshot_id)  # the image stands in for the snapshot's data
             if args.image_file
-            else EbsSnapshotSource(EbsDirect(session.client("ebs", config=POOL)), snapshot_id)
+            else EbsSnapshotSource(EbsDirect(session.client("ebs", config=EBS_POOL)), snapshot_id)
         )
         request = BackupRequest(
             job_id=args.job_id,
@@ -231,7 +237,7 @@ def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
         return FileSink(Path(target[5:]))
     zone = target if AVAILABILITY_ZONE.match(target) else None
     if target in ("", "snapshot") or zone:
-        ebs = EbsDirect(session.client("ebs", config=POOL))
+        ebs = EbsDirect(session.client("ebs", config=EBS_POOL))
         description = f"Elastio restore of {recovery_point_id}"
         return EbsSnapshotSink(
             ebs, description, tags, env.kms_key_arn, volume_zone=zone, ec2=session.client("ec2")

@@ -99,10 +99,11 @@ class TaskSize:
 
 # Valid Fargate cpu/memory pairs (2 vCPU: 4-16 GiB; 1 vCPU: 2-8 GiB). Backup and restore move EBS blocks in
 # parallel and compress; scan and compact mostly read and hash. Memory at 16 TiB (benchmarks/engine_memory.py
-# --tib 1, metadata only): backup 4.6 bytes per chunk full / 10.7 incremental, restore 0.1, scan 0.6,
-# compaction's mark 2.2 per chunk reference. A backup also holds the snapshot's block tokens (engine/ebs.py
-# layout, ~190 bytes a block, measured by tests/components/test_job_storage.py): 5.9 GiB at 16 TiB, so it gets
-# the target's 8 GiB; so does compaction, for its filter over COMPACTION_REFERENCES_PER_CHUNK references.
+# --tib 1, metadata only): backup 4.9 bytes per chunk full / 5.5 incremental, restore 0.1, scan 1.1,
+# compaction's mark 2.2 per chunk reference. The backup's EBS listing is streamed (engine/ebs.py: one page of
+# block tokens, ~10 bytes a block with the plan, tests/components/test_job_storage.py); it was given the
+# target's 8 GiB when it held every token (~190 bytes a block, 5.9 GiB at 16 TiB) and keeps it for now; so
+# does compaction, for its filter over COMPACTION_REFERENCES_PER_CHUNK references.
 JOB_SIZES: dict[str, TaskSize] = {
     "backup": TaskSize("2", "8192", ephemeral_storage_gib("backup")),
     "restore": TaskSize("2", "4096", ephemeral_storage_gib("restore")),

@@ -7,6 +7,7 @@ What the engine keeps on local disk is measured here with the engine's own code 
 and scaled to the target's chunk count; the job definitions must hold it. The memory a full backup needs is
 the EBS adapter's snapshot layout (measured with tracemalloc on engine/ebs.py) plus the manifest writer's
 figure from benchmarks/engine_memory.py --tib 1 (10 s of work per million chunks: too slow for a test).
+The EBS listing is streamed (engine/ebs.py): what grows with the volume is the backup's plan, 8 bytes a segment.
 """
 
 from __future__ import annotations
@@ -21,11 +22,13 @@ import pytest
 
 from elastio_contract import environment as env_names
 from elastio_pulumi import job_definitions as jobs
+from engine.backup import plan_segments
 from engine.chunking import ChunkerSettings
 from engine.ebs import EbsDirect
 from engine.index import IndexView, encode_blob
 from engine.manifest import MAX_CHAIN_DEPTH
 from engine.packs import IndexEntry
+from engine.sources import EbsSnapshotSource
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -127,8 +130,8 @@ class _ListingOnly:
     def __init__(self, blocks: int):
         self.blocks = blocks
 
-    def list_snapshot_blocks(self, SnapshotId, MaxResults, NextToken=None):  # noqa: N803 - boto3's names
-        start = int(NextToken or 0)
+    def list_snapshot_blocks(self, SnapshotId, MaxResults, NextToken=None, StartingBlockIndex=0):  # noqa: N803
+        start = int(NextToken or StartingBlockIndex)
         end = min(self.blocks, start + MaxResults)
         page = [
             {"BlockIndex": i, "BlockToken": base64.b64encode(i.to_bytes(45, "little")).decode()}
@@ -138,21 +141,27 @@ class _ListingOnly:
                 **({"NextToken": str(end)} if end < self.blocks else {})}  # fmt: skip
 
 
-def test_a_full_backup_of_16_tib_fits_the_backup_jobs_memory():
-    blocks = 200_000
+def listing_and_plan_bytes(blocks: int) -> int:
+    """Peak memory traced while a full backup lists a snapshot of `blocks` blocks and plans its reads."""
     client = _ListingOnly(blocks)
     tracemalloc.start()
     try:
-        layout = EbsDirect(client).layout("snap-1")
-        layout_bytes, _ = tracemalloc.get_traced_memory()
+        source = EbsSnapshotSource(EbsDirect(client), "snap-1")
+        to_read, to_copy = plan_segments(source, None, 512 * 1024)
+        _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert len(layout.block_tokens) == blocks
-    per_block = layout_bytes / blocks
+    assert len(to_read) == blocks and not to_copy
+    return peak
+
+
+def test_a_full_backup_of_16_tib_fits_the_backup_jobs_memory():
+    small, large = 50_000, 200_000
+    per_block = (listing_and_plan_bytes(large) - listing_and_plan_bytes(small)) / (large - small)
     target_blocks = TARGET_BYTES // (512 * 1024)
-    # benchmarks/engine_memory.py --tib 1 (issue14 notes): a full backup's manifest writer, seen set and plan
-    # grow by 4.6 bytes per chunk.
-    writer = 4.6 * target_chunks()
+    # benchmarks/engine_memory.py --tib 1 (engine/README.md): a full backup's manifest writer, seen set and plan
+    # grow by 4.9 bytes per chunk; the listing holds one page whatever the volume.
+    writer = 4.9 * target_chunks()
     need_mib = (per_block * target_blocks + writer) / 2**20
     memory_mib = int(jobs.JOB_SIZES["backup"].memory_mib)
     assert need_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{need_mib:,.0f} MiB needed, {memory_mib} MiB given"

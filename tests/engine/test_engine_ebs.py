@@ -121,7 +121,7 @@ def test_a_block_whose_data_does_not_match_its_checksum_is_refused(ebs_client):
         ChecksumAlgorithm="SHA256",
     )
     ebs = EbsDirect(ebs_client)
-    token = ebs.layout(snapshot_id).block_tokens[0]
+    token = ebs_client.list_snapshot_blocks(SnapshotId=snapshot_id)["Blocks"][0]["BlockToken"]
 
     with pytest.raises(EbsDataError, match=f"{snapshot_id} block 0"):
         ebs.read_block(snapshot_id, 0, token)
@@ -157,31 +157,35 @@ def test_changed_blocks_follow_every_page_and_include_blocks_new_in_the_second_s
             "list_changed_blocks", aws_page("ChangedBlocks", new_block), request | {"NextToken": "page-2"}
         )
 
-        assert EbsDirect(client).changed_blocks("snap-1", "snap-2") == {3, 40}
+        assert list(EbsDirect(client).changed_blocks("snap-1", "snap-2")) == [3, 40]
 
 
-def test_the_snapshot_layout_takes_block_and_volume_size_from_aws_across_pages(aws):
+def test_the_snapshot_shape_and_blocks_come_from_aws_across_pages(aws):
     client = aws.client("ebs")
     request = {"SnapshotId": "snap-1", "MaxResults": 10000}
     with Stubber(client) as stub:
         first, second = [{"BlockIndex": 0, "BlockToken": "t0"}], [{"BlockIndex": 16, "BlockToken": "t16"}]
+        stub.add_response("list_snapshot_blocks", aws_page("Blocks", first, "more"), request | {"MaxResults": 100})
         stub.add_response("list_snapshot_blocks", aws_page("Blocks", first, "more"), request)
         stub.add_response("list_snapshot_blocks", aws_page("Blocks", second), request | {"NextToken": "more"})
 
-        layout = EbsDirect(client).layout("snap-1")
+        ebs = EbsDirect(client)
+        shape = ebs.shape("snap-1")
+        blocks = list(ebs.snapshot_blocks("snap-1"))
 
-    assert layout.block_size == AWS_BLOCK and layout.volume_bytes == 8 * 1024**3
-    assert layout.block_tokens == {0: "t0", 16: "t16"}
+    assert shape.block_size == AWS_BLOCK and shape.volume_bytes == 8 * 1024**3
+    assert blocks == [0, 16]
 
 
 def test_with_aws_block_sizes_segments_group_eight_blocks_of_512_kib(aws):
     client = aws.client("ebs")
     blocks = [{"BlockIndex": i, "BlockToken": f"t{i}"} for i in (0, 7, 8, 20)]
     with Stubber(client) as stub:
+        stub.add_response("list_snapshot_blocks", aws_page("Blocks", blocks))  # the shape
         stub.add_response("list_snapshot_blocks", aws_page("Blocks", blocks))
         source = EbsSnapshotSource(EbsDirect(client), "snap-1")
 
-    assert source.segments_with_data(4 * 1024 * 1024) == {0, 1, 2}
+        assert list(source.segments_with_data(4 * 1024 * 1024)) == [0, 1, 2]
 
 
 def test_block_data_is_read_as_a_stream_and_checked(aws):

@@ -12,7 +12,16 @@ direct APIs reference, https://docs.aws.amazon.com/ebs/latest/APIReference/):
 - ListChangedBlocks compares both snapshots of one lineage: blocks written after the first snapshot (even with
   the same bytes), blocks that exist only in the second (new data) and blocks only in the first (trimmed),
   the latter with only a `FirstBlockToken`; snapshots of different volumes are UNRELATED_SNAPSHOTS;
-- block tokens belong to one snapshot: a token of another snapshot is INVALID_BLOCK_TOKEN.
+- block tokens belong to one snapshot: a token of another snapshot is INVALID_BLOCK_TOKEN;
+- block tokens are temporary: "They change on the expiry timestamp specified for them" (Concepts for EBS
+  direct APIs, https://docs.aws.amazon.com/ebs/latest/userguide/ebsapi-elements.html). Every listing page
+  carries `ExpiryTime` (listing time + `token_seconds`, on the fake's `clock`, which tests replace with a
+  virtual one), and GetSnapshotBlock refuses a token past its expiry (ValidationException
+  INVALID_BLOCK_TOKEN: the API reference names no other reason for a token it will not take);
+- tokens match the API's pattern `^[A-Za-z0-9+/=]+$` (standard base64, at most 256 characters);
+- block indexes come back unique and in numerical order ("Frequently asked questions for EBS direct APIs").
+A page costs memory and time in proportion to the page, not to the snapshot (sorted indexes, bisection), so
+tests can measure the engine's memory with snapshots of many blocks.
 The test side builds volumes and snapshots through `volume()` and `take_snapshot()`, as EC2 would. `calls`
 counts requests by operation and `latency_seconds` delays each one (throughput benchmarks).
 """
@@ -20,6 +29,7 @@ counts requests by operation and `latency_seconds` delays each one (throughput b
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import io
 import itertools
@@ -27,8 +37,9 @@ import os
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import botocore.session
 from botocore.exceptions import ClientError, ParamValidationError
@@ -64,13 +75,16 @@ class FakeVolume:
     size_gib: int
     blocks: dict[int, _Block] = field(default_factory=dict)
 
-    def write(self, index: int, data: bytes) -> None:
-        """Write one block; a shorter `data` is zero-padded as a partial write of the block would leave it."""
+    def write(self, index: int, data: bytes, checksum: str = "") -> None:
+        """Write one block; a shorter `data` is zero-padded as a partial write of the block would leave it.
+        `checksum` (the block's, when the caller already has it) saves hashing the same bytes again."""
         if not 0 <= index < self.size_gib * GIB // BLOCK_SIZE:
             raise ValueError(f"block {index} is outside a {self.size_gib} GiB volume")
         if len(data) > BLOCK_SIZE:
             raise ValueError(f"a block holds {BLOCK_SIZE} bytes, not {len(data)}")
-        self.blocks[index] = _Block(bytes(data).ljust(BLOCK_SIZE, b"\0"), next(self.owner._write_ids))
+        whole = len(data) == BLOCK_SIZE
+        data = bytes(data).ljust(BLOCK_SIZE, b"\0")
+        self.blocks[index] = _Block(data, next(self.owner._write_ids), checksum if whole else "")
 
     def write_bytes(self, offset: int, data: bytes) -> None:
         """Write `data` at byte `offset`, block by block (read-modify-write of partly covered blocks)."""
@@ -102,13 +116,35 @@ class _Snapshot:
     status: str = "completed"
     written: int = 0
     tags: dict[str, str] = field(default_factory=dict)
+    _order: list[int] | None = None  # the block indexes, sorted (a completed snapshot's blocks never change)
+
+    def order(self) -> list[int]:
+        if self._order is None or self.status != "completed":
+            self._order = sorted(self.blocks)
+        return self._order
 
 
 class FakeEbs:
-    def __init__(self, page_size: int = 1000, latency_seconds: float = 0.0, owner_id: str = "123456789012"):
+    def __init__(
+        self,
+        page_size: int = 1000,
+        latency_seconds: float = 0.0,
+        owner_id: str = "123456789012",
+        clock: Callable[[], float] = time.time,
+        token_seconds: float = 3600.0,
+        scan_blocks: int | None = None,
+    ):
         self.page_size = page_size
         self.latency_seconds = latency_seconds
         self.owner_id = owner_id
+        self.clock = clock
+        self.token_seconds = token_seconds
+        # A page looks at no more than `scan_blocks` block indexes from where it starts: where blocks are scarce
+        # AWS answers "an empty array of blocks" with a NextToken ("Frequently asked questions for EBS direct
+        # APIs": "If the changed blocks are scarce in the snapshot, the response may be empty but the API will
+        # return a next page token value").
+        self.scan_blocks = scan_blocks
+        self.refused_tokens = 0  # GetSnapshotBlock calls refused because their token had expired
         self.calls: Counter[str] = Counter()
         self.snapshots: dict[str, _Snapshot] = {}
         self._write_ids = itertools.count(1)
@@ -187,40 +223,62 @@ class FakeEbs:
         return snapshot
 
     @staticmethod
-    def _token(snapshot_id: str, index: int, block: _Block) -> str:
-        return base64.urlsafe_b64encode(f"{snapshot_id}:{index}:{block.write_id}".encode()).decode()
+    def _token(snapshot_id: str, index: int, block: _Block, expires: int) -> str:
+        return base64.b64encode(f"{snapshot_id}:{index}:{block.write_id}:{expires}".encode()).decode()
 
-    def _page(self, operation: str, items: list[tuple[int, dict]], params: dict, size_gib: int) -> tuple:
-        """One page of (block index, entry) pairs sorted by index, and the next token."""
-        if "NextToken" in params:
+    def _start(self, operation: str, params: dict) -> int:
+        if "NextToken" in params:  # "If you specify NextToken, then StartingBlockIndex is ignored."
             try:
-                start = int(base64.urlsafe_b64decode(params["NextToken"]).decode().split(":")[1])
-            except (ValueError, IndexError) as error:
+                kind, start = base64.b64decode(params["NextToken"], validate=True).decode().split(":")
+                if kind != "page":
+                    raise ValueError(kind)
+                return int(start)
+            except (ValueError, UnicodeDecodeError) as error:
                 raise self._error(
                     operation, "ValidationException", "INVALID_PAGE_TOKEN", "the page token is invalid"
                 ) from error
-        else:
-            start = params.get("StartingBlockIndex", 0)
-        limit = min(params.get("MaxResults", 10000), self.page_size)
-        remaining = [(index, entry) for index, entry in items if index >= start]
-        page, rest = remaining[:limit], remaining[limit:]
-        token = base64.urlsafe_b64encode(f"page:{rest[0][0]}".encode()).decode() if rest else None
+        return params.get("StartingBlockIndex", 0)
+
+    def _limit(self, operation: str, params: dict) -> int:
+        """botocore refuses MaxResults under 100 itself (the model's minimum); the service refuses more than
+        10000 ("Valid Range: Minimum value of 100. Maximum value of 10000.", API reference)."""
+        requested = params.get("MaxResults", 10000)
+        if requested > 10000:
+            raise self._error(
+                operation, "ValidationException", "INVALID_PARAMETER_VALUE", f"MaxResults {requested} > 10000"
+            )
+        return min(requested, self.page_size)
+
+    def _response(self, size_gib: int, next_index: int | None, expires: int) -> dict:
+        token = base64.b64encode(f"page:{next_index}".encode()).decode() if next_index is not None else None
         response = {
-            "ExpiryTime": datetime.now(UTC) + timedelta(minutes=60),
+            "ExpiryTime": datetime.fromtimestamp(expires, UTC),
             "VolumeSize": size_gib,
             "BlockSize": BLOCK_SIZE,
         }
-        return [entry for _, entry in page], token, response
+        return response | ({"NextToken": token} if token else {})
 
     def list_snapshot_blocks(self, **params) -> dict:
         self._call("ListSnapshotBlocks", params)
         snapshot = self._snapshot("ListSnapshotBlocks", params["SnapshotId"])
-        items = [
-            (i, {"BlockIndex": i, "BlockToken": self._token(snapshot.snapshot_id, i, b)})
-            for i, b in sorted(snapshot.blocks.items())
+        expires = int(self.clock() + self.token_seconds)
+        order = snapshot.order()
+        start = self._start("ListSnapshotBlocks", params)
+        at = bisect.bisect_left(order, start)
+        limit = self._limit("ListSnapshotBlocks", params)
+        page = order[at : at + limit]
+        scanned_to = start + self.scan_blocks if self.scan_blocks else None
+        if scanned_to is not None:
+            page = [i for i in page if i < scanned_to]
+        rest = at + len(page)
+        blocks = [
+            {"BlockIndex": i, "BlockToken": self._token(snapshot.snapshot_id, i, snapshot.blocks[i], expires)}
+            for i in page
         ]
-        blocks, token, response = self._page("ListSnapshotBlocks", items, params, snapshot.size_gib)
-        return response | {"Blocks": blocks} | ({"NextToken": token} if token else {})
+        next_index = None
+        if rest < len(order):
+            next_index = order[rest] if len(page) == limit or scanned_to is None else scanned_to
+        return self._response(snapshot.size_gib, next_index, expires) | {"Blocks": blocks}
 
     def list_changed_blocks(self, **params) -> dict:
         self._call("ListChangedBlocks", params)
@@ -233,32 +291,61 @@ class FakeEbs:
                 "UNRELATED_SNAPSHOTS",
                 f"{first.snapshot_id} and {second.snapshot_id} are not of the same volume lineage",
             )
+        expires = int(self.clock() + self.token_seconds)
+        start, limit = self._start("ListChangedBlocks", params), self._limit("ListChangedBlocks", params)
         before = first.blocks if first else {}
-        items = []
-        for index in sorted(before.keys() | second.blocks.keys()):
+        before_order = first.order() if first else []
+        after_order = second.order()
+        # Both snapshots' indexes from `start`, merged in order (each index once): only what the page needs.
+        candidates = _merged_from(before_order, after_order, start)
+        scanned_to = start + self.scan_blocks if self.scan_blocks else None
+        changed, next_index = [], None
+        for index in candidates:
+            if scanned_to is not None and index >= scanned_to:
+                next_index = scanned_to
+                break
             old, new = before.get(index), second.blocks.get(index)
             if old is not None and new is not None and old.write_id == new.write_id:
                 continue
+            if len(changed) == limit:
+                next_index = index
+                break
             entry = {"BlockIndex": index}
             if old is not None:
-                entry["FirstBlockToken"] = self._token(first.snapshot_id, index, old)
+                entry["FirstBlockToken"] = self._token(first.snapshot_id, index, old, expires)
             if new is not None:
-                entry["SecondBlockToken"] = self._token(second.snapshot_id, index, new)
-            items.append((index, entry))
-        changed, token, response = self._page("ListChangedBlocks", items, params, second.size_gib)
-        return response | {"ChangedBlocks": changed} | ({"NextToken": token} if token else {})
+                entry["SecondBlockToken"] = self._token(second.snapshot_id, index, new, expires)
+            changed.append(entry)
+        return self._response(second.size_gib, next_index, expires) | {"ChangedBlocks": changed}
 
     def get_snapshot_block(self, **params) -> dict:
         self._call("GetSnapshotBlock", params)
         snapshot = self._snapshot("GetSnapshotBlock", params["SnapshotId"])
         index = params["BlockIndex"]
         block = snapshot.blocks.get(index)
-        if block is None or params["BlockToken"] != self._token(snapshot.snapshot_id, index, block):
+        try:
+            expires = int(base64.b64decode(params["BlockToken"], validate=True).decode().rsplit(":", 1)[1])
+        except (ValueError, IndexError, UnicodeDecodeError):
+            expires = None
+        if (
+            block is None
+            or expires is None
+            or params["BlockToken"] != self._token(snapshot.snapshot_id, index, block, expires)
+        ):
             raise self._error(
                 "GetSnapshotBlock",
                 "ValidationException",
                 "INVALID_BLOCK_TOKEN",
                 f"the block token is not valid for block {index} of {snapshot.snapshot_id}",
+            )
+        if self.clock() >= expires:
+            with self._lock:
+                self.refused_tokens += 1
+            raise self._error(
+                "GetSnapshotBlock",
+                "ValidationException",
+                "INVALID_BLOCK_TOKEN",
+                f"the block token of block {index} of {snapshot.snapshot_id} has expired",
             )
         return {
             "DataLength": BLOCK_SIZE,
@@ -317,3 +404,21 @@ class FakeEbs:
         # A count that disagrees with the blocks written leaves the snapshot in error, as AWS does.
         snapshot.status = "completed" if params["ChangedBlocksCount"] == snapshot.written else "error"
         return {"Status": snapshot.status}
+
+
+def _merged_from(first: list[int], second: list[int], start: int):
+    """The indexes of two sorted lists from `start` on, in order, each once (lazily)."""
+    i, j = bisect.bisect_left(first, start), bisect.bisect_left(second, start)
+    while i < len(first) or j < len(second):
+        a = first[i] if i < len(first) else None
+        b = second[j] if j < len(second) else None
+        if b is None or (a is not None and a < b):
+            yield a
+            i += 1
+        elif a is None or b < a:
+            yield b
+            j += 1
+        else:
+            yield a
+            i += 1
+            j += 1
