@@ -163,6 +163,37 @@ def bench_vault(root: Path):
     return vault
 
 
+def clone_full_manifest(root: Path, source_rp: str, target_rp: str) -> None:
+    """Another point's full manifest over the same chunks (an older chain of the volume), without chunking again:
+    the source's bytes with the recovery point id in its header replaced (ids of equal length, so every offset
+    stays) and the MAC computed again, so the copy names its own key (engine/vault.py checks it)."""
+    from engine.manifest import MAC_BYTES, new_mac
+
+    if len(source_rp) != len(target_rp):
+        raise ValueError("recovery point ids of equal length only")
+    source = root / "manifests" / "vol-1" / f"{source_rp}.manifest"
+    size = source.stat().st_size
+    mac = new_mac(bench_vault(root).config.manifest_key)
+    old_id, new_id = f'"recoveryPointId":"{source_rp}"'.encode(), f'"recoveryPointId":"{target_rp}"'.encode()
+    with open(source, "rb") as src, open(source.with_name(f"{target_rp}.manifest"), "wb") as out:
+        left, first = size - MAC_BYTES, True
+        while left:
+            block = src.read(min(MIB, left))
+            left -= len(block)
+            if first:
+                if block.count(old_id) != 1:
+                    raise ValueError(f"{source}: its header does not name {source_rp} once")
+                block, first = block.replace(old_id, new_id), False
+            mac.update(block)
+            out.write(block)
+        out.write(mac.digest())
+
+
+def older_chains(count: int) -> list[str]:
+    """Ids for `count` older full manifests, as long as "rp-1" (clone_full_manifest keeps offsets)."""
+    return [f"rp-{chr(ord('a') + n)}" for n in range(count)]
+
+
 # ---- synthetic volume ------------------------------------------------------------------------------------------
 
 
@@ -357,9 +388,8 @@ def run_all(chunks: int, full_manifests: int = 1) -> dict[str, dict]:
         figures = {}
         for job in JOBS:
             if job == "compaction":  # older chains' full manifests: the same chunks listed again
-                full = root / "manifests" / "vol-1" / "rp-1.manifest"
-                for n in range(1, full_manifests):
-                    shutil.copyfile(full, full.with_name(f"rp-0-{n:03d}.manifest"))
+                for rp in older_chains(full_manifests - 1):
+                    clone_full_manifest(root, "rp-1", rp)
             answer = subprocess.run(
                 [sys.executable, __file__, "--job", job, "--segments", str(segments), "--root", str(root)],
                 check=True, capture_output=True, text=True,
@@ -426,7 +456,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=2_000_000)
     parser.add_argument("--tib", type=float, default=0.0, help="also run with this many TiB of metadata")
-    parser.add_argument("--full-manifests", type=int, default=1, help="full manifests of the volume compaction marks")
+    parser.add_argument(
+        "--full-manifests", type=int, default=1, choices=range(1, 27), help="full manifests compaction marks"
+    )
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     parser.add_argument("--segments", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)

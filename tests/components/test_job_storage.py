@@ -15,7 +15,6 @@ from __future__ import annotations
 import base64
 import math
 import os
-import shutil
 import sys
 import tracemalloc
 from pathlib import Path
@@ -69,9 +68,8 @@ def disk_bytes_per_chunk(tmp_path_factory) -> dict[str, float]:
     saved = os.environ.get(env_names.ENGINE_WORK_DIR)
     try:
         full = engine_memory.run_job("backup", SEGMENTS, root)
-        manifest = root / "manifests" / "vol-1" / "rp-1.manifest"
-        for n in range(1, FULL_MANIFESTS):  # older chains' full manifests: the same chunks listed again
-            shutil.copyfile(manifest, manifest.with_name(f"rp-0-{n:03d}.manifest"))
+        for rp in engine_memory.older_chains(FULL_MANIFESTS - 1):  # the same chunks listed again
+            engine_memory.clone_full_manifest(root, "rp-1", rp)
         compaction = engine_memory.run_job("compaction", SEGMENTS, root)
         assert compaction["references"] >= FULL_MANIFESTS * compaction["chunks"]
     finally:
