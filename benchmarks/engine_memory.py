@@ -16,7 +16,9 @@ the growth of its peak RSS over the process's RSS before it started (interpreter
   whole-chain check restore does first;
 - scan: the same stream, with the bounded set of chunks checked;
 - compaction mark: streams every manifest into the Bloom filter and asks it about every chunk once (the
-  sweep's "is this digest live?").
+  sweep's "is this digest live?"); with `--full-manifests N` the bucket holds N full manifests of the volume
+  (copies of the backup's: a retention of N chains, N references per unique chunk), and the filter is sized by
+  the volume's unique chunks, as the vault's index blobs would count them (engine/compact.py mark).
 
 - EBS listing and reads (`ebs`): the engine's EBS adapter (engine/ebs.py, engine/sources.py) and the
   backup's plan (engine/backup.py plan_segments) against a synthetic EBS client that answers
@@ -32,7 +34,7 @@ that compaction's condemn step holds (engine/index.py, moving to S3), chunk data
 Target (issue 14): a 16 TiB volume (~270 M chunks of 64 KiB) within an 8 GiB task, about 32 bytes per chunk,
 using at most 200 GiB of ephemeral storage (spool files).
 
-    .venv/bin/python benchmarks/engine_memory.py [--chunks 2000000] [--tib 1]
+    .venv/bin/python benchmarks/engine_memory.py [--chunks 2000000] [--tib 1] [--full-manifests 13]
 
 `--tib 1` adds a run with 1 TiB-scale metadata (~16.8 M chunks); it takes a few minutes.
 """
@@ -159,6 +161,37 @@ def bench_vault(root: Path):
     vault = Vault("bench", VaultBucket(DirectoryS3(root), "bench"), index=None)
     vault.__dict__["config"] = VaultConfig(KEYED, b"s" * 32, manifest_format=3)
     return vault
+
+
+def clone_full_manifest(root: Path, source_rp: str, target_rp: str) -> None:
+    """Another point's full manifest over the same chunks (an older chain of the volume), without chunking again:
+    the source's bytes with the recovery point id in its header replaced (ids of equal length, so every offset
+    stays) and the MAC computed again, so the copy names its own key (engine/vault.py checks it)."""
+    from engine.manifest import MAC_BYTES, new_mac
+
+    if len(source_rp) != len(target_rp):
+        raise ValueError("recovery point ids of equal length only")
+    source = root / "manifests" / "vol-1" / f"{source_rp}.manifest"
+    size = source.stat().st_size
+    mac = new_mac(bench_vault(root).config.manifest_key)
+    old_id, new_id = f'"recoveryPointId":"{source_rp}"'.encode(), f'"recoveryPointId":"{target_rp}"'.encode()
+    with open(source, "rb") as src, open(source.with_name(f"{target_rp}.manifest"), "wb") as out:
+        left, first = size - MAC_BYTES, True
+        while left:
+            block = src.read(min(MIB, left))
+            left -= len(block)
+            if first:
+                if block.count(old_id) != 1:
+                    raise ValueError(f"{source}: its header does not name {source_rp} once")
+                block, first = block.replace(old_id, new_id), False
+            mac.update(block)
+            out.write(block)
+        out.write(mac.digest())
+
+
+def older_chains(count: int) -> list[str]:
+    """Ids for `count` older full manifests, as long as "rp-1" (clone_full_manifest keeps offsets)."""
+    return [f"rp-{chr(ord('a') + n)}" for n in range(count)]
 
 
 # ---- synthetic volume ------------------------------------------------------------------------------------------
@@ -315,7 +348,7 @@ def run_job(job: str, segments: int, root: Path) -> dict:
         out["chunks"] = count
     elif job == "compaction":
         report = CompactionReport()
-        live, freed = mark(vault, [], report)
+        live, freed = mark(vault, [], report, unique_chunks=segments * PER_SEGMENT)
         asked = 0
         for index in range(segments):
             for ref in segment_chunks(index):
@@ -323,6 +356,7 @@ def run_job(job: str, segments: int, root: Path) -> dict:
         out["chunks"] = asked
         out["spoolBytes"] = live.spooled_bytes
         out["filterBytes"] = live.filter.memory_bytes
+        out["references"] = live.references
         live.close()
     elif job == "ebs":
         from engine.ebs import EbsDirect
@@ -347,12 +381,15 @@ def run_job(job: str, segments: int, root: Path) -> dict:
     return out
 
 
-def run_all(chunks: int) -> dict[str, dict]:
+def run_all(chunks: int, full_manifests: int = 1) -> dict[str, dict]:
     segments = max(1, chunks // PER_SEGMENT)
     root = Path(tempfile.mkdtemp(prefix="engine-memory-"))
     try:
         figures = {}
         for job in JOBS:
+            if job == "compaction":  # older chains' full manifests: the same chunks listed again
+                for rp in older_chains(full_manifests - 1):
+                    clone_full_manifest(root, "rp-1", rp)
             answer = subprocess.run(
                 [sys.executable, __file__, "--job", job, "--segments", str(segments), "--root", str(root)],
                 check=True, capture_output=True, text=True,
@@ -375,6 +412,10 @@ def report(figures: dict, label: str) -> None:
           f"({incremental / MIB:,.2f} MiB)")  # fmt: skip
     spool = figures["compaction"]["spoolBytes"] + full + incremental
     disk = spool / n * TARGET_CHUNKS / GIB
+    references = figures["compaction"]["references"] / n
+    print(f"  compaction mark   {references:.1f} references per unique chunk in the live manifests; spooled "
+          f"{figures['compaction']['spoolBytes'] / n:.1f} bytes and a filter of "
+          f"{figures['compaction']['filterBytes'] / n:.1f} bytes per unique chunk")  # fmt: skip
     print(f"  spool on disk     compaction {spool / n:5.1f} bytes/chunk (manifests + live digests): "
           f"{disk:,.0f} GiB at 16 TiB, target <= {EPHEMERAL_BYTES / GIB:.0f} GiB; the compact job definition "
           f"gives {JOB_SIZES['compact'].ephemeral_gib} GiB for these and the index view")  # fmt: skip
@@ -415,6 +456,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=2_000_000)
     parser.add_argument("--tib", type=float, default=0.0, help="also run with this many TiB of metadata")
+    parser.add_argument(
+        "--full-manifests", type=int, default=1, choices=range(1, 27), help="full manifests compaction marks"
+    )
     parser.add_argument("--job", choices=JOBS, help=argparse.SUPPRESS)
     parser.add_argument("--segments", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
@@ -425,13 +469,13 @@ def main() -> None:
     print("memory: peak RSS growth of each job's own process; timings on a shared machine are noisy")
     print("small runs are dominated by fixed buffers (1 MiB blocks, the bounded recent-digest sets, 64 MiB upload "
           "parts): what decides 16 TiB is the growth per further chunk")
-    small = run_all(args.chunks // 2)
-    base = run_all(args.chunks)
+    small = run_all(args.chunks // 2, args.full_manifests)
+    base = run_all(args.chunks, args.full_manifests)
     report(base, "run")
     if not args.tib:
         growth(small, base)
         return
-    large = run_all(int(args.tib * TIB / CHUNK_AVG))
+    large = run_all(int(args.tib * TIB / CHUNK_AVG), args.full_manifests)
     report(large, f"{args.tib:g} TiB-scale run")
     growth(base, large)
 

@@ -34,7 +34,7 @@ class Assumptions:
     volume_gb: float = 200.0
     # Job size when the graph has no job definition to read it from (Fargate's default ephemeral storage).
     # Backup, compaction and restore hours are all priced at one size: the backup job definition's vCPU and
-    # memory and the largest ephemeral storage of the vault's job definitions (compaction's), each the largest
+    # memory and the largest ephemeral storage of the vault's job definitions (the backup job's), each the largest
     # of the four job types (src/elastio_pulumi/job_definitions.py JOB_SIZES): an upper bound.
     job_vcpu: float = 2.0
     job_memory_gb: float = 4.0

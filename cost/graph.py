@@ -454,7 +454,7 @@ def _vault_facts(
         if vcpu:
             break
     # Every job hour is priced at one size: the backup job's vCPU and memory (the largest of the program's job
-    # definitions), and the largest ephemeral storage any of the vault's job definitions asks for (compaction's).
+    # definitions), and the largest ephemeral storage any of the vault's job definitions asks for (the backup job's).
     storages = [size for job in jobs if (size := _job_size(job.get("inputs") or {})[2]) is not None]
     storage = max(storages) if storages else None
     compute_types = {

@@ -11,8 +11,13 @@
   Chosen over an external sort of the live set because the sweep asks in pack order, not digest order, and
   a probe is four bit reads where an on-disk sorted set would be a binary search per chunk. Digests are
   keyed BLAKE2b-256 output, uniformly distributed, so the probes are read from the digest's own bytes.
-- `LiveSet`: the filter plus a spool file of every digest added (32 bytes a chunk on ephemeral storage),
-  so compaction can still walk the live chunks (to report those the index lacks).
+- `LiveSet`: the filter plus a spool file of the distinct digests added (32 bytes a unique chunk on ephemeral
+  storage), so compaction can still walk the live chunks (to report those the index lacks). A digest the
+  filter already answers for is not spooled again: the live manifests list each chunk once per full manifest
+  (13 times at 90 days of retention, 42 at 365), and the spool must not grow with them. Adding such a digest
+  to the filter would change no bit (all its probes are set: that is what "in the filter" means), so the
+  filter, the only thing compaction's deletions ask, is the same as if every reference had been added; only
+  the walk misses a digest whose first sight was a false positive (engine/README.md, "The mark's bounds").
 """
 
 from __future__ import annotations
@@ -94,15 +99,21 @@ class DigestFilter:
 
 class LiveSet:
     """Compaction's mark: `in` answers from the filter (false positives keep garbage), iteration reads the
-    spooled digests back (each distinct digest once, give or take the filter's false positives)."""
+    spooled digests back: each digest at most once, so the spool holds at most one digest per unique chunk
+    however many manifests list it (a digest first seen as a false positive is not spooled at all)."""
 
     def __init__(self, expected: int):
         self.filter = DigestFilter(expected)
+        self.expected = expected
         self._spool = spool_file()
         self._buffer = bytearray()
-        self.added = 0
+        self.added = 0  # digests spooled: the distinct ones, less those first seen as false positives
+        self.references = 0  # digests offered: one per chunk reference in the manifests marked
 
     def add(self, digest: bytes) -> None:
+        self.references += 1
+        if digest in self.filter:
+            return  # every bit it would set is set already: the filter is unchanged, and it was spooled before
         self.filter.add(digest)
         self._buffer += digest
         self.added += 1
@@ -114,8 +125,13 @@ class LiveSet:
         return digest in self.filter
 
     def __len__(self) -> int:
-        """Digests added (an upper bound on the distinct ones)."""
+        """Distinct digests spooled (within the filter's false positives of the distinct live chunks)."""
         return self.added
+
+    @property
+    def overfull(self) -> bool:
+        """More distinct digests than the filter was sized for: more false positives (garbage kept), no harm."""
+        return self.added > self.expected
 
     def __sub__(self, other) -> list[bytes]:
         """The live digests not in `other` (any container): streamed from the spool, for reports."""
@@ -126,13 +142,9 @@ class LiveSet:
         self._buffer = bytearray()
         self._spool.flush()
         self._spool.seek(0)
-        seen = DigestFilter(self.added)
         while block := self._spool.read(32 << 15):
             for start in range(0, len(block), 32):
-                digest = block[start : start + 32]
-                if digest not in seen:
-                    seen.add(digest)
-                    yield digest
+                yield block[start : start + 32]
         self._spool.seek(0, 2)
 
     @property

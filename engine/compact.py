@@ -7,9 +7,9 @@ compaction is safe"); the rules it relies on, in the order a run applies them:
    active lease pins (a running backup copies from it), or that object lock retains, is kept; so is one that
    a manifest staying in the bucket references as its parent (incremental manifests resolve through their
    parents, rule P in engine/README.md).
-3. Mark: every manifest in the bucket except those about to be deleted, streamed into a Bloom filter (memory
-   does not grow with the vault; a false positive keeps garbage). Liveness comes from manifests only; the
-   index is never a reason to delete.
+3. Mark: every manifest in the bucket except those about to be deleted, streamed into a Bloom filter sized
+   by the vault's unique chunks, not by the references the manifests hold (a false positive keeps garbage),
+   each live digest spooled once. Liveness comes from manifests only; the index is never a reason to delete.
 4. The chosen manifests are deleted (announced first, then leases read and manifests listed again: one pinned
    meanwhile is kept with its chain, and so is the chain of a manifest written meanwhile).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
@@ -155,18 +155,35 @@ class ManifestListing:
 
 
 def mark(
-    vault: Vault, to_delete: list[str], report: CompactionReport, listing: ManifestListing | None = None
+    vault: Vault,
+    to_delete: list[str],
+    report: CompactionReport,
+    listing: ManifestListing | None = None,
+    unique_chunks: int | None = None,
 ) -> tuple[LiveSet, DigestFilter]:
     """The live set (a Bloom filter, engine/bounded.py: a false positive keeps garbage, never the reverse) from
     every manifest in the bucket but those about to go, and the chunks of those (`freed`). Each manifest is
     streamed once, its own records only: a parent range's chunks are marked through the parent, which stays
-    (`keep_referenced_parents`). Removes from `to_delete` the parents live manifests resolve through."""
+    (`keep_referenced_parents`). Removes from `to_delete` the parents live manifests resolve through.
+
+    Memory and disk follow the vault's unique chunks, not the manifests' references (every full manifest lists
+    its whole volume again): both filters are sized by the fewer of the manifests' chunk references and
+    `unique_chunks` (by default what the index blobs hold, `ChunkIndex.entry_bound`), and the live set spools
+    each digest once. An index that names fewer chunks than are live (lost blobs) only fills the filter past
+    its size: more garbage kept this run, reported; the run indexes the packs again, so the next one sizes
+    right (engine/README.md, "The mark's bounds")."""
     listing = listing or ManifestListing.read(vault)
     objects, headers = listing.objects, listing.headers
     keep_referenced_parents(headers, to_delete, report)
     doomed = set(to_delete)
-    live = LiveSet(sum(i.size for i in objects if i.key not in doomed) // MIN_MANIFEST_BYTES_PER_CHUNK + 1)
-    freed = DigestFilter(sum(i.size for i in objects if i.key in doomed) // MIN_MANIFEST_BYTES_PER_CHUNK + 1)
+    if unique_chunks is None:
+        unique_chunks = vault.index.entry_bound()
+
+    def capacity(keys_doomed: bool) -> int:
+        references = sum(i.size for i in objects if (i.key in doomed) == keys_doomed) // MIN_MANIFEST_BYTES_PER_CHUNK
+        return min(references, unique_chunks) + 1
+
+    live, freed = LiveSet(capacity(False)), DigestFilter(capacity(True))
     for info in objects:
         target = freed if info.key in doomed else live
         manifest = vault.open_manifest(info.key)
@@ -185,6 +202,12 @@ def mark(
                         target.add(ref.digest)
         finally:
             manifest.close()
+    if live.overfull:
+        report.problems.append(
+            f"the live manifests hold at least {len(live)} distinct chunks, the index blobs name about "
+            f"{unique_chunks}: the mark's filter was sized for fewer, so more garbage is kept this run (never a "
+            "live chunk); the packs no blob names are indexed again below, and the next run sizes it right"
+        )
     return live, freed
 
 

@@ -265,6 +265,12 @@ class ChunkIndex:
     def blob_keys(self) -> list[str]:
         return [info.key for info in self.bucket.list(INDEX_PREFIX) if info.key.endswith(INDEX_SUFFIX)]
 
+    def entry_bound(self) -> int:
+        """At least as many entries as the index blobs hold (their sizes over an entry's bytes; the pack table
+        and header only add to it): one LIST, no GET. Compaction sizes its mark by it (engine/compact.py)."""
+        blobs = (info for info in self.bucket.list(INDEX_PREFIX) if info.key.endswith(INDEX_SUFFIX))
+        return sum(info.size for info in blobs) // ENTRY.size
+
     def legacy_entries(self, pack_keys: set[str]) -> Iterator[IndexEntry]:
         """The per-chunk items engines before the S3 index wrote to the table (docs/CONTRACT.md, "Dedup index,
         before S3"), of the given packs: `rebuild-index` reads them once for packs that have no chunk list."""

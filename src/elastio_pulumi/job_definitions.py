@@ -42,18 +42,17 @@ class DiskPerChunk:
     # and to be read. An incremental one is smaller (0.86 at 2%/day) but never larger than a full one: with
     # its parent gone it is written full. Sizing a chain as full manifests holds at any change rate.
     full_manifest: float = 36.0
-    # engine/bounded.py LiveSet: compaction's mark spools every live digest it adds (32 bytes).
+    # engine/bounded.py LiveSet: compaction's mark spools each distinct live digest once (32 bytes per unique
+    # chunk, whatever the number of manifests listing it; benchmarks/engine_memory.py --full-manifests 13).
     live_digest: float = 32.0
 
 
 DISK_PER_CHUNK = DiskPerChunk()
 # Compaction's mark streams each live manifest's own records, and every full manifest (one per
-# MAX_CHAIN_DEPTH + 1 points) re-lists each chunk of its volume: the live digests it spools and the Bloom filter
-# it holds (engine/compact.py: 16 bits per 33 bytes of live manifest, ~2.2 bytes per reference;
-# benchmarks/engine_memory.py "compaction mark") grow with chunk references, not unique chunks. 13 references
-# per unique chunk is the most whose filter (7.1 GiB at 16 TiB) fits the 8 GiB target: one 16 TiB volume kept
-# ~90 days at 2%/day (1 + 90 x (1/9 + 0.02) references). Longer retention of a 16 TiB volume does not fit.
-COMPACTION_REFERENCES_PER_CHUNK = 13
+# MAX_CHAIN_DEPTH + 1 points) re-lists each chunk of its volume (13 references per unique chunk for a volume kept
+# 90 days at 2%/day, 42 at 365), but what it holds follows unique chunks: its filters are sized by the vault's
+# index entries and each live digest is spooled once (engine/compact.py mark). So one spool of live digests per
+# unique chunk, and the manifest being streamed, at any retention.
 # The image is pulled and unpacked on the same storage (Amazon ECS developer guide, "Fargate task ephemeral
 # storage"): python:3.11-slim-bookworm and the engine's wheels (engine/Dockerfile) unpack to a few hundred
 # MiB; twice 1 GiB leaves room for both copies without a container runtime here to measure them.
@@ -67,15 +66,14 @@ def spooled_bytes_per_chunk(job_type: str) -> float:
     """What one job holds on local disk at once, in bytes per chunk of the target volume. Every job loads the
     vault's index. A point's manifest resolves through up to MAX_CHAIN_DEPTH parents, each spooled while it is
     read (engine/vault.py open_manifest); a backup reads its parent's chain and spools the manifest it writes;
-    compaction spools a digest per live chunk reference and streams one manifest at a time (engine/compact.py
-    mark)."""
+    compaction spools each live digest once and streams one manifest at a time (engine/compact.py mark)."""
     d = DISK_PER_CHUNK
     chain = (MAX_CHAIN_DEPTH + 1) * d.full_manifest
     held = {
         "backup": chain + d.full_manifest,
         "restore": chain,
         "scan": chain,
-        "compact": d.live_digest * COMPACTION_REFERENCES_PER_CHUNK + d.full_manifest,
+        "compact": d.live_digest + d.full_manifest,
     }[job_type]
     return d.index_view + held
 
@@ -100,10 +98,12 @@ class TaskSize:
 # Valid Fargate cpu/memory pairs (2 vCPU: 4-16 GiB; 1 vCPU: 2-8 GiB). Backup and restore move EBS blocks in
 # parallel and compress; scan and compact mostly read and hash. Memory at 16 TiB (benchmarks/engine_memory.py
 # --tib 1, metadata only): backup 4.9 bytes per chunk full / 5.5 incremental, restore 0.1, scan 1.1,
-# compaction's mark 2.2 per chunk reference. The backup's EBS listing is streamed (engine/ebs.py: one page of
-# block tokens, ~10 bytes a block with the plan, tests/components/test_job_storage.py); it was given the
-# target's 8 GiB when it held every token (~190 bytes a block, 5.9 GiB at 16 TiB) and keeps it for now; so
-# does compaction, for its filter over COMPACTION_REFERENCES_PER_CHUNK references.
+# compaction's mark 2.0 per unique chunk at any retention (--full-manifests 13). The backup's EBS listing is
+# streamed (engine/ebs.py: one page of block tokens, ~10 bytes a block with the plan, tests/components/
+# test_job_storage.py); it was given the target's 8 GiB when it held every token (~190 bytes a block, 5.9 GiB at
+# 16 TiB) and keeps it for now. Compaction's three filters (live, freed, the sweep's seen set) need at most
+# 1.5 GiB at 16 TiB; it keeps 8 GiB because its sweep also holds a list of the chunks it moves and of the
+# packs, which no benchmark measures yet (engine/README.md, limits).
 JOB_SIZES: dict[str, TaskSize] = {
     "backup": TaskSize("2", "8192", ephemeral_storage_gib("backup")),
     "restore": TaskSize("2", "4096", ephemeral_storage_gib("restore")),

@@ -13,6 +13,7 @@ The EBS listing is streamed (engine/ebs.py): what grows with the volume is the b
 from __future__ import annotations
 
 import base64
+import math
 import os
 import sys
 import tracemalloc
@@ -41,6 +42,9 @@ TARGET_BYTES = 16 * TIB
 FARGATE_DEFAULT_GIB, FARGATE_MAX_GIB = 20, 200
 TARGET_MEMORY_MIB = 8 * 1024
 SEGMENTS = 4000  # 32,000 synthetic chunks: a second of work
+# Compaction marks the full manifests of 13 chains of one volume (~90 days at 2%/day): each lists every chunk
+# again, and what the mark holds must not follow (tests/engine/test_engine_compact_mark.py compares 1 and 13).
+FULL_MANIFESTS = 13
 SETTINGS = jobs.EngineSettings(
     vault_name="primary", region="eu-west-1", image="engine:1", bucket_name="bucket", key_arn="arn:key",
     index_table_name="index", jobs_table_name="jobs", recovery_points_table_name="points",
@@ -58,12 +62,16 @@ def target_chunks() -> int:
 @pytest.fixture(scope="module")
 def disk_bytes_per_chunk(tmp_path_factory) -> dict[str, float]:
     """On-disk bytes per chunk, measured: a full manifest (written through a spool file, read back into one),
-    compaction's spool of live digests, and the local SQLite copy of the index."""
+    compaction's spool of live digests and its Bloom filter per unique chunk over FULL_MANIFESTS full manifests,
+    and the local SQLite copy of the index."""
     root = tmp_path_factory.mktemp("engine-disk")
     saved = os.environ.get(env_names.ENGINE_WORK_DIR)
     try:
         full = engine_memory.run_job("backup", SEGMENTS, root)
+        for rp in engine_memory.older_chains(FULL_MANIFESTS - 1):  # the same chunks listed again
+            engine_memory.clone_full_manifest(root, "rp-1", rp)
         compaction = engine_memory.run_job("compaction", SEGMENTS, root)
+        assert compaction["references"] >= FULL_MANIFESTS * compaction["chunks"]
     finally:
         if saved is None:
             os.environ.pop(env_names.ENGINE_WORK_DIR, None)
@@ -80,6 +88,7 @@ def disk_bytes_per_chunk(tmp_path_factory) -> dict[str, float]:
     return {
         "full manifest": full["manifestBytes"] / full["chunks"],
         "live digests": compaction["spoolBytes"] / compaction["chunks"],
+        "live filter": compaction["filterBytes"] / compaction["chunks"],
         "index view": index / entries,
     }
 
@@ -89,16 +98,15 @@ def needed_gib(job_type: str, per_chunk: dict[str, float]) -> float:
     data). A point's manifest resolves through up to MAX_CHAIN_DEPTH parents, each spooled while it is read;
     an incremental manifest is never larger than a full one (it is a full one when its parent is gone), so a
     chain is bounded by MAX_CHAIN_DEPTH + 1 full manifests whatever the change rate. A backup also spools the
-    manifest it writes; compaction spools every live digest and streams one manifest at a time."""
+    manifest it writes; compaction spools each live digest once, whatever the retention, and streams one manifest
+    at a time."""
     chunks = target_chunks()
     chain = (MAX_CHAIN_DEPTH + 1) * per_chunk["full manifest"]
     held = {
         "backup": chain + per_chunk["full manifest"],
         "restore": chain,
         "scan": chain,
-        # The mark spools a digest per chunk reference in the live manifests' own records, not per unique chunk:
-        # each full manifest re-lists its volume (engine/compact.py mark).
-        "compact": per_chunk["live digests"] * jobs.COMPACTION_REFERENCES_PER_CHUNK + per_chunk["full manifest"],
+        "compact": per_chunk["live digests"] + per_chunk["full manifest"],
     }[job_type]
     return (per_chunk["index view"] + held) * chunks / GIB
 
@@ -111,6 +119,10 @@ def test_each_job_definition_requests_the_disk_the_engine_fills_at_16_tib(job_ty
     assert need <= size <= FARGATE_MAX_GIB, f"{job_type}: {size} GiB for {need:.1f} GiB of spools"
     # The image is unpacked on the same storage (ECS developer guide): the rest must hold what the job spools.
     assert size - jobs.IMAGE_ALLOWANCE_GIB >= need
+    # And no more: Fargate bills ephemeral storage above 20 GB per GB-hour (https://aws.amazon.com/fargate/pricing/).
+    assert size <= max(jobs.EPHEMERAL_STORAGE_GIB[0], math.ceil(need + jobs.IMAGE_ALLOWANCE_GIB) + 1), (
+        f"{job_type}: {size} GiB for {need:.1f} GiB of spools"
+    )
 
 
 def test_the_engine_keeps_its_spools_and_index_where_the_job_definition_sizes_the_disk():
@@ -167,17 +179,13 @@ def test_a_full_backup_of_16_tib_fits_the_backup_jobs_memory():
     assert need_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{need_mib:,.0f} MiB needed, {memory_mib} MiB given"
 
 
-def test_compactions_bloom_filter_fits_the_compact_jobs_memory(disk_bytes_per_chunk):
-    # engine/compact.py sizes the mark's filter by the live manifests' bytes (MIN_MANIFEST_BYTES_PER_CHUNK per
-    # digest) at BITS_PER_DIGEST each; the manifests list each chunk reference once (measured above).
-    from engine.bounded import BITS_PER_DIGEST
-    from engine.compact import MIN_MANIFEST_BYTES_PER_CHUNK
-
-    references = jobs.COMPACTION_REFERENCES_PER_CHUNK * target_chunks()
-    digests = references * disk_bytes_per_chunk["full manifest"] / MIN_MANIFEST_BYTES_PER_CHUNK
-    filter_mib = digests * BITS_PER_DIGEST / 8 / 2**20
+def test_compactions_bloom_filters_fit_the_compact_jobs_memory_at_any_retention(disk_bytes_per_chunk):
+    # The mark holds two filters (live, and the chunks of the manifests being deleted) and the sweep a third (the
+    # live chunks it met), none larger than the live one, which is sized by unique chunks (measured above over
+    # FULL_MANIFESTS full manifests), so this holds however many manifests list each chunk.
+    filters_mib = 3 * disk_bytes_per_chunk["live filter"] * target_chunks() / 2**20
     memory_mib = int(jobs.JOB_SIZES["compact"].memory_mib)
-    assert filter_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{filter_mib:,.0f} MiB of filter, {memory_mib} MiB given"
+    assert filters_mib <= memory_mib <= TARGET_MEMORY_MIB, f"{filters_mib:,.0f} MiB of filters, {memory_mib} MiB"
 
 
 def test_the_contract_quotes_the_task_sizes_the_job_definitions_request():
