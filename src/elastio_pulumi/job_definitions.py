@@ -100,12 +100,13 @@ class TaskSize:
 # --tib 1, metadata only): backup 4.9 bytes per chunk full / 5.5 incremental, restore 0.1, scan 1.1,
 # compaction's mark 2.0 per unique chunk at any retention (--full-manifests 13). The backup's EBS listing is
 # streamed (engine/ebs.py: one page of block tokens, ~10 bytes a block with the plan, tests/components/
-# test_job_storage.py); it was given the target's 8 GiB when it held every token (~190 bytes a block, 5.9 GiB at
-# 16 TiB) and keeps it for now. Compaction's three filters (live, freed, the sweep's seen set) need at most
-# 1.5 GiB at 16 TiB; it keeps 8 GiB because its sweep also holds a list of the chunks it moves and of the
-# packs, which no benchmark measures yet (engine/README.md, limits).
+# test_job_storage.py), so a 16 TiB backup needs about 1.7 GiB and 4 GiB leaves room for the pipeline's buffers
+# and the interpreter (it had 8 GiB while it held every token: ~190 bytes a block, 5.9 GiB at 16 TiB).
+# Compaction's three filters (live, freed, the sweep's seen set) need at most 1.5 GiB at 16 TiB; it keeps 8 GiB
+# because its sweep also holds a list of the chunks it moves and of the packs, which no benchmark measures yet
+# (engine/README.md, limits).
 JOB_SIZES: dict[str, TaskSize] = {
-    "backup": TaskSize("2", "8192", ephemeral_storage_gib("backup")),
+    "backup": TaskSize("2", "4096", ephemeral_storage_gib("backup")),
     "restore": TaskSize("2", "4096", ephemeral_storage_gib("restore")),
     "scan": TaskSize("1", "2048", ephemeral_storage_gib("scan")),
     "compact": TaskSize("1", "8192", ephemeral_storage_gib("compact")),
