@@ -4,8 +4,9 @@ what the other's own code, installer, tenant and people do there.
 The requests are the positive table of the second deployment (tests/iam/allowed_requests.py: every call its
 functions, engine, installer, tenant and people make, addressed at its planned resources), kept to those on
 resources it owns: planned ones, and what its code makes at run time (Batch jobs, restored snapshots and
-volumes, which carry the vault's name, the same in both deployments); each is evaluated as every role of the first deployment and as a person holding each of its
-six managed policies, with the second deployment's resource policies and tags, as AWS would.
+volumes, which carry the vault's name, the same in both deployments); each is evaluated as every role of the
+first deployment and as a person holding each of its six managed policies, with the second deployment's
+resource policies and tags, as AWS would.
 """
 
 from __future__ import annotations
