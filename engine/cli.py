@@ -232,7 +232,7 @@ AVAILABILITY_ZONE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 
 def _sink(target: str, env: EngineEnvironment, session, recovery_point_id: str):
     target = target.strip()
-    tags = restore_tags(env.vault_name, recovery_point_id)
+    tags = restore_tags(env.vault_name, recovery_point_id, env.deployment)
     if target.startswith("file:") and len(target) > 5:
         return FileSink(Path(target[5:]))
     zone = target if AVAILABILITY_ZONE.match(target) else None

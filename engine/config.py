@@ -49,6 +49,9 @@ class EngineEnvironment:
     recovery_points_table: str | None
     catalog_function: str | None
     settings: EngineSettings
+    # elastio:deployment of what a restore creates (elastio_contract.tags); None under a job definition from
+    # before the variable, which only the default deployment has (its grants accept requests without the tag).
+    deployment: str | None = None
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> EngineEnvironment:
@@ -73,6 +76,7 @@ class EngineEnvironment:
             recovery_points_table=environ.get(env.RECOVERY_POINTS_TABLE) or None,
             catalog_function=environ.get(env.CATALOG_FUNCTION) or None,
             settings=settings,
+            deployment=environ.get(env.DEPLOYMENT, "").strip() or None,
         )
 
     def require_catalog(self) -> str:

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from elastio_contract.tags import RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_contract.tags import JOB_VAULT_TAG_KEY, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE, deployment_tag
 from engine.chunking import Codec, chunk_digest
 from engine.ebs import EbsDirect
 from engine.index import IndexEntry, Locator
@@ -22,14 +22,20 @@ from engine.packs import MissingObjectError, read_frames
 from engine.upgrade import prepare_vault
 from engine.vault import Vault
 
-# The vault task role starts snapshots and creates volumes only when they carry this tag
-# (src/elastio_pulumi/vault_documents.py, task_role_policy); without it a restore is denied.
+# The vault task role starts snapshots and creates volumes only when they carry this tag and the deployment's
+# elastio:deployment tag (src/elastio_pulumi/vault_documents.py, task_role_policy); without them a restore is
+# denied.
 ELASTIO_RESOURCE_TAG = {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE}
 
 
-def restore_tags(vault_name: str, recovery_point_id: str) -> dict[str, str]:
-    """Tags of a restored snapshot (and volume): ours, which vault, which recovery point."""
-    return {**ELASTIO_RESOURCE_TAG, "elastio:vault": vault_name, "elastio:restored-from": recovery_point_id}
+def restore_tags(vault_name: str, recovery_point_id: str, deployment: str | None) -> dict[str, str]:
+    """Tags of a restored snapshot (and volume): ours, which deployment, which vault, which recovery point."""
+    return {
+        **ELASTIO_RESOURCE_TAG,
+        **deployment_tag(deployment),
+        JOB_VAULT_TAG_KEY: vault_name,
+        "elastio:restored-from": recovery_point_id,
+    }
 
 
 class RestoreError(RuntimeError):

@@ -72,6 +72,7 @@ def test_minimal_config_gets_sensible_defaults():
         (["usage"], {"protectedGb": -1}, "elastio:usage.protectedGb: -1"),
         (["tags"], {"aws:owner": "me"}, "tag key 'aws:owner'"),
         (["tags"], {"elastio:resource": "false"}, "is set by the program"),
+        (["tags"], {"elastio:deployment": "production"}, "'elastio:deployment' is set by the program"),
     ],
 )
 def test_bad_value_names_key_path_and_value(path, value, expected):

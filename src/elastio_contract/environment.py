@@ -16,6 +16,9 @@ TABLE_VARIABLES: dict[str, str] = {
 }
 TENANT_EVENTS_QUEUE_URL = "ELASTIO_TENANT_EVENTS_QUEUE_URL"
 ALERTS_TOPIC_ARN = "ELASTIO_ALERTS_TOPIC_ARN"
+# The deployment's name prefix (elastio:namePrefix): the value of the elastio:deployment tag (tags.py) the
+# functions put on the Batch jobs they submit and the engine on the snapshots and volumes it restores.
+DEPLOYMENT = "ELASTIO_DEPLOYMENT"
 # The router only: a JSON object of routed service key (messages.ROUTED_SERVICES) to function name.
 FUNCTIONS = "ELASTIO_FUNCTIONS"
 

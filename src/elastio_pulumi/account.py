@@ -21,6 +21,7 @@ from elastio_pulumi.args import IamArgs, TenantArgs
 from elastio_pulumi.constants import MANAGED_POLICY_NAMES
 from elastio_pulumi.errors import ArgsError
 from elastio_pulumi.iam_documents import descriptions
+from elastio_pulumi.tags import deployment_tags
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ class AccountBootstrap(pulumi.ComponentResource):
         super().__init__("elastio:account:AccountBootstrap", name, None, opts)
         child = ResourceOptions(parent=self)
         iam_names = args.iam.naming(args.name_prefix)
+        tags = deployment_tags(args.tags, args.name_prefix)
         scope = Output.from_input(args.account_id).apply(
             lambda account_id: iam_documents.AccountScope(
                 account_id=account_id, regions=tuple(args.regions), iam=iam_names
@@ -76,7 +78,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 name=naming.default_boundary_name(iam_names),
                 description=descriptions.BOUNDARY_DESCRIPTION,
                 policy=scope.apply(lambda s: _json(iam_documents.default_permissions_boundary(s))),
-                tags=dict(args.tags),
+                tags=tags,
                 opts=child,
             )
             self.permissions_boundary_arn = boundary.arn
@@ -92,7 +94,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 ),
                 max_session_duration=3600,
                 permissions_boundary=args.iam.permissions_boundary_arn,  # optional on the two account roles
-                tags=dict(args.tags),
+                tags=tags,
                 opts=child,
             )
             return role
@@ -132,7 +134,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 name=naming.installer_policy_name(iam_names, part),
                 description=descriptions.installer_policy_description(part, part_count),
                 policy=installer_parts.apply(lambda parts, part=part: _json(_part(parts, part, part_count))),
-                tags=dict(args.tags),
+                tags=tags,
                 opts=ResourceOptions.merge(
                     child, ResourceOptions(ignore_changes=descriptions.INSTALLER_POLICY_IGNORED_CHANGES)
                 ),
@@ -152,7 +154,7 @@ class AccountBootstrap(pulumi.ComponentResource):
                 name=naming.managed_policy_name(iam_names, base),
                 description=descriptions.MANAGED_POLICY_DESCRIPTIONS[base],
                 policy=documents.apply(lambda docs, base=base: _json(docs[base])),
-                tags=dict(args.tags),
+                tags=tags,
                 opts=child,
             )
             policy_arns[base] = policy.arn

@@ -19,7 +19,7 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 from elastio_pulumi import naming, rules, usage
-from elastio_pulumi.constants import RESOURCE_TAG_KEY
+from elastio_pulumi.constants import DEPLOYMENT_TAG_KEY, RESOURCE_TAG_KEY
 
 # The rules live in elastio_pulumi.rules (the components' Args check the same ones); re-exported for callers.
 LOG_RETENTION_DAYS = rules.LOG_RETENTION_DAYS
@@ -189,8 +189,8 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
             raise ValueError(f"tag key {key!r} must be 1-128 characters and not start with 'aws:'")
         if len(value) > 256:
             raise ValueError(f"tag {key!r} value is {len(value)} characters, at most 256")
-        if key == RESOURCE_TAG_KEY:
-            raise ValueError(f"tag {RESOURCE_TAG_KEY!r} is set by the program; remove it from tags")
+        if key in (RESOURCE_TAG_KEY, DEPLOYMENT_TAG_KEY):
+            raise ValueError(f"tag {key!r} is set by the program; remove it from tags")
     if len(tags) > 40:
         raise ValueError(f"{len(tags)} tags given, at most 40 (AWS allows 50 and the program adds its own)")
     return tags

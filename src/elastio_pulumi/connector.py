@@ -33,6 +33,7 @@ from elastio_pulumi.args import (
     iam_name_problems,
     region_problems,
 )
+from elastio_pulumi.tags import deployment_tags
 from elastio_pulumi.vault import Vault, VaultArgs
 
 # Lambda recommends a visibility timeout of at least six times the consumer's timeout.
@@ -108,8 +109,8 @@ class CloudConnector(pulumi.ComponentResource):
         # (and adopted again by name with options.adoptRetained, src/elastio_pulumi/retained.py).
         keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         region = args.region
-        tags = dict(args.tags)
         prefix = args.name_prefix
+        tags = deployment_tags(args.tags, prefix)
 
         # --- key and tables --------------------------------------------------------------------------
         alias_name = naming.connector_key_alias_name(prefix)
@@ -240,6 +241,7 @@ class CloudConnector(pulumi.ComponentResource):
             **{env.TABLE_VARIABLES[table]: tables[table].name for table in naming.TABLES},
             env.TENANT_EVENTS_QUEUE_URL: events.url,
             env.ALERTS_TOPIC_ARN: alerts.arn,
+            env.DEPLOYMENT: prefix,  # the elastio:deployment tag of the Batch jobs the functions submit
         }
         functions: dict[str, aws.lambda_.Function] = {}
         for service in naming.SERVICES:
@@ -419,7 +421,7 @@ class CloudConnector(pulumi.ComponentResource):
             description=f"Elastio {naming.function_name(prefix, service)} function in {region}",
             assume_role_policy=scope.apply(lambda s: _json(docs.lambda_trust_policy(s))),
             permissions_boundary=args.permissions_boundary_arn,
-            tags=dict(args.tags),
+            tags=deployment_tags(args.tags, prefix),
             opts=child,
         )
         policy = aws.iam.RolePolicy(
@@ -433,7 +435,7 @@ class CloudConnector(pulumi.ComponentResource):
             f"{name}-{slug}-logs",
             name=naming.function_log_group_name(prefix, service),
             retention_in_days=args.options.log_retention_days,
-            tags=dict(args.tags),
+            tags=deployment_tags(args.tags, prefix),
             opts=child,
         )
         function = aws.lambda_.Function(
@@ -455,7 +457,7 @@ class CloudConnector(pulumi.ComponentResource):
             environment={"variables": environment},
             logging_config={"log_format": "JSON", "log_group": log_group.name},
             tracing_config={"mode": "Active" if args.options.tracing else "PassThrough"},
-            tags=dict(args.tags),
+            tags=deployment_tags(args.tags, prefix),
             # The role's policy must exist before the first invocation, not only the role.
             opts=ResourceOptions(parent=self, depends_on=[policy]),
         )

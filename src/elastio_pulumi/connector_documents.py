@@ -16,6 +16,7 @@ from elastio_contract.tables import OUTBOX_KEY_PREFIX
 from elastio_pulumi import naming
 from elastio_pulumi.constants import JOB_VAULT_TAG_KEY
 from elastio_pulumi.iam_documents import document, in_account_s3, mark_snapshots_readable, statement
+from elastio_pulumi.iam_documents.builder import merge_conditions, own_deployment
 from elastio_pulumi.vault_documents import INTEGRITY_REPORTS_PREFIX, snapshot_arns
 
 VERSION = "2012-10-17"
@@ -177,21 +178,26 @@ def _submit_jobs(scope: ConnectorScope) -> dict | None:
     # IAM also authorises SubmitJob on the new job, whose id does not exist yet; the queue and definition
     # resources above are what bound it (every resource of the call must be allowed).
     resources.append(scope.jobs_arn_pattern())
-    # The submitter tags each job with its vault (JOB_VAULT_TAG_KEY); Batch authorises those tags as
-    # batch:TagResource on the new job, in the same request.
+    # The submitter tags each job with its vault (JOB_VAULT_TAG_KEY) and deployment (lambdas/shared/jobs.py,
+    # job_tags); Batch authorises those tags as batch:TagResource on the new job, in the same request.
     return statement("SubmitVaultJobs", ("batch:SubmitJob", "batch:TagResource"), resources)
 
 
 def _terminate_vault_jobs(scope: ConnectorScope) -> dict | None:
-    """TerminateJob addresses a job by id alone, and a job ARN names no queue: the vault tag every submitted job
-    carries keeps this to jobs of this region's vaults (batch:TerminateJob supports aws:ResourceTag)."""
+    """TerminateJob addresses a job by id alone, and a job ARN names no queue: the vault and deployment tags every
+    submitted job carries (lambdas/shared/jobs.py, job_tags) keep this to jobs of this deployment's vaults in the
+    region; a vault name alone is not unique in an account with two deployments (batch:TerminateJob supports
+    aws:ResourceTag, Service Authorization Reference, AWS Batch)."""
     if not scope.vaults:
         return None
     return statement(
         "CancelVaultJobs",
         ("batch:TerminateJob",),
         [scope.jobs_arn_pattern()],
-        condition={"StringEquals": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": [v.name for v in scope.vaults]}},
+        condition=merge_conditions(
+            {"StringEquals": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": [v.name for v in scope.vaults]}},
+            own_deployment(scope.name_prefix),
+        ),
     )
 
 

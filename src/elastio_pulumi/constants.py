@@ -39,6 +39,9 @@ MAX_VAULTS_PER_REGION = 4
 # Every taggable resource carries this tag; IAM conditions scope destructive actions to it (elastio_contract).
 RESOURCE_TAG_KEY = contract_tags.RESOURCE_TAG_KEY
 RESOURCE_TAG_VALUE = contract_tags.RESOURCE_TAG_VALUE
+# Every taggable resource also carries its deployment's name prefix under this tag (elastio_contract), which every
+# grant on a deployment's own tagged resources requires too (iam_documents.builder.own_tagged).
+DEPLOYMENT_TAG_KEY = contract_tags.DEPLOYMENT_TAG_KEY
 # Customers opt their own volumes in to ElastioLocalBackup's snapshots with this tag (value RESOURCE_TAG_VALUE).
 # A key of its own: elastio:resource on a customer volume would also hand ElastioMountAndRestore attach/detach.
 LOCAL_BACKUP_TAG_KEY = "elastio:local-backup"

@@ -134,6 +134,8 @@ class EngineSettings:
     execution_role_arn: str
     log_group_name: str
     assign_public_ip: bool
+    deployment: str
+    """The deployment's name prefix: the elastio:deployment tag of what the engine restores."""
 
 
 def engine_environment(s: EngineSettings) -> dict[str, str]:
@@ -145,6 +147,7 @@ def engine_environment(s: EngineSettings) -> dict[str, str]:
         env.JOBS_TABLE: s.jobs_table_name,
         env.RECOVERY_POINTS_TABLE: s.recovery_points_table_name,
         env.CATALOG_FUNCTION: s.catalog_function_name,
+        env.DEPLOYMENT: s.deployment,
     }
 
 

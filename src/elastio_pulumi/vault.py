@@ -40,6 +40,7 @@ from elastio_pulumi.args import (
 from elastio_pulumi.connector_documents import VaultRefs
 from elastio_pulumi.job_definitions import JOB_TYPES, SERVER_SIZE, EngineSettings
 from elastio_pulumi.rules import image_in_region
+from elastio_pulumi.tags import deployment_tags
 from elastio_pulumi.vault_documents import VaultScope
 
 # Upper bound of the Batch environment, not a reservation: Fargate starts tasks per job and bills per task.
@@ -76,7 +77,7 @@ class VaultArgs:
     iam: IamArgs = IamArgs()
     options: ConnectorOptions = ConnectorOptions()
     tags: Mapping[str, str] = field(default_factory=dict)
-    """Already merged (elastio_pulumi.tags.merged_tags)."""
+    """Already merged (elastio_pulumi.tags.merged_tags); the vault adds its deployment tag (deployment_tags)."""
     name_prefix: str = naming.DEFAULT_NAME_PREFIX
     """The deployment's name prefix (elastio:namePrefix): every name the vault creates starts with it."""
 
@@ -167,7 +168,7 @@ class Vault(pulumi.ComponentResource):
         keep = functools.partial(retained.keep, self, args.options.adopt_retained)
         vault = args.vault.name
         region = args.region
-        tags = dict(args.tags)
+        tags = deployment_tags(args.tags, args.name_prefix)
         self.vault_name = vault
         self.region = region
         self.subnet_ids = list(args.vault.subnet_ids or args.network.subnet_ids)
@@ -353,7 +354,7 @@ class Vault(pulumi.ComponentResource):
             catalog_function_arn=args.catalog_function_arn,
             log_group_arn=log_group.arn.apply(_without_star),
             recovery_points_table_arn=args.recovery_points_table_arn,
-        ).apply(lambda v: VaultScope(vault_name=vault, region=region, **v))
+        ).apply(lambda v: VaultScope(vault_name=vault, region=region, name_prefix=prefix, **v))
         aws.iam.RolePolicy(
             f"{name}-task-policy",
             name="ElastioVaultTask",
@@ -412,7 +413,7 @@ class Vault(pulumi.ComponentResource):
             recovery_points_table_name=args.recovery_points_table_name,
         ).apply(
             lambda v: EngineSettings(
-                vault_name=vault, region=region, image=worker_image,
+                vault_name=vault, region=region, image=worker_image, deployment=prefix,
                 log_group_name=naming.vault_log_group_name(prefix, vault), assign_public_ip=self.assign_public_ip, **v,
             )
         )

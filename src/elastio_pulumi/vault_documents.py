@@ -13,16 +13,18 @@ from dataclasses import dataclass
 
 from elastio_contract import kms as kms_contract
 from elastio_contract import tables as contract_tables
+from elastio_contract.tags import deployment_tag
+from elastio_pulumi import naming
 from elastio_pulumi.constants import PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
 from elastio_pulumi.iam_documents import (
     ECS_TASKS_SERVICE,
-    REQUEST_TAGGED,
     TAGGED,
     document,
     in_account_s3,
     keys_via_ebs,
     statement,
 )
+from elastio_pulumi.iam_documents.builder import merge_conditions, not_another_deployments, own_tagged
 
 # Reports (integrity checks, scans) live under their own prefix of the vault bucket: readable to account
 # principals with IAM permission, unlike packs and manifests (bucket_policy).
@@ -50,6 +52,8 @@ class VaultScope:
     connector_key_arn: str
     catalog_function_arn: str
     log_group_arn: str
+    name_prefix: str = naming.DEFAULT_NAME_PREFIX
+    """The deployment's name prefix: the elastio:deployment tag value the task role's EC2/EBS grants require."""
 
 
 # --- helpers --------------------------------------------------------------------------------------------
@@ -143,6 +147,7 @@ def task_role_policy(scope: VaultScope) -> dict:
     points compaction removes, the Catalog call, and the EBS direct APIs on snapshots Elastio tagged."""
     points = scope.recovery_points_table_arn
     in_account = in_account_s3(scope.account_id)
+    own, own_request = own_tagged(scope.name_prefix), own_tagged(scope.name_prefix, request=True)
     return document(
         statement("VaultObjects", ENGINE_OBJECT_ACTIONS, [f"{scope.bucket_arn}/*"], in_account),
         statement("ListVault", ["s3:ListBucket"], [scope.bucket_arn], in_account),
@@ -176,16 +181,18 @@ def task_role_policy(scope: VaultScope) -> dict:
             _via("dynamodb", scope.region),
         ),
         statement("RegisterRecoveryPoints", ["lambda:InvokeFunction"], [scope.catalog_function_arn]),
+        # Reads: any snapshot marked elastio:resource (Background jobs of any deployment marks the customer's
+        # snapshots it backs up, and may mark any); writes and creates: only the deployment's own restores.
         statement("ReadTaggedSnapshotBlocks", SNAPSHOT_READ, snapshot_arns(scope.region), TAGGED),
-        statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope.region), REQUEST_TAGGED),
-        statement("WriteTaggedSnapshotBlocks", SNAPSHOT_WRITE, snapshot_arns(scope.region), TAGGED),
+        statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope.region), own_request),
+        statement("WriteTaggedSnapshotBlocks", SNAPSHOT_WRITE, snapshot_arns(scope.region), own),
         # A restore to an availability zone creates a volume from the restored snapshot. The request-tag
         # condition holds for both resources of the call: only volumes tagged as Elastio's are created.
         statement(
             "CreateTaggedVolumes",
             ["ec2:CreateVolume"],
             [*volume_arns(scope.region, scope.account_id), *snapshot_arns(scope.region)],
-            REQUEST_TAGGED,
+            own_request,
         ),
         statement(
             "TagVolumesOnCreate",
@@ -193,12 +200,16 @@ def task_role_policy(scope: VaultScope) -> dict:
             volume_arns(scope.region, scope.account_id),
             {"StringEquals": {"ec2:CreateAction": "CreateVolume"}},
         ),
-        *keys_via_ebs(_keys_of_region(scope.region, scope.account_id), _via_ec2(scope.region)),
+        *keys_via_ebs(
+            _keys_of_region(scope.region, scope.account_id),
+            merge_conditions(_via_ec2(scope.region), not_another_deployments(scope.name_prefix)),
+        ),
     )
 
 
-# Tags the engine must put on what it creates (restored snapshots and volumes) for the statements above.
-REQUIRED_CREATE_TAGS = {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE}
+def required_create_tags(name_prefix: str) -> dict[str, str]:
+    """Tags the engine must put on what it creates (restored snapshots and volumes) for the statements above."""
+    return {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE, **deployment_tag(name_prefix)}
 
 
 def ecr_repository_arn(image: str) -> str | None:

@@ -201,6 +201,7 @@ def test_functions_carry_the_contract_environment(example_plan):
         env_names.TABLE_VARIABLES[tables.COMMANDS],
         env_names.TENANT_EVENTS_QUEUE_URL,
         env_names.ALERTS_TOPIC_ARN,
+        env_names.DEPLOYMENT,
     }
     for name, function in functions(example_plan, "eu-west-1").items():
         variables = function.inputs["environment"]["variables"]

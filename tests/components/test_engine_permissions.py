@@ -5,6 +5,8 @@ table the engine reads, and what a restore creates carries the tag the role's co
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from elastio_pulumi import job_definitions as jobs
@@ -120,9 +122,21 @@ def test_every_table_and_function_the_engine_reads_is_set_by_the_job_definition(
     assert unset == []
 
 
-def test_restored_snapshots_and_volumes_carry_the_tag_the_task_role_requires():
-    tags = restore_tags("primary", "rp-1")
-    assert docs.REQUIRED_CREATE_TAGS.items() <= tags.items()
-    start = next(s for s in docs.task_role_policy(SCOPE)["Statement"] if s["Sid"] == "StartTaggedSnapshots")
-    required = {k.removeprefix("aws:RequestTag/"): v for k, v in start["Condition"]["StringEquals"].items()}
-    assert required.items() <= tags.items()
+@pytest.mark.parametrize("prefix", ["elastio", "staging"])
+def test_restored_snapshots_and_volumes_carry_the_tags_the_task_role_requires(prefix):
+    # The engine reads its deployment from the environment its job definition sets.
+    settings = dataclasses.replace(SETTINGS, deployment=prefix)
+    props = jobs.container_properties("restore", settings)
+    env = EngineEnvironment.from_env({e["name"]: e["value"] for e in props["environment"]})
+    tags = restore_tags(env.vault_name, "rp-1", env.deployment)
+    assert docs.required_create_tags(prefix).items() <= tags.items()
+    scope = dataclasses.replace(SCOPE, name_prefix=prefix)
+    for sid in ("StartTaggedSnapshots", "CreateTaggedVolumes"):
+        (grant,) = [s for s in docs.task_role_policy(scope)["Statement"] if s["Sid"] == sid]
+        required = {
+            k.removeprefix("aws:RequestTag/"): v
+            for operator in ("StringEquals", "StringEqualsIfExists")
+            for k, v in grant["Condition"].get(operator, {}).items()
+        }
+        assert {"elastio:resource": "true", "elastio:deployment": prefix} == required, sid
+        assert required.items() <= tags.items(), sid

@@ -49,7 +49,7 @@ SETTINGS = jobs.EngineSettings(
     vault_name="primary", region="eu-west-1", image="engine:1", bucket_name="bucket", key_arn="arn:key",
     index_table_name="index", jobs_table_name="jobs", recovery_points_table_name="points",
     catalog_function_name="catalog", task_role_arn="arn:task", execution_role_arn="arn:exec",
-    log_group_name="/elastio/vaults/primary", assign_public_ip=False,
+    log_group_name="/elastio/vaults/primary", assign_public_ip=False, deployment="elastio",
 )  # fmt: skip
 
 

@@ -192,15 +192,20 @@ def test_no_ecs_service_or_always_on_compute(run):
     assert not any(t.startswith("aws:ec2/instance") or "natGateway" in t for t in types)
 
 
-def test_every_taggable_child_carries_the_merged_tags(run):
+def test_every_taggable_child_carries_the_merged_tags_and_its_deployment(run):
     import inspect
+
+    # The vault adds its deployment's tag (the Args' name_prefix, default elastio) itself, explicitly: the IAM
+    # grants on a deployment's keys, snapshots and volumes require it, and provider default tags are invisible
+    # here.
+    expected = {**TAGS, "elastio:deployment": "elastio"}
 
     for resource in run.of("vault-primary") + run.of("vault-locked"):
         module, cls = resource.type.split(":")[1].split("/")[0], resource.type.rsplit(":", 1)[1]
         pkg = {"lambda": "lambda_"}.get(module, module)
         taggable = "tags" in inspect.signature(getattr(getattr(aws, pkg), cls)._internal_init).parameters
         if taggable:
-            assert resource.inputs.get("tags") == TAGS, resource.name
+            assert resource.inputs.get("tags") == expected, resource.name
 
 
 # --- data protection -------------------------------------------------------------------------------------

@@ -46,6 +46,7 @@ SETTINGS = jobs.EngineSettings(
     execution_role_arn=TASK_ROLE_ARN.replace("-task", "-exec"),
     log_group_name="/elastio/vaults/primary",
     assign_public_ip=False,
+    deployment="elastio",
 )
 
 # Actions that change or delete something: never on "*".
@@ -314,6 +315,7 @@ def test_container_properties_carry_the_engine_environment_of_the_contract():
         "ELASTIO_TABLE_JOBS": "elastio-jobs",
         "ELASTIO_TABLE_RECOVERY_POINTS": "elastio-recovery-points",
         "ELASTIO_CATALOG_FUNCTION": "elastio-catalog",
+        "ELASTIO_DEPLOYMENT": "elastio",
     }
 
 

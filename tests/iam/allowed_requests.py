@@ -23,6 +23,7 @@ from elastio_pulumi.vault_documents import INTEGRITY_REPORTS_PREFIX, ecr_reposit
 from engine.restore import restore_tags
 from engine.vaultconfig import secret_context
 from lambdas.background_jobs.snapshots import ENGINE_READABLE_TAG
+from lambdas.shared.jobs import job_tags as submitted_job_tags
 from tests.components.test_engine_permissions import calls as engine_calls
 from tests.components.test_function_permissions import calls as function_calls
 from tests.iam.evaluator import Principal, Request, default_key_policy
@@ -34,9 +35,10 @@ ECS_TASKS = "ecs-tasks.amazonaws.com"
 LAMBDA = "lambda.amazonaws.com"
 
 
-def job_tags(vault: str) -> dict[str, str]:
-    """The tags lambdas/shared/jobs.py submit_job puts on a vault's Batch job (and so the job carries)."""
-    return {"elastio:job-id": "0f1e2d3c-aaaa-bbbb-cccc-000011112222", "elastio:vault": vault}
+def job_tags(vault: str, deployment: str) -> dict[str, str]:
+    """The tags lambdas/shared/jobs.py submit_job puts on a vault's Batch job (and so the job carries); the
+    deployment is the ELASTIO_DEPLOYMENT the connector gives its functions (its name prefix)."""
+    return submitted_job_tags("0f1e2d3c-aaaa-bbbb-cccc-000011112222", vault, deployment)
 
 
 # What the EBS direct APIs and CreateVolume do with the snapshot's key through EC2 (issue 11; EBS User Guide,
@@ -106,7 +108,7 @@ def function_request_keys(scope, function: str, action: str, resource: str) -> d
         tag = {ENGINE_READABLE_TAG["Key"]: ENGINE_READABLE_TAG["Value"]}
         return _request_tags(tag)
     if action in ("batch:SubmitJob", "batch:TagResource", "batch:TerminateJob", "batch:CancelJob"):
-        tags = job_tags(scope.vaults[0].name) if scope.vaults else {}
+        tags = job_tags(scope.vaults[0].name, scope.name_prefix) if scope.vaults else {}
         if action.startswith("batch:Terminate") or action.startswith("batch:Cancel"):
             return _tag_keys(tags, "ResourceTag")
         return _request_tags(tags) if ":job/" in resource else {}
@@ -126,7 +128,8 @@ def bucket_name(bucket_arn: str) -> str:
 def engine_request_keys(scope, action: str, resource: str) -> dict[str, object]:
     """Condition keys an engine call carries (read off engine/restore.py, engine/vaultconfig.py and the
     snapshot it reads)."""
-    written = restore_tags(scope.vault_name, "rp-1")  # the tags a restore puts on its snapshot and volume
+    # The tags a restore puts on its snapshot and volume, with the deployment its job definition gives it.
+    written = restore_tags(scope.vault_name, "rp-1", scope.name_prefix)
     readable = {ENGINE_READABLE_TAG["Key"]: ENGINE_READABLE_TAG["Value"]}  # set by Background jobs
     if action == "s3:PutObject":
         return sse_kms_headers(scope.key_arn)
@@ -403,6 +406,7 @@ def purpose_rows(stack: StackIam) -> Iterator[Row]:
     via_s3 = {"kms:ViaService": f"s3.{region}.amazonaws.com"}
     opted_in = {LOCAL_BACKUP_TAG_KEY: RESOURCE_TAG_VALUE}
     elastio = {RESOURCE_TAG_KEY: RESOURCE_TAG_VALUE}
+    restored_tags = _tag_keys(restore_tags(vault.name, "rp-1", stack.name_prefix), "ResourceTag")
     volume = f"arn:aws:ec2:{region}:{stack.account}:volume/vol-0optedin000000000"
     snapshot = f"arn:aws:ec2:{region}::snapshot/snap-0new0000000000000"
     instance = f"arn:aws:ec2:{region}:{stack.account}:instance/i-0customer00000000"
@@ -415,7 +419,8 @@ def purpose_rows(stack: StackIam) -> Iterator[Row]:
             ("ec2:CreateTags", snapshot, _request_tags(elastio) | {"ec2:CreateAction": "CreateSnapshot"}),
         ],
         "ElastioMountAndRestore": [
-            ("ec2:AttachVolume", restored, _tag_keys(elastio, "ResourceTag")),
+            # A volume the engine restored (engine/restore.py tags it for its own deployment).
+            ("ec2:AttachVolume", restored, restored_tags),
             ("ec2:AttachVolume", instance, {}),
         ],
         "ElastioFullAdmin": [("s3:GetObject", report, {}), ("kms:Decrypt", vault.key_arn, via_s3)],

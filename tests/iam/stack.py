@@ -357,6 +357,7 @@ class StackIam:
             connector_key_arn=connector.key_arn,
             catalog_function_arn=connector.function_arn("catalog"),
             log_group_arn=self.arn(logs),
+            name_prefix=self.name_prefix,
         )
 
 

@@ -129,3 +129,11 @@ def test_cancel_of_finished_job_is_rejected(world, context, snapshot_id):
         Key={"jobId": backup["id"]}, UpdateExpression="SET #s = :s", ExpressionAttributeNames={"#s": "state"},
         ExpressionAttributeValues={":s": "SUCCEEDED"})
     assert handler(command("job.cancel", {"jobId": backup["id"]}), context)["status"] == "rejected"
+
+
+def test_a_submitted_job_carries_its_vault_and_its_deployment(world, context, snapshot_id):
+    # The functions may terminate only jobs carrying both (connector_documents.py, CancelVaultJobs): a vault name
+    # alone is not unique in an account with two deployments (issue 16). The deployment is the environment's.
+    job = batch_job(handler(command("backup.start", backup_payload(snapshot_id)), context)["batchJobId"])
+    assert job["tags"]["elastio:vault"] == VAULT
+    assert job["tags"]["elastio:deployment"] == world.env["ELASTIO_DEPLOYMENT"] == "elastio"

@@ -20,6 +20,7 @@ ENV = {
     **{variable: table[0] for table, variable in env_names.TABLE_VARIABLES.items()},
     env_names.TENANT_EVENTS_QUEUE_URL: "q",
     env_names.ALERTS_TOPIC_ARN: "t",
+    env_names.DEPLOYMENT: "elastio",
 }
 
 

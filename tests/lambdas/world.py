@@ -290,7 +290,7 @@ def build_world() -> World:
     role = iam.create_role(RoleName="elastio-functions", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     create_functions(role)
     env = {**TABLES, env_names.TENANT_EVENTS_QUEUE_URL: tenant, env_names.ALERTS_TOPIC_ARN: topic,
-           env_names.FUNCTIONS: json.dumps(FUNCTION_KEYS)}
+           env_names.DEPLOYMENT: "elastio", env_names.FUNCTIONS: json.dumps(FUNCTION_KEYS)}
     world = World(env=env, command_queue_url=commands, command_dlq_url=dlq, tenant_queue_url=tenant,
                   alerts_topic_arn=topic, alerts_inbox_url=inbox)
     world.outbox_stream.attach(aws_client("dynamodb"))

@@ -8,7 +8,6 @@ from elastio_pulumi.iam_documents.builder import (
     ANY_REGION,
     ECS_TASKS_SERVICE,
     QUEUES,
-    REQUEST_TAGGED,
     TAGGED,
     AccountScope,
     _batch_arns,
@@ -17,7 +16,6 @@ from elastio_pulumi.iam_documents.builder import (
     _keys_via_ebs,
     _regional,
     _tag_on_create,
-    _write_tagged_snapshots,
     all_table_arns,
     document,
     function_arns,
@@ -25,6 +23,9 @@ from elastio_pulumi.iam_documents.builder import (
     in_account_s3,
     key_arns,
     mark_snapshots_readable,
+    merge_conditions,
+    own_deployment,
+    own_tagged,
     queue_arns,
     snapshot_arns,
     statement,
@@ -105,11 +106,13 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             + _regional(scope, "batch", "job/*"),
         ),
         statement(
-            # Job ARNs carry no queue: the vault tag the submitter puts on every job scopes them.
+            # Job ARNs carry no queue: the vault and deployment tags the submitter puts on every job scope them.
             "TerminateVaultJobs",
             ["batch:TerminateJob"],
             _regional(scope, "batch", "job/*"),
-            {"Null": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": "false"}},
+            merge_conditions(
+                {"Null": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": "false"}}, own_deployment(scope.name_prefix)
+            ),
         ),
         statement(
             # Reads, telemetry and the registry login: none of these supports resource-level permissions.
@@ -159,11 +162,22 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             vault_bucket_arns(scope),
             in_account_s3(scope.account_id),
         ),
+        # The deployment's own keys and restored snapshots, in one statement (IAM's 6,144-character quota: the
+        # boundary is one policy). Exactly the two grants apart: each action applies only to its own resource
+        # type (a KMS action never to a snapshot ARN, an EBS one never to a key ARN).
         statement(
-            "UseTaggedKeys",
-            ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:GetKeyRotationStatus"],
-            key_arns(scope),
-            TAGGED,
+            "OwnKeysAndSnapshots",
+            [
+                "kms:Encrypt",
+                "kms:Decrypt",
+                "kms:GenerateDataKey",
+                "kms:DescribeKey",
+                "kms:GetKeyRotationStatus",
+                "ebs:PutSnapshotBlock",
+                "ebs:CompleteSnapshot",
+            ],
+            key_arns(scope) + snapshot_arns(scope),
+            own_tagged(scope.name_prefix),
         ),
         *_keys_via_ebs(scope),
         statement(
@@ -172,13 +186,14 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             snapshot_arns(scope),
             TAGGED,
         ),
-        *_write_tagged_snapshots(scope),
         statement(
-            # Restore to an availability zone; CreateVolume authorises the source snapshot too.
-            "CreateTaggedVolumes",
-            ["ec2:CreateVolume"],
+            # Restored snapshots (ebs:StartSnapshot) and a restore to an availability zone (CreateVolume, which
+            # authorises the source snapshot too), tagged for this deployment in the request; one statement for
+            # the quota, as above (StartSnapshot's only resource is a snapshot).
+            "CreateOwnRestores",
+            ["ebs:StartSnapshot", "ec2:CreateVolume"],
             _ec2(scope, "volume") + snapshot_arns(scope),
-            REQUEST_TAGGED,
+            own_tagged(scope.name_prefix, request=True),
         ),
         _tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
         mark_snapshots_readable(snapshot_arns(scope)),

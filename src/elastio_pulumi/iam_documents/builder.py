@@ -10,7 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from elastio_pulumi import naming
-from elastio_pulumi.constants import MANAGED_POLICY_NAMES, PARTITION, RESOURCE_TAG_KEY, RESOURCE_TAG_VALUE
+from elastio_pulumi.constants import (
+    DEPLOYMENT_TAG_KEY,
+    MANAGED_POLICY_NAMES,
+    PARTITION,
+    RESOURCE_TAG_KEY,
+    RESOURCE_TAG_VALUE,
+)
 
 # Queue and table purposes are named once, in naming.py; the documents here import them from this module.
 from elastio_pulumi.naming import (  # noqa: F401 - re-exported to the other document modules
@@ -32,8 +38,51 @@ LAMBDA_SERVICE = "lambda.amazonaws.com"
 ECS_TASKS_SERVICE = "ecs-tasks.amazonaws.com"
 BATCH_SERVICE = "batch.amazonaws.com"
 
+# Tagged elastio:resource = true, by any deployment: only for what is not one deployment's own (the customer's
+# snapshots that any deployment's Background jobs marks readable for its engine), and for Denies that protect
+# every deployment's keys. A deployment's own resources are addressed by own_tagged.
 TAGGED = {"StringEquals": {f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
 REQUEST_TAGGED = {"StringEquals": {f"aws:RequestTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE}}
+
+
+def merge_conditions(*conditions: dict) -> dict:
+    """One Condition block of several (operator -> key -> value): all of them must hold."""
+    merged: dict = {}
+    for condition in conditions:
+        for operator, keys in condition.items():
+            merged.setdefault(operator, {}).update(keys)
+    return merged
+
+
+def _tag_key(key: str, request: bool) -> str:
+    return f"aws:{'RequestTag' if request else 'ResourceTag'}/{key}"
+
+
+def own_deployment(name_prefix: str, *, request: bool = False) -> dict:
+    """The deployment's elastio:deployment tag (its name prefix) on the resource, or in a create request.
+
+    Every deployment's code tags what it makes with it, so the tag tells two deployments of one account apart
+    where elastio:resource does not. The default deployment (elastio) also takes what carries no deployment tag
+    (StringEqualsIfExists: true when the key is absent, IAM User Guide, "...IfExists condition operators"): the
+    resources its earlier versions made (restored volumes and snapshots, Batch jobs, and its keys and security
+    groups until `pulumi up` tags them) and the requests of an engine image older than its job definition. No
+    other deployment's resource lacks the tag, so this reaches none of theirs; any other deployment requires it
+    (StringEquals: false when the key is absent)."""
+    operator = "StringEqualsIfExists" if name_prefix == naming.DEFAULT_NAME_PREFIX else "StringEquals"
+    return {operator: {_tag_key(DEPLOYMENT_TAG_KEY, request): name_prefix}}
+
+
+def own_tagged(name_prefix: str, *, request: bool = False) -> dict:
+    """Tagged as Elastio's (elastio:resource = true) and as this deployment's (own_deployment); `request`: the
+    tags of a create call (aws:RequestTag), else the resource's own (aws:ResourceTag)."""
+    marker = {"StringEquals": {_tag_key(RESOURCE_TAG_KEY, request): RESOURCE_TAG_VALUE}}
+    return merge_conditions(marker, own_deployment(name_prefix, request=request))
+
+
+def not_another_deployments(name_prefix: str) -> dict:
+    """Any resource but another deployment's: for grants on whatever key a customer's snapshot is encrypted with
+    (the customer's keys and aws/ebs carry no elastio:deployment tag; another deployment's vault keys do)."""
+    return {"StringEqualsIfExists": {_tag_key(DEPLOYMENT_TAG_KEY, False): name_prefix}}
 
 # Read-only EC2 inventory: these actions support no resource-level permissions, so "*" is the only form.
 EC2_INVENTORY_READ: tuple[str, ...] = (
@@ -214,13 +263,21 @@ def _ec2(scope: AccountScope, kind: str) -> list[str]:
 
 
 def deny_unless_tagged(
-    sid: str, actions: Sequence[str], resources: Sequence[str], *, request: bool = False
-) -> dict:
-    """Deny on the resources that lack the Elastio tag: narrows an Allow that names several resource types
-    of one action (the tag condition must hold only for one of them). Only for roles Elastio owns: a Deny in
-    a policy attached to people would also override their other grants."""
-    key = f"aws:{'RequestTag' if request else 'ResourceTag'}/{RESOURCE_TAG_KEY}"
-    return statement(sid, actions, resources, {"StringNotEquals": {key: RESOURCE_TAG_VALUE}}, effect="Deny")
+    sid: str, actions: Sequence[str], resources: Sequence[str], name_prefix: str, *, request: bool = False
+) -> list[dict]:
+    """Deny on the resources that lack the Elastio tag or carry another deployment's (own_tagged, as Denies):
+    narrows an Allow that names several resource types of one action (the tag condition must hold only for one
+    of them). Two statements, as either tag alone denies. Only for roles Elastio owns: a Deny in a policy
+    attached to people would also override their other grants."""
+    marker = _tag_key(RESOURCE_TAG_KEY, request)
+    deployment = _tag_key(DEPLOYMENT_TAG_KEY, request)
+    other = {"StringNotEquals": {deployment: name_prefix}}  # negated operator: also true when the tag is absent
+    if name_prefix == naming.DEFAULT_NAME_PREFIX:
+        other["Null"] = {deployment: "false"}  # the default deployment's own may lack the tag (own_deployment)
+    return [
+        statement(sid, actions, resources, {"StringNotEquals": {marker: RESOURCE_TAG_VALUE}}, effect="Deny"),
+        statement(f"{sid}OfThisDeployment", actions, resources, other, effect="Deny"),
+    ]
 
 
 def _ecs_cluster_arns(scope: AccountScope) -> list[str]:
@@ -238,12 +295,17 @@ def _write_tagged_snapshots(scope: AccountScope) -> list[dict]:
     """Create snapshots through the EBS direct APIs, only tagged for Elastio (ebs:StartSnapshot takes the tag
     from the request; the later block writes see it on the snapshot)."""
     return [
-        statement("StartTaggedSnapshots", ["ebs:StartSnapshot"], snapshot_arns(scope), REQUEST_TAGGED),
+        statement(
+            "StartTaggedSnapshots",
+            ["ebs:StartSnapshot"],
+            snapshot_arns(scope),
+            own_tagged(scope.name_prefix, request=True),
+        ),
         statement(
             "WriteTaggedSnapshotBlocks",
             ["ebs:PutSnapshotBlock", "ebs:CompleteSnapshot"],
             snapshot_arns(scope),
-            TAGGED,
+            own_tagged(scope.name_prefix),
         ),
     ]
 
@@ -254,12 +316,7 @@ def _kms_via_sqs(sid: str, scope: AccountScope) -> dict:
         sid,
         ["kms:GenerateDataKey", "kms:Decrypt"],
         key_arns(scope),
-        {
-            "StringEquals": {
-                "kms:ViaService": _via("sqs", scope),
-                f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE,
-            }
-        },
+        merge_conditions({"StringEquals": {"kms:ViaService": _via("sqs", scope)}}, own_tagged(scope.name_prefix)),
     )
 
 
@@ -301,13 +358,18 @@ def keys_via_ebs(keys: list[str], via_ec2: dict) -> list[dict]:
     return [
         statement("KeysViaEbs", EBS_KEY_USE, keys, via_ec2),
         statement(
-            "GrantsForEbs", ["kms:CreateGrant"], keys, {**via_ec2, "Bool": {"kms:GrantIsForAWSResource": "true"}}
+            "GrantsForEbs",
+            ["kms:CreateGrant"],
+            keys,
+            merge_conditions(via_ec2, {"Bool": {"kms:GrantIsForAWSResource": "true"}}),
         ),
     ]
 
 
 def _keys_via_ebs(scope: AccountScope) -> list[dict]:
     # Source snapshots may be encrypted with any key of the account (aws/ebs has no Elastio tag): no tag scope.
+    # For the boundary only, which must fit one policy's quota: the vault task role's own grant leaves out
+    # another deployment's keys (vault_documents.task_role_policy, not_another_deployments).
     return keys_via_ebs(key_arns(scope), {"StringLike": {"kms:ViaService": "ec2.*.amazonaws.com"}})
 
 

@@ -11,7 +11,6 @@ from elastio_pulumi.iam_documents.builder import (
     ECS_TASKS_SERVICE,
     LAMBDA_SERVICE,
     QUEUES,
-    REQUEST_TAGGED,
     TAGGED,
     VAULTS_TABLE,
     AccountScope,
@@ -32,6 +31,8 @@ from elastio_pulumi.iam_documents.builder import (
     function_role_arns,
     in_account_s3,
     key_arns,
+    merge_conditions,
+    own_tagged,
     queue_arns,
     role_arn,
     split_document,
@@ -70,6 +71,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
     tenant_role = role_arn(scope, naming.tenant_role_name(scope.iam))
     service_roles = function_role_arns(scope) + vault_role_arns(scope)
     with_boundary = {"ArnEquals": {"iam:PermissionsBoundary": boundary_arn}}
+    prefix = scope.name_prefix
     return document(
         statement(
             "ManageQueues",
@@ -172,7 +174,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             "CreateTaggedKeys",
             ["kms:CreateKey"],
             "*",
-            REQUEST_TAGGED,
+            own_tagged(prefix, request=True),
         ),
         statement(
             "ManageTaggedKeys",
@@ -188,26 +190,28 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "kms:UpdateKeyDescription",
             ],
             key_arns(scope),
-            TAGGED,
+            own_tagged(prefix),
         ),
         statement(
             # Updating a table encrypted with a customer managed key: DynamoDB asks for a grant as the caller.
             "GrantsForTables",
             ["kms:CreateGrant"],
             key_arns(scope),
-            {
-                **TAGGED,
-                "StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"},
-                "Bool": {"kms:GrantIsForAWSResource": "true"},
-            },
+            merge_conditions(
+                own_tagged(prefix),
+                {
+                    "StringLike": {"kms:ViaService": "dynamodb.*.amazonaws.com"},
+                    "Bool": {"kms:GrantIsForAWSResource": "true"},
+                },
+            ),
         ),
         statement(
             "ManageAliases",
             ["kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias"],
             alias_arns(scope) + key_arns(scope),
         ),
-        deny_unless_tagged(
-            "AliasesOnlyOnTaggedKeys", ["kms:CreateAlias", "kms:UpdateAlias"], key_arns(scope)
+        *deny_unless_tagged(
+            "AliasesOnlyOnTaggedKeys", ["kms:CreateAlias", "kms:UpdateAlias"], key_arns(scope), prefix
         ),
         statement("ListAliases", ["kms:ListAliases"], "*"),
         statement(
@@ -303,10 +307,11 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             ["ec2:CreateSecurityGroup"],
             _ec2(scope, "security-group") + _ec2(scope, "vpc"),
         ),
-        deny_unless_tagged(
+        *deny_unless_tagged(
             "NewSecurityGroupsTagged",
             ["ec2:CreateSecurityGroup"],
             _ec2(scope, "security-group"),
+            prefix,
             request=True,
         ),
         statement(
@@ -319,8 +324,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             + _ec2(scope, "route-table")
             + _ec2(scope, "security-group"),
         ),
-        deny_unless_tagged(
-            "NewEndpointsTagged", ["ec2:CreateVpcEndpoint"], _ec2(scope, "vpc-endpoint"), request=True
+        *deny_unless_tagged(
+            "NewEndpointsTagged", ["ec2:CreateVpcEndpoint"], _ec2(scope, "vpc-endpoint"), prefix, request=True
         ),
         statement(
             "TagOnCreate",
@@ -345,10 +350,11 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             + _ec2(scope, "subnet")
             + _ec2(scope, "route-table"),
         ),
-        deny_unless_tagged(
+        *deny_unless_tagged(
             "OnlyTaggedNetworkResources",
             [*_NETWORK_CHANGES, "ec2:CreateVpcEndpoint"],
             _ec2(scope, "security-group") + _ec2(scope, "vpc-endpoint"),
+            prefix,
         ),
         statement(
             "ManageEventRules",

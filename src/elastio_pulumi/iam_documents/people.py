@@ -7,7 +7,6 @@ from collections.abc import Callable
 from elastio_pulumi.constants import (
     LOCAL_BACKUP_TAG_KEY,
     MANAGED_POLICY_NAMES,
-    RESOURCE_TAG_KEY,
     RESOURCE_TAG_VALUE,
 )
 from elastio_pulumi.iam_documents.builder import (
@@ -34,6 +33,9 @@ from elastio_pulumi.iam_documents.builder import (
     in_account_s3,
     key_arns,
     keys_via_ebs,
+    merge_conditions,
+    not_another_deployments,
+    own_tagged,
     queue_arns,
     snapshot_arns,
     statement,
@@ -186,12 +188,7 @@ def full_admin(scope: AccountScope) -> dict:
             "DecryptReportsViaS3",
             ["kms:Decrypt"],
             key_arns(scope),
-            {
-                "StringEquals": {
-                    "kms:ViaService": _via("s3", scope),
-                    f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE,
-                }
-            },
+            merge_conditions({"StringEquals": {"kms:ViaService": _via("s3", scope)}}, own_tagged(scope.name_prefix)),
         ),
     )
 
@@ -223,14 +220,21 @@ def local_backup(scope: AccountScope) -> dict:
             TAGGED,
         ),
         # The snapshots of the customer's volumes are encrypted with the customer's keys (aws/ebs needs no grant:
-        # its key policy admits the account's principals through EC2): only through EC2, in the regions.
-        *keys_via_ebs(key_arns(scope), {"StringEquals": {"kms:ViaService": _via("ec2", scope)}}),
+        # its key policy admits the account's principals through EC2): only through EC2, in the regions, and
+        # never another deployment's vault key.
+        *keys_via_ebs(
+            key_arns(scope),
+            merge_conditions(
+                {"StringEquals": {"kms:ViaService": _via("ec2", scope)}}, not_another_deployments(scope.name_prefix)
+            ),
+        ),
     )
 
 
 def mount_and_restore(scope: AccountScope) -> dict:
     """For: restoring and mounting recovery points: writing restored snapshots through the EBS direct APIs,
     creating volumes from them and attaching them, all on resources tagged elastio:resource."""
+    own, own_request = own_tagged(scope.name_prefix), own_tagged(scope.name_prefix, request=True)
     return document(
         *_send_commands(scope),
         _read_tables(scope, RECOVERY_POINTS_TABLE, JOBS_TABLE),
@@ -240,27 +244,24 @@ def mount_and_restore(scope: AccountScope) -> dict:
             "CreateTaggedVolumes",
             ["ec2:CreateVolume"],
             _regional(scope, "ec2", "volume/*"),
-            REQUEST_TAGGED,
+            own_request,
         ),
         statement(
             "FromTaggedSnapshots",
             ["ec2:CreateVolume"],
             snapshot_arns(scope),
-            TAGGED,
+            own,
         ),
         _tag_on_create(scope, ["CreateVolume"]),
         statement(
             "AttachTaggedVolumes",
             ["ec2:AttachVolume", "ec2:DetachVolume"],
             _regional(scope, "ec2", "volume/*"),
-            TAGGED,
+            own,
         ),
         # Restored snapshots are encrypted with the vault key: writing them and creating volumes from them uses it
         # through EC2 (vault keys carry the Elastio tag).
-        *keys_via_ebs(
-            key_arns(scope),
-            {"StringEquals": {"kms:ViaService": _via("ec2", scope), f"aws:ResourceTag/{RESOURCE_TAG_KEY}": "true"}},
-        ),
+        *keys_via_ebs(key_arns(scope), merge_conditions({"StringEquals": {"kms:ViaService": _via("ec2", scope)}}, own)),
         statement(
             # The target instance is the customer's own; the volume statement above carries the tag scope.
             "AttachToInstances",
@@ -275,12 +276,7 @@ def _kms_via_sqs_decrypt(sid: str, scope: AccountScope) -> dict:
         sid,
         ["kms:Decrypt"],
         key_arns(scope),
-        {
-            "StringEquals": {
-                "kms:ViaService": _via("sqs", scope),
-                f"aws:ResourceTag/{RESOURCE_TAG_KEY}": RESOURCE_TAG_VALUE,
-            }
-        },
+        merge_conditions({"StringEquals": {"kms:ViaService": _via("sqs", scope)}}, own_tagged(scope.name_prefix)),
     )
 
 

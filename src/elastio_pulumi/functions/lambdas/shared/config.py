@@ -27,6 +27,7 @@ class Settings:
     tenant_events_queue_url: str
     alerts_topic_arn: str
     functions: Mapping[str, str]
+    deployment: str  # elastio:deployment of the Batch jobs submitted (elastio_contract.tags)
 
 
 def _required(environ: Mapping[str, str], name: str) -> str:
@@ -65,6 +66,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         tenant_events_queue_url=_required(environ, env.TENANT_EVENTS_QUEUE_URL),
         alerts_topic_arn=_required(environ, env.ALERTS_TOPIC_ARN),
         functions=parse_functions(environ.get(env.FUNCTIONS, "")),
+        deployment=_required(environ, env.DEPLOYMENT),
     )
 
 

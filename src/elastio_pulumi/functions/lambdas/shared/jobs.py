@@ -15,7 +15,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from elastio_contract.tags import JOB_VAULT_TAG_KEY
+from elastio_contract.tags import JOB_VAULT_TAG_KEY, deployment_tag
 from lambdas.shared import aws, outbox
 from lambdas.shared.config import settings
 from lambdas.shared.dynamo import is_condition_failure
@@ -94,6 +94,13 @@ def submitted_message(record: dict[str, Any], batch_job_id: str) -> outbox.Messa
                         record.get("correlationId"), record["jobId"], "submitted")
 
 
+def job_tags(job_id: str, vault_name: str, deployment: str) -> dict[str, str]:
+    """A Batch job's tags: the functions of this deployment may terminate only jobs carrying its vault's name and
+    its elastio:deployment (connector_documents.py, CancelVaultJobs): a vault's name alone is not unique in an
+    account that holds two deployments."""
+    return {"elastio:job-id": job_id, JOB_VAULT_TAG_KEY: vault_name, **deployment_tag(deployment)}
+
+
 def submit_job(vault: VaultRecord, job_type: str, job_id: str, parameters: dict[str, str],
                correlation_id: str) -> tuple[dict[str, Any], bool]:
     """Record the job, submit it, record its Batch job id; returns (record, whether this call submitted).
@@ -113,7 +120,7 @@ def submit_job(vault: VaultRecord, job_type: str, job_id: str, parameters: dict[
         jobQueue=vault.jobQueueArn,
         jobDefinition=vault.job_definition(job_type),
         parameters=record["parameters"],
-        tags={"elastio:job-id": job_id, JOB_VAULT_TAG_KEY: vault.vaultName},
+        tags=job_tags(job_id, vault.vaultName, settings().deployment),
         propagateTags=True,
     )["jobId"]
     try:
