@@ -413,7 +413,8 @@ def report(figures: dict, label: str) -> None:
     spool = figures["compaction"]["spoolBytes"] + full + incremental
     disk = spool / n * TARGET_CHUNKS / GIB
     references = figures["compaction"]["references"] / n
-    print(f"  compaction mark   {references:.1f} references per unique chunk in the live manifests; spooled "
+    print(f"  compaction mark   {references:.1f} chunk references per unique chunk offered to the filter (a segment "
+          "already marked is skipped); spooled "
           f"{figures['compaction']['spoolBytes'] / n:.1f} bytes and a filter of "
           f"{figures['compaction']['filterBytes'] / n:.1f} bytes per unique chunk")  # fmt: skip
     print(f"  spool on disk     compaction {spool / n:5.1f} bytes/chunk (manifests + live digests): "

@@ -18,10 +18,17 @@
   to the filter would change no bit (all its probes are set: that is what "in the filter" means), so the
   filter, the only thing compaction's deletions ask, is the same as if every reference had been added; only
   the walk misses a digest whose first sight was a false positive (engine/README.md, "The mark's bounds").
+- `SeenSegments`: the segments (exact chunk lists) the mark already streamed into a filter this run, so a full
+  manifest's segments that earlier manifests listed are not offered to the filter again. Exact, not a Bloom
+  filter: a key is a 16-byte BLAKE2b of the segment's record under a per-run random key, so a segment is
+  skipped only if its chunk list is byte-for-byte one already marked (a collision would need 2^64 work against
+  a key nobody outside the run knows). Bounded like `RecentDigests` (two generations, a hit promoted):
+  forgetting a segment only means marking its chunks again, which changes no filter bit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import struct
@@ -60,6 +67,43 @@ class RecentDigests:
         if digest in self._newer:
             return
         self._newer.add(digest)
+        if len(self._newer) >= self._generation:
+            self._older, self._newer = self._newer, set()
+
+
+# ~85 bytes a key held (tracemalloc, 1 M keys: the 16-byte object and its set slot), so at most ~1.4 GiB: a
+# 16 TiB volume in 4 MiB segments has ~4.2 M, plus the segments its incrementals changed since its last full.
+SEEN_SEGMENTS_CAPACITY = 1 << 24
+
+
+class SeenSegments:
+    """Exact set of segment keys marked this run, between `capacity / 2` and `capacity` of them. `key(record)`
+    is the salted 16-byte BLAKE2b of the bytes that fix a segment's chunk list (and its length check)."""
+
+    def __init__(self, capacity: int = SEEN_SEGMENTS_CAPACITY):
+        self._salt = secrets.token_bytes(16)
+        self._generation = max(1, capacity // 2)
+        self._newer: set[bytes] = set()
+        self._older: set[bytes] = set()
+
+    def key(self, record: bytes) -> bytes:
+        return hashlib.blake2b(record, digest_size=16, key=self._salt).digest()
+
+    def __len__(self) -> int:
+        return len(self._newer | self._older)
+
+    def seen(self, key: bytes) -> bool:
+        """Whether `key` was added and not yet forgotten; a hit in the older generation is kept (promoted)."""
+        if key in self._newer:
+            return True
+        if key in self._older:
+            self.add(key)
+            return True
+        return False
+
+    def add(self, key: bytes) -> None:
+        """Only after every chunk of the segment is in the filter."""
+        self._newer.add(key)
         if len(self._newer) >= self._generation:
             self._older, self._newer = self._newer, set()
 
