@@ -187,7 +187,7 @@ def mark(
     live, freed = LiveSet(capacity(False)), DigestFilter(capacity(True))
     # A segment whose exact chunk list this run already streamed into a filter is skipped (each filter its
     # own set): a full manifest's unchanged segments, so the work follows distinct segments, not references.
-    seen_live, seen_freed = SeenSegments(), SeenSegments()
+    seen_live, seen_freed = SeenSegments(capacity(False)), SeenSegments(capacity(True))
     for info in objects:
         target, seen = (freed, seen_freed) if info.key in doomed else (live, seen_live)
         manifest = vault.open_manifest(info.key)

@@ -267,7 +267,7 @@ def test_skipping_marked_segments_leaves_the_filters_and_the_spool_exactly_as_a_
     index_the_chunks(vault, [list(s) for chunks in versions for s in chunks])
     monkeypatch.setattr(engine.bounded.secrets, "randbits", lambda bits: 0x9E3779B97F4A7C15)  # same filter salts
 
-    def small(self) -> None:
+    def small(self, _bound: int) -> None:
         SeenSegments.__init__(self, capacity)
 
     def run(seen_class) -> tuple:
@@ -293,3 +293,18 @@ def test_skipping_marked_segments_leaves_the_filters_and_the_spool_exactly_as_a_
     assert all(skipping[3][digest][0] for digest in live_chunks), "a live chunk is not in the live filter"
     if capacity is None:
         assert skipping[4] < full[4] / 3, "nothing was skipped: the comparison proves nothing"
+
+
+def test_the_seen_segment_set_is_exact_through_its_growth_and_bounded():
+    """Every key added (until it is full) is seen, no other is; its table doubles from 4096 slots, 16 bytes each,
+    at most 3/4 full; past `capacity` it remembers no more (the mark then marks those segments again)."""
+    rng = random.Random(11)
+    seen = SeenSegments(20000)
+    added = [seen.key(rng.randbytes(40)) for _ in range(30000)]
+    others = [seen.key(rng.randbytes(40)) for _ in range(30000)]
+    for key in added:
+        seen.add(key)
+    assert len(seen) == 20000
+    assert all(seen.seen(key) for key in added[:20000])
+    assert not any(seen.seen(key) for key in added[20000:] + others)
+    assert seen.memory_bytes <= 16 * 4 / 3 * 2 * 20000
