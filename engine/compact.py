@@ -172,7 +172,9 @@ def mark(
     `unique_chunks` (by default what the index blobs hold, `ChunkIndex.entry_bound`), and the live set spools
     each digest once. An index that names fewer chunks than are live (lost blobs) only fills the filter past
     its size: more garbage kept this run, reported; the run indexes the packs again, so the next one sizes
-    right (engine/README.md, "The mark's bounds")."""
+    right. A segment whose exact record this run already streamed into the same filter is skipped (its chunks
+    are in it: exact salted keys, `SeenSegments`), so the filter work follows distinct segments, not
+    references (engine/README.md, "The mark's bounds")."""
     listing = listing or ManifestListing.read(vault)
     objects, headers = listing.objects, listing.headers
     keep_referenced_parents(headers, to_delete, report)
