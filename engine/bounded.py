@@ -18,10 +18,17 @@
   to the filter would change no bit (all its probes are set: that is what "in the filter" means), so the
   filter, the only thing compaction's deletions ask, is the same as if every reference had been added; only
   the walk misses a digest whose first sight was a false positive (engine/README.md, "The mark's bounds").
+- `SeenSegments`: the segments (exact chunk lists) the mark already streamed into a filter this run, so a full
+  manifest's segments that earlier manifests listed are not offered to the filter again. Exact, not a Bloom
+  filter: a key is a 16-byte BLAKE2b of the segment's record under a per-run random key, so a segment is
+  skipped only if its chunk list is byte-for-byte one already marked (a collision would need ~2^63 work against
+  a key nobody outside the run knows). Bounded (16-byte slots, 21-43 bytes a segment, at most 1 GiB): a
+  segment it does not remember is only marked again, which changes no filter bit.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 import struct
@@ -62,6 +69,79 @@ class RecentDigests:
         self._newer.add(digest)
         if len(self._newer) >= self._generation:
             self._older, self._newer = self._newer, set()
+
+
+# At most this many segments remembered: a table of at most 2^26 16-byte slots (1 GiB, 3/4 full). The engine's
+# segments are 512 KiB (ELASTIO_ENGINE_SEGMENT_BYTES), so a 16 TiB volume has ~33.5 M: one volume's whole
+# full manifest fits, with the segments its incrementals changed. A set of bytes objects held 81 bytes a key
+# (tracemalloc, 1 M keys): 2.7 GiB for those 33.5 M.
+SEEN_SEGMENTS_CAPACITY = 3 << 24
+_EMPTY_SLOT = bytes(16)
+
+
+class SeenSegments:
+    """Exact set of segment keys marked this run: open addressing, 16 bytes a slot, at most 3/4 full (the
+    table doubles as keys arrive, so it holds 21-43 bytes per key), up to `capacity` keys; once full it
+    remembers no more (a later segment is marked again: work, never a wrong answer; the ones it holds keep
+    being skipped, which a scan of manifests larger than it would not get from evicting the oldest).
+    `key(record)` is the salted 16-byte BLAKE2b of the bytes that fix a segment's chunk list (and its length
+    check), with its low bit set so that no key equals an empty slot."""
+
+    def __init__(self, capacity: int = SEEN_SEGMENTS_CAPACITY):
+        self._salt = secrets.token_bytes(16)
+        self.capacity = max(1, min(capacity, SEEN_SEGMENTS_CAPACITY))
+        self._table = bytearray(16 << 12)
+        self._mask = (1 << 12) - 1
+        self._count = 0
+
+    @property
+    def memory_bytes(self) -> int:
+        return len(self._table)
+
+    def key(self, record: bytes) -> bytes:
+        key = bytearray(hashlib.blake2b(record, digest_size=16, key=self._salt).digest())
+        key[0] |= 1
+        return bytes(key)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def _slot(self, key: bytes) -> tuple[int, bool]:
+        """The offset of the slot holding `key` (True), else of the empty slot where it would go (False)."""
+        table, mask = self._table, self._mask
+        slot = int.from_bytes(key[8:], "little") & mask
+        while True:
+            offset = slot * 16
+            held = table[offset : offset + 16]
+            if held == key:
+                return offset, True
+            if held == _EMPTY_SLOT:
+                return offset, False
+            slot = (slot + 1) & mask
+
+    def seen(self, key: bytes) -> bool:
+        return self._slot(key)[1]
+
+    def add(self, key: bytes) -> None:
+        """Only after every chunk of the segment is in the filter."""
+        if self._count >= self.capacity:
+            return
+        if 4 * (self._count + 1) > 3 * (self._mask + 1):  # keep it at most 3/4 full: every probe ends
+            self._grow()
+        offset, held = self._slot(key)
+        if not held:
+            self._table[offset : offset + 16] = key
+            self._count += 1
+
+    def _grow(self) -> None:
+        old = self._table
+        self._table = bytearray(2 * len(old))
+        self._mask = 2 * self._mask + 1
+        for offset in range(0, len(old), 16):
+            key = bytes(old[offset : offset + 16])
+            if key != _EMPTY_SLOT:
+                at, _ = self._slot(key)
+                self._table[at : at + 16] = key
 
 
 class DigestFilter:

@@ -9,7 +9,8 @@ compaction is safe"); the rules it relies on, in the order a run applies them:
    parents, rule P in engine/README.md).
 3. Mark: every manifest in the bucket except those about to be deleted, streamed into a Bloom filter sized
    by the vault's unique chunks, not by the references the manifests hold (a false positive keeps garbage),
-   each live digest spooled once. Liveness comes from manifests only; the index is never a reason to delete.
+   each live digest spooled once; a segment whose exact chunk list was already marked is skipped (a full
+   manifest's unchanged segments). Liveness comes from manifests only; the index is never a reason to delete.
 4. The chosen manifests are deleted (announced first, then leases read and manifests listed again: one pinned
    meanwhile is kept with its chain, and so is the chain of a manifest written meanwhile).
 5. The index blobs are loaded, then the packs listed (a pack a listed blob names is in the listing). A pack
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from engine.bounded import DigestFilter, LiveSet
+from engine.bounded import DigestFilter, LiveSet, SeenSegments
 from engine.chunking import Codec, chunk_digest
 from engine.gcstate import GcGenerations, GcState
 from engine.index import ChunkIndex, IndexEntry
@@ -171,7 +172,9 @@ def mark(
     `unique_chunks` (by default what the index blobs hold, `ChunkIndex.entry_bound`), and the live set spools
     each digest once. An index that names fewer chunks than are live (lost blobs) only fills the filter past
     its size: more garbage kept this run, reported; the run indexes the packs again, so the next one sizes
-    right (engine/README.md, "The mark's bounds")."""
+    right. A segment whose exact record this run already streamed into the same filter is skipped (its chunks
+    are in it: exact salted keys, `SeenSegments`), so the filter work follows distinct segments, not
+    references (engine/README.md, "The mark's bounds")."""
     listing = listing or ManifestListing.read(vault)
     objects, headers = listing.objects, listing.headers
     keep_referenced_parents(headers, to_delete, report)
@@ -184,8 +187,11 @@ def mark(
         return min(references, unique_chunks) + 1
 
     live, freed = LiveSet(capacity(False)), DigestFilter(capacity(True))
+    # A segment whose exact chunk list this run already streamed into a filter is skipped (each filter its
+    # own set): a full manifest's unchanged segments, so the work follows distinct segments, not references.
+    seen_live, seen_freed = SeenSegments(capacity(False)), SeenSegments(capacity(True))
     for info in objects:
-        target = freed if info.key in doomed else live
+        target, seen = (freed, seen_freed) if info.key in doomed else (live, seen_live)
         manifest = vault.open_manifest(info.key)
         if isinstance(manifest, Manifest):
             for ref in manifest.chunk_refs():
@@ -196,7 +202,7 @@ def mark(
             same_parent = listed is not None and listed.parent_recovery_point_id == manifest.parent_recovery_point_id
             if manifest.references_parent and not (same_parent and listed.references_parent):
                 raise ManifestError(f"{manifest.source}: changed while compaction read it; nothing was deleted")
-            for record in manifest.records():
+            for record in manifest.records(seen=seen):
                 if isinstance(record, Segment):
                     for ref in record.chunks:
                         target.add(ref.digest)

@@ -538,10 +538,15 @@ class ManifestFile(_ManifestView):
         if self._parent is not None:
             self._parent.close()
 
-    def records(self, chunks: bool = True) -> Iterator[Segment | ParentRange]:
+    def records(self, chunks: bool = True, seen=None) -> Iterator[Segment | ParentRange]:
         """This manifest's own records, checked as they are read (order, sizes, segment sums). With `chunks`
         false, a segment's chunks are not decoded (its `chunks` is a list of that many None): the MAC already
-        vouches for them, and the segment table needs only their number."""
+        vouches for them, and the segment table needs only their number.
+
+        With `seen` (compaction's mark: engine/bounded.py `SeenSegments`), a segment whose record and length
+        are exactly one yielded before is neither decoded nor yielded (it would decode to the same chunks and
+        pass the same check); one yielded is added to `seen` when the consumer asks for the next record, so
+        only after it handled every chunk of that segment."""
         decode = chunks
         source, header = self.source, self.header
         spool = self._spool
@@ -579,6 +584,11 @@ class ManifestFile(_ManifestView):
                     if not decode:
                         yield Segment(index, [None] * count)
                         continue
+                    key = None
+                    if seen is not None:
+                        key = seen.key(varint(self.segment_length(index)) + body)
+                        if seen.seen(key):
+                            continue
                     refs, at = [], 0
                     for _ in range(count):
                         digest = body[at : at + HASH_BYTES]
@@ -588,6 +598,8 @@ class ManifestFile(_ManifestView):
                         raise ManifestError(f"segment {index}'s record is {length} bytes, its chunks {at}")
                     _check_segment(source, self.segment_length(index), index, refs)
                     yield Segment(index, refs)
+                    if key is not None:
+                        seen.add(key)
                 elif tag == TAG_PARENT:
                     first, position = _varint_at(buffer, position + 1)
                     end, position = _varint_at(buffer, position)

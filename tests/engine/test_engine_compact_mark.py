@@ -11,16 +11,19 @@ import random
 import sys
 import time
 import tracemalloc
+from array import array
 from pathlib import Path
 
 import pytest
 from engine_world import SMALL, volume_bytes
 
+import engine.bounded
+import engine.compact
 from engine.backup import BackupRequest, run_backup
-from engine.bounded import spool_file
+from engine.bounded import DigestFilter, SeenSegments, spool_file
 from engine.compact import CompactionReport, CompactionSettings, mark, run_compaction
 from engine.index import ChunkIndex, IndexEntry
-from engine.manifest import ChunkRef, ManifestHeader, ManifestWriter, manifest_key
+from engine.manifest import ChunkRef, ManifestHeader, ManifestWriter, Totals, manifest_key
 from engine.restore import FileSink, run_restore
 from engine.scan import scan_manifest
 from engine.sources import ImageFileSource
@@ -146,3 +149,162 @@ def test_a_live_chunk_only_the_last_listed_of_many_full_manifests_holds_is_not_s
     run_restore(vault, vault.read_manifest(last.manifest_key), FileSink(restored), job)
     assert restored.read_bytes() == shared + own
     assert scan_manifest(vault, vault.read_manifest(last.manifest_key)).healthy
+
+
+# ---- the mark's work follows distinct segments, not references ------------------------------------------------
+
+
+def write_manifest(vault, rp: str, segments: list[list[ChunkRef]], parent: tuple[str, bytes] | None = None,
+                   from_parent: range = range(0)) -> bytes:  # fmt: skip
+    """A full manifest, or (with `parent`: its id and MAC) an incremental one whose segments in `from_parent`
+    are a parent range. Returns its MAC."""
+    header = ManifestHeader(
+        vault_name=vault.name, asset_id="vol-1", recovery_point_id=rp, snapshot_id=f"snap-{rp}",
+        volume_bytes=len(segments) * SEGMENT, segment_bytes=SEGMENT, chunker={"avg_size": 65536},
+        created_at="2026-12-02T00:00:00Z", parent_recovery_point_id=parent and parent[0],
+        references_parent=parent is not None, parent_mac=parent and parent[1], depth=1 if parent else 0,
+    )  # fmt: skip
+    writer = ManifestWriter(spool_file(), header, vault.config.manifest_key)
+    for index, chunks in enumerate(segments):
+        if index in from_parent:
+            if index == from_parent.start:
+                copied = Totals(len(from_parent), len(from_parent) * PER_SEGMENT, len(from_parent) * SEGMENT)
+                writer.parent_range(from_parent.start, from_parent.stop, copied,
+                                    array("q", [PER_SEGMENT] * len(from_parent)))  # fmt: skip
+            continue
+        writer.segment(index, chunks)
+    mac = writer.finish()
+    vault.write_manifest(manifest_key("vol-1", rp), writer.spool)
+    return mac
+
+
+def changed_volume(segments: list[list[ChunkRef]], seed: int, changes: int) -> list[list[ChunkRef]]:
+    """The volume with `changes` segments rewritten (new chunks, same lengths): a later full backup."""
+    rng = random.Random(seed)
+    out = list(segments)
+    for index in rng.sample(range(len(segments)), changes):
+        out[index] = [ChunkRef(rng.randbytes(32), ref.raw_length) for ref in segments[index]]
+    return out
+
+
+class CountingFilter(DigestFilter):
+    """The mark's filters, counting every per-reference operation (a probe or an add) instead of timing them."""
+
+    operations = 0
+
+    def add(self, digest: bytes) -> None:
+        CountingFilter.operations += 1
+        super().add(digest)
+
+    def __contains__(self, digest: bytes) -> bool:
+        CountingFilter.operations += 1
+        return super().__contains__(digest)
+
+
+def filter_operations(vault, monkeypatch) -> int:
+    monkeypatch.setattr(engine.compact, "DigestFilter", CountingFilter)
+    monkeypatch.setattr(engine.bounded, "DigestFilter", CountingFilter)  # LiveSet's filter
+    CountingFilter.operations = 0
+    live, _freed = mark(vault, [], CompactionReport())
+    live.close()
+    return CountingFilter.operations
+
+
+CHANGED_PER_FULL = 5
+
+
+def test_the_marks_filter_operations_follow_distinct_segments_not_references(directory_vault, monkeypatch):
+    """Issue: the mark offered every reference to the filter (2-14 us each in Python), so a volume kept 365 days
+    (42 references per unique chunk) took up to the 48 h job timeout. 13 full manifests of one volume, each
+    with a few segments changed: the operations may grow by the changed segments' chunks only."""
+    vault = directory_vault
+    volume = volume_chunks(SEGMENTS)
+    index_the_chunks(vault, volume)
+    write_manifest(vault, "rp-0000", volume)
+    one = filter_operations(vault, monkeypatch)
+    changed_chunks = 0
+    for n in range(1, 13):
+        volume = changed_volume(volume, n, CHANGED_PER_FULL)
+        changed_chunks += CHANGED_PER_FULL * PER_SEGMENT
+        write_manifest(vault, f"rp-{n:04d}", volume)
+    many = filter_operations(vault, monkeypatch)
+    # A new chunk costs a probe and an add; an unchanged segment nothing.
+    assert many - one <= 2 * changed_chunks, (
+        f"{one} filter operations with 1 full manifest, {many} with 13 ({many / one:.1f}x): they grow with references"
+    )
+
+
+class NeverSeen(SeenSegments):
+    """The mark as it was: every segment offered to the filter again."""
+
+    def seen(self, key: bytes) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("capacity", [None, 64])  # 64: the bounded set forgets, which may cost work only
+def test_skipping_marked_segments_leaves_the_filters_and_the_spool_exactly_as_a_full_mark(
+    directory_vault, monkeypatch, capacity
+):
+    """Ten full manifests with a few changed segments each, an incremental one resolving most of its segments
+    through the last full one, and a doomed full manifest (its chunks go to `freed`): the mark that skips
+    segments it already marked gives the same filter bits (so the same answer for every chunk of the vault,
+    and the same condemned, kept and copied chunks) and the same spooled digests as the mark offering every
+    reference."""
+    vault = directory_vault
+    volume = volume_chunks(400)
+    versions = [volume]
+    for n in range(1, 10):
+        versions.append(changed_volume(versions[-1], 100 + n, 3))
+    macs = [write_manifest(vault, f"rp-{n:04d}", chunks) for n, chunks in enumerate(versions)]
+    newest = list(versions[-1])  # changed outside its parent range only: the range is the parent's segments
+    for index in (10, 20, 370):
+        newest[index] = [ChunkRef(random.Random(index).randbytes(32), ref.raw_length) for ref in newest[index]]
+    write_manifest(vault, "rp-0010", newest, parent=("rp-0009", macs[-1]), from_parent=range(50, 350))
+    doomed_volume = changed_volume(versions[0], 300, 40)
+    write_manifest(vault, "rp-0000-doomed", doomed_volume)
+    every_chunk = {ref.digest for chunks in [*versions, newest, doomed_volume] for s in chunks for ref in s}
+    every_chunk |= {random.Random(7).randbytes(32) for _ in range(20000)}  # garbage: in no manifest
+    index_the_chunks(vault, [list(s) for chunks in versions for s in chunks])
+    monkeypatch.setattr(engine.bounded.secrets, "randbits", lambda bits: 0x9E3779B97F4A7C15)  # same filter salts
+
+    def small(self, _bound: int) -> None:
+        SeenSegments.__init__(self, capacity)
+
+    def run(seen_class) -> tuple:
+        monkeypatch.setattr(engine.compact, "SeenSegments", seen_class, raising=False)
+        monkeypatch.setattr(engine.compact, "DigestFilter", CountingFilter)
+        monkeypatch.setattr(engine.bounded, "DigestFilter", CountingFilter)
+        CountingFilter.operations = 0
+        live, freed = mark(vault, [manifest_key("vol-1", "rp-0000-doomed")], CompactionReport())
+        operations = CountingFilter.operations
+        try:
+            answers = {digest: (digest in live, digest in freed) for digest in every_chunk}
+            return bytes(live.filter._array), bytes(freed._array), sorted(live), answers, operations
+        finally:
+            live.close()
+
+    bounded = SeenSegments if capacity is None else type("Small", (SeenSegments,), {"__init__": small})
+    skipping, full = run(bounded), run(NeverSeen)
+    assert skipping[0] == full[0], "the live filter's bits differ"
+    assert skipping[1] == full[1], "the freed filter's bits differ"
+    assert skipping[2] == full[2], "the spooled live digests differ"
+    assert skipping[3] == full[3]
+    live_chunks = {ref.digest for chunks in [*versions, newest] for s in chunks for ref in s}
+    assert all(skipping[3][digest][0] for digest in live_chunks), "a live chunk is not in the live filter"
+    if capacity is None:
+        assert skipping[4] < full[4] / 3, "nothing was skipped: the comparison proves nothing"
+
+
+def test_the_seen_segment_set_is_exact_through_its_growth_and_bounded():
+    """Every key added (until it is full) is seen, no other is; its table doubles from 4096 slots, 16 bytes each,
+    at most 3/4 full; past `capacity` it remembers no more (the mark then marks those segments again)."""
+    rng = random.Random(11)
+    seen = SeenSegments(20000)
+    added = [seen.key(rng.randbytes(40)) for _ in range(30000)]
+    others = [seen.key(rng.randbytes(40)) for _ in range(30000)]
+    for key in added:
+        seen.add(key)
+    assert len(seen) == 20000
+    assert all(seen.seen(key) for key in added[:20000])
+    assert not any(seen.seen(key) for key in added[20000:] + others)
+    assert seen.memory_bytes <= 16 * 4 / 3 * 2 * 20000
