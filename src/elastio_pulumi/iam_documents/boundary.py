@@ -10,14 +10,12 @@ from elastio_pulumi.iam_documents.builder import (
     QUEUES,
     TAGGED,
     AccountScope,
-    _batch_arns,
     _ec2,
-    _ecs_cluster_arns,
-    _keys_via_ebs,
-    _regional,
-    _tag_on_create,
+    account_keys_via_ebs,
     all_table_arns,
+    batch_arns,
     document,
+    ecs_cluster_arns,
     function_arns,
     function_log_group_arns,
     in_account_s3,
@@ -27,9 +25,11 @@ from elastio_pulumi.iam_documents.builder import (
     own_deployment,
     own_tagged,
     queue_arns,
+    regional_arns,
     snapshot_arns,
     statement,
     table_arns,
+    tag_on_create,
     vault_bucket_arns,
     vault_role_arns,
 )
@@ -101,15 +101,15 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             # SubmitJob with tags is also authorised as batch:TagResource.
             "SubmitJobs",
             ["batch:SubmitJob", "batch:TagResource"],
-            _batch_arns(scope, "job-queue")
-            + _batch_arns(scope, "job-definition")
-            + _regional(scope, "batch", "job/*"),
+            batch_arns(scope, "job-queue")
+            + batch_arns(scope, "job-definition")
+            + regional_arns(scope, "batch", "job/*"),
         ),
         statement(
             # Job ARNs carry no queue: the vault and deployment tags the submitter puts on every job scope them.
             "TerminateVaultJobs",
             ["batch:TerminateJob"],
-            _regional(scope, "batch", "job/*"),
+            regional_arns(scope, "batch", "job/*"),
             merge_conditions(
                 {"Null": {f"aws:ResourceTag/{JOB_VAULT_TAG_KEY}": "false"}}, own_deployment(scope.name_prefix)
             ),
@@ -134,14 +134,14 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
         statement(
             "RunVaultServer",
             ["ecs:RunTask"],
-            _regional(scope, "ecs", f"task-definition/{scope.name_prefix}-*:*"),
-            {"ArnLike": {"ecs:cluster": _ecs_cluster_arns(scope)}},
+            regional_arns(scope, "ecs", f"task-definition/{scope.name_prefix}-*:*"),
+            {"ArnLike": {"ecs:cluster": ecs_cluster_arns(scope)}},
         ),
         statement(
             # Task ARNs name their cluster (task/<cluster>/<id>), so the ARN alone keeps these to vault clusters.
             "VaultServerTasks",
             ["ecs:StopTask", "ecs:DescribeTasks", "ecs:DescribeClusters"],
-            _regional(scope, "ecs", f"task/{scope.name_prefix}-*/*") + _ecs_cluster_arns(scope),
+            regional_arns(scope, "ecs", f"task/{scope.name_prefix}-*/*") + ecs_cluster_arns(scope),
         ),
         statement(
             "PassVaultRoles",
@@ -179,7 +179,7 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             key_arns(scope) + snapshot_arns(scope),
             own_tagged(scope.name_prefix),
         ),
-        *_keys_via_ebs(scope),
+        *account_keys_via_ebs(scope),
         statement(
             "ReadTaggedSnapshotBlocks",
             ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"],
@@ -195,10 +195,10 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             _ec2(scope, "volume") + snapshot_arns(scope),
             own_tagged(scope.name_prefix, request=True),
         ),
-        _tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
+        tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
         mark_snapshots_readable(snapshot_arns(scope)),
         statement(
-            "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], _regional(scope, "sns", f"{scope.name_prefix}-*")
+            "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], regional_arns(scope, "sns", f"{scope.name_prefix}-*")
         ),
         statement(
             # The execution role pulls the configured images from whichever account's registry they name (a

@@ -141,19 +141,19 @@ def document(*statements: dict | None) -> dict:
 ANY_REGION = "*"
 
 
-def _regional(scope: AccountScope, service: str, resource: str) -> list[str]:
+def regional_arns(scope: AccountScope, service: str, resource: str) -> list[str]:
     return [naming.arn(service, ANY_REGION, scope.account_id, resource)]
 
 
 def queue_arns(scope: AccountScope, *purposes: str) -> list[str]:
     names = [naming.queue_name(scope.name_prefix, purpose) for purpose in purposes]
-    return [arn for name in names for arn in _regional(scope, "sqs", name)]
+    return [arn for name in names for arn in regional_arns(scope, "sqs", name)]
 
 
 def table_arns(scope: AccountScope, *tables: str, indexes: bool = True) -> list[str]:
     arns = []
     for table in tables:
-        base = _regional(scope, "dynamodb", f"table/{naming.table_name(scope.name_prefix, table)}")
+        base = regional_arns(scope, "dynamodb", f"table/{naming.table_name(scope.name_prefix, table)}")
         arns += base
         if indexes:
             arns += [f"{arn}/index/*" for arn in base]
@@ -162,17 +162,17 @@ def table_arns(scope: AccountScope, *tables: str, indexes: bool = True) -> list[
 
 def all_table_arns(scope: AccountScope) -> list[str]:
     """Connector tables and every vault's index table (all named <prefix>-*), with their indexes."""
-    base = _regional(scope, "dynamodb", f"table/{scope.name_prefix}-*")
+    base = regional_arns(scope, "dynamodb", f"table/{scope.name_prefix}-*")
     return base + [f"{arn}/index/*" for arn in base]
 
 
 def key_arns(scope: AccountScope) -> list[str]:
     # KMS key ARNs carry a random id, so keys are told apart by the elastio:resource tag instead.
-    return _regional(scope, "kms", "key/*")
+    return regional_arns(scope, "kms", "key/*")
 
 
 def alias_arns(scope: AccountScope) -> list[str]:
-    return _regional(scope, "kms", f"alias/{scope.name_prefix}-*")
+    return regional_arns(scope, "kms", f"alias/{scope.name_prefix}-*")
 
 
 def vault_bucket_arns(scope: AccountScope, objects: str | None = None) -> list[str]:
@@ -183,12 +183,12 @@ def vault_bucket_arns(scope: AccountScope, objects: str | None = None) -> list[s
 
 
 def function_arns(scope: AccountScope) -> list[str]:
-    return _regional(scope, "lambda", f"function:{scope.name_prefix}-*")
+    return regional_arns(scope, "lambda", f"function:{scope.name_prefix}-*")
 
 
 def function_log_group_arns(scope: AccountScope) -> list[str]:
     """Log groups of the connector's functions and of the vaults' Batch jobs and ScaleZ server tasks."""
-    groups = _regional(scope, "logs", f"log-group:/aws/lambda/{scope.name_prefix}-*") + _regional(
+    groups = regional_arns(scope, "logs", f"log-group:/aws/lambda/{scope.name_prefix}-*") + regional_arns(
         scope, "logs", f"log-group:{naming.vault_log_group_name(scope.name_prefix, '*')}"
     )
     return groups + [f"{group}:log-stream:*" for group in groups]
@@ -249,8 +249,8 @@ def policy_arn(scope: AccountScope, name: str) -> str:
     return naming.iam_arn(scope.account_id, f"policy/{name}")
 
 
-def _batch_arns(scope: AccountScope, kind: str) -> list[str]:
-    return _regional(scope, "batch", f"{kind}/{scope.name_prefix}-*")
+def batch_arns(scope: AccountScope, kind: str) -> list[str]:
+    return regional_arns(scope, "batch", f"{kind}/{scope.name_prefix}-*")
 
 
 def snapshot_arns(scope: AccountScope) -> list[str]:
@@ -259,7 +259,7 @@ def snapshot_arns(scope: AccountScope) -> list[str]:
 
 
 def _ec2(scope: AccountScope, kind: str) -> list[str]:
-    return _regional(scope, "ec2", f"{kind}/*")
+    return regional_arns(scope, "ec2", f"{kind}/*")
 
 
 def deny_unless_tagged(
@@ -280,18 +280,19 @@ def deny_unless_tagged(
     ]
 
 
-def _ecs_cluster_arns(scope: AccountScope) -> list[str]:
-    return _regional(scope, "ecs", f"cluster/{scope.name_prefix}-*")
+def ecs_cluster_arns(scope: AccountScope) -> list[str]:
+    return regional_arns(scope, "ecs", f"cluster/{scope.name_prefix}-*")
 
 
-def _via(service: str, scope: AccountScope) -> list[str]:
-    return [f"{service}.{region}.amazonaws.com" for region in scope.regions]
+def kms_via(service: str, scope: AccountScope) -> dict:
+    """The kms:ViaService condition naming `service` in each of the deployment's regions."""
+    return {"StringEquals": {"kms:ViaService": [f"{service}.{region}.amazonaws.com" for region in scope.regions]}}
 
 
 # --- statements several documents grant ---------------------------------------------------------------
 
 
-def _write_tagged_snapshots(scope: AccountScope) -> list[dict]:
+def write_tagged_snapshots(scope: AccountScope) -> list[dict]:
     """Create snapshots through the EBS direct APIs, only tagged for Elastio (ebs:StartSnapshot takes the tag
     from the request; the later block writes see it on the snapshot)."""
     return [
@@ -310,21 +311,21 @@ def _write_tagged_snapshots(scope: AccountScope) -> list[dict]:
     ]
 
 
-def _kms_via_sqs(sid: str, scope: AccountScope) -> dict:
+def kms_via_sqs(sid: str, scope: AccountScope) -> dict:
     # Encrypted queues need the caller to use the key; ViaService keeps it to SQS requests in our regions.
     return statement(
         sid,
         ["kms:GenerateDataKey", "kms:Decrypt"],
         key_arns(scope),
-        merge_conditions({"StringEquals": {"kms:ViaService": _via("sqs", scope)}}, own_tagged(scope.name_prefix)),
+        merge_conditions(kms_via("sqs", scope), own_tagged(scope.name_prefix)),
     )
 
 
-def _tag_on_create(scope: AccountScope, create_actions: list[str], resources: list[str] | None = None) -> dict:
+def tag_on_create(scope: AccountScope, create_actions: list[str], resources: list[str] | None = None) -> dict:
     return statement(
         "TagOnCreate",
         ["ec2:CreateTags"],
-        resources or snapshot_arns(scope) + _regional(scope, "ec2", "volume/*"),
+        resources or snapshot_arns(scope) + regional_arns(scope, "ec2", "volume/*"),
         {"StringEquals": {"ec2:CreateAction": create_actions}},
     )
 
@@ -366,7 +367,7 @@ def keys_via_ebs(keys: list[str], via_ec2: dict) -> list[dict]:
     ]
 
 
-def _keys_via_ebs(scope: AccountScope) -> list[dict]:
+def account_keys_via_ebs(scope: AccountScope) -> list[dict]:
     # Source snapshots may be encrypted with any key of the account (aws/ebs has no Elastio tag): no tag scope.
     # For the boundary only, which must fit one policy's quota: the vault task role's own grant leaves out
     # another deployment's keys (vault_documents.task_role_policy, not_another_deployments).

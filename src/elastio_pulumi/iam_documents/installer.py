@@ -14,14 +14,13 @@ from elastio_pulumi.iam_documents.builder import (
     TAGGED,
     VAULTS_TABLE,
     AccountScope,
-    _batch_arns,
     _ec2,
-    _ecs_cluster_arns,
-    _regional,
     alias_arns,
     all_table_arns,
+    batch_arns,
     deny_unless_tagged,
     document,
+    ecs_cluster_arns,
     elastio_policy_arn_pattern,
     elastio_policy_arns,
     elastio_role_arn_pattern,
@@ -34,6 +33,7 @@ from elastio_pulumi.iam_documents.builder import (
     merge_conditions,
     own_tagged,
     queue_arns,
+    regional_arns,
     role_arn,
     split_document,
     statement,
@@ -135,8 +135,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageLayers",
             ["lambda:PublishLayerVersion", "lambda:GetLayerVersion", "lambda:DeleteLayerVersion"],
-            _regional(scope, "lambda", f"layer:{scope.name_prefix}-*")
-            + _regional(scope, "lambda", f"layer:{scope.name_prefix}-*:*"),
+            regional_arns(scope, "lambda", f"layer:{scope.name_prefix}-*")
+            + regional_arns(scope, "lambda", f"layer:{scope.name_prefix}-*:*"),
         ),
         statement(
             # CreateEventSourceMapping names no resource; the function ARN condition scopes it.
@@ -152,7 +152,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "lambda:UpdateEventSourceMapping",
                 "lambda:DeleteEventSourceMapping",
             ],
-            _regional(scope, "lambda", "event-source-mapping:*"),
+            regional_arns(scope, "lambda", "event-source-mapping:*"),
             {"ArnLike": {"lambda:FunctionArn": function_arns(scope)}},
         ),
         statement(
@@ -256,9 +256,9 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "batch:UntagResource",
                 "batch:ListTagsForResource",
             ],
-            _batch_arns(scope, "compute-environment")
-            + _batch_arns(scope, "job-queue")
-            + _batch_arns(scope, "job-definition"),
+            batch_arns(scope, "compute-environment")
+            + batch_arns(scope, "job-queue")
+            + batch_arns(scope, "job-definition"),
         ),
         statement(
             "DescribeBatchAndEcs",
@@ -292,12 +292,12 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "ecs:UntagResource",
                 "ecs:ListTagsForResource",
             ],
-            _ecs_cluster_arns(scope),
+            ecs_cluster_arns(scope),
         ),
         statement(
             "RegisterTaskDefinitions",
             ["ecs:RegisterTaskDefinition", "ecs:TagResource"],
-            _regional(scope, "ecs", f"task-definition/{scope.name_prefix}-*:*"),
+            regional_arns(scope, "ecs", f"task-definition/{scope.name_prefix}-*:*"),
         ),
         # A new server image or role replaces the task definition's revision, and the old one is deregistered.
         # DeregisterTaskDefinition supports no resource-level permissions (Service Authorization Reference).
@@ -369,7 +369,7 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "events:UntagResource",
                 "events:ListTagsForResource",
             ],
-            _regional(scope, "events", f"rule/{scope.name_prefix}-*"),
+            regional_arns(scope, "events", f"rule/{scope.name_prefix}-*"),
         ),
         statement(
             "ManageAlerts",
@@ -389,8 +389,8 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
                 "cloudwatch:UntagResource",
                 "cloudwatch:ListTagsForResource",
             ],
-            _regional(scope, "sns", f"{scope.name_prefix}-*")
-            + _regional(scope, "cloudwatch", f"alarm:{scope.name_prefix}-*"),
+            regional_arns(scope, "sns", f"{scope.name_prefix}-*")
+            + regional_arns(scope, "cloudwatch", f"alarm:{scope.name_prefix}-*"),
         ),
         statement(
             # Alert e-mail subscriptions are read on refresh and removed when an address leaves the config; neither

@@ -21,26 +21,26 @@ from elastio_pulumi.iam_documents.builder import (
     TAGGED,
     VAULTS_TABLE,
     AccountScope,
-    _ecs_cluster_arns,
-    _kms_via_sqs,
-    _regional,
-    _tag_on_create,
-    _via,
-    _write_tagged_snapshots,
     document,
+    ecs_cluster_arns,
     function_arns,
     function_log_group_arns,
     in_account_s3,
     key_arns,
     keys_via_ebs,
+    kms_via,
+    kms_via_sqs,
     merge_conditions,
     not_another_deployments,
     own_tagged,
     queue_arns,
+    regional_arns,
     snapshot_arns,
     statement,
     table_arns,
+    tag_on_create,
     vault_bucket_arns,
+    write_tagged_snapshots,
 )
 
 
@@ -60,10 +60,10 @@ def _snapshot_opted_in_volumes(scope: AccountScope) -> list[dict]:
         statement(
             "SnapshotOptedInVolumes",
             ["ec2:CreateSnapshot", "ec2:CreateSnapshots"],
-            _regional(scope, "ec2", "volume/*"),
+            regional_arns(scope, "ec2", "volume/*"),
             {"StringEquals": {f"aws:ResourceTag/{LOCAL_BACKUP_TAG_KEY}": RESOURCE_TAG_VALUE}},
         ),
-        statement("SnapshotInstanceVolumes", ["ec2:CreateSnapshots"], _regional(scope, "ec2", "instance/*")),
+        statement("SnapshotInstanceVolumes", ["ec2:CreateSnapshots"], regional_arns(scope, "ec2", "instance/*")),
     ]
 
 
@@ -76,7 +76,7 @@ def _send_commands(scope: AccountScope) -> list[dict]:
             ["sqs:SendMessage", "sqs:GetQueueUrl", "sqs:GetQueueAttributes"],
             queue_arns(scope, COMMANDS_QUEUE),
         ),
-        _kms_via_sqs("UseConnectorKeyViaSqs", scope),
+        kms_via_sqs("UseConnectorKeyViaSqs", scope),
     ]
 
 
@@ -167,9 +167,9 @@ def full_admin(scope: AccountScope) -> dict:
         statement(
             "ReadVaultServerTasks",
             ["ecs:DescribeTasks", "ecs:ListTasks", "ecs:DescribeClusters"],
-            _ecs_cluster_arns(scope)
-            + _regional(scope, "ecs", f"task/{scope.name_prefix}-*/*")
-            + _regional(scope, "ecs", f"container-instance/{scope.name_prefix}-*/*"),
+            ecs_cluster_arns(scope)
+            + regional_arns(scope, "ecs", f"task/{scope.name_prefix}-*/*")
+            + regional_arns(scope, "ecs", f"container-instance/{scope.name_prefix}-*/*"),
         ),
         statement(
             "ListVaultReports",
@@ -188,7 +188,7 @@ def full_admin(scope: AccountScope) -> dict:
             "DecryptReportsViaS3",
             ["kms:Decrypt"],
             key_arns(scope),
-            merge_conditions({"StringEquals": {"kms:ViaService": _via("s3", scope)}}, own_tagged(scope.name_prefix)),
+            merge_conditions(kms_via("s3", scope), own_tagged(scope.name_prefix)),
         ),
     )
 
@@ -212,7 +212,7 @@ def local_backup(scope: AccountScope) -> dict:
         _inventory_read(),
         _create_tagged_snapshots(scope),
         *_snapshot_opted_in_volumes(scope),
-        _tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots"]),
+        tag_on_create(scope, ["CreateSnapshot", "CreateSnapshots"]),
         statement(
             "ReadTaggedSnapshotBlocks",
             ["ebs:ListSnapshotBlocks", "ebs:ListChangedBlocks", "ebs:GetSnapshotBlock"],
@@ -225,7 +225,7 @@ def local_backup(scope: AccountScope) -> dict:
         *keys_via_ebs(
             key_arns(scope),
             merge_conditions(
-                {"StringEquals": {"kms:ViaService": _via("ec2", scope)}}, not_another_deployments(scope.name_prefix)
+                kms_via("ec2", scope), not_another_deployments(scope.name_prefix)
             ),
         ),
     )
@@ -239,11 +239,11 @@ def mount_and_restore(scope: AccountScope) -> dict:
         *_send_commands(scope),
         _read_tables(scope, RECOVERY_POINTS_TABLE, JOBS_TABLE),
         _inventory_read(),
-        *_write_tagged_snapshots(scope),
+        *write_tagged_snapshots(scope),
         statement(
             "CreateTaggedVolumes",
             ["ec2:CreateVolume"],
-            _regional(scope, "ec2", "volume/*"),
+            regional_arns(scope, "ec2", "volume/*"),
             own_request,
         ),
         statement(
@@ -252,21 +252,21 @@ def mount_and_restore(scope: AccountScope) -> dict:
             snapshot_arns(scope),
             own,
         ),
-        _tag_on_create(scope, ["CreateVolume"]),
+        tag_on_create(scope, ["CreateVolume"]),
         statement(
             "AttachTaggedVolumes",
             ["ec2:AttachVolume", "ec2:DetachVolume"],
-            _regional(scope, "ec2", "volume/*"),
+            regional_arns(scope, "ec2", "volume/*"),
             own,
         ),
         # Restored snapshots are encrypted with the vault key: writing them and creating volumes from them uses it
         # through EC2 (vault keys carry the Elastio tag).
-        *keys_via_ebs(key_arns(scope), merge_conditions({"StringEquals": {"kms:ViaService": _via("ec2", scope)}}, own)),
+        *keys_via_ebs(key_arns(scope), merge_conditions(kms_via("ec2", scope), own)),
         statement(
             # The target instance is the customer's own; the volume statement above carries the tag scope.
             "AttachToInstances",
             ["ec2:AttachVolume", "ec2:DetachVolume"],
-            _regional(scope, "ec2", "instance/*"),
+            regional_arns(scope, "ec2", "instance/*"),
         ),
     )
 
@@ -276,7 +276,7 @@ def _kms_via_sqs_decrypt(sid: str, scope: AccountScope) -> dict:
         sid,
         ["kms:Decrypt"],
         key_arns(scope),
-        merge_conditions({"StringEquals": {"kms:ViaService": _via("sqs", scope)}}, own_tagged(scope.name_prefix)),
+        merge_conditions(kms_via("sqs", scope), own_tagged(scope.name_prefix)),
     )
 
 

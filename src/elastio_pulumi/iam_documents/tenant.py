@@ -8,8 +8,8 @@ from elastio_pulumi.iam_documents.builder import (
     RECOVERY_POINTS_TABLE,
     TENANT_EVENTS_QUEUE,
     AccountScope,
-    _kms_via_sqs,
     document,
+    kms_via_sqs,
     queue_arns,
     statement,
     table_arns,
@@ -40,5 +40,5 @@ def tenant_access_policy(scope: AccountScope) -> dict:
             ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:DescribeTable"],
             table_arns(scope, JOBS_TABLE, RECOVERY_POINTS_TABLE),
         ),
-        _kms_via_sqs("UseConnectorKeyViaSqs", scope),
+        kms_via_sqs("UseConnectorKeyViaSqs", scope),
     )
