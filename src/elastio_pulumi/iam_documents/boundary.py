@@ -10,11 +10,11 @@ from elastio_pulumi.iam_documents.builder import (
     QUEUES,
     TAGGED,
     AccountScope,
-    _ec2,
     account_keys_via_ebs,
     all_table_arns,
     batch_arns,
     document,
+    ec2_arns,
     ecs_cluster_arns,
     function_arns,
     function_log_group_arns,
@@ -192,10 +192,10 @@ def default_permissions_boundary(scope: AccountScope) -> dict:
             # the quota, as above (StartSnapshot's only resource is a snapshot).
             "CreateOwnRestores",
             ["ebs:StartSnapshot", "ec2:CreateVolume"],
-            _ec2(scope, "volume") + snapshot_arns(scope),
+            ec2_arns(scope, "volume") + snapshot_arns(scope),
             own_tagged(scope.name_prefix, request=True),
         ),
-        tag_on_create(scope, ["CreateVolume"], _ec2(scope, "volume")),
+        tag_on_create(scope, ["CreateVolume"], ec2_arns(scope, "volume")),
         mark_snapshots_readable(snapshot_arns(scope)),
         statement(
             "Alerts", ["sns:Publish", "sns:GetTopicAttributes"], regional_arns(scope, "sns", f"{scope.name_prefix}-*")

@@ -258,7 +258,7 @@ def snapshot_arns(scope: AccountScope) -> list[str]:
     return [f"arn:{PARTITION}:ec2:{ANY_REGION}::snapshot/*"]
 
 
-def _ec2(scope: AccountScope, kind: str) -> list[str]:
+def ec2_arns(scope: AccountScope, kind: str) -> list[str]:
     return regional_arns(scope, "ec2", f"{kind}/*")
 
 

@@ -14,12 +14,12 @@ from elastio_pulumi.iam_documents.builder import (
     TAGGED,
     VAULTS_TABLE,
     AccountScope,
-    _ec2,
     alias_arns,
     all_table_arns,
     batch_arns,
     deny_unless_tagged,
     document,
+    ec2_arns,
     ecs_cluster_arns,
     elastio_policy_arn_pattern,
     elastio_policy_arns,
@@ -305,12 +305,12 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "CreateSecurityGroups",
             ["ec2:CreateSecurityGroup"],
-            _ec2(scope, "security-group") + _ec2(scope, "vpc"),
+            ec2_arns(scope, "security-group") + ec2_arns(scope, "vpc"),
         ),
         *deny_unless_tagged(
             "NewSecurityGroupsTagged",
             ["ec2:CreateSecurityGroup"],
-            _ec2(scope, "security-group"),
+            ec2_arns(scope, "security-group"),
             prefix,
             request=True,
         ),
@@ -318,19 +318,23 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
             # The endpoints of the PrivateLink setup, placed in the customer's network.
             "CreateVpcEndpoints",
             ["ec2:CreateVpcEndpoint"],
-            _ec2(scope, "vpc-endpoint")
-            + _ec2(scope, "vpc")
-            + _ec2(scope, "subnet")
-            + _ec2(scope, "route-table")
-            + _ec2(scope, "security-group"),
+            ec2_arns(scope, "vpc-endpoint")
+            + ec2_arns(scope, "vpc")
+            + ec2_arns(scope, "subnet")
+            + ec2_arns(scope, "route-table")
+            + ec2_arns(scope, "security-group"),
         ),
         *deny_unless_tagged(
-            "NewEndpointsTagged", ["ec2:CreateVpcEndpoint"], _ec2(scope, "vpc-endpoint"), prefix, request=True
+            "NewEndpointsTagged", ["ec2:CreateVpcEndpoint"], ec2_arns(scope, "vpc-endpoint"), prefix, request=True
         ),
         statement(
             "TagOnCreate",
             ["ec2:CreateTags"],
-            _ec2(scope, "security-group") + _ec2(scope, "security-group-rule") + _ec2(scope, "vpc-endpoint"),
+            [
+                *ec2_arns(scope, "security-group"),
+                *ec2_arns(scope, "security-group-rule"),
+                *ec2_arns(scope, "vpc-endpoint"),
+            ],
             {
                 "StringEquals": {
                     "ec2:CreateAction": [
@@ -344,16 +348,16 @@ def installer_policy(scope: AccountScope, boundary_arn: str) -> dict:
         statement(
             "ManageNetworkResources",
             list(_NETWORK_CHANGES),
-            _ec2(scope, "security-group")
-            + _ec2(scope, "security-group-rule")
-            + _ec2(scope, "vpc-endpoint")
-            + _ec2(scope, "subnet")
-            + _ec2(scope, "route-table"),
+            ec2_arns(scope, "security-group")
+            + ec2_arns(scope, "security-group-rule")
+            + ec2_arns(scope, "vpc-endpoint")
+            + ec2_arns(scope, "subnet")
+            + ec2_arns(scope, "route-table"),
         ),
         *deny_unless_tagged(
             "OnlyTaggedNetworkResources",
             [*_NETWORK_CHANGES, "ec2:CreateVpcEndpoint"],
-            _ec2(scope, "security-group") + _ec2(scope, "vpc-endpoint"),
+            ec2_arns(scope, "security-group") + ec2_arns(scope, "vpc-endpoint"),
             prefix,
         ),
         statement(
